@@ -1,0 +1,31 @@
+"""allocator: fair allocation of scarce resources.
+
+Scenario files in, fair allocations out::
+
+    import allocator
+    scenario = allocator.load_scenario("scenarios/tutorial/scenario.yaml")
+    result = allocator.solve(scenario, rule="leximin")
+    result.allocations        # unit, resource, allocated, demand, fill_rate
+    result.metrics["min_fill_rate"]
+"""
+
+from allocator.compile import CompiledModel, compile
+from allocator.constraints import CONSTRAINTS
+from allocator.errors import (
+    AllocatorError, InfeasibleError, Issue, OutputExistsError, ScenarioError, SolverError,
+    SolverUnavailableError, UsageError,
+)
+from allocator.result import Result
+from allocator.rules import RULES
+from allocator.scenario import Scenario, load_scenario, scenario_from_dict
+from allocator.solve import solve, solve_compiled
+from allocator.status import Status
+from allocator.validate import validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AllocatorError", "CONSTRAINTS", "CompiledModel", "InfeasibleError", "Issue", "OutputExistsError", "RULES",
+    "Result", "Scenario", "ScenarioError", "SolverError", "SolverUnavailableError", "Status", "UsageError",
+    "compile", "load_scenario", "scenario_from_dict", "solve", "solve_compiled", "validate", "__version__",
+]

@@ -1,0 +1,30 @@
+"""Solver backends behind one protocol; :func:`get_backend` picks one by name."""
+
+from __future__ import annotations
+
+from allocator.backends.base import Backend, LPSolution, SolverOptions
+from allocator.backends.highs import HighsBackend
+from allocator.backends.pulp import PulpBackend
+from allocator.errors import UsageError
+
+__all__ = ["Backend", "LPSolution", "SolverOptions", "get_backend", "BACKEND_NAMES"]
+
+BACKEND_NAMES = ("highs", "pulp", "pulp:<PuLP solver name>")
+
+
+def get_backend(name: str | Backend = "highs") -> Backend:
+    """Return the backend for ``"highs"``, ``"pulp"`` or ``"pulp:<PuLP solver name>"``.
+
+    Examples
+    --------
+    >>> get_backend("pulp:GLPK_CMD").name
+    'pulp:GLPK_CMD'
+    """
+    if not isinstance(name, str):
+        return name
+    kind, _, detail = name.partition(":")
+    if kind == "highs" and not detail:
+        return HighsBackend()
+    if kind == "pulp":
+        return PulpBackend(detail or None)
+    raise UsageError(f"unknown solver {name!r}; expected one of: {', '.join(BACKEND_NAMES)}")

@@ -1,0 +1,149 @@
+"""HiGHS through highspy: the default backend.
+
+Algorithm choice (measured on the benchmark instance, see docs/performance.md): these
+transport-like LPs are highly degenerate, and HiGHS's interior point method without
+crossover is an order of magnitude faster than with crossover, and simplex is slower still.
+The interior solution is optimal to HiGHS's tolerances (1e-7 relative), and its duals are
+the *strictly complementary* ones that leximin's saturation test needs.
+
+If the interior point method ends without a certified optimum, the backend re-solves with
+crossover, then with dual simplex (the documented fallback), and records that it did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+
+import numpy as np
+
+from allocator.backends.base import LPSolution, SolverOptions
+from allocator.errors import SolverUnavailableError
+from allocator.lp import LPModel
+from allocator.status import Status
+
+#: attempts in order: (label, options)
+ATTEMPTS: tuple[tuple[str, dict[str, object]], ...] = (
+    ("ipm", {"solver": "ipm", "run_crossover": "off"}),
+    ("ipm+crossover", {"solver": "ipm", "run_crossover": "on"}),
+    ("simplex", {"solver": "simplex"}),
+)
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence C-level stdout: highspy prints a banner when the first Highs object is made."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class HighsBackend:
+    """Solve with HiGHS (``pip install highspy``)."""
+
+    name = "highs"
+
+    def is_available(self) -> bool:
+        try:
+            import highspy  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def version(self) -> str:
+        import highspy
+
+        with _quiet_stdout():
+            h = highspy.Highs()
+        return h.version()
+
+    def _new(self, model: LPModel, options: SolverOptions):
+        try:
+            import highspy
+        except ImportError as exc:
+            raise SolverUnavailableError("HiGHS is not installed: run 'pip install highspy'") from exc
+        with _quiet_stdout():
+            h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        if options.threads:
+            h.setOptionValue("threads", int(options.threads))
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = model.num_cols, model.num_rows
+        lp.sense_ = highspy.ObjSense.kMaximize
+        lp.col_cost_ = model.cost
+        lp.col_lower_, lp.col_upper_ = model.col_lower, model.col_upper
+        lp.row_lower_, lp.row_upper_ = model.row_lower, model.row_upper
+        csc = model.matrix.tocsc()
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr
+        lp.a_matrix_.index_ = csc.indices
+        lp.a_matrix_.value_ = csc.data
+        h.passModel(lp)
+        return h, highspy
+
+    def solve(self, model: LPModel, options: SolverOptions) -> LPSolution:
+        h, highspy = self._new(model, options)
+        start = time.perf_counter()
+        notes = []
+        status = Status.ERROR
+        for label, settings in ATTEMPTS:
+            for key, value in settings.items():
+                h.setOptionValue(key, value)
+            if options.time_limit is not None:
+                remaining = options.time_limit - (time.perf_counter() - start)
+                h.setOptionValue("time_limit", max(remaining, 0.0))
+            h.run()
+            status = _STATUS.get(h.getModelStatus(), Status.ERROR)
+            if status is not Status.ERROR:
+                break
+            notes.append(f"{label} ended with '{h.modelStatusToString(h.getModelStatus())}'")
+            h.clearSolver()
+        seconds = time.perf_counter() - start
+        message = "; ".join(notes + ([f"fell back to {label}"] if notes and status is not Status.ERROR else []))
+        if status is not Status.OPTIMAL:
+            return LPSolution(status, None, float("nan"), None, seconds, message)
+        solution = h.getSolution()
+        return LPSolution(
+            status=status,
+            x=np.asarray(solution.col_value, dtype=float),
+            objective=float(h.getInfo().objective_function_value),
+            row_dual=np.asarray(solution.row_dual, dtype=float) if solution.dual_valid else None,
+            seconds=seconds,
+            message=message,
+        )
+
+    def write(self, model: LPModel, path: str) -> None:
+        h, _ = self._new(model, SolverOptions())
+        h.writeModel(str(path))
+
+
+def _status_table():
+    import highspy
+
+    ms = highspy.HighsModelStatus
+    return {
+        ms.kOptimal: Status.OPTIMAL,
+        ms.kInfeasible: Status.INFEASIBLE,
+        ms.kUnboundedOrInfeasible: Status.INFEASIBLE,
+        ms.kUnbounded: Status.UNBOUNDED,
+        ms.kTimeLimit: Status.TIME_LIMIT,
+        ms.kInterrupt: Status.TIME_LIMIT,
+    }
+
+
+class _LazyStatus(dict):
+    def get(self, key, default=None):  # type: ignore[override]
+        if not self:
+            self.update(_status_table())
+        return super().get(key, default)
+
+
+_STATUS = _LazyStatus()

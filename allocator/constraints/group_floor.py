@@ -1,0 +1,38 @@
+"""The group floor constraint."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from allocator.constraints.base import CONSTRAINTS, Constraint
+from allocator.constraints.floor import Share
+
+
+@CONSTRAINTS.register
+class GroupFloor(Constraint):
+    """Every group's fill rate is at least ``share``, for each resource.
+
+    .. math::
+
+        \\sum_{i \\in g} a_{ir}(x) \\ge \\text{share} \\cdot \\sum_{i \\in g} d_{ir}
+        \\qquad \\forall g \\in \\text{attribute},\\; \\forall r
+
+    One row per (group, resource) with positive demand.
+
+    Examples
+    --------
+    >>> GroupFloor(attribute="region", share=0.5).describe()
+    'group_floor(attribute=region, share=0.5)'
+    """
+
+    key: ClassVar[str] = "group_floor"
+    summary: ClassVar[str] = "every group of `attribute` gets at least `share` of its demand"
+
+    attribute: str
+    share: Share
+    resource: str | None = None
+
+    def apply(self, builder, measures):
+        measure = measures.group(self.attribute, self.resource)
+        builder.add_rows(self.row_block, {"flow": measure.matrix},
+                         lower=self.share * measure.denominator, upper=float("inf"))

@@ -1,0 +1,47 @@
+"""The group ratio constraint (four-fifths rule)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from allocator.constraints.base import CONSTRAINTS, Constraint
+from allocator.constraints.floor import Share
+from allocator.constraints.group_gap import group_bounds
+
+
+@CONSTRAINTS.register
+class GroupRatio(Constraint):
+    """The lowest group fill rate is at least ``min_ratio`` times the highest, per resource.
+
+    .. math::
+
+        \\min_g F_{gr}(x) \\ge \\text{min\\_ratio} \\cdot \\max_g F_{gr}(x) \\qquad \\forall r
+
+    Exact and linear because ``min_ratio`` is a constant: with a helper column ``hi_r`` and
+    ``F_gr <= hi_r``, the rows ``(E x)_g - min_ratio D_g hi_r >= 0``. ``min_ratio: 0.8`` is the
+    four-fifths rule of US adverse-impact practice (the measure reported as ``min_group_ratio``).
+
+    Examples
+    --------
+    >>> GroupRatio(attribute="race", min_ratio=0.8).describe()
+    'group_ratio(attribute=race, min_ratio=0.8)'
+    """
+
+    key: ClassVar[str] = "group_ratio"
+    summary: ClassVar[str] = "lowest group fill rate of `attribute` >= `min_ratio` x the highest"
+
+    attribute: str
+    min_ratio: Share
+    resource: str | None = None
+
+    def apply(self, builder, measures):
+        measure = measures.group(self.attribute, self.resource)
+        high, _ = group_bounds(builder, measure, self.row_block, low=False)
+        resources = np.unique(measure.resource)
+        position = np.searchsorted(resources, measure.resource)
+        scaled = sp.csr_array((-self.min_ratio * measure.denominator, (np.arange(len(measure)), position)),
+                              shape=(len(measure), len(resources)))
+        builder.add_rows(self.row_block, {"flow": measure.matrix, high: scaled}, lower=0.0, upper=np.inf)

@@ -1,0 +1,96 @@
+"""Typed failures under one root, each carrying what a planner needs to act on it.
+
+The library never prints; the CLI maps each exception class to an exit code
+(``ScenarioError`` -> 2, ``InfeasibleError`` -> 3, ``SolverError`` -> 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in a scenario.
+
+    Parameters
+    ----------
+    file : str
+        The file the problem is in (``"<inline>"`` for scenarios built in code).
+    location : str
+        The row or field, e.g. ``"row 14, column demand"`` or ``"constraints[2].share"``.
+    message : str
+        What is wrong.
+    expected : str
+        What was expected instead (empty when the message already says it).
+    severity : Severity
+        Errors stop the run; warnings are reported and the run goes on.
+    """
+
+    file: str
+    location: str
+    message: str
+    expected: str = ""
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        text = f"{self.file}: {self.location}: {self.message}"
+        return f"{text} (expected {self.expected})" if self.expected else text
+
+
+class AllocatorError(Exception):
+    """Root of every error allocator raises on purpose."""
+
+
+class ScenarioError(AllocatorError):
+    """The scenario is malformed or inconsistent; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = [i for i in issues if i.severity is Severity.ERROR]
+        self.warnings = [i for i in issues if i.severity is Severity.WARNING]
+        count = len(self.issues)
+        lines = [f"{count} problem{'s' if count != 1 else ''} in the scenario:"]
+        lines += [f"  - {issue}" for issue in self.issues]
+        super().__init__("\n".join(lines))
+
+
+class UsageError(AllocatorError):
+    """A request that makes no sense for this scenario (bad option, unknown rule name...)."""
+
+
+class InfeasibleError(AllocatorError):
+    """The constraints cannot all hold at once.
+
+    Attributes
+    ----------
+    conflicting : list[str]
+        The scenario constraints (as written) in a minimal conflicting set.
+    explanation : list[str]
+        Sentences in the planner's terms.
+    """
+
+    def __init__(self, conflicting: list[str], explanation: list[str]):
+        self.conflicting = conflicting
+        self.explanation = explanation
+        head = "The constraints cannot all hold at once."
+        if conflicting:
+            head += " Conflicting: " + "; ".join(conflicting) + "."
+        super().__init__("\n".join([head, *explanation]))
+
+
+class SolverError(AllocatorError):
+    """The solver failed, stopped early, or hit a numerical problem it could not recover from."""
+
+
+class SolverUnavailableError(SolverError):
+    """The requested solver is not installed; the message names the package to install."""
+
+
+class OutputExistsError(AllocatorError):
+    """The output folder exists already and ``force`` was not given."""

@@ -1,0 +1,223 @@
+"""The solver-neutral linear program: arrays plus one sparse matrix, built in bulk.
+
+Every LP allocator solves has the form
+
+.. math::
+
+    \\max_x\\; c^\\top x \\quad\\text{s.t.}\\quad r^{lo} \\le A x \\le r^{hi},\\quad
+    l \\le x \\le u
+
+with ``A`` a CSR matrix. Columns and rows come in named *blocks* (``"flow"``, ``"t"``,
+``"demand"``, ``"supply"``, ``"group_gap:race"``...), each a contiguous range, so that
+rules, constraints, backends and reports can address them by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+INF = np.inf
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array, dtype=float)
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class LPModel:
+    """An immutable LP in maximisation form with named column and row blocks.
+
+    Attributes
+    ----------
+    cost, col_lower, col_upper : ndarray
+        Objective coefficients and column bounds (length ``num_cols``).
+    matrix : scipy.sparse.csr_array
+        Constraint matrix, ``num_rows x num_cols``.
+    row_lower, row_upper : ndarray
+        Ranged row bounds; ``-inf``/``inf`` for one-sided rows.
+    col_blocks, row_blocks : Mapping[str, slice]
+        Named contiguous ranges of columns and rows.
+    """
+
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    matrix: sp.csr_array
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_blocks: Mapping[str, slice] = field(default_factory=dict)
+    row_blocks: Mapping[str, slice] = field(default_factory=dict)
+
+    @property
+    def num_cols(self) -> int:
+        return self.matrix.shape[1]
+
+    @property
+    def num_rows(self) -> int:
+        return self.matrix.shape[0]
+
+    def cols(self, block: str) -> slice:
+        return self.col_blocks[block]
+
+    def rows(self, block: str) -> slice:
+        return self.row_blocks[block]
+
+    def with_objective(self, costs: Mapping[str, np.ndarray | float]) -> LPModel:
+        """Return a copy whose objective is ``costs`` per column block (other blocks get 0)."""
+        cost = np.zeros(self.num_cols)
+        for block, values in costs.items():
+            cost[self.col_blocks[block]] = values
+        return replace(self, cost=_frozen(cost))
+
+    def with_row_bounds(
+        self, block: str, index: np.ndarray | slice = slice(None), *, lower=None, upper=None
+    ) -> LPModel:
+        """Return a copy with new bounds on rows ``index`` of ``block`` (a cheap copy of the bounds only)."""
+        rows = np.arange(self.num_rows)[self.row_blocks[block]][index]
+        row_lower, row_upper = self.row_lower, self.row_upper
+        if lower is not None:
+            row_lower = self.row_lower.copy()
+            row_lower[rows] = lower
+        if upper is not None:
+            row_upper = self.row_upper.copy()
+            row_upper[rows] = upper
+        return replace(self, row_lower=_frozen(row_lower), row_upper=_frozen(row_upper))
+
+    def column_names(self) -> list[str]:
+        """Names ``<block>_<index>`` for every column, valid in LP and MPS files."""
+        return _block_names(self.col_blocks, self.num_cols, "c")
+
+    def row_names(self) -> list[str]:
+        """Names ``<block>_<index>`` for every row, valid in LP and MPS files."""
+        return _block_names(self.row_blocks, self.num_rows, "r")
+
+
+def _block_names(blocks: Mapping[str, slice], total: int, fallback: str) -> list[str]:
+    names = [f"{fallback}_{i}" for i in range(total)]
+    for block, span in blocks.items():
+        safe = "".join(ch if ch.isalnum() else "_" for ch in block)
+        for offset, i in enumerate(range(*span.indices(total))):
+            names[i] = f"{safe}_{offset}"
+    return names
+
+
+@dataclass
+class _RowBlock:
+    name: str
+    parts: list[tuple[str, sp.sparray]]
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+class LPBuilder:
+    """Accumulates column and row blocks, then assembles one :class:`LPModel`.
+
+    Rows are given as one sparse matrix per column block they touch, so nothing is
+    built one entry at a time.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> b = LPBuilder()
+    >>> x = b.add_columns("x", 2, lower=0.0, upper=np.inf)
+    >>> b.add_rows("cap", {"x": sp.csr_array(np.ones((1, 2)))}, lower=-np.inf, upper=3.0)
+    >>> b.build().num_rows
+    1
+    """
+
+    def __init__(self, base: LPModel | None = None):
+        self._base = base
+        self._cols: list[tuple[str, int, np.ndarray, np.ndarray]] = []
+        self._rows: list[_RowBlock] = []
+        self._col_blocks: dict[str, slice] = dict(base.col_blocks) if base else {}
+        self._num_cols = base.num_cols if base else 0
+
+    def add_columns(self, name: str, count: int, *, lower, upper) -> slice:
+        """Add ``count`` columns as block ``name`` and return their range."""
+        if name in self._col_blocks:
+            raise ValueError(f"column block {name!r} exists already")
+        span = slice(self._num_cols, self._num_cols + count)
+        self._col_blocks[name] = span
+        self._num_cols += count
+        self._cols.append((name, count, np.broadcast_to(lower, count), np.broadcast_to(upper, count)))
+        return span
+
+    def add_rows(self, name: str, parts: Mapping[str, sp.sparray], *, lower, upper) -> None:
+        """Add a row block: ``lower <= sum(parts[b] @ x[b]) <= upper``.
+
+        ``parts`` maps a column block name to the coefficient matrix on that block.
+        """
+        existing = {b.name for b in self._rows} | set(self._base.row_blocks if self._base else ())
+        if name in existing:
+            raise ValueError(f"row block {name!r} exists already")
+        count = next(iter(parts.values())).shape[0]
+        for block, mat in parts.items():
+            width = self._col_blocks[block].stop - self._col_blocks[block].start
+            if mat.shape != (count, width):
+                raise ValueError(f"row block {name!r}: part {block!r} has shape {mat.shape}, expected {(count, width)}")
+        self._rows.append(_RowBlock(name, [(b, sp.csr_array(m)) for b, m in parts.items()],
+                                    np.broadcast_to(lower, count), np.broadcast_to(upper, count)))
+
+    def tighten_lower(self, name: str, lower: np.ndarray) -> None:
+        """Raise the lower bounds of row block ``name`` (added by this builder) to at least ``lower``."""
+        block = next(b for b in self._rows if b.name == name)
+        block.lower = np.maximum(block.lower, lower)
+
+    def build(self) -> LPModel:
+        base = self._base
+        n = self._num_cols
+        col_lower = [base.col_lower] if base else []
+        col_upper = [base.col_upper] if base else []
+        for _, _, lower, upper in self._cols:
+            col_lower.append(lower)
+            col_upper.append(upper)
+        matrices: list[sp.sparray] = []
+        row_lower = [base.row_lower] if base else []
+        row_upper = [base.row_upper] if base else []
+        row_blocks = dict(base.row_blocks) if base else {}
+        num_rows = base.num_rows if base else 0
+        if base is not None:
+            extra = n - base.num_cols
+            matrices.append(sp.hstack([base.matrix, sp.csr_array((base.num_rows, extra))], format="csr")
+                            if extra else base.matrix)
+        for block in self._rows:
+            count = len(block.lower)
+            matrices.append(_assemble(block.parts, self._col_blocks, count, n))
+            row_lower.append(block.lower)
+            row_upper.append(block.upper)
+            row_blocks[block.name] = slice(num_rows, num_rows + count)
+            num_rows += count
+        matrix = sp.vstack(matrices, format="csr") if matrices else sp.csr_array((0, n))
+        cost = np.zeros(n)
+        if base is not None:
+            cost[: base.num_cols] = base.cost
+        return LPModel(
+            cost=_frozen(cost),
+            col_lower=_frozen(np.concatenate(col_lower) if col_lower else np.zeros(0)),
+            col_upper=_frozen(np.concatenate(col_upper) if col_upper else np.zeros(0)),
+            matrix=sp.csr_array(matrix),
+            row_lower=_frozen(np.concatenate(row_lower) if row_lower else np.zeros(0)),
+            row_upper=_frozen(np.concatenate(row_upper) if row_upper else np.zeros(0)),
+            col_blocks=MappingProxyType(dict(self._col_blocks)),
+            row_blocks=MappingProxyType(row_blocks),
+        )
+
+
+def _assemble(parts: Sequence[tuple[str, sp.sparray]], blocks: Mapping[str, slice], count: int, width: int):
+    """Place each part's columns at its block's offset, as one CSR matrix of full width."""
+    rows, cols, vals = [], [], []
+    for block, mat in parts:
+        coo = mat.tocoo()
+        rows.append(coo.row)
+        cols.append(coo.col + blocks[block].start)
+        vals.append(coo.data)
+    return sp.csr_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(count, width)
+    )

@@ -1,0 +1,152 @@
+"""Fill-rate measures, defined once and used both as LP rows and as reported metrics.
+
+A :class:`FillMeasure` is a list of fill rates that are linear-fractional in the flows:
+
+.. math::
+
+    F_k(x) = \\frac{(E x)_k}{D_k}
+
+* :func:`pair_fill`: one entry per reachable (unit, resource) pair,
+  ``F = allocated[i, r] / demand[i, r]``;
+* :func:`group_fill`: one entry per (group, resource) of an attribute with positive demand,
+  ``F = sum_{i in g} allocated[i, r] / sum_{i in g} demand[i, r]``.
+
+Because ``D`` is a constant, ``F_k >= t`` is the linear row ``(E x)_k - D_k t >= 0``; every
+rule and group constraint is built from that identity, and the metrics in the result are
+computed by :meth:`FillMeasure.rates` on the same matrices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from allocator.problem import Problem
+
+
+@dataclass(frozen=True, eq=False)
+class FillMeasure:
+    """Fill rates ``(E x) / D``; ``labels`` names each entry, ``resource`` gives its resource index.
+
+    ``demand_rows`` is set when the entries coincide with the LP's ``demand`` row block
+    (one row per reachable pair), so levels can be held by tightening those rows.
+    """
+
+    name: str
+    matrix: sp.csr_array
+    denominator: np.ndarray
+    labels: pd.DataFrame
+    resource: np.ndarray
+    demand_rows: bool = False
+
+    def __len__(self) -> int:
+        return len(self.denominator)
+
+    def rates(self, flows: np.ndarray) -> np.ndarray:
+        return (self.matrix @ flows) / self.denominator
+
+    def subset(self, index: np.ndarray) -> sp.csr_array:
+        return self.matrix[index]
+
+
+def pair_fill(problem: Problem) -> FillMeasure:
+    """Fill rate of every reachable (unit, resource) pair."""
+    reachable = np.flatnonzero(problem.pair_reachable)
+    matrix = problem.flow_to_pair()[reachable]
+    labels = pd.DataFrame({
+        "unit": problem.unit_ids[problem.pair_unit[reachable]],
+        "resource": np.asarray(problem.resource_ids, dtype=object)[problem.pair_resource[reachable]],
+    })
+    return FillMeasure("pair", sp.csr_array(matrix), problem.pair_demand[reachable], labels,
+                       problem.pair_resource[reachable], demand_rows=True)
+
+
+def group_fill(problem: Problem, attribute: str, resource: str | None = None,
+               *, include_unreachable: bool = True) -> FillMeasure:
+    """Group fill rate of every (group, resource) of ``attribute`` with positive demand.
+
+    Demand of unreachable units counts in the denominator: a group whose members cannot be
+    reached is really behind, and the measure says so.
+    """
+    codes = problem.groups[attribute]
+    num_groups, num_res = len(codes.labels), len(problem.resource_ids)
+    pair_cell = codes.codes[problem.pair_unit] * num_res + problem.pair_resource
+    demand = np.bincount(pair_cell, weights=problem.pair_demand, minlength=num_groups * num_res)
+    keep = demand > 0
+    if resource is not None:
+        keep &= (np.arange(num_groups * num_res) % num_res) == problem.resource_ids.index(resource)
+    cells = np.flatnonzero(keep)
+    row_of_cell = np.full(num_groups * num_res, -1)
+    row_of_cell[cells] = np.arange(len(cells))
+    flow_rows = row_of_cell[pair_cell[problem.flow_pair]]
+    on = flow_rows >= 0
+    matrix = sp.csr_array((np.ones(on.sum()), (flow_rows[on], np.flatnonzero(on))),
+                          shape=(len(cells), problem.num_flows))
+    labels = pd.DataFrame({
+        "attribute": attribute,
+        "group": np.asarray(codes.labels, dtype=object)[cells // num_res],
+        "resource": np.asarray(problem.resource_ids, dtype=object)[cells % num_res],
+    })
+    return FillMeasure(f"group:{attribute}", matrix, demand[cells], labels, cells % num_res)
+
+
+def spread(rates: np.ndarray, resource: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Highest and lowest rate per resource index (NaN where a resource has no entries)."""
+    num = int(resource.max()) + 1 if len(resource) else 0
+    high = np.full(num, np.nan)
+    low = np.full(num, np.nan)
+    for r in range(num):
+        mine = rates[resource == r]
+        if len(mine):
+            high[r], low[r] = mine.max(), mine.min()
+    return high, low
+
+
+def max_gap(rates: np.ndarray, resource: np.ndarray) -> float:
+    """Largest difference between group fill rates of one resource: ``max_r (max_g F - min_g F)``.
+
+    The quantity that ``group_gap`` bounds and that ``max_group_gap`` reports.
+    """
+    high, low = spread(rates, resource)
+    gaps = high - low
+    return float(np.nanmax(gaps)) if np.isfinite(gaps).any() else 0.0
+
+
+def min_ratio(rates: np.ndarray, resource: np.ndarray) -> float:
+    """Smallest ratio lowest/highest group fill rate of one resource: ``min_r (min_g F / max_g F)``.
+
+    The quantity that ``group_ratio`` bounds and that ``min_group_ratio`` reports
+    (1 when every group of a resource gets nothing: no group is behind another).
+    """
+    high, low = spread(rates, resource)
+    ratios = np.where(high > 0, low / np.where(high > 0, high, 1.0), 1.0)
+    ratios = ratios[np.isfinite(high)]
+    return float(ratios.min()) if len(ratios) else 1.0
+
+
+class MeasureSet:
+    """Builds each :class:`FillMeasure` of a problem once and hands out the same object after."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self._cache: dict[tuple[str, str | None], FillMeasure] = {}
+
+    @property
+    def pair(self) -> FillMeasure:
+        key = ("pair", None)
+        if key not in self._cache:
+            self._cache[key] = pair_fill(self.problem)
+        return self._cache[key]
+
+    def group(self, attribute: str, resource: str | None = None) -> FillMeasure:
+        key = (f"group:{attribute}", resource)
+        if key not in self._cache:
+            self._cache[key] = group_fill(self.problem, attribute, resource)
+        return self._cache[key]
+
+    def over(self, attribute: str | None) -> FillMeasure:
+        """The pair measure, or the group measure of ``attribute`` when one is given."""
+        return self.pair if attribute is None else self.group(attribute)

@@ -1,0 +1,142 @@
+"""The scenario as integer-indexed arrays: units x resources x sites, links and group codes.
+
+Indexing conventions used throughout allocator:
+
+* a *pair* is a (unit, resource) with demand > 0, ordered unit-major in resource order;
+* a *flow* is a (pair, site) where the unit links to the site and the site holds that
+  resource; the LP has one column per flow;
+* a pair is *reachable* when it has at least one flow. Without sites, supply is one pool
+  per resource, modelled as a single site named ``"(pool)"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Mapping
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from allocator.errors import Issue, Severity
+
+if TYPE_CHECKING:
+    from allocator.scenario.model import Scenario
+
+POOL = "(pool)"
+
+
+@dataclass(frozen=True, eq=False)
+class GroupCodes:
+    """Integer group code of every unit for one attribute, with the sorted labels."""
+
+    codes: np.ndarray
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Index arrays derived once from a :class:`Scenario`; see the module docstring."""
+
+    unit_ids: np.ndarray
+    resource_ids: tuple[str, ...]
+    site_ids: tuple[str, ...]
+    has_sites: bool
+    supply: np.ndarray  # (sites, resources)
+    pair_unit: np.ndarray
+    pair_resource: np.ndarray
+    pair_demand: np.ndarray
+    pair_value: np.ndarray
+    flow_pair: np.ndarray
+    flow_site: np.ndarray
+    groups: Mapping[str, GroupCodes]
+    warnings: tuple[Issue, ...] = ()
+
+    @property
+    def num_pairs(self) -> int:
+        return len(self.pair_unit)
+
+    @property
+    def num_flows(self) -> int:
+        return len(self.flow_pair)
+
+    @property
+    def pair_reachable(self) -> np.ndarray:
+        return np.bincount(self.flow_pair, minlength=self.num_pairs) > 0
+
+    def flow_to_pair(self) -> sp.csr_array:
+        """``P`` with ``(P @ x)[p]`` = amount allocated to pair ``p``."""
+        k = self.num_flows
+        return sp.csr_array((np.ones(k), (self.flow_pair, np.arange(k))), shape=(self.num_pairs, k))
+
+    def pair_allocation(self, flows: np.ndarray) -> np.ndarray:
+        return np.bincount(self.flow_pair, weights=flows, minlength=self.num_pairs)
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> Problem:
+        units = scenario.units
+        resources = tuple(scenario.resource_ids)
+        n, num_res = len(units), len(resources)
+        if scenario.sites is not None:
+            site_ids = tuple(s.id for s in scenario.sites)
+            supply = np.array([[s.supply.get(r, 0.0) for r in resources] for s in scenario.sites],
+                              dtype=float).reshape(len(site_ids), num_res)
+        else:
+            site_ids = (POOL,)
+            supply = np.array([[scenario.supply.get(r, 0.0) for r in resources]], dtype=float)
+        pair_unit, pair_resource = np.nonzero(units.demand > 0)
+        pair_demand = units.demand[pair_unit, pair_resource]
+        pair_value = units.value[pair_unit, pair_resource]
+
+        access = _access_matrix(scenario, n, len(site_ids))  # unit x site, bool sparse
+        # flows: (pair, site) with access and positive supply of the pair's resource
+        pair_sites = access[pair_unit]  # pairs x sites
+        coo = sp.coo_array(pair_sites)
+        keep = supply[coo.col, pair_resource[coo.row]] > 0
+        order = np.lexsort((coo.col[keep], coo.row[keep]))
+        flow_pair = coo.row[keep][order].astype(np.int64)
+        flow_site = coo.col[keep][order].astype(np.int64)
+
+        groups = {}
+        for attribute in scenario.groups:
+            labels, codes = np.unique(np.asarray(units.groups[attribute], dtype=str), return_inverse=True)
+            groups[attribute] = GroupCodes(codes.astype(np.int64), tuple(labels.tolist()))
+
+        problem = cls(
+            unit_ids=units.ids, resource_ids=resources, site_ids=site_ids,
+            has_sites=scenario.sites is not None, supply=supply,
+            pair_unit=pair_unit.astype(np.int64), pair_resource=pair_resource.astype(np.int64),
+            pair_demand=pair_demand, pair_value=pair_value, flow_pair=flow_pair, flow_site=flow_site,
+            groups=MappingProxyType(groups),
+        )
+        object.__setattr__(problem, "warnings", tuple(_unreachable_warnings(problem, scenario.source)))
+        return problem
+
+
+def _access_matrix(scenario: Scenario, n: int, m: int) -> sp.csr_array:
+    if scenario.links is None:
+        return sp.csr_array(np.ones((n, m), dtype=bool))
+    unit_index = pd.Index(scenario.units.ids).get_indexer(scenario.links.units)
+    site_index = pd.Index([s.id for s in scenario.sites]).get_indexer(scenario.links.sites)
+    data = np.ones(len(unit_index), dtype=bool)
+    access = sp.csr_array((data, (unit_index, site_index)), shape=(n, m))
+    access.sum_duplicates()
+    return access
+
+
+def _unreachable_warnings(problem: Problem, source: str, limit: int = 20) -> list[Issue]:
+    stuck = np.flatnonzero(~problem.pair_reachable)
+    if not len(stuck):
+        return []
+    where = "links" if problem.has_sites else "supply"
+    issues = [
+        Issue(source, f"unit {problem.unit_ids[problem.pair_unit[p]]}",
+              f"no site it can reach holds {problem.resource_ids[problem.pair_resource[p]]}; it will get 0 "
+              "and is left out of equity levels and floors", severity=Severity.WARNING)
+        for p in stuck[:limit]
+    ]
+    if len(stuck) > limit:
+        issues.append(Issue(source, where, f"... and {len(stuck) - limit} more unreachable (unit, resource) pairs",
+                            severity=Severity.WARNING))
+    return issues

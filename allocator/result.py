@@ -1,0 +1,129 @@
+"""The user's view of a solve: tables, metrics, the stage trace, and writers."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocator.errors import Issue
+from allocator.output import atomic_folder
+from allocator.status import Status
+
+#: reported precision, relative to each column's (or quantity's) scale. The solver's own accuracy is
+#: about 1e-7 relative, so digits beyond this are round-off; dropping them keeps outputs readable and
+#: byte-stable.
+REPORT_PRECISION = 1e-6
+#: summary keys that hold quantities (rounded to significant digits) rather than rates in [0, 1]
+QUANTITY_KEYS = {"total_allocated", "total_value", "supply", "demand", "allocated", "objective", "seconds"}
+
+
+def decimals_for(scale: float) -> int:
+    """Decimals that keep ``REPORT_PRECISION`` relative to ``scale`` (0 to 12)."""
+    if not math.isfinite(scale) or scale <= 0:
+        return 6
+    return int(min(12, max(0, math.ceil(-math.log10(REPORT_PRECISION * scale)))))
+
+
+def _round(value: Any, key: str = "") -> Any:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if key in QUANTITY_KEYS:
+            rounded = round(value, decimals_for(abs(value)))
+        else:
+            rounded = round(value, decimals_for(1.0))
+        return rounded + 0.0  # no "-0.0"
+    if isinstance(value, dict):
+        return {k: _round(v, k if k in QUANTITY_KEYS or not isinstance(v, dict) else key) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v, key) for v in value]
+    return value
+
+
+def report_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Round every float column to ``REPORT_PRECISION`` relative to that column's largest value."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            scale = float(out[column].abs().max()) if len(out) else 1.0
+            out[column] = out[column].round(decimals_for(max(scale, 1.0) if column == "fill_rate" else scale)) + 0.0
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """The outcome of :func:`allocator.solve`.
+
+    Attributes
+    ----------
+    status : Status
+    scenario : str
+        Scenario name.
+    rule : dict
+        The rule as resolved, e.g. ``{"name": "maxmin", "over": None}``.
+    constraints : list of dict
+        The constraints as resolved (defaults filled in).
+    allocations : DataFrame
+        ``unit, resource, allocated, demand, fill_rate`` per (unit, resource) with demand.
+    groups : DataFrame
+        ``attribute, group, resource, units, allocated, demand, fill_rate``.
+    flows : DataFrame or None
+        ``unit, resource, site, quantity`` per positive flow (``None`` without sites).
+    metrics : dict
+        See :data:`allocator.metrics.METRICS`.
+    solver : dict
+        ``name``, ``version``, ``seconds`` and the ``stages`` solved.
+    warnings : tuple of Issue
+    """
+
+    status: Status
+    scenario: str
+    rule: dict
+    constraints: list[dict]
+    allocations: pd.DataFrame
+    groups: pd.DataFrame
+    flows: pd.DataFrame | None
+    metrics: dict
+    solver: dict
+    warnings: tuple[Issue, ...] = field(default=())
+
+    def summary(self) -> dict:
+        """The content of ``summary.json``."""
+        return _round({
+            "status": self.status.value,
+            "scenario": self.scenario,
+            "rule": self.rule,
+            "constraints": self.constraints,
+            "metrics": self.metrics,
+            "solver": self.solver,
+            "warnings": [str(w) for w in self.warnings],
+        })
+
+    def to_json(self) -> str:
+        return json.dumps(self.summary(), indent=2, sort_keys=False) + "\n"
+
+    def save(self, folder: str | Path, *, force: bool = False) -> Path:
+        """Write ``allocations.csv``, ``groups.csv``, ``flows.csv`` (with sites) and ``summary.json`` atomically.
+
+        Raises
+        ------
+        OutputExistsError
+            If ``folder`` exists and ``force`` is false.
+        """
+        with atomic_folder(folder, force=force) as staging:
+            write_csv(self.allocations, staging / "allocations.csv")
+            write_csv(self.groups, staging / "groups.csv")
+            if self.flows is not None:
+                write_csv(self.flows, staging / "flows.csv")
+            (staging / "summary.json").write_text(self.to_json(), encoding="utf-8")
+        return Path(folder)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV rounded by :func:`report_frame`, ``\\n`` line ends: the same bytes on every platform."""
+    report_frame(frame).to_csv(path, index=False, lineterminator="\n")

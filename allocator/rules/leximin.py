@@ -1,0 +1,98 @@
+"""The leximin rule: lexicographic max-min of the sorted fill rates."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from allocator.lp import LPModel
+from allocator.measures import FillMeasure
+from allocator.rules.base import RULES, Rule, RuleOutcome
+from allocator.rules.stages import LEVEL_TOLERANCE, StageRunner, flows_of, hold, level_lp, level_of, value_lp
+
+#: a level row counts as saturated when its dual weight |y_k| D_k exceeds this share of the largest one ...
+SATURATION_DUAL = 1e-6
+#: ... and its fill rate is within this of the level (both must hold)
+SATURATION_SLACK = 1e-6
+
+
+@RULES.register
+class Leximin(Rule):
+    """Lexicographically maximise the sorted vector of fill rates, then total value.
+
+    Iterated max-min with saturation detection. Let ``free`` be all fill rates ``F_k``
+    (pairs, or groups with ``over:``). Repeat until ``free`` is empty:
+
+    .. math::
+
+        t^{(j)} = \\max_{x,t}\\; t \\quad\\text{s.t.}\\quad F_k(x) \\ge t \\;\\; (k \\in free),\\quad
+        F_k(x) \\ge \\ell_k \\;\\; (k \\notin free)
+
+    then fix ``l_k = t^(j)`` for every ``k`` in ``free`` that is *saturated*: equal to ``t^(j)``
+    in every optimal solution. By complementary slackness a row with a positive dual in any
+    optimal dual solution is tight in every optimal primal one; the interior point method
+    (without crossover) ends at a strictly complementary pair, so its positive duals mark the
+    saturated rows, and one LP per distinct level is typical. A row is fixed only if its dual
+    weight ``|y_k| D_k`` is positive *and* its fill rate equals the level (a double check
+    against round-off); if no row passes, the one with the largest weight is fixed, so every
+    round fixes at least one rate. Backends without duals fall back to one probe LP per free
+    rate (``max F_k`` with the others held), which is exact but slow.
+
+    A last stage maximises total value with every level held. The leximin vector of fill rates
+    is unique (the feasible set is convex), the flows need not be.
+    """
+
+    key: ClassVar[str] = "leximin"
+    summary: ClassVar[str] = "lexicographically maximise the sorted fill rates (lowest first), then total value"
+
+    over: str | None = None
+
+    def run(self, model, runner):
+        measure = model.measures.over(self.over)
+        levels = np.full(len(measure), np.nan)
+        free = np.arange(len(measure))
+        held = model.base
+        round_ = 0
+        while len(free):
+            round_ += 1
+            lp = level_lp(held, measure, free)
+            solution = runner.run(f"leximin-{round_}", lp)
+            level = level_of(solution, lp)
+            if level >= 1 - LEVEL_TOLERANCE:
+                saturated = np.ones(len(free), dtype=bool)
+            elif solution.row_dual is None:
+                saturated = _probe(held, measure, free, level, runner, round_)
+            else:
+                saturated = _saturated(solution, lp, measure, free, level)
+            levels[free[saturated]] = level
+            held = hold(held, measure, free[saturated], np.full(saturated.sum(), level), f"leximin-{round_}")
+            free = free[~saturated]
+        final = value_lp(held, model.problem)
+        flows = flows_of(runner.run("value", final), final)
+        return RuleOutcome(flows, {"level": float(np.min(levels)) if len(levels) else 1.0,
+                                   "rounds": float(round_)})
+
+
+def _saturated(solution, lp: LPModel, measure: FillMeasure, free: np.ndarray, level: float) -> np.ndarray:
+    weight = np.abs(solution.row_dual[lp.rows("level")]) * measure.denominator[free]
+    fill = measure.subset(free) @ solution.x[lp.cols("flow")] / measure.denominator[free]
+    tight = fill <= level + SATURATION_SLACK * max(level, 1e-9) + 1e-12
+    saturated = tight & (weight > SATURATION_DUAL * weight.max())
+    if not saturated.any():
+        saturated[np.argmax(weight)] = True
+    return saturated
+
+
+def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,
+           runner: StageRunner, round_: int) -> np.ndarray:
+    """Without duals: a rate is saturated if it cannot rise above ``level`` while the others stay at it."""
+    floor = hold(held, measure, free, np.full(len(free), level), f"probe-{round_}")
+    best = np.empty(len(free))
+    for j, k in enumerate(free):
+        rate = measure.subset(np.array([k])).toarray().ravel() / measure.denominator[k]
+        best[j] = runner.run(f"leximin-{round_}-probe-{j}", floor.with_objective({"flow": rate})).objective
+    saturated = best <= level + SATURATION_SLACK * max(level, 1e-9) + 1e-12
+    if not saturated.any():
+        saturated[np.argmin(best)] = True
+    return saturated

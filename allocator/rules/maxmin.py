@@ -1,0 +1,46 @@
+"""The max-min (egalitarian) rule."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from allocator.rules.base import RULES, Rule, RuleOutcome
+from allocator.rules.stages import flows_of, hold, level_lp, level_of, value_lp
+
+
+@RULES.register
+class MaxMin(Rule):
+    """Maximise the lowest fill rate, then total value with that level held.
+
+    Stage 1 (equity):
+
+    .. math::
+
+        t^* = \\max_{x,t}\\; t \\quad\\text{s.t.}\\quad F_k(x) \\ge t \\;\\;\\forall k,\\qquad 0 \\le t \\le 1
+
+    where ``F_k`` are the fill rates of the reachable (unit, resource) pairs, or with
+    ``over: <attribute>`` the group fill rates ``sum_{i in g} a_ir / sum_{i in g} d_ir`` of
+    every (group, resource). Stage 2 (efficiency): maximise total value subject to
+    ``F_k >= t* (1 - 1e-7)`` for all ``k``.
+
+    Examples
+    --------
+    >>> MaxMin(over="region").describe()
+    'maxmin(over=region)'
+    """
+
+    key: ClassVar[str] = "maxmin"
+    summary: ClassVar[str] = "maximise the lowest fill rate (of units, or of groups with over:), then total value"
+
+    over: str | None = None
+
+    def run(self, model, runner):
+        measure = model.measures.over(self.over)
+        everyone = np.arange(len(measure))
+        lp = level_lp(model.base, measure, everyone)
+        level = level_of(runner.run("maxmin", lp), lp)
+        held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin"),
+                        model.problem)
+        return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})

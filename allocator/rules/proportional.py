@@ -1,0 +1,32 @@
+"""The proportional (equal shares) rule."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from allocator.rules.base import RULES, Rule, RuleOutcome
+from allocator.rules.stages import flows_of, level_lp, level_of
+
+
+@RULES.register
+class Proportional(Rule):
+    """Every (unit, resource) pair gets the same fill rate, as high as possible.
+
+    .. math::
+
+        \\max_{x,t}\\; t \\quad\\text{s.t.}\\quad a_{ir}(x) = t\\, d_{ir}
+        \\;\\;\\forall (i, r) \\text{ reachable},\\qquad 0 \\le t \\le 1
+
+    Equal shares of demand. With the fill rates all fixed at ``t*`` the amounts are fixed, so
+    there is no value stage (total value cannot change). Pairs no site can reach are left out
+    (they get 0 and would force ``t = 0``); the scenario warns about them.
+    """
+
+    key: ClassVar[str] = "proportional"
+    summary: ClassVar[str] = "same fill rate for every unit and resource, as high as possible"
+
+    def run(self, model, runner):
+        measure = model.measures.pair
+        lp = level_lp(model.base, measure, range(len(measure)), equal=True)
+        solution = runner.run("equal-share", lp)
+        return RuleOutcome(flows_of(solution, lp), {"level": level_of(solution, lp)})

@@ -1,0 +1,109 @@
+"""Building blocks shared by the rules: equity stages, held levels, the value stage.
+
+Every rule is a short, explicit sequence of LP solves over the compiled feasible set
+``base`` (flows, demand and supply rows, scenario constraints). Each solve is recorded as
+a :class:`StageRecord`, which is the audit trail of how the answer was reached.
+
+Tolerances
+----------
+``LEVEL_TOLERANCE``: a level ``t*`` found by one stage is held in later stages as
+``F_k >= t* (1 - LEVEL_TOLERANCE)``, so that solver round-off in the stage that found it
+cannot make the next stage infeasible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from allocator.backends.base import Backend, LPSolution, SolverOptions
+from allocator.errors import SolverError
+from allocator.lp import LPBuilder, LPModel
+from allocator.measures import FillMeasure
+from allocator.problem import Problem
+from allocator.status import Status
+
+LEVEL_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """One LP solve of a rule: its name, status, objective and time."""
+
+    stage: str
+    status: Status
+    objective: float
+    seconds: float
+    note: str = ""
+
+
+class StageInfeasible(Exception):
+    """A stage LP has no solution (the caller turns this into a planner-facing diagnosis)."""
+
+    def __init__(self, stage: str):
+        self.stage = stage
+        super().__init__(stage)
+
+
+class StageRunner:
+    """Solves stage LPs on one backend and keeps the trace."""
+
+    def __init__(self, backend: Backend, options: SolverOptions):
+        self.backend = backend
+        self.options = options
+        self.records: list[StageRecord] = []
+
+    def run(self, stage: str, lp: LPModel) -> LPSolution:
+        solution = self.backend.solve(lp, self.options)
+        self.records.append(StageRecord(stage, solution.status, solution.objective, solution.seconds,
+                                        solution.message))
+        if solution.status is Status.INFEASIBLE:
+            raise StageInfeasible(stage)
+        if solution.status is not Status.OPTIMAL:
+            detail = f": {solution.message}" if solution.message else ""
+            raise SolverError(f"{self.backend.name} stopped at stage '{stage}' with status "
+                              f"{solution.status.value}{detail}")
+        return solution
+
+
+def hold(lp: LPModel, measure: FillMeasure, index: np.ndarray, levels: np.ndarray, name: str) -> LPModel:
+    """Hold ``F_k >= level_k (1 - LEVEL_TOLERANCE)`` for the entries ``index`` of ``measure``."""
+    index = np.asarray(index, dtype=np.int64)
+    lower = np.asarray(levels, dtype=float) * (1 - LEVEL_TOLERANCE) * measure.denominator[index]
+    if not len(index):
+        return lp
+    if measure.demand_rows:
+        rows = np.arange(lp.num_rows)[lp.rows("demand")][index]
+        return lp.with_row_bounds("demand", index, lower=np.maximum(lp.row_lower[rows], lower))
+    builder = LPBuilder(lp)
+    builder.add_rows(f"hold:{name}", {"flow": measure.subset(index)}, lower=lower, upper=np.inf)
+    return builder.build()
+
+
+def level_lp(lp: LPModel, measure: FillMeasure, index: np.ndarray, *, equal: bool = False) -> LPModel:
+    """Add level ``t`` in [0, 1] with rows ``(E x)_k - D_k t >= 0`` (``= 0`` if ``equal``); maximise ``t``.
+
+    The rows are the block ``"level"``, in the order of ``index``.
+    """
+    index = np.asarray(index, dtype=np.int64)
+    builder = LPBuilder(lp)
+    builder.add_columns("t", 1, lower=0.0, upper=1.0)
+    column = sp.csr_array(-measure.denominator[index].reshape(-1, 1))
+    builder.add_rows("level", {"flow": measure.subset(index), "t": column},
+                     lower=0.0, upper=0.0 if equal else np.inf)
+    return builder.build().with_objective({"t": 1.0})
+
+
+def value_lp(lp: LPModel, problem: Problem) -> LPModel:
+    """Maximise total value: ``sum_k value[pair(k)] x_k``."""
+    return lp.with_objective({"flow": problem.pair_value[problem.flow_pair]})
+
+
+def level_of(solution: LPSolution, lp: LPModel) -> float:
+    return float(solution.x[lp.cols("t")][0])
+
+
+def flows_of(solution: LPSolution, lp: LPModel) -> np.ndarray:
+    return solution.x[lp.cols("flow")]

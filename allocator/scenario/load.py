@@ -1,0 +1,265 @@
+"""Load a scenario file (YAML, JSON or TOML) or a dict into a validated :class:`Scenario`.
+
+Every section is checked even when an earlier one failed, so a planner sees all problems
+at once; the result is either a complete :class:`Scenario` or a :class:`ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from allocator.constraints import CONSTRAINTS
+from allocator.errors import Issue, ScenarioError, Severity
+from allocator.registry import issues_from_validation
+from allocator.rules import RULES
+from allocator.scenario.checks import check_spec_references
+from allocator.scenario.model import Identifier, Quantity, Resource, Scenario, Site
+from allocator.scenario.tables import (
+    csv_locate, frame_from_inline_units, inline_locate, links_from_frame, read_table, units_from_frame,
+)
+
+TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links",
+                  "rule", "constraints")
+SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
+DEFAULT_RULE = "maxmin"
+
+_SECTION_TYPES = {
+    "name": TypeAdapter(Identifier),
+    "description": TypeAdapter(str),
+    "resources": TypeAdapter(list[Resource]),
+    "supply": TypeAdapter(dict[Identifier, Quantity]),
+    "sites": TypeAdapter(list[Site]),
+    "groups": TypeAdapter(list[Identifier]),
+}
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.yaml``/``.yml``, ``.json`` or ``.toml`` file; table paths inside it are relative to it.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem found (file, row or field, what is wrong, what was expected).
+    """
+    path = Path(path)
+    document, issues = read_document(path)
+    if document is None:
+        raise ScenarioError(issues)
+    return scenario_from_dict(document, base_dir=path.parent, source=str(path))
+
+
+def read_document(path: Path) -> tuple[dict | None, list[Issue]]:
+    """Parse the scenario file into a mapping, or explain why it cannot be parsed."""
+    label = str(path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if not path.exists():
+        return None, [Issue(label, "(file)", "file not found", "a scenario file (.yaml, .json or .toml)")]
+    if not path.is_file():
+        return None, [Issue(label, "(file)", "is not a regular file", "a scenario file (.yaml, .json or .toml)")]
+    if kind is None:
+        return None, [Issue(label, "(file)", f"unsupported file type {path.suffix!r}", "a .yaml, .yml, .json or .toml file")]
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [Issue(label, "(file)", f"is not valid UTF-8 text (byte {exc.start})", "a UTF-8 text file")]
+    try:
+        if kind == "YAML":
+            document = yaml.safe_load(text)
+        elif kind == "JSON":
+            document = json.loads(text)
+        else:
+            document = tomllib.loads(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        return None, [Issue(label, where, f"YAML syntax error: {exc.problem}", "valid YAML")]
+    except yaml.YAMLError as exc:
+        return None, [Issue(label, "(file)", f"YAML error: {exc}", "valid YAML")]
+    except json.JSONDecodeError as exc:
+        return None, [Issue(label, f"line {exc.lineno}, column {exc.colno}", f"JSON syntax error: {exc.msg}", "valid JSON")]
+    except tomllib.TOMLDecodeError as exc:
+        return None, [Issue(label, "(file)", f"TOML syntax error: {exc}", "valid TOML")]
+    if document is None:
+        return None, [Issue(label, "(file)", "is empty", "a scenario with at least name, resources, supply or sites, units")]
+    if not isinstance(document, dict):
+        return None, [Issue(label, "(top level)", f"must be a mapping of keys, got {type(document).__name__}",
+                            "keys such as name, resources, units")]
+    return document, []
+
+
+def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None = None,
+                       source: str = "<inline>") -> Scenario:
+    """Validate a scenario given as a mapping (the parsed file, or built in code).
+
+    ``units`` and ``links`` may also be pandas DataFrames with the CSV columns.
+
+    Examples
+    --------
+    >>> s = scenario_from_dict({"name": "demo", "resources": [{"id": "food"}], "supply": {"food": 10},
+    ...                         "units": [{"id": "a", "demand": 8}, {"id": "b", "demand": 4}]})
+    >>> len(s.units), s.rule.key
+    (2, 'maxmin')
+    """
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    issues: list[Issue] = []
+    for key in document:
+        if key not in TOP_LEVEL_KEYS:
+            issues.append(Issue(source, str(key), "unknown key", "one of: " + ", ".join(TOP_LEVEL_KEYS)))
+    for key in ("name", "resources", "units"):
+        if document.get(key) is None:
+            issues.append(Issue(source, key, "required key is missing"))
+    sections: dict[str, Any] = {}
+    for key, adapter in _SECTION_TYPES.items():
+        if document.get(key) is not None:
+            try:
+                sections[key] = adapter.validate_python(document[key])
+            except ValidationError as exc:
+                issues += issues_from_validation(exc, file=source, where=key)
+    resources = [r.id for r in sections.get("resources", [])]
+    issues += _duplicates([r.id for r in sections.get("resources", [])], source, "resources", "resource")
+    issues += _check_supply(document, sections, resources, source)
+    groups = list(sections.get("groups", []))
+    issues += _duplicates(groups, source, "groups", "group attribute")
+
+    units = None
+    if document.get("units") is not None and "resources" in sections:
+        units, found = _load_units(document["units"], base, resources, groups, source)
+        issues += found
+    links = None
+    if document.get("links") is not None:
+        if document.get("sites") is None:
+            issues.append(Issue(source, "links", "links are only allowed with 'sites'",
+                                "remove 'links', or hold supply at sites"))
+        elif "sites" in sections:
+            site_ids = {s.id for s in sections["sites"]}
+            unit_ids = set(units.ids) if units is not None else None
+            links, found = _load_links(document["links"], base, unit_ids, site_ids, source)
+            issues += found
+
+    rule, found = RULES.parse(document.get("rule", DEFAULT_RULE), file=source, where="rule")
+    issues += found
+    constraints = []
+    raw_constraints = document.get("constraints") or []
+    if not isinstance(raw_constraints, list):
+        issues.append(Issue(source, "constraints", "must be a list", "a list of {type: ..., ...} mappings"))
+        raw_constraints = []
+    for k, spec in enumerate(raw_constraints):
+        item, found = CONSTRAINTS.parse(spec, file=source, where=f"constraints[{k}]")
+        issues += found
+        if item is not None:
+            constraints.append(item)
+    refs = dict(groups=groups, resources=resources, file=source)
+    if rule is not None:
+        issues += check_spec_references(rule, "rule", **refs)
+    for k, item in enumerate(constraints):
+        issues += check_spec_references(item, f"constraints[{k}]", **refs)
+
+    if any(i.severity is Severity.ERROR for i in issues):
+        raise ScenarioError(issues)
+    warnings = tuple(i for i in issues if i.severity is Severity.WARNING)
+    warnings += _supply_warnings(sections, resources, source)
+    return Scenario(
+        name=sections["name"], description=sections.get("description", ""),
+        resources=tuple(sections["resources"]), supply=sections.get("supply"),
+        sites=tuple(sections["sites"]) if "sites" in sections else None,
+        units=units, groups=tuple(groups), links=links, rule=rule, constraints=tuple(constraints),
+        source=source, warnings=warnings,
+    )
+
+
+def _duplicates(ids: list[str], source: str, where: str, what: str) -> list[Issue]:
+    seen: dict[str, int] = {}
+    issues = []
+    for k, item in enumerate(ids):
+        if item in seen:
+            issues.append(Issue(source, f"{where}[{k}]", f"duplicate {what} id {item!r} (first at {where}[{seen[item]}])",
+                                f"unique {what} ids"))
+        seen.setdefault(item, k)
+    return issues
+
+
+def _check_supply(document: dict, sections: dict, resources: list[str], source: str) -> list[Issue]:
+    has_supply, has_sites = document.get("supply") is not None, document.get("sites") is not None
+    if has_supply == has_sites:
+        message = "both 'supply' and 'sites' are given" if has_supply else "neither 'supply' nor 'sites' is given"
+        return [Issue(source, "supply/sites", message,
+                      "exactly one: 'supply' (one pool per resource) or 'sites' (supply held at sites)")]
+    issues = []
+    if "resources" not in sections:
+        return issues
+    known = ", ".join(resources)
+    for r in sections.get("supply", {}):
+        if r not in resources:
+            issues.append(Issue(source, f"supply.{r}", f"supply of an unknown resource {r!r}", f"one of: {known}"))
+    sites = sections.get("sites", [])
+    issues += _duplicates([s.id for s in sites], source, "sites", "site")
+    for k, site in enumerate(sites):
+        for r in site.supply:
+            if r not in resources:
+                issues.append(Issue(source, f"sites[{k}].supply.{r}", f"supply of an unknown resource {r!r}",
+                                    f"one of: {known}"))
+    if has_sites and not sites and "sites" in sections:
+        issues.append(Issue(source, "sites", "no sites listed", "at least one site"))
+    return issues
+
+
+def _supply_warnings(sections: dict, resources: list[str], source: str) -> tuple[Issue, ...]:
+    held = set(sections.get("supply", {}) and [r for r, q in sections["supply"].items() if q > 0])
+    for site in sections.get("sites", []) or []:
+        held |= {r for r, q in site.supply.items() if q > 0}
+    return tuple(Issue(source, "supply", f"no supply of {r!r} anywhere; every unit gets 0 of it",
+                       severity=Severity.WARNING) for r in resources if r not in held)
+
+
+def _table(spec: Any, base: Path, key: str, source: str) -> tuple[pd.DataFrame | None, str, list[Issue]]:
+    if isinstance(spec, pd.DataFrame):
+        return spec.astype(object).where(spec.notna(), ""), f"{source}:{key}", []
+    if isinstance(spec, (str, Path)):
+        path = base / spec
+        frame, issues = read_table(path, str(path))
+        return frame, str(path), issues
+    return None, source, [Issue(source, key, f"must be a file name or a list, got {type(spec).__name__}",
+                                f"e.g. {key}: {key}.csv")]
+
+
+def _load_units(spec, base, resources, groups, source):
+    if isinstance(spec, list):
+        frame, issues = frame_from_inline_units(spec, resources, source)
+        table, found = units_from_frame(frame, resources, groups, source, inline_locate("units"))
+        return table, issues + found
+    frame, label, issues = _table(spec, base, "units", source)
+    if frame is None:
+        return None, issues
+    table, found = units_from_frame(frame, resources, groups, label, csv_locate)
+    return table, issues + found
+
+
+def _load_links(spec, base, unit_ids, site_ids, source):
+    if isinstance(spec, list):
+        bad = [k for k, item in enumerate(spec) if not isinstance(item, dict)]
+        if bad:
+            return None, [Issue(source, f"links[{bad[0]}]", "a link must be a mapping", "{unit: ..., site: ...}")]
+        frame = pd.DataFrame({"unit": [str(i.get("unit", "")) for i in spec],
+                              "site": [str(i.get("site", "")) for i in spec]})
+        return links_from_frame(frame, unit_ids, site_ids, source, inline_locate("links"))
+    frame, label, issues = _table(spec, base, "links", source)
+    if frame is None:
+        return None, issues
+    table, found = links_from_frame(frame, unit_ids, site_ids, label, csv_locate)
+    return table, issues + found

@@ -1,0 +1,133 @@
+"""The validated scenario: what the planner wrote, as one immutable object.
+
+Tables (units, links) are held as read-only numpy arrays rather than one Python
+object per row, so that scenarios with hundreds of thousands of units stay cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Annotated, Mapping
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from allocator.constraints.base import Constraint
+from allocator.errors import Issue
+from allocator.rules.base import Rule
+
+Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Resource(Frozen):
+    """A kind of supply: ``{id: food, unit: lb, divisible: true}``."""
+
+    id: Identifier
+    unit: str = ""
+    divisible: bool = True
+
+
+class Site(Frozen):
+    """A place holding supply: ``{id: depot-east, supply: {food: 30000}}``."""
+
+    id: Identifier
+    supply: dict[Identifier, Quantity]
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, copy=True)
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class UnitTable:
+    """Demand units as columns.
+
+    Attributes
+    ----------
+    ids : ndarray of str
+        Unit ids, unique, in file order.
+    demand, value : ndarray, shape (units, resources)
+        Demand and benefit per unit allocated, resource columns in the scenario's resource order.
+    groups : Mapping[str, ndarray of str]
+        Group label of each unit, per attribute.
+    """
+
+    ids: np.ndarray
+    demand: np.ndarray
+    value: np.ndarray
+    groups: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", _readonly(np.asarray(self.ids, dtype=object)))
+        object.__setattr__(self, "demand", _readonly(np.asarray(self.demand, dtype=float)))
+        object.__setattr__(self, "value", _readonly(np.asarray(self.value, dtype=float)))
+        object.__setattr__(self, "groups", MappingProxyType(
+            {k: _readonly(np.asarray(v, dtype=object)) for k, v in self.groups.items()}))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def frame(self, resources: list[str]) -> pd.DataFrame:
+        """The table as a DataFrame with ``id``, ``demand:<r>``, ``value:<r>`` and group columns."""
+        data: dict[str, object] = {"id": self.ids}
+        for k, r in enumerate(resources):
+            data[f"demand:{r}"] = self.demand[:, k]
+            data[f"value:{r}"] = self.value[:, k]
+        data.update(self.groups)
+        return pd.DataFrame(data)
+
+
+@dataclass(frozen=True, eq=False)
+class LinkTable:
+    """Which unit can be served by which site, as parallel arrays of ids."""
+
+    units: np.ndarray
+    sites: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "units", _readonly(np.asarray(self.units, dtype=object)))
+        object.__setattr__(self, "sites", _readonly(np.asarray(self.sites, dtype=object)))
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+
+class Scenario(Frozen):
+    """A complete, validated scenario (format v1).
+
+    Build one with :func:`allocator.load_scenario` (from a file) or
+    :func:`allocator.scenario_from_dict` (in code); both check everything and raise
+    :class:`allocator.errors.ScenarioError` listing every problem at once.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    name: Identifier
+    description: str = ""
+    resources: tuple[Resource, ...]
+    supply: Mapping[str, float] | None = None
+    sites: tuple[Site, ...] | None = None
+    units: UnitTable
+    groups: tuple[str, ...] = ()
+    links: LinkTable | None = None
+    rule: Rule
+    constraints: tuple[Constraint, ...] = ()
+    source: str = "<inline>"
+    warnings: tuple[Issue, ...] = ()
+
+    @property
+    def resource_ids(self) -> list[str]:
+        return [r.id for r in self.resources]
+
+    @property
+    def has_sites(self) -> bool:
+        return self.sites is not None

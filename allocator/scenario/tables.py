@@ -1,0 +1,238 @@
+"""Units and links tables: read from CSV/Excel or inline lists, checked column by column.
+
+Every check is vectorised over the whole table and reports the offending rows (up to
+``MAX_ROWS_REPORTED`` per kind of problem, then a count), so one pass finds everything.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from allocator.errors import Issue, Severity
+from allocator.scenario.model import LinkTable, UnitTable
+
+MAX_ROWS_REPORTED = 10
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+Locate = Callable[[int, str], str]
+
+
+def csv_locate(i: int, column: str) -> str:
+    """Rows are numbered as a spreadsheet shows them: the header is row 1."""
+    return f"row {i + 2}, column {column}"
+
+
+def inline_locate(key: str) -> Locate:
+    return lambda i, column: f"{key}[{i}].{column}" if column else f"{key}[{i}]"
+
+
+def read_table(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
+    """Read a CSV or Excel file with every cell as text; problems become issues."""
+    if not path.exists():
+        return None, [Issue(label, "(file)", "file not found", "a CSV or Excel file at this path")]
+    if not path.is_file():
+        return None, [Issue(label, "(file)", "is not a regular file", "a CSV or Excel file")]
+    try:
+        if path.suffix.lower() in EXCEL_SUFFIXES:
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+            header = [str(c) for c in frame.columns]
+        else:
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                header = next(csv.reader(handle), [])
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [Issue(label, "(file)", f"is not valid UTF-8 text ({exc.reason} at byte {exc.start})",
+                            "a UTF-8 encoded CSV file")]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        return None, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip()}",
+                            "a CSV file with a header row")]
+    seen, dupes = set(), []
+    for name in header:
+        if name in seen:
+            dupes.append(name)
+        seen.add(name)
+    if dupes:
+        return None, [Issue(label, "header", f"duplicated column name(s): {', '.join(sorted(set(dupes)))}",
+                            "each column name once")]
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, []
+
+
+def _rows_issue(label: str, locate: Locate, rows: np.ndarray, column: str, message: str,
+                expected: str) -> list[Issue]:
+    issues = [Issue(label, locate(int(i), column), message, expected) for i in rows[:MAX_ROWS_REPORTED]]
+    if len(rows) > MAX_ROWS_REPORTED:
+        issues.append(Issue(label, f"column {column}", f"... and {len(rows) - MAX_ROWS_REPORTED} more rows with "
+                                                       f"the same problem", expected))
+    return issues
+
+
+def _numbers(frame: pd.DataFrame, column: str, default: float, label: str, locate: Locate) -> tuple[np.ndarray, list[Issue]]:
+    text = frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip()
+    blank = (text == "").to_numpy()
+    values = pd.to_numeric(text.where(~blank, "0"), errors="coerce").to_numpy(dtype=float)
+    issues = []
+    said_nan = text.str.lower().isin(["nan", "+nan", "-nan"]).to_numpy()
+    bad_text = np.flatnonzero(np.isnan(values) & ~blank & ~said_nan)
+    issues += _rows_issue(label, locate, bad_text, column, "is not a number", "a non-negative number")
+    nonfinite = np.flatnonzero(~np.isfinite(values) & ~blank)
+    nonfinite = np.setdiff1d(nonfinite, bad_text)
+    issues += _rows_issue(label, locate, nonfinite, column, "is not a finite number (NaN or infinity)",
+                          "a finite non-negative number")
+    negative = np.flatnonzero(values < 0)
+    issues += _rows_issue(label, locate, negative, column, "is negative", "a non-negative number")
+    values = np.where(blank, default, values)
+    return values, issues
+
+
+def _quantity_columns(frame: pd.DataFrame, prefix: str, resources: list[str], label: str,
+                      required: bool) -> tuple[dict[str, str], list[Issue]]:
+    """Map each resource to its column: ``prefix`` (one resource) or ``prefix:<resource>``."""
+    columns: dict[str, str] = {}
+    issues = []
+    for column in frame.columns:
+        head, sep, resource = column.partition(":")
+        if head != prefix:
+            continue
+        if not sep:
+            if len(resources) == 1:
+                columns.setdefault(resources[0], column)
+            else:
+                issues.append(Issue(label, f"column {column}", f"a plain '{prefix}' column is ambiguous with "
+                                    f"{len(resources)} resources", f"columns {prefix}:<resource>, one of "
+                                    + ", ".join(f"{prefix}:{r}" for r in resources)))
+        elif resource not in resources:
+            issues.append(Issue(label, f"column {column}", f"{prefix} for an unknown resource {resource!r}",
+                                f"a resource declared in 'resources': {', '.join(resources)}"))
+        elif resource in columns:
+            issues.append(Issue(label, f"column {column}", f"{prefix} of {resource!r} is given twice "
+                                f"({columns[resource]} and {column})", "one column per resource"))
+        else:
+            columns[resource] = column
+    if required and not columns and not issues:
+        wanted = prefix if len(resources) == 1 else ", ".join(f"{prefix}:{r}" for r in resources)
+        issues.append(Issue(label, "header", f"required column missing: {wanted}",
+                            f"columns id, {wanted}"))
+    return columns, issues
+
+
+def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str], label: str,
+                     locate: Locate) -> tuple[UnitTable | None, list[Issue]]:
+    """Check a units table and turn it into a :class:`UnitTable`."""
+    issues: list[Issue] = []
+    if "id" not in frame.columns:
+        issues.append(Issue(label, "header", "required column missing: id", "a column 'id' with unique unit ids"))
+    demand_cols, found = _quantity_columns(frame, "demand", resources, label, required=True)
+    issues += found
+    value_cols, found = _quantity_columns(frame, "value", resources, label, required=False)
+    issues += found
+    for attribute in groups:
+        if attribute not in frame.columns:
+            issues.append(Issue(label, "header", f"group attribute {attribute!r} is not a column of the table",
+                                f"a column named {attribute!r} (listed in 'groups'); columns are: "
+                                + ", ".join(map(str, frame.columns))))
+    n = len(frame)
+    demand = np.zeros((n, len(resources)))
+    value = np.ones((n, len(resources)))
+    for k, r in enumerate(resources):
+        if r in demand_cols:
+            demand[:, k], found = _numbers(frame, demand_cols[r], 0.0, label, locate)
+            issues += found
+        if r in value_cols:
+            value[:, k], found = _numbers(frame, value_cols[r], 1.0, label, locate)
+            issues += found
+    ids = np.zeros(0, dtype=object)
+    if "id" in frame.columns:
+        ids = frame["id"].astype(str).str.strip().to_numpy(dtype=object)
+        issues += _rows_issue(label, locate, np.flatnonzero(ids == ""), "id", "unit id is blank", "a unit id")
+        dup = pd.Series(ids).duplicated(keep="first").to_numpy() & (ids != "")
+        first = {}
+        for i, uid in enumerate(ids):
+            first.setdefault(uid, i)
+        for i in np.flatnonzero(dup)[:MAX_ROWS_REPORTED]:
+            issues.append(Issue(label, locate(int(i), "id"), f"duplicate unit id {ids[i]!r} (first at "
+                                f"{locate(first[ids[i]], 'id')})", "unique unit ids"))
+    if n == 0:
+        issues.append(Issue(label, "(table)", "has no units", "at least one unit"))
+    group_values = {}
+    for attribute in groups:
+        if attribute in frame.columns:
+            labels = frame[attribute].astype(str).str.strip().to_numpy(dtype=object)
+            issues += _rows_issue(label, locate, np.flatnonzero(labels == ""), attribute,
+                                  "group label is blank", f"a label for {attribute!r}")
+            group_values[attribute] = labels
+    if any(i.severity is Severity.ERROR for i in issues):
+        return None, issues
+    return UnitTable(ids=ids, demand=demand, value=value, groups=group_values), issues
+
+
+def links_from_frame(frame: pd.DataFrame, unit_ids: set[str] | None, site_ids: set[str], label: str,
+                     locate: Locate) -> tuple[LinkTable | None, list[Issue]]:
+    """Check a links table (columns ``unit``, ``site``) against the known unit and site ids."""
+    missing = [c for c in ("unit", "site") if c not in frame.columns]
+    if missing:
+        return None, [Issue(label, "header", f"required column(s) missing: {', '.join(missing)}",
+                            "columns unit, site")]
+    units = frame["unit"].astype(str).str.strip().to_numpy(dtype=object)
+    sites = frame["site"].astype(str).str.strip().to_numpy(dtype=object)
+    issues = []
+    if unit_ids is not None:
+        unknown = np.flatnonzero(~pd.Series(units).isin(unit_ids).to_numpy())
+        issues += [Issue(label, locate(int(i), "unit"), f"link to unknown unit {units[i]!r}",
+                         "an id from the units table") for i in unknown[:MAX_ROWS_REPORTED]]
+        if len(unknown) > MAX_ROWS_REPORTED:
+            issues.append(Issue(label, "column unit", f"... and {len(unknown) - MAX_ROWS_REPORTED} more unknown units"))
+    unknown = np.flatnonzero(~pd.Series(sites).isin(site_ids).to_numpy())
+    issues += [Issue(label, locate(int(i), "site"), f"link to unknown site {sites[i]!r}",
+                     f"one of the sites: {', '.join(sorted(site_ids)[:20])}") for i in unknown[:MAX_ROWS_REPORTED]]
+    if len(unknown) > MAX_ROWS_REPORTED:
+        issues.append(Issue(label, "column site", f"... and {len(unknown) - MAX_ROWS_REPORTED} more unknown sites"))
+    duplicated = pd.DataFrame({"u": units, "s": sites}).duplicated().to_numpy()
+    if duplicated.any():
+        issues.append(Issue(label, locate(int(np.flatnonzero(duplicated)[0]), "unit"),
+                            f"{int(duplicated.sum())} duplicated link(s) ignored", severity=Severity.WARNING))
+    if any(i.severity is Severity.ERROR for i in issues):
+        return None, issues
+    return LinkTable(units=units[~duplicated], sites=sites[~duplicated]), issues
+
+
+def frame_from_inline_units(items: list[Any], resources: list[str], label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
+    """Turn ``[{id, demand, value, groups}]`` into the same columns a CSV would have."""
+    issues = []
+    rows = []
+    allowed = {"id", "demand", "value", "groups"}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            issues.append(Issue(label, f"units[{i}]", f"a unit must be a mapping, got {item!r}",
+                                "{id: ..., demand: ..., groups: {...}}"))
+            continue
+        extra = set(item) - allowed
+        if extra:
+            issues.append(Issue(label, f"units[{i}].{sorted(extra)[0]}", "unknown key", "one of: " + ", ".join(sorted(allowed))))
+        row: dict[str, Any] = {"id": "" if item.get("id") is None else str(item.get("id"))}
+        for key in ("demand", "value"):
+            given = item.get(key)
+            if isinstance(given, dict):
+                for r, q in given.items():
+                    row[f"{key}:{r}"] = q
+            elif given is not None:
+                if len(resources) == 1:
+                    row[f"{key}:{resources[0]}"] = given
+                else:
+                    issues.append(Issue(label, f"units[{i}].{key}", f"a single number is ambiguous with "
+                                        f"{len(resources)} resources", "{" + ", ".join(f"{r}: ..." for r in resources) + "}"))
+        groups = item.get("groups") or {}
+        if not isinstance(groups, dict):
+            issues.append(Issue(label, f"units[{i}].groups", "must be a mapping attribute -> label",
+                                "e.g. {region: east}"))
+            groups = {}
+        row.update({str(k): "" if v is None else str(v) for k, v in groups.items()})
+        rows.append(row)
+    columns = list(dict.fromkeys(["id", *(key for row in rows for key in row)]))
+    data = {c: [("" if row.get(c) is None else row.get(c)) for row in rows] for c in columns}
+    return pd.DataFrame(data, dtype=object), issues
