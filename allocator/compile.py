@@ -104,7 +104,8 @@ def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Cons
     builder = LPBuilder()
     builder.add_columns("flow", problem.num_flows, lower=0.0, upper=np.inf)
     pair = measures.pair
-    builder.add_rows("demand", {"flow": pair.matrix}, lower=0.0, upper=pair.denominator)
+    # lower bound -inf, not 0: flows are non-negative anyway, and ranged rows slow the interior point method
+    builder.add_rows("demand", {"flow": pair.matrix}, lower=-np.inf, upper=pair.denominator)
     cell = problem.flow_site * len(problem.resource_ids) + problem.pair_resource[problem.flow_pair]
     cells, row_of_flow = np.unique(cell, return_inverse=True)
     supply_matrix = sp.csr_array((np.ones(problem.num_flows), (row_of_flow, np.arange(problem.num_flows))),

@@ -41,5 +41,5 @@ class Floor(Constraint):
         wanted = self.share * pair.denominator
         if self.resource is not None:
             mine = pair.resource == measures.problem.resource_ids.index(self.resource)
-            wanted = np.where(mine, wanted, 0.0)
+            wanted = np.where(mine, wanted, -np.inf)
         builder.tighten_lower("demand", wanted)

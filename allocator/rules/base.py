@@ -15,6 +15,7 @@ from allocator.registry import Registry, Spec
 
 if TYPE_CHECKING:
     from allocator.compile import CompiledModel
+    from allocator.lp import LPModel
     from allocator.rules.stages import StageRunner
 
 
@@ -31,6 +32,10 @@ class Rule(Spec):
 
     def run(self, model: CompiledModel, runner: StageRunner) -> RuleOutcome:
         raise TypeError(f"{type(self).__name__} must define run()")
+
+    def first_stage(self, model: CompiledModel) -> LPModel:
+        """The LP of the rule's first stage (what ``allocator export`` writes)."""
+        raise TypeError(f"{type(self).__name__} must define first_stage()")
 
 
 RULES: Registry[Rule] = Registry("rule", name_field="name")

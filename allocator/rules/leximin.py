@@ -48,6 +48,10 @@ class Leximin(Rule):
 
     over: str | None = None
 
+    def first_stage(self, model):
+        measure = model.measures.over(self.over)
+        return level_lp(model.base, measure, np.arange(len(measure)))
+
     def run(self, model, runner):
         measure = model.measures.over(self.over)
         levels = np.full(len(measure), np.nan)

@@ -36,10 +36,14 @@ class MaxMin(Rule):
 
     over: str | None = None
 
+    def first_stage(self, model):
+        measure = model.measures.over(self.over)
+        return level_lp(model.base, measure, np.arange(len(measure)))
+
     def run(self, model, runner):
         measure = model.measures.over(self.over)
         everyone = np.arange(len(measure))
-        lp = level_lp(model.base, measure, everyone)
+        lp = self.first_stage(model)
         level = level_of(runner.run("maxmin", lp), lp)
         held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin"),
                         model.problem)

@@ -25,8 +25,11 @@ class Proportional(Rule):
     key: ClassVar[str] = "proportional"
     summary: ClassVar[str] = "same fill rate for every unit and resource, as high as possible"
 
-    def run(self, model, runner):
+    def first_stage(self, model):
         measure = model.measures.pair
-        lp = level_lp(model.base, measure, range(len(measure)), equal=True)
+        return level_lp(model.base, measure, range(len(measure)), equal=True)
+
+    def run(self, model, runner):
+        lp = self.first_stage(model)
         solution = runner.run("equal-share", lp)
         return RuleOutcome(flows_of(solution, lp), {"level": level_of(solution, lp)})

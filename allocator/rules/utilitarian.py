@@ -29,6 +29,9 @@ class Utilitarian(Rule):
     key: ClassVar[str] = "utilitarian"
     summary: ClassVar[str] = "maximise total value (sum of value x allocated)"
 
+    def first_stage(self, model):
+        return value_lp(model.base, model.problem)
+
     def run(self, model, runner):
-        lp = value_lp(model.base, model.problem)
+        lp = self.first_stage(model)
         return RuleOutcome(flows_of(runner.run("value", lp), lp))

@@ -1,0 +1,175 @@
+"""The ``allocator`` command line: one thin command per library call.
+
+Exit codes: 0 solved; 2 invalid input or usage; 3 infeasible; 4 solver failure or time limit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import yaml
+
+from allocator.cli import render
+from allocator.errors import (
+    AllocatorError, InfeasibleError, OutputExistsError, ScenarioError, SolverError, UsageError,
+)
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Fair allocation of scarce resources: scenario files in, fair allocations out.")
+
+ScenarioArg = Annotated[Path, typer.Argument(help="scenario file (.yaml, .json or .toml)", show_default=False)]
+RuleOpt = Annotated[Optional[str], typer.Option(
+    "--rule", "-r", help="rule name, 'maxmin:over=region', or '{name: leximin, over: region}'; "
+                         "default: the scenario's rule")]
+ConstraintOpt = Annotated[Optional[list[str]], typer.Option(
+    "--constraint", "-c", help="replaces the scenario's constraints; repeatable: 'floor:share=0.2', "
+                               "'group_gap:attribute=race,max_gap=0.05', 'none' for no constraints")]
+SolverOpt = Annotated[str, typer.Option("--solver", "-s", help="highs, pulp, or pulp:<PuLP solver name>")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="replace an existing output")]
+
+
+def parse_spec(text: str, name_field: str) -> dict:
+    """``"maxmin"``, ``"maxmin:over=region"``, ``"floor:share=0.2"`` or a YAML flow mapping -> dict."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"cannot read {text!r}: {exc}") from None
+        if not isinstance(spec, dict):
+            raise UsageError(f"{text!r} is not a mapping")
+        return spec
+    name, _, rest = text.partition(":")
+    spec: dict = {name_field: name.strip()}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"in {text!r}: expected key=value, got {item!r}")
+        spec[key.strip()] = yaml.safe_load(value.strip())
+    return spec
+
+
+def _constraints(values: list[str] | None):
+    if values is None:
+        return None
+    if values == ["none"]:
+        return []
+    return [parse_spec(v, "type") for v in values]
+
+
+def _run(action) -> None:
+    """Call ``action`` and turn allocator's typed errors into messages and exit codes."""
+    try:
+        action()
+    except ScenarioError as exc:
+        render.scenario_error(exc)
+        raise typer.Exit(EXIT_INPUT) from None
+    except (UsageError, OutputExistsError) as exc:
+        render.failure("error", str(exc))
+        raise typer.Exit(EXIT_INPUT) from None
+    except InfeasibleError as exc:
+        render.infeasible(exc)
+        raise typer.Exit(EXIT_INFEASIBLE) from None
+    except SolverError as exc:
+        render.failure("solver failure", str(exc))
+        raise typer.Exit(EXIT_SOLVER) from None
+    except AllocatorError as exc:
+        render.failure("error", str(exc))
+        raise typer.Exit(EXIT_INPUT) from None
+    except KeyboardInterrupt:
+        render.failure("interrupted", "nothing was written")
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def solve(
+    scenario: ScenarioArg,
+    rule: RuleOpt = None,
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the result tables to this folder")] = None,
+    force: ForceOpt = False,
+    json: Annotated[bool, typer.Option("--json", help="print summary.json to stdout instead of tables")] = False,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="seconds per LP solve")] = None,
+) -> None:
+    """Solve a scenario and print (and optionally write) the allocation and its fairness metrics."""
+    import allocator
+
+    def action():
+        if out is not None and out.exists() and not force:
+            raise OutputExistsError(f"output folder {out} exists already; pass --force to replace it")
+        loaded = allocator.load_scenario(scenario)
+        result = allocator.solve(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint),
+                                 solver=solver, time_limit=time_limit)
+        if out is not None:
+            result.save(out, force=force)
+        if json:
+            sys.stdout.write(result.to_json())
+            render.warnings(result.warnings)
+        else:
+            render.result(result)
+            if out is not None:
+                render.written(out)
+
+    _run(action)
+
+
+@app.command()
+def validate(scenario: ScenarioArg) -> None:
+    """Check a scenario without solving it (errors exit 2; warnings are printed)."""
+    import allocator
+
+    def action():
+        warns = allocator.validate(scenario)
+        render.validated(str(scenario), allocator.load_scenario(scenario), warns)
+
+    _run(action)
+
+
+@app.command()
+def rules() -> None:
+    """List the rules and constraints, with their parameters."""
+    from allocator.constraints import CONSTRAINTS
+    from allocator.rules import RULES
+
+    render.catalogue(RULES, CONSTRAINTS)
+
+
+@app.command()
+def export(
+    scenario: ScenarioArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="model.lp or model.mps")],
+    rule: RuleOpt = None,
+    constraint: ConstraintOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write the first-stage LP of a rule as an LP or MPS file."""
+    import allocator
+    from allocator.export import export_lp
+
+    def action():
+        loaded = allocator.load_scenario(scenario)
+        render.written(export_lp(loaded, output, parse_spec(rule, "name") if rule else None,
+                                 _constraints(constraint), force=force))
+
+    _run(action)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug, not bad input: one line, the traceback only on request
+        if os.environ.get("ALLOCATOR_DEBUG"):
+            raise
+        render.failure("internal error", f"{type(exc).__name__}: {exc} (set ALLOCATOR_DEBUG=1 for the traceback "
+                                         "and please report it)")
+        sys.exit(1)
