@@ -61,9 +61,7 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
     options = options or SolverOptions()
     backend = get_backend(solver)
     if not backend.is_available():
-        raise SolverUnavailableError(f"solver {backend.name} is not available: "
-                                     + ("run 'pip install highspy'" if backend.name == "highs" else
-                                        "run 'pip install pulp' (CBC is bundled), or install that PuLP solver"))
+        raise SolverUnavailableError(backend.unavailable_reason())
     runner = StageRunner(backend, options)
     start = time.perf_counter()
     try:

@@ -58,6 +58,9 @@ class HighsBackend:
             return False
         return True
 
+    def unavailable_reason(self) -> str:
+        return "HiGHS is not installed: run 'pip install highspy'"
+
     def version(self) -> str:
         import highspy
 

@@ -53,6 +53,16 @@ class PulpBackend:
         with _pulp_quiet():
             return self.solver_name in pulp.listSolvers(onlyAvailable=True)
 
+    def unavailable_reason(self) -> str:
+        try:
+            pulp = _pulp()
+        except SolverUnavailableError as exc:
+            return str(exc)
+        with _pulp_quiet():
+            available = ", ".join(pulp.listSolvers(onlyAvailable=True))
+        return (f"PuLP solver {self.solver_name} is not available on this machine (install it, or use one "
+                f"that is available: {available})")
+
     def version(self) -> str:
         return f"PuLP {_pulp().__version__} / {self.solver_name}"
 

@@ -137,9 +137,9 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     groups = list(sections.get("groups", []))
     issues += _duplicates(groups, source, "groups", "group attribute")
 
-    units = None
+    units, unit_ids = None, None
     if document.get("units") is not None and "resources" in sections:
-        units, found = _load_units(document["units"], base, resources, groups, source)
+        units, unit_ids, found = _load_units(document["units"], base, resources, groups, source)
         issues += found
     links = None
     if document.get("links") is not None:
@@ -148,7 +148,6 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
                                 "remove 'links', or hold supply at sites"))
         elif "sites" in sections:
             site_ids = {s.id for s in sections["sites"]}
-            unit_ids = set(units.ids) if units is not None else None
             links, found = _load_links(document["links"], base, unit_ids, site_ids, source)
             issues += found
 
@@ -239,15 +238,18 @@ def _table(spec: Any, base: Path, key: str, source: str) -> tuple[pd.DataFrame |
 
 
 def _load_units(spec, base, resources, groups, source):
+    """The unit table (or None) and the ids seen, so links can be checked even when the table has errors."""
     if isinstance(spec, list):
         frame, issues = frame_from_inline_units(spec, resources, source)
-        table, found = units_from_frame(frame, resources, groups, source, inline_locate("units"))
-        return table, issues + found
-    frame, label, issues = _table(spec, base, "units", source)
+        label, locate = source, inline_locate("units")
+    else:
+        frame, label, issues = _table(spec, base, "units", source)
+        locate = csv_locate
     if frame is None:
-        return None, issues
-    table, found = units_from_frame(frame, resources, groups, label, csv_locate)
-    return table, issues + found
+        return None, None, issues
+    table, found = units_from_frame(frame, resources, groups, label, locate)
+    ids = set(frame["id"].astype(str).str.strip()) if "id" in frame.columns else None
+    return table, ids, issues + found
 
 
 def _load_links(spec, base, unit_ids, site_ids, source):
