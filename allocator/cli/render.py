@@ -17,6 +17,8 @@ def _fmt(value) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
         return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
     return str(value)
 
