@@ -112,6 +112,9 @@ def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Cons
                                  shape=(len(cells), problem.num_flows))
     builder.add_rows("supply", {"flow": supply_matrix}, lower=-np.inf,
                      upper=problem.supply.ravel()[cells])
+    used: dict[str, int] = {}
     for constraint in constraints:
-        constraint.apply(builder, measures)
+        name = constraint.row_block
+        used[name] = used.get(name, 0) + 1
+        constraint.apply(builder, measures, name if used[name] == 1 else f"{name}#{used[name]}")
     return builder.build()

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 class Constraint(Spec):
     """Base class of constraints."""
 
-    def apply(self, builder: LPBuilder, measures: MeasureSet) -> None:
+    def apply(self, builder: LPBuilder, measures: MeasureSet, name: str) -> None:
+        """Add this constraint's rows (and helper columns) to ``builder`` as blocks named after ``name``."""
         raise TypeError(f"{type(self).__name__} must define apply()")
 
     @property

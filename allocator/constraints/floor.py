@@ -36,7 +36,7 @@ class Floor(Constraint):
     share: Share
     resource: str | None = None
 
-    def apply(self, builder, measures):
+    def apply(self, builder, measures, name):
         pair = measures.pair
         wanted = self.share * pair.denominator
         if self.resource is not None:

@@ -32,7 +32,7 @@ class GroupFloor(Constraint):
     share: Share
     resource: str | None = None
 
-    def apply(self, builder, measures):
+    def apply(self, builder, measures, name):
         measure = measures.group(self.attribute, self.resource)
-        builder.add_rows(self.row_block, {"flow": measure.matrix},
+        builder.add_rows(name, {"flow": measure.matrix},
                          lower=self.share * measure.denominator, upper=float("inf"))

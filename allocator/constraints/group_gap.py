@@ -57,9 +57,9 @@ class GroupGap(Constraint):
     max_gap: Share
     resource: str | None = None
 
-    def apply(self, builder, measures):
+    def apply(self, builder, measures, name):
         measure = measures.group(self.attribute, self.resource)
-        high, low = group_bounds(builder, measure, self.row_block, low=True)
+        high, low = group_bounds(builder, measure, name, low=True)
         count = len(np.unique(measure.resource))
         eye = sp.identity(count, format="csr")
-        builder.add_rows(self.row_block, {high: eye, low: -eye}, lower=-np.inf, upper=self.max_gap)
+        builder.add_rows(name, {high: eye, low: -eye}, lower=-np.inf, upper=self.max_gap)

@@ -37,11 +37,11 @@ class GroupRatio(Constraint):
     min_ratio: Share
     resource: str | None = None
 
-    def apply(self, builder, measures):
+    def apply(self, builder, measures, name):
         measure = measures.group(self.attribute, self.resource)
-        high, _ = group_bounds(builder, measure, self.row_block, low=False)
+        high, _ = group_bounds(builder, measure, name, low=False)
         resources = np.unique(measure.resource)
         position = np.searchsorted(resources, measure.resource)
         scaled = sp.csr_array((-self.min_ratio * measure.denominator, (np.arange(len(measure)), position)),
                               shape=(len(measure), len(resources)))
-        builder.add_rows(self.row_block, {"flow": measure.matrix, high: scaled}, lower=0.0, upper=np.inf)
+        builder.add_rows(name, {"flow": measure.matrix, high: scaled}, lower=0.0, upper=np.inf)

@@ -9,13 +9,9 @@ import numpy as np
 from allocator.lp import LPModel
 from allocator.measures import FillMeasure
 from allocator.rules.base import RULES, Rule, RuleOutcome
-from allocator.rules.stages import LEVEL_TOLERANCE, StageRunner, flows_of, hold, level_lp, level_of, value_lp
-
-#: a level row counts as saturated when its dual weight |y_k| D_k exceeds this share of the largest one ...
-SATURATION_DUAL = 1e-6
-#: ... and its fill rate is within this of the level (both must hold)
-SATURATION_SLACK = 1e-6
-
+from allocator.rules.stages import (
+    LEVEL_TOLERANCE, SATURATION_SLACK, StageRunner, flows_of, hold, level_lp, level_of, saturated_rows, value_lp,
+)
 
 @RULES.register
 class Leximin(Rule):
@@ -33,7 +29,8 @@ class Leximin(Rule):
     in every optimal solution. By complementary slackness a row with a positive dual in any
     optimal dual solution is tight in every optimal primal one; the interior point method
     (without crossover) ends at a strictly complementary pair, so its positive duals mark the
-    saturated rows, and one LP per distinct level is typical. A row is fixed only if its dual
+    saturated rows, and one LP per distinct level is typical. Fixed rates are held from both
+    sides (``l_k (1 -/+ 1e-7)``): they cannot rise in any optimum. A row is fixed only if its dual
     weight ``|y_k| D_k`` is positive *and* its fill rate equals the level (a double check
     against round-off); if no row passes, the one with the largest weight is fixed, so every
     round fixes at least one rate. Backends without duals fall back to one probe LP per free
@@ -68,24 +65,16 @@ class Leximin(Rule):
             elif solution.row_dual is None:
                 saturated = _probe(held, measure, free, level, runner, round_)
             else:
-                saturated = _saturated(solution, lp, measure, free, level)
+                saturated = saturated_rows(solution, lp, measure, free, level)
             levels[free[saturated]] = level
-            held = hold(held, measure, free[saturated], np.full(saturated.sum(), level), f"leximin-{round_}")
+            fixed = free[saturated]
+            held = hold(held, measure, fixed, np.full(len(fixed), level), f"leximin-{round_}",
+                        saturated=np.ones(len(fixed), dtype=bool))
             free = free[~saturated]
         final = value_lp(held, model.problem)
         flows = flows_of(runner.run("value", final), final)
         return RuleOutcome(flows, {"level": float(np.min(levels)) if len(levels) else 1.0,
                                    "rounds": float(round_)})
-
-
-def _saturated(solution, lp: LPModel, measure: FillMeasure, free: np.ndarray, level: float) -> np.ndarray:
-    weight = np.abs(solution.row_dual[lp.rows("level")]) * measure.denominator[free]
-    fill = measure.subset(free) @ solution.x[lp.cols("flow")] / measure.denominator[free]
-    tight = fill <= level + SATURATION_SLACK * max(level, 1e-9) + 1e-12
-    saturated = tight & (weight > SATURATION_DUAL * weight.max())
-    if not saturated.any():
-        saturated[np.argmax(weight)] = True
-    return saturated
 
 
 def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,

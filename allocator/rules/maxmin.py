@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from allocator.rules.base import RULES, Rule, RuleOutcome
-from allocator.rules.stages import flows_of, hold, level_lp, level_of, value_lp
+from allocator.rules.stages import flows_of, hold, level_lp, level_of, saturated_rows, value_lp
 
 
 @RULES.register
@@ -23,7 +23,8 @@ class MaxMin(Rule):
     where ``F_k`` are the fill rates of the reachable (unit, resource) pairs, or with
     ``over: <attribute>`` the group fill rates ``sum_{i in g} a_ir / sum_{i in g} d_ir`` of
     every (group, resource). Stage 2 (efficiency): maximise total value subject to
-    ``F_k >= t* (1 - 1e-7)`` for all ``k``.
+    ``F_k >= t* (1 - 1e-7)`` for all ``k``; rates saturated at ``t*`` (positive dual in stage 1:
+    at ``t*`` in every optimum) are also held below ``t* (1 + 1e-7)``.
 
     Examples
     --------
@@ -44,7 +45,10 @@ class MaxMin(Rule):
         measure = model.measures.over(self.over)
         everyone = np.arange(len(measure))
         lp = self.first_stage(model)
-        level = level_of(runner.run("maxmin", lp), lp)
-        held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin"),
-                        model.problem)
+        solution = runner.run("maxmin", lp)
+        level = level_of(solution, lp)
+        saturated = (saturated_rows(solution, lp, measure, everyone, level)
+                     if solution.row_dual is not None else None)
+        held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin",
+                             saturated=saturated), model.problem)
         return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})

@@ -8,7 +8,8 @@ Tolerances
 ----------
 ``LEVEL_TOLERANCE``: a level ``t*`` found by one stage is held in later stages as
 ``F_k >= t* (1 - LEVEL_TOLERANCE)``, so that solver round-off in the stage that found it
-cannot make the next stage infeasible.
+cannot make the next stage infeasible. Rates that are *saturated* at ``t*`` (tight in every
+optimum, read off the duals) are also held from above at ``t* (1 + LEVEL_TOLERANCE)``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from allocator.problem import Problem
 from allocator.status import Status
 
 LEVEL_TOLERANCE = 1e-7
+#: a level row counts as saturated when its dual weight |y_k| D_k exceeds this share of the largest one ...
+SATURATION_DUAL = 1e-6
+#: ... and its fill rate is within this of the level (both must hold)
+SATURATION_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -68,18 +73,48 @@ class StageRunner:
         return solution
 
 
-def hold(lp: LPModel, measure: FillMeasure, index: np.ndarray, levels: np.ndarray, name: str) -> LPModel:
-    """Hold ``F_k >= level_k (1 - LEVEL_TOLERANCE)`` for the entries ``index`` of ``measure``."""
+def hold(lp: LPModel, measure: FillMeasure, index: np.ndarray, levels: np.ndarray, name: str,
+         *, saturated: np.ndarray | None = None) -> LPModel:
+    """Hold ``F_k >= level_k (1 - LEVEL_TOLERANCE)`` for the entries ``index`` of ``measure``.
+
+    Entries flagged in ``saturated`` (equal to their level in every optimum of the stage that
+    found it) are also held from above, ``F_k <= level_k (1 + LEVEL_TOLERANCE)``: otherwise a
+    later value stage could collect the tolerance of every held row and hand it to one unit.
+    """
     index = np.asarray(index, dtype=np.int64)
-    lower = np.asarray(levels, dtype=float) * (1 - LEVEL_TOLERANCE) * measure.denominator[index]
     if not len(index):
         return lp
+    levels = np.asarray(levels, dtype=float)
+    denominator = measure.denominator[index]
+    lower = levels * (1 - LEVEL_TOLERANCE) * denominator
+    upper = np.where(saturated, levels * (1 + LEVEL_TOLERANCE) * denominator, np.inf) \
+        if saturated is not None else np.full(len(index), np.inf)
     if measure.demand_rows:
         rows = np.arange(lp.num_rows)[lp.rows("demand")][index]
-        return lp.with_row_bounds("demand", index, lower=np.maximum(lp.row_lower[rows], lower))
+        return lp.with_row_bounds("demand", index, lower=np.maximum(lp.row_lower[rows], lower),
+                                  upper=np.minimum(lp.row_upper[rows], upper))
     builder = LPBuilder(lp)
-    builder.add_rows(f"hold:{name}", {"flow": measure.subset(index)}, lower=lower, upper=np.inf)
+    builder.add_rows(f"hold:{name}", {"flow": measure.subset(index)}, lower=lower, upper=upper)
     return builder.build()
+
+
+def saturated_rows(solution: LPSolution, lp: LPModel, measure: FillMeasure, index: np.ndarray,
+                   level: float) -> np.ndarray:
+    """Which ``level`` rows of a solved :func:`level_lp` are saturated (see :mod:`allocator.rules.leximin`).
+
+    A row is saturated when its dual weight ``|y_k| D_k`` exceeds ``SATURATION_DUAL`` of the largest
+    weight *and* its fill rate is within ``SATURATION_SLACK`` of the level. If no row passes, the
+    row with the largest weight is taken, so the answer is never empty.
+    """
+    if not len(index):
+        return np.zeros(0, dtype=bool)
+    weight = np.abs(solution.row_dual[lp.rows("level")]) * measure.denominator[index]
+    fill = measure.subset(index) @ solution.x[lp.cols("flow")] / measure.denominator[index]
+    tight = fill <= level + SATURATION_SLACK * max(level, 1e-9) + 1e-12
+    saturated = tight & (weight > SATURATION_DUAL * weight.max())
+    if not saturated.any():
+        saturated[np.argmax(weight)] = True
+    return saturated
 
 
 def level_lp(lp: LPModel, measure: FillMeasure, index: np.ndarray, *, equal: bool = False) -> LPModel:

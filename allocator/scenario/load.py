@@ -30,6 +30,7 @@ TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units"
 SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 DEFAULT_RULE = "maxmin"
 
+_ITEM_TYPES = {"resources": TypeAdapter(Resource), "sites": TypeAdapter(Site)}
 _SECTION_TYPES = {
     "name": TypeAdapter(Identifier),
     "description": TypeAdapter(str),
@@ -126,13 +127,19 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
             issues.append(Issue(source, key, "required key is missing"))
     sections: dict[str, Any] = {}
     for key, adapter in _SECTION_TYPES.items():
-        if document.get(key) is not None:
-            try:
-                sections[key] = adapter.validate_python(document[key])
-            except ValidationError as exc:
-                issues += issues_from_validation(exc, file=source, where=key)
-    resources = [r.id for r in sections.get("resources", [])]
-    issues += _duplicates([r.id for r in sections.get("resources", [])], source, "resources", "resource")
+        if document.get(key) is None:
+            continue
+        if key in _ITEM_TYPES and isinstance(document[key], list):
+            # item by item, so one bad site does not hide the checks that need the others
+            sections[key], found = _validate_items(document[key], key, source)
+            issues += found
+            continue
+        try:
+            sections[key] = adapter.validate_python(document[key])
+        except ValidationError as exc:
+            issues += issues_from_validation(exc, file=source, where=key)
+    resources = _raw_ids(document, "resources")
+    issues += _duplicates(_raw_ids(document, "resources"), source, "resources", "resource")
     issues += _check_supply(document, sections, resources, source)
     groups = list(sections.get("groups", []))
     issues += _duplicates(groups, source, "groups", "group attribute")
@@ -146,14 +153,14 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         if document.get("sites") is None:
             issues.append(Issue(source, "links", "links are only allowed with 'sites'",
                                 "remove 'links', or hold supply at sites"))
-        elif "sites" in sections:
-            site_ids = {s.id for s in sections["sites"]}
+        elif isinstance(document.get("sites"), list):
+            site_ids = set(_raw_ids(document, "sites"))
             links, found = _load_links(document["links"], base, unit_ids, site_ids, source)
             issues += found
 
     rule, found = RULES.parse(document.get("rule", DEFAULT_RULE), file=source, where="rule")
     issues += found
-    constraints = []
+    constraints: list[tuple[int, object]] = []
     raw_constraints = document.get("constraints") or []
     if not isinstance(raw_constraints, list):
         issues.append(Issue(source, "constraints", "must be a list", "a list of {type: ..., ...} mappings"))
@@ -162,11 +169,11 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         item, found = CONSTRAINTS.parse(spec, file=source, where=f"constraints[{k}]")
         issues += found
         if item is not None:
-            constraints.append(item)
+            constraints.append((k, item))
     refs = dict(groups=groups, resources=resources, file=source)
     if rule is not None:
         issues += check_spec_references(rule, "rule", **refs)
-    for k, item in enumerate(constraints):
+    for k, item in constraints:
         issues += check_spec_references(item, f"constraints[{k}]", **refs)
 
     if any(i.severity is Severity.ERROR for i in issues):
@@ -177,9 +184,29 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         name=sections["name"], description=sections.get("description", ""),
         resources=tuple(sections["resources"]), supply=sections.get("supply"),
         sites=tuple(sections["sites"]) if "sites" in sections else None,
-        units=units, groups=tuple(groups), links=links, rule=rule, constraints=tuple(constraints),
+        units=units, groups=tuple(groups), links=links, rule=rule, constraints=tuple(c for _, c in constraints),
         source=source, warnings=warnings,
     )
+
+
+def _validate_items(items: list, key: str, source: str) -> tuple[list, list[Issue]]:
+    """Validate each item of a list section; keep the valid ones."""
+    adapter = _ITEM_TYPES[key]
+    valid, issues = [], []
+    for k, item in enumerate(items):
+        try:
+            valid.append(adapter.validate_python(item))
+        except ValidationError as exc:
+            issues += issues_from_validation(exc, file=source, where=f"{key}[{k}]")
+    return valid, issues
+
+
+def _raw_ids(document: dict, key: str) -> list[str]:
+    """The ids written in a list section, valid items or not."""
+    items = document.get(key)
+    if not isinstance(items, list):
+        return []
+    return [str(item["id"]).strip() for item in items if isinstance(item, dict) and item.get("id") is not None]
 
 
 def _duplicates(ids: list[str], source: str, where: str, what: str) -> list[Issue]:
@@ -207,21 +234,20 @@ def _check_supply(document: dict, sections: dict, resources: list[str], source: 
         if r not in resources:
             issues.append(Issue(source, f"supply.{r}", f"supply of an unknown resource {r!r}", f"one of: {known}"))
     sites = sections.get("sites", [])
-    issues += _duplicates([s.id for s in sites], source, "sites", "site")
+    issues += _duplicates(_raw_ids(document, "sites"), source, "sites", "site")
     for k, site in enumerate(sites):
         for r in site.supply:
             if r not in resources:
                 issues.append(Issue(source, f"sites[{k}].supply.{r}", f"supply of an unknown resource {r!r}",
                                     f"one of: {known}"))
-    if has_sites and not sites and "sites" in sections:
+    if has_sites and document.get("sites") == []:
         issues.append(Issue(source, "sites", "no sites listed", "at least one site"))
     return issues
 
 
 def _supply_warnings(sections: dict, resources: list[str], source: str) -> tuple[Issue, ...]:
-    held = set(sections.get("supply", {}) and [r for r, q in sections["supply"].items() if q > 0])
-    for site in sections.get("sites", []) or []:
-        held |= {r for r, q in site.supply.items() if q > 0}
+    pools = [sections.get("supply", {})] + [site.supply for site in sections.get("sites", [])]
+    held = {r for pool in pools for r, q in pool.items() if q > 0}
     return tuple(Issue(source, "supply", f"no supply of {r!r} anywhere; every unit gets 0 of it",
                        severity=Severity.WARNING) for r in resources if r not in held)
 

@@ -73,7 +73,8 @@ def _rows_issue(label: str, locate: Locate, rows: np.ndarray, column: str, messa
 
 
 def _numbers(frame: pd.DataFrame, column: str, default: float, label: str, locate: Locate) -> tuple[np.ndarray, list[Issue]]:
-    text = frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip()
+    # None and "" are blank; a float NaN (YAML .nan, JSON NaN) is a value and is reported as not finite
+    text = frame[column].astype(object).map(lambda v: "" if v is None else str(v)).str.strip()
     blank = (text == "").to_numpy()
     values = pd.to_numeric(text.where(~blank, "0"), errors="coerce").to_numpy(dtype=float)
     issues = []
