@@ -26,6 +26,9 @@ import scipy.sparse as sp
 
 from allocator.problem import Problem
 
+#: fill rates below this are solver round-off, not service
+NEGLIGIBLE = 1e-9
+
 
 @dataclass(frozen=True, eq=False)
 class FillMeasure:
@@ -122,7 +125,9 @@ def min_ratio(rates: np.ndarray, resource: np.ndarray) -> float:
     (1 when every group of a resource gets nothing: no group is behind another).
     """
     high, low = spread(rates, resource)
-    ratios = np.where(high > 0, low / np.where(high > 0, high, 1.0), 1.0)
+    # rates below NEGLIGIBLE are round-off: every group at (about) 0 is no group behind another
+    served = high > NEGLIGIBLE
+    ratios = np.where(served, low / np.where(served, high, 1.0), 1.0)
     ratios = ratios[np.isfinite(high)]
     return float(ratios.min()) if len(ratios) else 1.0
 

@@ -78,6 +78,9 @@ class Result:
         See :data:`allocator.metrics.METRICS`.
     solver : dict
         ``name``, ``version``, ``seconds`` and the ``stages`` solved.
+    equity : dict
+        What the rule's equity stages settled: ``level`` (the guaranteed fill rate over the rates
+        the rule ranks) and, for leximin, the distinct ``levels``.
     warnings : tuple of Issue
     """
 
@@ -90,6 +93,7 @@ class Result:
     flows: pd.DataFrame | None
     metrics: dict
     solver: dict
+    equity: dict = field(default_factory=dict)
     warnings: tuple[Issue, ...] = field(default=())
 
     def summary(self) -> dict:
@@ -99,6 +103,7 @@ class Result:
             "scenario": self.scenario,
             "rule": self.rule,
             "constraints": self.constraints,
+            "equity": self.equity,
             "metrics": self.metrics,
             "solver": self.solver,
             "warnings": [str(w) for w in self.warnings],

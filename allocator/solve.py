@@ -80,6 +80,7 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
         groups=group_table(problem, model.measures, flows),
         flows=flow_table(problem, flows) if problem.has_sites else None,
         metrics=compute_metrics(problem, model.measures, flows),
+        equity=dict(outcome.equity),
         solver={
             "name": backend.name,
             "version": backend.version(),

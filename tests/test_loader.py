@@ -495,7 +495,8 @@ def test_units_as_dataframe_have_the_csv_columns():
     frame = pd.DataFrame({"id": ["a", "b", "a"], "demand": [1.0, -2.0, 3.0], "region": ["x", "y", "z"]})
     issues = issues_of({"name": "t", "resources": [{"id": "food"}], "supply": {"food": 1}, "units": frame,
                         "groups": ["region"]})
-    find(issues, file="<inline>:units", location="row 3, column demand", text="negative")
-    find(issues, file="<inline>:units", location="row 4, column id", text="duplicate")
+    # DataFrame rows are named by position, counted from 0 as in pandas
+    find(issues, file="<inline> (units DataFrame)", location="position 1, column demand", text="negative")
+    find(issues, file="<inline> (units DataFrame)", location="position 2, column id", text="duplicate")
     ok = build(supply={"food": 10}, units=pd.DataFrame({"id": ["a", "b"], "demand": [4, 6]}))
     assert ok.units.demand.ravel().tolist() == [4, 6]

@@ -36,6 +36,11 @@ def result(res: Result) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("status", res.status.value)
+    equity = res.summary()["equity"]
+    if "level" in equity:
+        table.add_row("equity level", _fmt(equity["level"]))
+    if len(equity.get("levels", [])) > 1:
+        table.add_row("distinct leximin levels", str(len(equity["levels"])))
     summary = res.summary()["metrics"]
     for key in METRICS:
         value = summary[key]

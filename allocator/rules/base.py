@@ -21,10 +21,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, eq=False)
 class RuleOutcome:
-    """Flows chosen by a rule and the equity levels it settled (``levels`` by measure entry)."""
+    """Flows chosen by a rule and what its equity stages settled.
+
+    ``equity`` holds e.g. ``{"level": 0.41}`` (maxmin, proportional) or ``{"level": 0.41,
+    "levels": [0.41, 0.47, 0.65]}`` (leximin): the fill rates the rule guaranteed, over the rates it
+    ranks (reachable pairs, or groups with ``over:``), which can differ from ``min_fill_rate`` when
+    some unit is unreachable.
+    """
 
     flows: np.ndarray
-    levels: dict[str, float] = field(default_factory=dict)
+    equity: dict[str, object] = field(default_factory=dict)
 
 
 class Rule(Spec):

@@ -73,8 +73,8 @@ class Leximin(Rule):
             free = free[~saturated]
         final = value_lp(held, model.problem)
         flows = flows_of(runner.run("value", final), final)
-        return RuleOutcome(flows, {"level": float(np.min(levels)) if len(levels) else 1.0,
-                                   "rounds": float(round_)})
+        distinct = sorted({float(level) for level in levels})
+        return RuleOutcome(flows, {"level": distinct[0] if distinct else 1.0, "levels": distinct})
 
 
 def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,

@@ -22,7 +22,8 @@ from allocator.rules import RULES
 from allocator.scenario.checks import check_spec_references
 from allocator.scenario.model import Identifier, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
-    csv_locate, frame_from_inline_units, inline_locate, links_from_frame, read_table, units_from_frame,
+    csv_locate, frame_from_inline_units, frame_locate, inline_locate, links_from_frame, read_table,
+    units_from_frame,
 )
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links",
@@ -252,28 +253,29 @@ def _supply_warnings(sections: dict, resources: list[str], source: str) -> tuple
                        severity=Severity.WARNING) for r in resources if r not in held)
 
 
-def _table(spec: Any, base: Path, key: str, source: str) -> tuple[pd.DataFrame | None, str, list[Issue]]:
+def _table(spec: Any, base: Path, key: str, source: str):
+    """Frame, file label, row locator, header location and issues for a table given as a path or DataFrame."""
     if isinstance(spec, pd.DataFrame):
-        return spec.astype(object).where(spec.notna(), ""), f"{source}:{key}", []
+        frame = spec.astype(object).where(spec.notna(), "")  # in a DataFrame, NaN means a missing cell
+        return frame, f"{source} ({key} DataFrame)", frame_locate, "columns", []
     if isinstance(spec, (str, Path)):
         path = base / spec
         frame, issues = read_table(path, str(path))
-        return frame, str(path), issues
-    return None, source, [Issue(source, key, f"must be a file name or a list, got {type(spec).__name__}",
-                                f"e.g. {key}: {key}.csv")]
+        return frame, str(path), csv_locate, "header", issues
+    return None, source, None, key, [Issue(source, key, f"must be a file name or a list, got {type(spec).__name__}",
+                                           f"e.g. {key}: {key}.csv")]
 
 
 def _load_units(spec, base, resources, groups, source):
     """The unit table (or None) and the ids seen, so links can be checked even when the table has errors."""
     if isinstance(spec, list):
         frame, issues = frame_from_inline_units(spec, resources, source)
-        label, locate = source, inline_locate("units")
+        label, locate, header = source, inline_locate("units"), "units"
     else:
-        frame, label, issues = _table(spec, base, "units", source)
-        locate = csv_locate
+        frame, label, locate, header, issues = _table(spec, base, "units", source)
     if frame is None:
         return None, None, issues
-    table, found = units_from_frame(frame, resources, groups, label, locate)
+    table, found = units_from_frame(frame, resources, groups, label, locate, header)
     ids = set(frame["id"].astype(str).str.strip()) if "id" in frame.columns else None
     return table, ids, issues + found
 
@@ -285,9 +287,9 @@ def _load_links(spec, base, unit_ids, site_ids, source):
             return None, [Issue(source, f"links[{bad[0]}]", "a link must be a mapping", "{unit: ..., site: ...}")]
         frame = pd.DataFrame({"unit": [str(i.get("unit", "")) for i in spec],
                               "site": [str(i.get("site", "")) for i in spec]})
-        return links_from_frame(frame, unit_ids, site_ids, source, inline_locate("links"))
-    frame, label, issues = _table(spec, base, "links", source)
+        return links_from_frame(frame, unit_ids, site_ids, source, inline_locate("links"), "links")
+    frame, label, locate, header, issues = _table(spec, base, "links", source)
     if frame is None:
         return None, issues
-    table, found = links_from_frame(frame, unit_ids, site_ids, label, csv_locate)
+    table, found = links_from_frame(frame, unit_ids, site_ids, label, locate, header)
     return table, issues + found

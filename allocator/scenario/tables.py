@@ -31,6 +31,11 @@ def inline_locate(key: str) -> Locate:
     return lambda i, column: f"{key}[{i}].{column}" if column else f"{key}[{i}]"
 
 
+def frame_locate(i: int, column: str) -> str:
+    """DataFrames passed in code: rows by position, counted from 0."""
+    return f"position {i}, column {column}"
+
+
 def read_table(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
     """Read a CSV or Excel file with every cell as text; problems become issues."""
     if not path.exists():
@@ -92,7 +97,7 @@ def _numbers(frame: pd.DataFrame, column: str, default: float, label: str, locat
 
 
 def _quantity_columns(frame: pd.DataFrame, prefix: str, resources: list[str], label: str,
-                      required: bool) -> tuple[dict[str, str], list[Issue]]:
+                      required: bool, header: str) -> tuple[dict[str, str], list[Issue]]:
     """Map each resource to its column: ``prefix`` (one resource) or ``prefix:<resource>``."""
     columns: dict[str, str] = {}
     issues = []
@@ -117,24 +122,27 @@ def _quantity_columns(frame: pd.DataFrame, prefix: str, resources: list[str], la
             columns[resource] = column
     if required and not columns and not issues:
         wanted = prefix if len(resources) == 1 else ", ".join(f"{prefix}:{r}" for r in resources)
-        issues.append(Issue(label, "header", f"required column missing: {wanted}",
+        issues.append(Issue(label, header, f"required column missing: {wanted}",
                             f"columns id, {wanted}"))
     return columns, issues
 
 
 def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str], label: str,
-                     locate: Locate) -> tuple[UnitTable | None, list[Issue]]:
-    """Check a units table and turn it into a :class:`UnitTable`."""
+                     locate: Locate, header: str = "header") -> tuple[UnitTable | None, list[Issue]]:
+    """Check a units table and turn it into a :class:`UnitTable`.
+
+    ``header`` is where problems with whole columns are reported (``"header"`` for files).
+    """
     issues: list[Issue] = []
     if "id" not in frame.columns:
-        issues.append(Issue(label, "header", "required column missing: id", "a column 'id' with unique unit ids"))
-    demand_cols, found = _quantity_columns(frame, "demand", resources, label, required=True)
+        issues.append(Issue(label, header, "required column missing: id", "a column 'id' with unique unit ids"))
+    demand_cols, found = _quantity_columns(frame, "demand", resources, label, required=True, header=header)
     issues += found
-    value_cols, found = _quantity_columns(frame, "value", resources, label, required=False)
+    value_cols, found = _quantity_columns(frame, "value", resources, label, required=False, header=header)
     issues += found
     for attribute in groups:
         if attribute not in frame.columns:
-            issues.append(Issue(label, "header", f"group attribute {attribute!r} is not a column of the table",
+            issues.append(Issue(label, header, f"group attribute {attribute!r} is not a column of the table",
                                 f"a column named {attribute!r} (listed in 'groups'); columns are: "
                                 + ", ".join(map(str, frame.columns))))
     n = len(frame)
@@ -173,11 +181,11 @@ def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str
 
 
 def links_from_frame(frame: pd.DataFrame, unit_ids: set[str] | None, site_ids: set[str], label: str,
-                     locate: Locate) -> tuple[LinkTable | None, list[Issue]]:
+                     locate: Locate, header: str = "header") -> tuple[LinkTable | None, list[Issue]]:
     """Check a links table (columns ``unit``, ``site``) against the known unit and site ids."""
     missing = [c for c in ("unit", "site") if c not in frame.columns]
     if missing:
-        return None, [Issue(label, "header", f"required column(s) missing: {', '.join(missing)}",
+        return None, [Issue(label, header, f"required column(s) missing: {', '.join(missing)}",
                             "columns unit, site")]
     units = frame["unit"].astype(str).str.strip().to_numpy(dtype=object)
     sites = frame["site"].astype(str).str.strip().to_numpy(dtype=object)
