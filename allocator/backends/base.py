@@ -45,6 +45,22 @@ class LPSolution:
     message: str = ""
 
 
+def solve_without_coefficients(model: LPModel) -> LPSolution:
+    """Solve an LP whose matrix has no entries (nothing can flow): every row's activity is 0.
+
+    Solvers disagree on such models (HiGHS calls them empty, PuLP drops empty constraints),
+    so both backends answer them here: infeasible if some row excludes 0, otherwise every
+    column at its best bound.
+    """
+    if np.any(model.row_lower > 0) or np.any(model.row_upper < 0):
+        return LPSolution(Status.INFEASIBLE, None, float("nan"), None, 0.0, "a row with no entries excludes 0")
+    x = np.where(model.cost > 0, model.col_upper, np.where(model.cost < 0, model.col_lower, 0.0))
+    x = np.clip(x, model.col_lower, model.col_upper)
+    if not np.all(np.isfinite(x)):
+        return LPSolution(Status.UNBOUNDED, None, float("nan"), None, 0.0)
+    return LPSolution(Status.OPTIMAL, x, float(model.cost @ x), np.zeros(model.num_rows), 0.0)
+
+
 @runtime_checkable
 class Backend(Protocol):
     """A solver backend. Never imports its solver at ``import allocator``."""

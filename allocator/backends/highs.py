@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from allocator.backends.base import LPSolution, SolverOptions
+from allocator.backends.base import LPSolution, SolverOptions, solve_without_coefficients
 from allocator.errors import SolverUnavailableError
 from allocator.lp import LPModel
 from allocator.status import Status
@@ -93,7 +93,9 @@ class HighsBackend:
         return h, highspy
 
     def solve(self, model: LPModel, options: SolverOptions) -> LPSolution:
-        h, highspy = self._new(model, options)
+        if model.matrix.nnz == 0:
+            return solve_without_coefficients(model)
+        h, _ = self._new(model, options)
         start = time.perf_counter()
         notes = []
         status = Status.ERROR
@@ -114,8 +116,6 @@ class HighsBackend:
         if status is not Status.OPTIMAL:
             return LPSolution(status, None, float("nan"), None, seconds, message)
         solution = h.getSolution()
-        if h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty or not solution.value_valid:
-            return LPSolution(status, *_trivial(model), seconds=seconds, message=message)
         return LPSolution(
             status=status,
             x=np.asarray(solution.col_value, dtype=float),
@@ -130,20 +130,12 @@ class HighsBackend:
         h.writeModel(str(path))
 
 
-def _trivial(model: LPModel) -> tuple[np.ndarray, float, np.ndarray]:
-    """Solution of a model HiGHS calls empty: every column at its best bound (there are no rows to respect)."""
-    x = np.where(model.cost > 0, model.col_upper, np.where(model.cost < 0, model.col_lower, 0.0))
-    x = np.clip(x, model.col_lower, model.col_upper)
-    return x, float(model.cost @ x), np.zeros(model.num_rows)
-
-
 def _status_table():
     import highspy
 
     ms = highspy.HighsModelStatus
     return {
         ms.kOptimal: Status.OPTIMAL,
-        ms.kModelEmpty: Status.OPTIMAL,  # nothing to decide (no flows): the empty solution is optimal
         ms.kInfeasible: Status.INFEASIBLE,
         ms.kUnboundedOrInfeasible: Status.INFEASIBLE,
         ms.kUnbounded: Status.UNBOUNDED,

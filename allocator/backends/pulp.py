@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from allocator.backends.base import LPSolution, SolverOptions
+from allocator.backends.base import LPSolution, SolverOptions, solve_without_coefficients
 from allocator.errors import SolverUnavailableError, UsageError
 from allocator.lp import LPModel
 from allocator.status import Status
@@ -117,6 +117,8 @@ class PulpBackend:
         return solver
 
     def solve(self, model: LPModel, options: SolverOptions) -> LPSolution:
+        if model.matrix.nnz == 0:
+            return solve_without_coefficients(model)
         with _pulp_quiet():
             return self._solve(model, options)
 
