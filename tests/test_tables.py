@@ -1,0 +1,71 @@
+"""Table formats: CSV with a byte-order mark, Excel, and multi-resource columns load alike."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import allocator
+
+UNITS = pd.DataFrame({"id": ["a", "b", "c"], "demand:food": [10, 20, ""], "demand:care": [1, "", 3],
+                      "value:food": [2, "", 1], "region": ["east", "west", "west"]})
+
+
+def _scenario(tmp_path, units_file: str) -> str:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\nresources: [{{id: food}}, {{id: care}}]\nsupply: {{food: 15, care: 2}}\n"
+                    f"units: {units_file}\ngroups: [region]\nrule: leximin\n")
+    return str(path)
+
+
+def _load(tmp_path, units_file):
+    return allocator.load_scenario(_scenario(tmp_path, units_file))
+
+
+def test_csv_with_byte_order_mark_loads(tmp_path):
+    (tmp_path / "units.csv").write_bytes(b"\xef\xbb\xbf" + UNITS.to_csv(index=False).encode())
+    scenario = _load(tmp_path, "units.csv")
+    assert scenario.units.ids.tolist() == ["a", "b", "c"]
+    # blank demand = 0, blank value = 1
+    assert scenario.units.demand.tolist() == [[10, 1], [20, 0], [0, 3]]
+    assert scenario.units.value.tolist() == [[2, 1], [1, 1], [1, 1]]
+
+
+def test_excel_table_gives_the_same_scenario_and_result_as_csv(tmp_path):
+    UNITS.to_csv(tmp_path / "units.csv", index=False)
+    UNITS.to_excel(tmp_path / "units.xlsx", index=False)
+    from_csv, from_excel = _load(tmp_path, "units.csv"), _load(tmp_path, "units.xlsx")
+    assert from_excel.units.demand.tolist() == from_csv.units.demand.tolist()
+    assert from_excel.units.value.tolist() == from_csv.units.value.tolist()
+    a, b = allocator.solve(from_csv), allocator.solve(from_excel)
+    pd.testing.assert_frame_equal(a.allocations, b.allocations)
+
+
+def test_multi_resource_pairs_skip_zero_demand(tmp_path):
+    UNITS.to_csv(tmp_path / "units.csv", index=False)
+    result = allocator.solve(_load(tmp_path, "units.csv"))
+    pairs = set(zip(result.allocations["unit"], result.allocations["resource"]))
+    assert pairs == {("a", "food"), ("a", "care"), ("b", "food"), ("c", "care")}
+    # one pool per resource: food 15 for 30 demanded, care 2 for 4 -> leximin gives 0.5 everywhere
+    assert result.allocations["fill_rate"].tolist() == pytest.approx([0.5] * 4, abs=1e-6)
+
+
+def test_non_utf8_csv_is_reported(tmp_path):
+    (tmp_path / "units.csv").write_bytes("id,demand:food,demand:care,region\nb\xe9,1,1,x\n".encode("latin-1"))
+    with pytest.raises(allocator.ScenarioError) as info:
+        _load(tmp_path, "units.csv")
+    assert "not valid UTF-8" in str(info.value) and "units.csv" in str(info.value)
+
+
+def test_duplicated_header_is_reported(tmp_path):
+    (tmp_path / "units.csv").write_text("id,demand:food,demand:food,region\na,1,2,x\n")
+    with pytest.raises(allocator.ScenarioError) as info:
+        _load(tmp_path, "units.csv")
+    assert "duplicated column name(s): demand:food" in str(info.value)
+
+
+def test_units_path_that_is_a_folder_is_reported(tmp_path):
+    (tmp_path / "units.csv").mkdir()
+    with pytest.raises(allocator.ScenarioError) as info:
+        _load(tmp_path, "units.csv")
+    assert "is not a regular file" in str(info.value)
