@@ -62,9 +62,14 @@ def result(res: Result) -> None:
         out.print("constraints: " + "; ".join(
             f"{c['type']}(" + ", ".join(f"{k}={v}" for k, v in c.items() if k != "type" and v is not None) + ")"
             for c in res.constraints))
-    stages = ", ".join(f"{s['stage']}" for s in res.solver["stages"])
-    out.print(f"solver: {res.solver['name']} {res.solver['version']}, {len(res.solver['stages'])} LP(s) "
-              f"({stages}) in {res.solver['seconds']:.3f} s")
+    stages = res.solver["stages"]
+    solved = [s for s in stages if not s.get("note", "").startswith("skipped")]
+    names = ", ".join(s["stage"] + (" skipped" if s not in solved else "") for s in stages)
+    out.print(f"solver: {res.solver['name']} {res.solver['version']}, {len(solved)} LP(s) "
+              f"({names}) in {res.solver['seconds']:.3f} s")
+    for stage in stages:
+        if stage not in solved:
+            out.print(f"  {stage['stage']} {stage['note']}")
     warnings(res.warnings)
 
 

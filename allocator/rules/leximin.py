@@ -10,7 +10,8 @@ from allocator.lp import LPModel
 from allocator.measures import FillMeasure
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import (
-    LEVEL_TOLERANCE, SATURATION_SLACK, StageRunner, flows_of, hold, level_lp, level_of, saturated_rows, value_lp,
+    LEVEL_TOLERANCE, SATURATION_SLACK, VALUE_STAGE_SKIPPED, StageRunner, flows_of, hold, level_lp, level_of,
+    pins_every_pair, saturated_rows, value_lp,
 )
 
 @RULES.register
@@ -36,7 +37,9 @@ class Leximin(Rule):
     round fixes at least one rate. Backends without duals fall back to one probe LP per free
     rate (``max F_k`` with the others held), which is exact but slow.
 
-    A last stage maximises total value with every level held. The leximin vector of fill rates
+    A last stage maximises total value with every level held; for pair rates it is skipped when
+    the last level LP already holds every pair at its level (the amounts are then fixed). The
+    leximin vector of fill rates
     is unique (the feasible set is convex), the flows need not be.
     """
 
@@ -71,8 +74,12 @@ class Leximin(Rule):
             held = hold(held, measure, fixed, np.full(len(fixed), level), f"leximin-{round_}",
                         saturated=np.ones(len(fixed), dtype=bool))
             free = free[~saturated]
-        final = value_lp(held, model.problem)
-        flows = flows_of(runner.run("value", final), final)
+        flows = flows_of(solution, lp) if len(measure) else np.zeros(model.problem.num_flows)
+        if pins_every_pair(measure, flows, levels) and len(measure):
+            runner.skip("value", VALUE_STAGE_SKIPPED)
+        else:
+            final = value_lp(held, model.problem)
+            flows = flows_of(runner.run("value", final), final)
         distinct = sorted({float(level) for level in levels})
         return RuleOutcome(flows, {"level": distinct[0] if distinct else 1.0, "levels": distinct})
 

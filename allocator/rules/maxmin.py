@@ -7,7 +7,9 @@ from typing import ClassVar
 import numpy as np
 
 from allocator.rules.base import RULES, Rule, RuleOutcome
-from allocator.rules.stages import flows_of, hold, level_lp, level_of, saturated_rows, value_lp
+from allocator.rules.stages import (
+    VALUE_STAGE_SKIPPED, flows_of, hold, level_lp, level_of, pins_every_pair, saturated_rows, value_lp,
+)
 
 
 @RULES.register
@@ -24,7 +26,8 @@ class MaxMin(Rule):
     ``over: <attribute>`` the group fill rates ``sum_{i in g} a_ir / sum_{i in g} d_ir`` of
     every (group, resource). Stage 2 (efficiency): maximise total value subject to
     ``F_k >= t* (1 - 1e-7)`` for all ``k``; rates saturated at ``t*`` (positive dual in stage 1:
-    at ``t*`` in every optimum) are also held below ``t* (1 + 1e-7)``.
+    at ``t*`` in every optimum) are also held below ``t* (1 + 1e-7)``. When every pair rate is
+    saturated the amounts are fixed, so stage 2 is skipped (and recorded as skipped).
 
     Examples
     --------
@@ -49,6 +52,11 @@ class MaxMin(Rule):
         level = level_of(solution, lp)
         saturated = (saturated_rows(solution, lp, measure, everyone, level)
                      if solution.row_dual is not None else None)
+        flows = flows_of(solution, lp)
+        if saturated is not None and saturated.all() and pins_every_pair(measure, flows,
+                                                                          np.full(len(measure), level)):
+            runner.skip("value", VALUE_STAGE_SKIPPED)
+            return RuleOutcome(flows, {"level": level})
         held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin",
                              saturated=saturated), model.problem)
         return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})

@@ -60,6 +60,10 @@ class StageRunner:
         self.options = options
         self.records: list[StageRecord] = []
 
+    def skip(self, stage: str, reason: str) -> None:
+        """Record a stage that was not needed, and why."""
+        self.records.append(StageRecord(stage, Status.OPTIMAL, float("nan"), 0.0, f"skipped: {reason}"))
+
     def run(self, stage: str, lp: LPModel) -> LPSolution:
         solution = self.backend.solve(lp, self.options)
         self.records.append(StageRecord(stage, solution.status, solution.objective, solution.seconds,
@@ -115,6 +119,21 @@ def saturated_rows(solution: LPSolution, lp: LPModel, measure: FillMeasure, inde
     if not saturated.any():
         saturated[np.argmax(weight)] = True
     return saturated
+
+
+def pins_every_pair(measure: FillMeasure, flows: np.ndarray, levels: np.ndarray) -> bool:
+    """True when ``measure`` is the pair measure and ``flows`` hold every pair at its level.
+
+    Then the amounts every unit receives are fixed, so total value is fixed too and the value
+    stage has nothing left to choose (``VALUE_STAGE_SKIPPED``).
+    """
+    if not measure.demand_rows or np.isnan(levels).any():
+        return False
+    fill = measure.rates(flows)
+    return bool(np.all(np.abs(fill - levels) <= SATURATION_SLACK * np.maximum(levels, 1e-9) + 1e-12))
+
+
+VALUE_STAGE_SKIPPED = "every fill rate is saturated at its level, so the amounts and the total value are fixed"
 
 
 def level_lp(lp: LPModel, measure: FillMeasure, index: np.ndarray, *, equal: bool = False) -> LPModel:
