@@ -29,7 +29,9 @@ class CompiledModel:
     Attributes
     ----------
     base : LPModel
-        The feasible set. Columns: ``flow`` (one per unit-resource-site link) and any helper
+        The feasible set, in units of ``problem.scale`` (every quantity is divided by it, so
+        the LP is well scaled whatever unit the scenario counts in). Columns: ``flow`` (one per
+        unit-resource-site link) and any helper
         columns of constraints. Rows: ``demand`` (one per reachable pair,
         ``floor <= sum_s x <= demand``), ``supply`` (one per site and resource held,
         ``sum_i x <= supply``), then one block per constraint.
@@ -105,13 +107,13 @@ def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Cons
     builder.add_columns("flow", problem.num_flows, lower=0.0, upper=np.inf)
     pair = measures.pair
     # lower bound -inf, not 0: flows are non-negative anyway, and ranged rows slow the interior point method
-    builder.add_rows("demand", {"flow": pair.matrix}, lower=-np.inf, upper=pair.denominator)
+    builder.add_rows("demand", {"flow": pair.matrix}, lower=-np.inf, upper=pair.lp_denominator)
     cell = problem.flow_site * len(problem.resource_ids) + problem.pair_resource[problem.flow_pair]
     cells, row_of_flow = np.unique(cell, return_inverse=True)
     supply_matrix = sp.csr_array((np.ones(problem.num_flows), (row_of_flow, np.arange(problem.num_flows))),
                                  shape=(len(cells), problem.num_flows))
     builder.add_rows("supply", {"flow": supply_matrix}, lower=-np.inf,
-                     upper=problem.supply.ravel()[cells])
+                     upper=problem.supply.ravel()[cells] / problem.scale)
     used: dict[str, int] = {}
     for constraint in constraints:
         name = constraint.row_block

@@ -44,12 +44,23 @@ class FillMeasure:
     labels: pd.DataFrame
     resource: np.ndarray
     demand_rows: bool = False
+    scale: float = 1.0
 
     def __len__(self) -> int:
         return len(self.denominator)
 
+    @property
+    def lp_denominator(self) -> np.ndarray:
+        """``D`` in the LP's units (quantities divided by :attr:`Problem.scale`)."""
+        return self.denominator / self.scale
+
     def rates(self, flows: np.ndarray) -> np.ndarray:
+        """Fill rates of ``flows`` given in real units."""
         return (self.matrix @ flows) / self.denominator
+
+    def lp_rates(self, lp_flows: np.ndarray) -> np.ndarray:
+        """Fill rates of flows given in the LP's units."""
+        return (self.matrix @ lp_flows) / self.lp_denominator
 
     def subset(self, index: np.ndarray) -> sp.csr_array:
         return self.matrix[index]
@@ -64,21 +75,27 @@ def pair_fill(problem: Problem) -> FillMeasure:
         "resource": np.asarray(problem.resource_ids, dtype=object)[problem.pair_resource[reachable]],
     })
     return FillMeasure("pair", sp.csr_array(matrix), problem.pair_demand[reachable], labels,
-                       problem.pair_resource[reachable], demand_rows=True)
+                       problem.pair_resource[reachable], demand_rows=True, scale=problem.scale)
 
 
 def group_fill(problem: Problem, attribute: str, resource: str | None = None,
-               *, include_unreachable: bool = True) -> FillMeasure:
+               *, servable_only: bool = False) -> FillMeasure:
     """Group fill rate of every (group, resource) of ``attribute`` with positive demand.
 
     Demand of unreachable units counts in the denominator: a group whose members cannot be
-    reached is really behind, and the measure says so.
+    reached is really behind, and the measure says so. With ``servable_only`` (what rules and
+    constraints use), groups none of whose members can be reached for that resource are left out:
+    no allocation can change their rate (0), and keeping them would pin every max-min level and
+    group ratio to 0.
     """
     codes = problem.groups[attribute]
     num_groups, num_res = len(codes.labels), len(problem.resource_ids)
     pair_cell = codes.codes[problem.pair_unit] * num_res + problem.pair_resource
     demand = np.bincount(pair_cell, weights=problem.pair_demand, minlength=num_groups * num_res)
     keep = demand > 0
+    if servable_only:
+        reachable = problem.pair_reachable
+        keep &= np.bincount(pair_cell[reachable], minlength=num_groups * num_res) > 0
     if resource is not None:
         keep &= (np.arange(num_groups * num_res) % num_res) == problem.resource_ids.index(resource)
     cells = np.flatnonzero(keep)
@@ -93,7 +110,7 @@ def group_fill(problem: Problem, attribute: str, resource: str | None = None,
         "group": np.asarray(codes.labels, dtype=object)[cells // num_res],
         "resource": np.asarray(problem.resource_ids, dtype=object)[cells % num_res],
     })
-    return FillMeasure(f"group:{attribute}", matrix, demand[cells], labels, cells % num_res)
+    return FillMeasure(f"group:{attribute}", matrix, demand[cells], labels, cells % num_res, scale=problem.scale)
 
 
 def spread(rates: np.ndarray, resource: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,10 +163,11 @@ class MeasureSet:
             self._cache[key] = pair_fill(self.problem)
         return self._cache[key]
 
-    def group(self, attribute: str, resource: str | None = None) -> FillMeasure:
-        key = (f"group:{attribute}", resource)
+    def group(self, attribute: str, resource: str | None = None, *, servable_only: bool = True) -> FillMeasure:
+        """Group fill rates; rules and constraints use the servable groups, reports use all."""
+        key = (f"group:{attribute}:{servable_only}", resource)
         if key not in self._cache:
-            self._cache[key] = group_fill(self.problem, attribute, resource)
+            self._cache[key] = group_fill(self.problem, attribute, resource, servable_only=servable_only)
         return self._cache[key]
 
     def over(self, attribute: str | None) -> FillMeasure:

@@ -1,7 +1,7 @@
 """Result tables and fairness metrics, computed from flows with the measures the LP used.
 
-Every metric is a plain function of the tables; :data:`METRICS` lists the scalar ones with
-their meaning, and ``allocator rules`` / docs/metrics.md read from it.
+Every metric is a plain function of the flows; :data:`METRICS` lists them with their meaning
+(the terminal summary shows them in this order, and a test checks docs/rules.md explains each).
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ METRICS: dict[str, str] = {
     "min_group_ratio": "per attribute: smallest lowest/highest group fill rate of one resource",
 }
 
-#: allocations below this share of the largest demand are reported as exactly 0
+#: flows below this share of their unit's demand are reported as exactly 0
 ZERO_TOLERANCE = 1e-9
 
 
 def clean_flows(problem: Problem, flows: np.ndarray) -> np.ndarray:
-    """Clip solver round-off: negative flows and flows below ``ZERO_TOLERANCE`` x max demand become 0."""
-    scale = problem.pair_demand.max() if problem.num_pairs else 1.0
-    flows = np.where(flows > ZERO_TOLERANCE * scale, flows, 0.0)
-    return flows
+    """Clip solver round-off: negative flows, and flows below ``ZERO_TOLERANCE`` x their pair's demand, become 0."""
+    return np.where(flows > ZERO_TOLERANCE * problem.pair_demand[problem.flow_pair], flows, 0.0)
 
 
 def allocation_table(problem: Problem, flows: np.ndarray) -> pd.DataFrame:
@@ -66,7 +64,7 @@ def group_table(problem: Problem, measures: MeasureSet, flows: np.ndarray) -> pd
     """``attribute, group, resource, units, allocated, demand, fill_rate`` for every attribute."""
     frames = []
     for attribute, codes in problem.groups.items():
-        measure = measures.group(attribute)
+        measure = measures.group(attribute, servable_only=False)
         num_res = len(problem.resource_ids)
         cells = codes.codes[problem.pair_unit] * num_res + problem.pair_resource
         counts = np.bincount(cells, minlength=len(codes.labels) * num_res)
@@ -120,7 +118,7 @@ def compute_metrics(problem: Problem, measures: MeasureSet, flows: np.ndarray) -
         "min_group_ratio": {},
     }
     for attribute in problem.groups:
-        measure = measures.group(attribute)
+        measure = measures.group(attribute, servable_only=False)
         rates = measure.rates(flows)
         metrics["max_group_gap"][attribute] = max_gap(rates, measure.resource)
         metrics["min_group_ratio"][attribute] = min_ratio(rates, measure.resource)

@@ -12,6 +12,7 @@ Indexing conventions used throughout allocator:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
 
@@ -51,7 +52,23 @@ class Problem:
     flow_pair: np.ndarray
     flow_site: np.ndarray
     groups: Mapping[str, GroupCodes]
-    warnings: tuple[Issue, ...] = ()
+    source: str = "<inline>"
+
+    @property
+    def scale(self) -> float:
+        """The unit the LP counts quantities in: the power of two nearest the median pair demand.
+
+        Dividing every quantity by it keeps the LP's coefficients near 1 whether a scenario
+        counts in pounds, tonnes or millions of doses; results are multiplied back.
+        """
+        if not self.num_pairs:
+            return 1.0
+        return float(2.0 ** np.round(np.log2(np.median(self.pair_demand))))
+
+    @cached_property
+    def warnings(self) -> tuple[Issue, ...]:
+        """Unreachable (unit, resource) pairs and groups no site can serve."""
+        return tuple(_unreachable_warnings(self, self.source))
 
     @property
     def num_pairs(self) -> int:
@@ -103,15 +120,13 @@ class Problem:
             labels, codes = np.unique(np.asarray(units.groups[attribute], dtype=str), return_inverse=True)
             groups[attribute] = GroupCodes(codes.astype(np.int64), tuple(labels.tolist()))
 
-        problem = cls(
+        return cls(
             unit_ids=units.ids, resource_ids=resources, site_ids=site_ids,
             has_sites=scenario.sites is not None, supply=supply,
             pair_unit=pair_unit.astype(np.int64), pair_resource=pair_resource.astype(np.int64),
             pair_demand=pair_demand, pair_value=pair_value, flow_pair=flow_pair, flow_site=flow_site,
-            groups=MappingProxyType(groups),
+            groups=MappingProxyType(groups), source=scenario.source,
         )
-        object.__setattr__(problem, "warnings", tuple(_unreachable_warnings(problem, scenario.source)))
-        return problem
 
 
 def _access_matrix(scenario: Scenario, n: int, m: int) -> sp.csr_array:
@@ -126,17 +141,27 @@ def _access_matrix(scenario: Scenario, n: int, m: int) -> sp.csr_array:
 
 
 def _unreachable_warnings(problem: Problem, source: str, limit: int = 20) -> list[Issue]:
-    stuck = np.flatnonzero(~problem.pair_reachable)
-    if not len(stuck):
-        return []
-    where = "links" if problem.has_sites else "supply"
-    issues = [
-        Issue(source, f"unit {problem.unit_ids[problem.pair_unit[p]]}",
-              f"no site it can reach holds {problem.resource_ids[problem.pair_resource[p]]}; it will get 0 "
-              "and is left out of equity levels and floors", severity=Severity.WARNING)
-        for p in stuck[:limit]
-    ]
-    if len(stuck) > limit:
-        issues.append(Issue(source, where, f"... and {len(stuck) - limit} more unreachable (unit, resource) pairs",
+    reachable = problem.pair_reachable
+    stuck = np.flatnonzero(~reachable)
+    issues = []
+    for p in stuck[:limit]:
+        resource = problem.resource_ids[problem.pair_resource[p]]
+        why = (f"no site it links to holds {resource}" if problem.has_sites else f"there is no supply of {resource}")
+        issues.append(Issue(source, f"unit {problem.unit_ids[problem.pair_unit[p]]}",
+                            f"{why}; it gets 0 of it and is left out of the rule's levels and of floors",
                             severity=Severity.WARNING))
+    if len(stuck) > limit:
+        issues.append(Issue(source, "links" if problem.has_sites else "supply",
+                            f"... and {len(stuck) - limit} more unreachable (unit, resource) pairs",
+                            severity=Severity.WARNING))
+    num_res = len(problem.resource_ids)
+    for attribute, codes in problem.groups.items():
+        cells = codes.codes[problem.pair_unit] * num_res + problem.pair_resource
+        wanted = np.bincount(cells, minlength=len(codes.labels) * num_res) > 0
+        served = np.bincount(cells[reachable], minlength=len(codes.labels) * num_res) > 0
+        for cell in np.flatnonzero(wanted & ~served):
+            issues.append(Issue(source, f"group {attribute}={codes.labels[cell // num_res]}",
+                                f"no member can be reached for {problem.resource_ids[cell % num_res]}; the group "
+                                "is left out of group rules and constraints for it (its fill rate stays 0)",
+                                severity=Severity.WARNING))
     return issues

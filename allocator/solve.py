@@ -70,7 +70,7 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
         raise infeasibility(model, backend, options) from None
     seconds = time.perf_counter() - start
     problem = model.problem
-    flows = clean_flows(problem, outcome.flows)
+    flows = clean_flows(problem, outcome.flows * problem.scale)
     return Result(
         status=Status.OPTIMAL,
         scenario=model.scenario.name,

@@ -38,7 +38,7 @@ class Floor(Constraint):
 
     def apply(self, builder, measures, name):
         pair = measures.pair
-        wanted = self.share * pair.denominator
+        wanted = self.share * pair.lp_denominator
         if self.resource is not None:
             mine = pair.resource == measures.problem.resource_ids.index(self.resource)
             wanted = np.where(mine, wanted, -np.inf)

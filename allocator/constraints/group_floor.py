@@ -35,4 +35,4 @@ class GroupFloor(Constraint):
     def apply(self, builder, measures, name):
         measure = measures.group(self.attribute, self.resource)
         builder.add_rows(name, {"flow": measure.matrix},
-                         lower=self.share * measure.denominator, upper=float("inf"))
+                         lower=self.share * measure.lp_denominator, upper=float("inf"))

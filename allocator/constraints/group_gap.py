@@ -19,7 +19,7 @@ def group_bounds(builder, measure, name: str, *, low: bool) -> tuple[str, str | 
     """
     resources = np.unique(measure.resource)
     position = np.searchsorted(resources, measure.resource)
-    spread = sp.csr_array((-measure.denominator, (np.arange(len(measure)), position)),
+    spread = sp.csr_array((-measure.lp_denominator, (np.arange(len(measure)), position)),
                           shape=(len(measure), len(resources)))
     high = f"{name}:hi"
     builder.add_columns(high, len(resources), lower=0.0, upper=1.0)

@@ -42,6 +42,6 @@ class GroupRatio(Constraint):
         high, _ = group_bounds(builder, measure, name, low=False)
         resources = np.unique(measure.resource)
         position = np.searchsorted(resources, measure.resource)
-        scaled = sp.csr_array((-self.min_ratio * measure.denominator, (np.arange(len(measure)), position)),
+        scaled = sp.csr_array((-self.min_ratio * measure.lp_denominator, (np.arange(len(measure)), position)),
                               shape=(len(measure), len(resources)))
         builder.add_rows(name, {"flow": measure.matrix, high: scaled}, lower=0.0, upper=np.inf)

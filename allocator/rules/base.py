@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, eq=False)
 class RuleOutcome:
-    """Flows chosen by a rule and what its equity stages settled.
+    """Flows chosen by a rule (in the LP's units, see :attr:`Problem.scale`) and what its equity stages settled.
 
     ``equity`` holds e.g. ``{"level": 0.41}`` (maxmin, proportional) or ``{"level": 0.41,
     "levels": [0.41, 0.47, 0.65]}`` (leximin): the fill rates the rule guaranteed, over the rates it

@@ -90,7 +90,7 @@ def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,
     floor = hold(held, measure, free, np.full(len(free), level), f"probe-{round_}")
     best = np.empty(len(free))
     for j, k in enumerate(free):
-        rate = measure.subset(np.array([k])).toarray().ravel() / measure.denominator[k]
+        rate = measure.subset(np.array([k])).toarray().ravel() / measure.lp_denominator[k]
         best[j] = runner.run(f"leximin-{round_}-probe-{j}", floor.with_objective({"flow": rate})).objective
     saturated = best <= level + SATURATION_SLACK * max(level, 1e-9) + 1e-12
     if not saturated.any():

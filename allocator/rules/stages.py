@@ -89,7 +89,7 @@ def hold(lp: LPModel, measure: FillMeasure, index: np.ndarray, levels: np.ndarra
     if not len(index):
         return lp
     levels = np.asarray(levels, dtype=float)
-    denominator = measure.denominator[index]
+    denominator = measure.lp_denominator[index]
     lower = levels * (1 - LEVEL_TOLERANCE) * denominator
     upper = np.where(saturated, levels * (1 + LEVEL_TOLERANCE) * denominator, np.inf) \
         if saturated is not None else np.full(len(index), np.inf)
@@ -112,8 +112,8 @@ def saturated_rows(solution: LPSolution, lp: LPModel, measure: FillMeasure, inde
     """
     if not len(index):
         return np.zeros(0, dtype=bool)
-    weight = np.abs(solution.row_dual[lp.rows("level")]) * measure.denominator[index]
-    fill = measure.subset(index) @ solution.x[lp.cols("flow")] / measure.denominator[index]
+    weight = np.abs(solution.row_dual[lp.rows("level")]) * measure.lp_denominator[index]
+    fill = measure.subset(index) @ solution.x[lp.cols("flow")] / measure.lp_denominator[index]
     tight = fill <= level + SATURATION_SLACK * max(level, 1e-9) + 1e-12
     saturated = tight & (weight > SATURATION_DUAL * weight.max())
     if not saturated.any():
@@ -129,7 +129,7 @@ def pins_every_pair(measure: FillMeasure, flows: np.ndarray, levels: np.ndarray)
     """
     if not measure.demand_rows or np.isnan(levels).any():
         return False
-    fill = measure.rates(flows)
+    fill = measure.lp_rates(flows)
     return bool(np.all(np.abs(fill - levels) <= SATURATION_SLACK * np.maximum(levels, 1e-9) + 1e-12))
 
 
@@ -144,7 +144,7 @@ def level_lp(lp: LPModel, measure: FillMeasure, index: np.ndarray, *, equal: boo
     index = np.asarray(index, dtype=np.int64)
     builder = LPBuilder(lp)
     builder.add_columns("t", 1, lower=0.0, upper=1.0)
-    column = sp.csr_array(-measure.denominator[index].reshape(-1, 1))
+    column = sp.csr_array(-measure.lp_denominator[index].reshape(-1, 1))
     builder.add_rows("level", {"flow": measure.subset(index), "t": column},
                      lower=0.0, upper=0.0 if equal else np.inf)
     return builder.build().with_objective({"t": 1.0})
@@ -160,4 +160,5 @@ def level_of(solution: LPSolution, lp: LPModel) -> float:
 
 
 def flows_of(solution: LPSolution, lp: LPModel) -> np.ndarray:
+    """The flow columns of a solution, in the LP's units."""
     return solution.x[lp.cols("flow")]
