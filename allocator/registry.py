@@ -77,7 +77,7 @@ class Registry(Generic[T]):
         if name is None:
             return None, [Issue(file, where, f"the {self.kind} has no '{self.name_field}'",
                                 f"'{self.name_field}' set to one of: {', '.join(self.names())}")]
-        if name not in self._classes:
+        if not isinstance(name, str) or name not in self._classes:
             return None, [Issue(file, f"{where}.{self.name_field}", f"unknown {self.kind} {name!r}",
                                 f"one of: {', '.join(self.names())}")]
         try:
@@ -103,14 +103,14 @@ def issues_from_validation(
         loc = where
         for part in err["loc"]:
             loc = f"{loc}[{part}]" if isinstance(part, int) else (f"{loc}.{part}" if loc else str(part))
-        message, expected = err["msg"], ""
+        message, expected = err["msg"].removeprefix("Value error, "), ""
         if err["type"] == "extra_forbidden":
             message = "unknown key"
             expected = f"one of: {', '.join(allowed)}" if allowed and len(err["loc"]) == 1 else ""
         elif err["type"] == "missing":
             message = "required key is missing"
         got = err.get("input")
-        if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, (dict, list)):
+        if err["type"] not in ("missing", "extra_forbidden", "value_error") and not isinstance(got, (dict, list)):
             message = f"{message} (got {got!r})"
         issues.append(Issue(file, loc or "(top level)", message, expected))
     return issues

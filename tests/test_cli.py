@@ -77,15 +77,42 @@ def test_pool_scenario_writes_no_flows(tmp_path):
 
 def test_existing_output_is_kept_without_force_and_replaced_with_it(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("earlier result")
+    assert run("solve", TUTORIAL, "--rule", "utilitarian", "--out", out).exit_code == 0
+    earlier = (out / "summary.json").read_text()
     result = run("solve", TUTORIAL, "--out", out)
     assert result.exit_code == 2
     assert "--force" in result.output
-    assert (out / "keep.txt").read_text() == "earlier result"
+    assert (out / "summary.json").read_text() == earlier
     assert run("solve", TUTORIAL, "--out", out, "--force").exit_code == 0
-    assert not (out / "keep.txt").exists() and (out / "summary.json").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folders left
+    assert '"maxmin"' in (out / "summary.json").read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging or retired folders left
+
+
+def test_force_never_replaces_a_folder_that_is_not_an_allocator_result(tmp_path):
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "thesis.txt").write_text("precious")
+    result = run("solve", TUTORIAL, "--out", out, "--force")
+    assert result.exit_code == 2
+    assert "does not look like an earlier allocator result" in result.output
+    assert (out / "thesis.txt").read_text() == "precious"
+
+
+def test_force_refuses_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "summary.json").write_text("{}")
+    result = run("solve", TUTORIAL, "--out", ".", "--force")
+    assert result.exit_code == 2
+    assert "working folder" in result.output
+    assert (tmp_path / "summary.json").read_text() == "{}"
+
+
+def test_unwritable_output_is_a_clean_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run("solve", TUTORIAL, "--out", blocker / "out")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "cannot read or write" in result.output
 
 
 def test_outputs_are_byte_identical_across_runs(tmp_path):

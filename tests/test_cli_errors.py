@@ -70,6 +70,30 @@ CASES = {
     "links without sites": (HEAD + "supply: {food: 5}\nunits: [{id: a, demand: 1}]\nlinks: [{unit: a, site: s1}]\n",
                             {}, "links", "only allowed with 'sites'"),
     "empty file": ("", {}, "scenario.yaml", "is empty"),
+    "rule name is a list": (HEAD + "supply: {food: 5}\nunits: [{id: a, demand: 1}]\nrule: {name: [maxmin]}\n", {},
+                            "rule.name", "unknown rule"),
+    "constraint type is a list": (HEAD + "supply: {food: 5}\nunits: [{id: a, demand: 1}]\n"
+                                  "constraints: [{type: [floor]}]\n", {}, "constraints[0].type", "unknown constraint"),
+    "trailing comma in csv rows": (HEAD + "supply: {food: 5}\nunits: units.csv\n", {"units": "id,demand\na,3,\nb,4,\n"},
+                                   "row 2", "has 3 fields but the header has 2"),
+    "duplicate header after trimming": (HEAD + "supply: {food: 5}\nunits: units.csv\n",
+                                        {"units": "id,demand, demand\na,3,1\n"}, "header", "duplicated column"),
+    "supply given as true": (HEAD + "supply: {food: true}\nunits: [{id: a, demand: 1}]\n", {}, "supply.food",
+                             "valid number"),
+    "supply given as quoted text": (HEAD + "supply: {food: '10'}\nunits: [{id: a, demand: 1}]\n", {}, "supply.food",
+                                    "valid number"),
+    "unit id is a boolean": (HEAD + "supply: {food: 5}\nunits: [{id: true, demand: 1}]\n", {}, "units[0].id",
+                             "text or a whole number"),
+    "group label is a list": (HEAD + "supply: {food: 5}\nunits: [{id: a, demand: 1, groups: {g: [1, 2]}}]\n"
+                              "groups: [g]\n", {}, "units[0].groups.g", "text or a whole number"),
+    "no resources": ("name: t\nresources: []\nsupply: {}\nunits: [{id: a, demand: 1}]\n", {}, "resources",
+                     "no resources listed"),
+    "reserved group name": (HEAD + "supply: {food: 5}\nunits: units.csv\ngroups: [demand]\n",
+                            {"units": "id,demand\na,1\n"}, "groups", "reserved column name"),
+    "unknown key in an inline link": (HEAD + SITES + "units: [{id: a, demand: 1}]\n"
+                                      "links: [{unit: a, site: s1, cost: 3}]\n", {}, "links[0].cost", "unknown key"),
+    "every unknown key of an inline unit": (HEAD + "supply: {food: 5}\nunits: [{id: a, demand: 1, colour: r, size: 2}]\n",
+                                            {}, "units[0].size", "unknown key"),
 }
 
 
@@ -106,9 +130,24 @@ def test_unreachable_unit_is_a_warning_not_an_error(tmp_path):
 
 def test_solver_time_limit_exits_4(tmp_path):
     path = scenario(tmp_path, HEAD + "supply: {food: 5}\nunits: [{id: a, demand: 4}, {id: b, demand: 3}]\n")
-    result = runner.invoke(app, ["solve", str(path), "--time-limit", "0"])
+    result = runner.invoke(app, ["solve", str(path), "--time-limit", "1e-9"])
     assert result.exit_code == 4
     assert "time_limit" in result.output
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "nan"])
+def test_a_time_limit_that_is_not_positive_is_a_usage_error(tmp_path, limit):
+    path = scenario(tmp_path, HEAD + "supply: {food: 5}\nunits: [{id: a, demand: 4}]\n")
+    result = runner.invoke(app, ["solve", str(path), "--time-limit", limit])
+    assert result.exit_code == 2
+    assert "positive number of seconds" in result.output
+
+
+def test_unknown_pulp_solver_name_is_a_usage_error(tmp_path):
+    path = scenario(tmp_path, HEAD + "supply: {food: 5}\nunits: [{id: a, demand: 4}]\n")
+    result = runner.invoke(app, ["solve", str(path), "--solver", "pulp:NOPE"])
+    assert result.exit_code == 2
+    assert "unknown PuLP solver 'NOPE'" in result.output
 
 
 def test_missing_pulp_solver_exits_4_and_names_what_is_available(tmp_path):
@@ -116,3 +155,19 @@ def test_missing_pulp_solver_exits_4_and_names_what_is_available(tmp_path):
     result = runner.invoke(app, ["solve", str(path), "--solver", "pulp:GUROBI_CMD"])
     assert result.exit_code == 4
     assert "GUROBI_CMD is not available" in result.output and "PULP_CBC_CMD" in result.output
+
+
+def test_indivisible_resource_is_warned_about_not_silently_ignored(tmp_path):
+    path = scenario(tmp_path, "name: t\nresources: [{id: slot, divisible: false}]\nsupply: {slot: 5}\n"
+                              "units: [{id: a, demand: 4}, {id: b, demand: 4}]\n")
+    result = runner.invoke(app, ["solve", str(path)])
+    assert result.exit_code == 0
+    assert "indivisible" in result.output and "fractional" in result.output
+
+
+def test_key_value_options_keep_text_as_text(tmp_path):
+    path = scenario(tmp_path, HEAD + "supply: {food: 5}\nunits: [{id: a, demand: 4, groups: {'no': x}}]\n"
+                                     "groups: ['no']\n")
+    result = runner.invoke(app, ["solve", str(path), "-c", "group_floor:attribute=no,share=0.5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"attribute": "no"' in result.stdout

@@ -26,5 +26,7 @@ def get_backend(name: str | Backend = "highs") -> Backend:
     if kind == "highs" and not detail:
         return HighsBackend()
     if kind == "pulp":
-        return PulpBackend(detail or None)
+        backend = PulpBackend(detail or None)
+        backend.check_name()
+        return backend
     raise UsageError(f"unknown solver {name!r}; expected one of: {', '.join(BACKEND_NAMES)}")

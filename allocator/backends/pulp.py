@@ -53,6 +53,14 @@ class PulpBackend:
         with _pulp_quiet():
             return self.solver_name in pulp.listSolvers(onlyAvailable=True)
 
+    def check_name(self) -> None:
+        """An unknown solver name is a usage error (exit 2); a known one not installed is a solver error."""
+        pulp = _pulp()
+        with _pulp_quiet():
+            known = pulp.listSolvers()
+        if self.solver_name not in known:
+            raise UsageError(f"unknown PuLP solver {self.solver_name!r}; PuLP knows: {', '.join(known)}")
+
     def unavailable_reason(self) -> str:
         try:
             pulp = _pulp()
@@ -105,11 +113,8 @@ class PulpBackend:
             kwargs["timeLimit"] = options.time_limit
         if options.threads:
             kwargs["threads"] = options.threads
-        try:
-            solver = pulp.getSolver(self.solver_name, **kwargs)
-        except pulp.PulpSolverError as exc:
-            raise UsageError(f"unknown PuLP solver {self.solver_name!r}; PuLP knows: "
-                             f"{', '.join(pulp.listSolvers())}") from exc
+        self.check_name()
+        solver = pulp.getSolver(self.solver_name, **kwargs)
         if not solver.available():
             raise SolverUnavailableError(
                 f"PuLP solver {self.solver_name} is not available on this machine; available: "

@@ -5,6 +5,7 @@ Exit codes: 0 solved; 2 invalid input or usage; 3 infeasible; 4 solver failure o
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import typer
 import yaml
 
 from allocator.cli import render
+from allocator.output import check_output_folder
 from allocator.errors import (
     AllocatorError, InfeasibleError, OutputExistsError, ScenarioError, SolverError, UsageError,
 )
@@ -51,8 +53,16 @@ def parse_spec(text: str, name_field: str) -> dict:
         key, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"in {text!r}: expected key=value, got {item!r}")
-        spec[key.strip()] = yaml.safe_load(value.strip())
+        spec[key.strip()] = _number_or_text(value.strip())
     return spec
+
+
+def _number_or_text(value: str) -> float | str:
+    """``share=0.2`` is a number; ``attribute=no`` stays the text 'no' (not YAML's false)."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def _constraints(values: list[str] | None):
@@ -82,6 +92,10 @@ def _run(action) -> None:
     except AllocatorError as exc:
         render.failure("error", str(exc))
         raise typer.Exit(EXIT_INPUT) from None
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        render.failure("error", f"cannot read or write a file{where}: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_INPUT) from None
     except KeyboardInterrupt:
         render.failure("interrupted", "nothing was written")
         raise typer.Exit(130) from None
@@ -102,8 +116,10 @@ def solve(
     import allocator
 
     def action():
-        if out is not None and out.exists() and not force:
-            raise OutputExistsError(f"output folder {out} exists already; pass --force to replace it")
+        if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+            raise UsageError(f"--time-limit must be a positive number of seconds, got {time_limit}")
+        if out is not None:
+            check_output_folder(out, force=force)
         loaded = allocator.load_scenario(scenario)
         result = allocator.solve(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint),
                                  solver=solver, time_limit=time_limit)

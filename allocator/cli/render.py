@@ -37,7 +37,7 @@ def result(res: Result) -> None:
     table.add_column("value", justify="right")
     table.add_row("status", res.status.value)
     equity = res.summary()["equity"]
-    if "level" in equity:
+    if equity.get("level") is not None:
         table.add_row("equity level", _fmt(equity["level"]))
     if len(equity.get("levels", [])) > 1:
         table.add_row("distinct leximin levels", str(len(equity["levels"])))

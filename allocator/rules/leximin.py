@@ -81,7 +81,7 @@ class Leximin(Rule):
             final = value_lp(held, model.problem)
             flows = flows_of(runner.run("value", final), final)
         distinct = sorted({float(level) for level in levels})
-        return RuleOutcome(flows, {"level": distinct[0] if distinct else 1.0, "levels": distinct})
+        return RuleOutcome(flows, {"level": distinct[0] if distinct else None, "levels": distinct})
 
 
 def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,

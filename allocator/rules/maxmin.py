@@ -50,6 +50,9 @@ class MaxMin(Rule):
         lp = self.first_stage(model)
         solution = runner.run("maxmin", lp)
         level = level_of(solution, lp)
+        if level is None:  # no rate to rank (nothing reachable): only the value stage is left
+            final = value_lp(model.base, model.problem)
+            return RuleOutcome(flows_of(runner.run("value", final), final), {"level": None})
         saturated = (saturated_rows(solution, lp, measure, everyone, level)
                      if solution.row_dual is not None else None)
         flows = flows_of(solution, lp)

@@ -155,7 +155,10 @@ def value_lp(lp: LPModel, problem: Problem) -> LPModel:
     return lp.with_objective({"flow": problem.pair_value[problem.flow_pair]})
 
 
-def level_of(solution: LPSolution, lp: LPModel) -> float:
+def level_of(solution: LPSolution, lp: LPModel) -> float | None:
+    """The level ``t`` found, or ``None`` when there were no rates to rank (``t`` was unconstrained)."""
+    if lp.rows("level").stop == lp.rows("level").start:
+        return None
     return float(solution.x[lp.cols("t")][0])
 
 

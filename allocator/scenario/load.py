@@ -140,13 +140,16 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         except ValidationError as exc:
             issues += issues_from_validation(exc, file=source, where=key)
     resources = _raw_ids(document, "resources")
-    issues += _duplicates(_raw_ids(document, "resources"), source, "resources", "resource")
+    if document.get("resources") == []:
+        issues.append(Issue(source, "resources", "no resources listed", "at least one {id: ...}"))
+    issues += _duplicates(resources, source, "resources", "resource")
     issues += _check_supply(document, sections, resources, source)
     groups = list(sections.get("groups", []))
+    issues += _reserved_groups(groups, source)
     issues += _duplicates(groups, source, "groups", "group attribute")
 
     units, unit_ids = None, None
-    if document.get("units") is not None and "resources" in sections:
+    if document.get("units") is not None and resources:
         units, unit_ids, found = _load_units(document["units"], base, resources, groups, source)
         issues += found
     links = None
@@ -180,6 +183,10 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     if any(i.severity is Severity.ERROR for i in issues):
         raise ScenarioError(issues)
     warnings = tuple(i for i in issues if i.severity is Severity.WARNING)
+    warnings += tuple(Issue(source, f"resources[{k}].divisible", f"{r.id!r} is marked indivisible, but whole-unit "
+                            "allocation is not supported yet: allocations are fractional (round them, or use a "
+                            "lottery over the fractional answer)", severity=Severity.WARNING)
+                      for k, r in enumerate(sections["resources"]) if not r.divisible)
     warnings += _supply_warnings(sections, resources, source)
     return Scenario(
         name=sections["name"], description=sections.get("description", ""),
@@ -207,7 +214,18 @@ def _raw_ids(document: dict, key: str) -> list[str]:
     items = document.get(key)
     if not isinstance(items, list):
         return []
-    return [str(item["id"]).strip() for item in items if isinstance(item, dict) and item.get("id") is not None]
+    ids = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("id"), (str, int)) and not isinstance(item["id"], bool):
+            ids.append(str(item["id"]).strip())
+    return ids
+
+
+def _reserved_groups(groups: list[str], source: str) -> list[Issue]:
+    """Group attributes cannot reuse the names of the units table's own columns."""
+    reserved = [g for g in groups if g in ("id", "demand", "value") or g.startswith(("demand:", "value:"))]
+    return [Issue(source, "groups", f"{g!r} is a reserved column name, not a group attribute",
+                  "group columns other than id, demand, value, demand:<r>, value:<r>") for g in reserved]
 
 
 def _duplicates(ids: list[str], source: str, where: str, what: str) -> list[Issue]:
@@ -282,9 +300,18 @@ def _load_units(spec, base, resources, groups, source):
 
 def _load_links(spec, base, unit_ids, site_ids, source):
     if isinstance(spec, list):
-        bad = [k for k, item in enumerate(spec) if not isinstance(item, dict)]
-        if bad:
-            return None, [Issue(source, f"links[{bad[0]}]", "a link must be a mapping", "{unit: ..., site: ...}")]
+        issues = []
+        for k, item in enumerate(spec):
+            if not isinstance(item, dict):
+                issues.append(Issue(source, f"links[{k}]", "a link must be a mapping", "{unit: ..., site: ...}"))
+                continue
+            for key in sorted(set(item) - {"unit", "site"}, key=str):
+                issues.append(Issue(source, f"links[{k}].{key}", "unknown key", "unit, site"))
+            for key in ("unit", "site"):
+                if item.get(key) is None:
+                    issues.append(Issue(source, f"links[{k}].{key}", "required key is missing"))
+        if issues:
+            return None, issues
         frame = pd.DataFrame({"unit": [str(i.get("unit", "")) for i in spec],
                               "site": [str(i.get("site", "")) for i in spec]})
         return links_from_frame(frame, unit_ids, site_ids, source, inline_locate("links"), "links")

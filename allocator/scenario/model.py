@@ -12,14 +12,22 @@ from typing import Annotated, Mapping
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from allocator.constraints.base import Constraint
 from allocator.errors import Issue
 from allocator.rules.base import Rule
 
-Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+def id_text(value: object) -> object:
+    """Ids are text; whole numbers (``id: 101``) are read as their digits, anything else is refused."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"an id must be text or a whole number, got {type(value).__name__} {value!r}")
+    return str(value)
+
+
+Identifier = Annotated[str, BeforeValidator(id_text), StringConstraints(strip_whitespace=True, min_length=1)]
+#: strict: a YAML ``true`` or a quoted ``"10"`` is a mistake, not a quantity
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 
 
 class Frozen(BaseModel):

@@ -6,7 +6,7 @@ Every check is vectorised over the whole table and reports the offending rows (u
 
 from __future__ import annotations
 
-import csv
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,25 +37,40 @@ def frame_locate(i: int, column: str) -> str:
 
 
 def read_table(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
-    """Read a CSV or Excel file with every cell as text; problems become issues."""
+    """Read a CSV or Excel file with every cell as text; problems become issues.
+
+    The header row is read raw (not through pandas' renaming of repeated names), stripped and
+    checked for duplicates; a data row with more fields than the header is an error, not a
+    silent shift of columns.
+    """
     if not path.exists():
         return None, [Issue(label, "(file)", "file not found", "a CSV or Excel file at this path")]
     if not path.is_file():
         return None, [Issue(label, "(file)", "is not a regular file", "a CSV or Excel file")]
     try:
         if path.suffix.lower() in EXCEL_SUFFIXES:
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False)
-            header = [str(c) for c in frame.columns]
+            raw = pd.read_excel(path, dtype=str, header=None, keep_default_na=False)
         else:
-            with open(path, newline="", encoding="utf-8-sig") as handle:
-                header = next(csv.reader(handle), [])
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            raw = pd.read_csv(path, dtype=str, header=None, keep_default_na=False, encoding="utf-8-sig",
+                              skip_blank_lines=True)
     except UnicodeDecodeError as exc:
         return None, [Issue(label, "(file)", f"is not valid UTF-8 text ({exc.reason} at byte {exc.start})",
                             "a UTF-8 encoded CSV file")]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            width, line, seen = found.groups()
+            return None, [Issue(label, f"row {line}", f"has {seen} fields but the header has {width}",
+                                "as many fields as header columns (a trailing comma adds one)")]
         return None, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip()}",
                             "a CSV file with a header row")]
+    except (pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        return None, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip() or 'it is empty'}",
+                            "a CSV file with a header row")]
+    if raw.empty:
+        return None, [Issue(label, "(file)", "has no header row", "a header row naming the columns")]
+    raw = raw.fillna("")
+    header = [str(name).strip() for name in raw.iloc[0]]
     seen, dupes = set(), []
     for name in header:
         if name in seen:
@@ -64,7 +79,8 @@ def read_table(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Issue]
     if dupes:
         return None, [Issue(label, "header", f"duplicated column name(s): {', '.join(sorted(set(dupes)))}",
                             "each column name once")]
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = header
     return frame, []
 
 
@@ -210,20 +226,32 @@ def links_from_frame(frame: pd.DataFrame, unit_ids: set[str] | None, site_ids: s
     return LinkTable(units=units[~duplicated], sites=sites[~duplicated]), issues
 
 
+def _label(value: Any) -> str | None:
+    """Text of an inline id or group label (whole numbers allowed), or None if it is neither."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value)
+
+
 def frame_from_inline_units(items: list[Any], resources: list[str], label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
     """Turn ``[{id, demand, value, groups}]`` into the same columns a CSV would have."""
     issues = []
     rows = []
-    allowed = {"id", "demand", "value", "groups"}
+    allowed = ("id", "demand", "value", "groups")
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             issues.append(Issue(label, f"units[{i}]", f"a unit must be a mapping, got {item!r}",
                                 "{id: ..., demand: ..., groups: {...}}"))
             continue
-        extra = set(item) - allowed
-        if extra:
-            issues.append(Issue(label, f"units[{i}].{sorted(extra)[0]}", "unknown key", "one of: " + ", ".join(sorted(allowed))))
-        row: dict[str, Any] = {"id": "" if item.get("id") is None else str(item.get("id"))}
+        for key in sorted(set(item) - set(allowed), key=str):
+            issues.append(Issue(label, f"units[{i}].{key}", "unknown key", "one of: " + ", ".join(allowed)))
+        uid = _label(item.get("id"))
+        if uid is None:
+            issues.append(Issue(label, f"units[{i}].id", f"an id must be text or a whole number, got {item['id']!r}"))
+            uid = ""
+        row: dict[str, Any] = {"id": uid}
         for key in ("demand", "value"):
             given = item.get(key)
             if isinstance(given, dict):
@@ -240,7 +268,13 @@ def frame_from_inline_units(items: list[Any], resources: list[str], label: str) 
             issues.append(Issue(label, f"units[{i}].groups", "must be a mapping attribute -> label",
                                 "e.g. {region: east}"))
             groups = {}
-        row.update({str(k): "" if v is None else str(v) for k, v in groups.items()})
+        for attribute, value in groups.items():
+            text = _label(value)
+            if text is None:
+                issues.append(Issue(label, f"units[{i}].groups.{attribute}",
+                                    f"a group label must be text or a whole number, got {value!r}"))
+                text = "?"
+            row[str(attribute)] = text
         rows.append(row)
     columns = list(dict.fromkeys(["id", *(key for row in rows for key in row)]))
     data = {c: [("" if row.get(c) is None else row.get(c)) for row in rows] for c in columns}
