@@ -9,7 +9,7 @@ Scenario files in, fair allocations out::
     result.metrics["min_fill_rate"]
 """
 
-from allocator.compile import CompiledModel, compile
+from allocator.compiler import CompiledModel, compile
 from allocator.constraints import CONSTRAINTS
 from allocator.errors import (
     AllocatorError, InfeasibleError, Issue, OutputExistsError, ScenarioError, SolverError,
@@ -18,9 +18,9 @@ from allocator.errors import (
 from allocator.result import Result
 from allocator.rules import RULES
 from allocator.scenario import Scenario, load_scenario, scenario_from_dict
-from allocator.solve import solve, solve_compiled
+from allocator.solving import solve, solve_compiled
 from allocator.status import Status
-from allocator.validate import validate
+from allocator.validation import validate
 
 __version__ = "0.1.0"
 

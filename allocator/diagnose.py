@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from allocator.backends.base import Backend, SolverOptions
-from allocator.compile import CompiledModel, feasible_set
+from allocator.compiler import CompiledModel, feasible_set
 from allocator.constraints.base import Constraint
 from allocator.errors import InfeasibleError, SolverError
 from allocator.lp import LPModel

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from allocator.backends.pulp import PulpBackend
-from allocator.compile import compile
+from allocator.compiler import compile
 from allocator.errors import OutputExistsError, UsageError
 from allocator.scenario.model import Scenario
 

@@ -11,7 +11,3 @@ class Status(StrEnum):
     UNBOUNDED = "unbounded"
     TIME_LIMIT = "time_limit"
     ERROR = "error"
-
-    @property
-    def ok(self) -> bool:
-        return self is Status.OPTIMAL

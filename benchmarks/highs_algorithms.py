@@ -36,7 +36,7 @@ SETTINGS = {
 
 def timed(lp, settings: dict, time_limit: float) -> tuple[float, str, float]:
     backend = HighsBackend()
-    h, highspy = backend._new(lp, SolverOptions())
+    h = backend._new(lp, SolverOptions())
     for key, value in settings.items():
         h.setOptionValue(key, value)
     h.setOptionValue("time_limit", time_limit)

@@ -248,7 +248,7 @@ def test_adding_supply_never_lowers_the_maxmin_level(spec, data):
     before = allocator.solve(scenario, "maxmin")
     more = copy.deepcopy(spec)
     # (a) more of what is already there: reachability unchanged -> the level over reachable pairs
-    for s, sup in more["supply"].items():
+    for sup in more["supply"].values():
         for r in sup:
             if sup[r] > 0:
                 sup[r] += data.draw(st.integers(0, 30))
@@ -259,7 +259,7 @@ def test_adding_supply_never_lowers_the_maxmin_level(spec, data):
         assert reachable_min(bigger, after) >= lo - TOL
     # (b) supply anywhere, even where there was none: the reported worst fill (which counts
     # unreachable pairs as 0) cannot go down
-    for s, sup in more["supply"].items():
+    for sup in more["supply"].values():
         for r in sup:
             sup[r] += data.draw(st.integers(0, 30))
     biggest = scenario_of(more)

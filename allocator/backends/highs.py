@@ -13,6 +13,7 @@ crossover, then with dual simplex (the documented fallback), and records that it
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -90,12 +91,12 @@ class HighsBackend:
         lp.a_matrix_.index_ = csc.indices
         lp.a_matrix_.value_ = csc.data
         h.passModel(lp)
-        return h, highspy
+        return h
 
     def solve(self, model: LPModel, options: SolverOptions) -> LPSolution:
         if model.matrix.nnz == 0:
             return solve_without_coefficients(model)
-        h, _ = self._new(model, options)
+        h = self._new(model, options)
         start = time.perf_counter()
         notes = []
         status = Status.ERROR
@@ -106,7 +107,7 @@ class HighsBackend:
                 remaining = options.time_limit - (time.perf_counter() - start)
                 h.setOptionValue("time_limit", max(remaining, 0.0))
             h.run()
-            status = _STATUS.get(h.getModelStatus(), Status.ERROR)
+            status = _status_table().get(h.getModelStatus(), Status.ERROR)
             if status is not Status.ERROR:
                 break
             notes.append(f"{label} ended with '{h.modelStatusToString(h.getModelStatus())}'")
@@ -126,11 +127,13 @@ class HighsBackend:
         )
 
     def write(self, model: LPModel, path: str) -> None:
-        h, _ = self._new(model, SolverOptions())
+        h = self._new(model, SolverOptions())
         h.writeModel(str(path))
 
 
-def _status_table():
+@functools.cache
+def _status_table() -> dict:
+    """HiGHS model status -> :class:`Status` (built on first use: highspy is imported lazily)."""
     import highspy
 
     ms = highspy.HighsModelStatus
@@ -142,13 +145,3 @@ def _status_table():
         ms.kTimeLimit: Status.TIME_LIMIT,
         ms.kInterrupt: Status.TIME_LIMIT,
     }
-
-
-class _LazyStatus(dict):
-    def get(self, key, default=None):  # type: ignore[override]
-        if not self:
-            self.update(_status_table())
-        return super().get(key, default)
-
-
-_STATUS = _LazyStatus()

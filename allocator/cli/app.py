@@ -142,8 +142,8 @@ def validate(scenario: ScenarioArg) -> None:
     import allocator
 
     def action():
-        warns = allocator.validate(scenario)
-        render.validated(str(scenario), allocator.load_scenario(scenario), warns)
+        loaded, warns = allocator.validate(scenario)
+        render.validated(str(scenario), loaded, warns)
 
     _run(action)
 

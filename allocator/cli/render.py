@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from allocator.errors import InfeasibleError, Issue, ScenarioError
+from allocator.errors import InfeasibleError, ScenarioError
 from allocator.metrics import METRICS
 from allocator.result import Result
 
@@ -25,7 +25,8 @@ def _fmt(value) -> str:
 
 def warnings(issues) -> None:
     for issue in issues:
-        err.print(f"[yellow]warning:[/] {issue}", markup=True)
+        err.print("[yellow]warning:[/] ", markup=True, end="")
+        err.print(str(issue), markup=False)
 
 
 def result(res: Result) -> None:
@@ -36,14 +37,14 @@ def result(res: Result) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("status", res.status.value)
-    equity = res.summary()["equity"]
+    summary = res.summary()
+    equity = summary["equity"]
     if equity.get("level") is not None:
         table.add_row("equity level", _fmt(equity["level"]))
     if len(equity.get("levels", [])) > 1:
         table.add_row("distinct leximin levels", str(len(equity["levels"])))
-    summary = res.summary()["metrics"]
     for key in METRICS:
-        value = summary[key]
+        value = summary["metrics"][key]
         if isinstance(value, dict):
             for attribute, number in value.items():
                 table.add_row(f"{key} [{attribute}]", _fmt(number))
@@ -77,13 +78,8 @@ def scenario_error(exc: ScenarioError) -> None:
     count = len(exc.issues)
     err.print(f"[red bold]error:[/] {count} problem{'s' if count != 1 else ''} in the scenario:", markup=True)
     for issue in exc.issues:
-        _issue(issue)
+        err.print(f"  - {issue}", markup=False)
     warnings(exc.warnings)
-
-
-def _issue(issue: Issue) -> None:
-    err.print(f"  - {issue.file}: {issue.location}: {issue.message}"
-              + (f" (expected {issue.expected})" if issue.expected else ""), markup=False)
 
 
 def infeasible(exc: InfeasibleError) -> None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+import scipy.sparse as sp
+
 from allocator.registry import Registry, Spec
 
 if TYPE_CHECKING:
     from allocator.lp import LPBuilder
-    from allocator.measures import MeasureSet
+    from allocator.measures import FillMeasure, MeasureSet
 
 
 class Constraint(Spec):
@@ -32,3 +35,24 @@ class Constraint(Spec):
 
 
 CONSTRAINTS: Registry[Constraint] = Registry("constraint", name_field="type")
+
+
+def group_bounds(builder: LPBuilder, measure: FillMeasure, name: str, *, low: bool):
+    """Add helper columns ``hi_r`` (and ``lo_r`` if ``low``) per resource with ``lo_r <= F_gr <= hi_r``.
+
+    O(groups) rows: ``(E x)_g - D_g hi_r <= 0`` and ``(E x)_g - D_g lo_r >= 0``. Returns the
+    column block names and the (groups x resources) matrix of ``-D_g`` used in those rows.
+    """
+    resources = np.unique(measure.resource)
+    position = np.searchsorted(resources, measure.resource)
+    spread = sp.csr_array((-measure.lp_denominator, (np.arange(len(measure)), position)),
+                          shape=(len(measure), len(resources)))
+    high = f"{name}:hi"
+    builder.add_columns(high, len(resources), lower=0.0, upper=1.0)
+    builder.add_rows(f"{name}:below_hi", {"flow": measure.matrix, high: spread}, lower=-np.inf, upper=0.0)
+    if not low:
+        return high, None, spread
+    low_name = f"{name}:lo"
+    builder.add_columns(low_name, len(resources), lower=0.0, upper=1.0)
+    builder.add_rows(f"{name}:above_lo", {"flow": measure.matrix, low_name: spread}, lower=0.0, upper=np.inf)
+    return high, low_name, spread

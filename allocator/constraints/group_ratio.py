@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 
-from allocator.constraints.base import CONSTRAINTS, Constraint
+from allocator.constraints.base import CONSTRAINTS, Constraint, group_bounds
 from allocator.constraints.floor import Share
-from allocator.constraints.group_gap import group_bounds
 
 
 @CONSTRAINTS.register
@@ -39,9 +37,5 @@ class GroupRatio(Constraint):
 
     def apply(self, builder, measures, name):
         measure = measures.group(self.attribute, self.resource)
-        high, _ = group_bounds(builder, measure, name, low=False)
-        resources = np.unique(measure.resource)
-        position = np.searchsorted(resources, measure.resource)
-        scaled = sp.csr_array((-self.min_ratio * measure.lp_denominator, (np.arange(len(measure)), position)),
-                              shape=(len(measure), len(resources)))
-        builder.add_rows(name, {"flow": measure.matrix, high: scaled}, lower=0.0, upper=np.inf)
+        high, _, spread = group_bounds(builder, measure, name, low=False)
+        builder.add_rows(name, {"flow": measure.matrix, high: self.min_ratio * spread}, lower=0.0, upper=np.inf)

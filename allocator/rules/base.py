@@ -14,7 +14,7 @@ import numpy as np
 from allocator.registry import Registry, Spec
 
 if TYPE_CHECKING:
-    from allocator.compile import CompiledModel
+    from allocator.compiler import CompiledModel
     from allocator.lp import LPModel
     from allocator.rules.stages import StageRunner
 

@@ -10,9 +10,10 @@ from allocator.lp import LPModel
 from allocator.measures import FillMeasure
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import (
-    LEVEL_TOLERANCE, SATURATION_SLACK, VALUE_STAGE_SKIPPED, StageRunner, flows_of, hold, level_lp, level_of,
-    pins_every_pair, saturated_rows, value_lp,
+    LEVEL_TOLERANCE, SATURATION_SLACK, VALUE_STAGE_SKIPPED, StageRunner, equity_lp, flows_of, hold, level_lp,
+    level_of, pins_every_pair, saturated_rows, value_lp,
 )
+
 
 @RULES.register
 class Leximin(Rule):
@@ -39,8 +40,7 @@ class Leximin(Rule):
 
     A last stage maximises total value with every level held; for pair rates it is skipped when
     the last level LP already holds every pair at its level (the amounts are then fixed). The
-    leximin vector of fill rates
-    is unique (the feasible set is convex), the flows need not be.
+    leximin vector of fill rates is unique (the feasible set is convex); the flows need not be.
     """
 
     key: ClassVar[str] = "leximin"
@@ -49,8 +49,7 @@ class Leximin(Rule):
     over: str | None = None
 
     def first_stage(self, model):
-        measure = model.measures.over(self.over)
-        return level_lp(model.base, measure, np.arange(len(measure)))
+        return equity_lp(model, self.over)
 
     def run(self, model, runner):
         measure = model.measures.over(self.over)

@@ -8,7 +8,7 @@ import numpy as np
 
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import (
-    VALUE_STAGE_SKIPPED, flows_of, hold, level_lp, level_of, pins_every_pair, saturated_rows, value_lp,
+    VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
 )
 
 
@@ -41,8 +41,7 @@ class MaxMin(Rule):
     over: str | None = None
 
     def first_stage(self, model):
-        measure = model.measures.over(self.over)
-        return level_lp(model.base, measure, np.arange(len(measure)))
+        return equity_lp(model, self.over)
 
     def run(self, model, runner):
         measure = model.measures.over(self.over)

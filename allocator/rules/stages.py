@@ -15,6 +15,7 @@ optimum, read off the duals) are also held from above at ``t* (1 + LEVEL_TOLERAN
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +26,9 @@ from allocator.lp import LPBuilder, LPModel
 from allocator.measures import FillMeasure
 from allocator.problem import Problem
 from allocator.status import Status
+
+if TYPE_CHECKING:
+    from allocator.compiler import CompiledModel
 
 LEVEL_TOLERANCE = 1e-7
 #: a level row counts as saturated when its dual weight |y_k| D_k exceeds this share of the largest one ...
@@ -148,6 +152,12 @@ def level_lp(lp: LPModel, measure: FillMeasure, index: np.ndarray, *, equal: boo
     builder.add_rows("level", {"flow": measure.subset(index), "t": column},
                      lower=0.0, upper=0.0 if equal else np.inf)
     return builder.build().with_objective({"t": 1.0})
+
+
+def equity_lp(model: CompiledModel, over: str | None) -> LPModel:
+    """First stage of maxmin and leximin: maximise the lowest fill rate (of pairs, or of groups of ``over``)."""
+    measure = model.measures.over(over)
+    return level_lp(model.base, measure, np.arange(len(measure)))
 
 
 def value_lp(lp: LPModel, problem: Problem) -> LPModel:

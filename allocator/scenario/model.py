@@ -11,7 +11,6 @@ from types import MappingProxyType
 from typing import Annotated, Mapping
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from allocator.constraints.base import Constraint
@@ -83,15 +82,6 @@ class UnitTable:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    def frame(self, resources: list[str]) -> pd.DataFrame:
-        """The table as a DataFrame with ``id``, ``demand:<r>``, ``value:<r>`` and group columns."""
-        data: dict[str, object] = {"id": self.ids}
-        for k, r in enumerate(resources):
-            data[f"demand:{r}"] = self.demand[:, k]
-            data[f"value:{r}"] = self.value[:, k]
-        data.update(self.groups)
-        return pd.DataFrame(data)
 
 
 @dataclass(frozen=True, eq=False)

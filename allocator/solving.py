@@ -6,7 +6,7 @@ import time
 
 from allocator.backends import SolverOptions, get_backend
 from allocator.backends.base import Backend
-from allocator.compile import CompiledModel, compile
+from allocator.compiler import CompiledModel, compile
 from allocator.diagnose import infeasibility
 from allocator.errors import SolverUnavailableError
 from allocator.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table

@@ -1,0 +1,29 @@
+"""Check a scenario without solving it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from allocator.errors import Issue
+from allocator.problem import Problem
+from allocator.scenario.load import load_scenario
+from allocator.scenario.model import Scenario
+
+
+def validate(path: str | Path) -> tuple[Scenario, tuple[Issue, ...]]:
+    """Load and check the scenario at ``path`` without solving it.
+
+    Returns
+    -------
+    scenario : Scenario
+    warnings : tuple of Issue
+        Everything worth a look that does not stop a solve (unreachable units, groups no site
+        can serve, duplicated links...).
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem, when the scenario is invalid.
+    """
+    scenario = load_scenario(path)
+    return scenario, tuple(scenario.warnings) + Problem.from_scenario(scenario).warnings
