@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from allocator.lp import LPModel
 from allocator.measures import FillMeasure
@@ -38,6 +39,13 @@ class Leximin(Rule):
     round fixes at least one rate. Backends without duals fall back to one probe LP per free
     rate (``max F_k`` with the others held), which is exact but slow.
 
+    Approximate leximin: with ``max_rounds: K`` at most ``K`` level LPs are solved (plus the value
+    stage). If rates are still free after round ``K``, all of them are held at ``>= t_K``, the level
+    of that round, and the result reports ``equity.approximation``: how many rates were fixed
+    exactly (``exact_rates``: the lowest positions of the sorted profile, equal to the exact leximin
+    vector's) and ``max_profile_gap = 1 - t_K``, a bound on how far any position of the sorted fill
+    profile can be from the exact one (both profiles put the remaining rates in ``[t_K, 1]``).
+
     A last stage maximises total value with every level held; for pair rates it is skipped when
     the last level LP already holds every pair at its level (the amounts are then fixed). The
     leximin vector of fill rates is unique (the feasible set is convex); the flows need not be.
@@ -47,6 +55,7 @@ class Leximin(Rule):
     summary: ClassVar[str] = "lexicographically maximise the sorted fill rates (lowest first), then total value"
 
     over: str | None = None
+    max_rounds: Annotated[int, Field(ge=1)] | None = None
 
     def first_stage(self, model):
         return equity_lp(model, self.over)
@@ -57,6 +66,7 @@ class Leximin(Rule):
         free = np.arange(len(measure))
         held = model.base
         round_ = 0
+        approximation = None
         while len(free):
             round_ += 1
             lp = level_lp(held, measure, free)
@@ -73,14 +83,25 @@ class Leximin(Rule):
             held = hold(held, measure, fixed, np.full(len(fixed), level), f"leximin-{round_}",
                         saturated=np.ones(len(fixed), dtype=bool))
             free = free[~saturated]
+            if len(free) and self.max_rounds is not None and round_ == self.max_rounds:
+                # out of rounds: the rates still free are above this level in the exact leximin vector
+                # (else they would be saturated) and held at >= it here, so both lie in [level, 1]
+                approximation = {"exact_rates": int(len(measure) - len(free)), "rounds": round_,
+                                 "max_profile_gap": 1.0 - level}
+                levels[free] = level
+                held = hold(held, measure, free, np.full(len(free), level), f"leximin-{round_}-rest")
+                break
         flows = flows_of(solution, lp) if len(measure) else np.zeros(model.problem.num_flows)
-        if pins_every_pair(measure, flows, levels) and len(measure):
+        if approximation is None and len(measure) and pins_every_pair(measure, flows, levels):
             runner.skip("value", VALUE_STAGE_SKIPPED)
         else:
             final = value_lp(held, model.problem)
             flows = flows_of(runner.run("value", final), final)
         distinct = sorted({float(level) for level in levels})
-        return RuleOutcome(flows, {"level": distinct[0] if distinct else None, "levels": distinct})
+        equity = {"level": distinct[0] if distinct else None, "levels": distinct}
+        if approximation is not None:
+            equity["approximation"] = approximation
+        return RuleOutcome(flows, equity)
 
 
 def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,
