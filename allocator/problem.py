@@ -132,8 +132,9 @@ class Problem:
 def _access_matrix(scenario: Scenario, n: int, m: int) -> sp.csr_array:
     if scenario.links is None:
         return sp.csr_array(np.ones((n, m), dtype=bool))
-    unit_index = pd.Index(scenario.units.ids).get_indexer(scenario.links.units)
-    site_index = pd.Index([s.id for s in scenario.sites]).get_indexer(scenario.links.sites)
+    links = scenario.links
+    unit_index = pd.Index(scenario.units.ids).get_indexer(links.unit_labels)[links.unit_codes]
+    site_index = pd.Index([s.id for s in scenario.sites]).get_indexer(links.site_labels)[links.site_codes]
     data = np.ones(len(unit_index), dtype=bool)
     access = sp.csr_array((data, (unit_index, site_index)), shape=(n, m))
     access.sum_duplicates()

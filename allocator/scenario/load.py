@@ -23,7 +23,7 @@ from allocator.scenario.checks import check_spec_references
 from allocator.scenario.model import Identifier, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
     csv_locate, frame_from_inline_units, frame_locate, inline_locate, links_from_frame, read_table,
-    units_from_frame,
+    stripped_text, units_from_frame,
 )
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links",
@@ -294,7 +294,7 @@ def _load_units(spec, base, resources, groups, source):
     if frame is None:
         return None, None, issues
     table, found = units_from_frame(frame, resources, groups, label, locate, header)
-    ids = set(frame["id"].astype(str).str.strip()) if "id" in frame.columns else None
+    ids = set(table.ids) if table is not None else (set(stripped_text(frame["id"])) if "id" in frame.columns else None)
     return table, ids, issues + found
 
 

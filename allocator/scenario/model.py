@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Annotated, Mapping
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from allocator.constraints.base import Constraint
@@ -86,17 +87,41 @@ class UnitTable:
 
 @dataclass(frozen=True, eq=False)
 class LinkTable:
-    """Which unit can be served by which site, as parallel arrays of ids."""
+    """Which unit can be served by which site.
 
-    units: np.ndarray
-    sites: np.ndarray
+    Stored factorised, as for a categorical column: link ``k`` joins unit ``unit_labels[unit_codes[k]]``
+    and site ``site_labels[site_codes[k]]``. Millions of links then cost integer arrays, and id
+    look-ups happen once per distinct id.
+    """
+
+    unit_labels: np.ndarray
+    unit_codes: np.ndarray
+    site_labels: np.ndarray
+    site_codes: np.ndarray
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "units", _readonly(np.asarray(self.units, dtype=object)))
-        object.__setattr__(self, "sites", _readonly(np.asarray(self.sites, dtype=object)))
+        for name in ("unit_labels", "site_labels"):
+            object.__setattr__(self, name, _readonly(np.asarray(getattr(self, name), dtype=object)))
+        for name in ("unit_codes", "site_codes"):
+            object.__setattr__(self, name, _readonly(np.asarray(getattr(self, name), dtype=np.int64)))
+
+    @classmethod
+    def from_ids(cls, units, sites) -> LinkTable:
+        """Build from parallel sequences of unit and site ids."""
+        unit_codes, unit_labels = pd.factorize(np.asarray(units, dtype=object))
+        site_codes, site_labels = pd.factorize(np.asarray(sites, dtype=object))
+        return cls(unit_labels, unit_codes, site_labels, site_codes)
+
+    @property
+    def units(self) -> np.ndarray:
+        return self.unit_labels[self.unit_codes]
+
+    @property
+    def sites(self) -> np.ndarray:
+        return self.site_labels[self.site_codes]
 
     def __len__(self) -> int:
-        return len(self.units)
+        return len(self.unit_codes)
 
 
 class Scenario(Frozen):
