@@ -108,12 +108,12 @@ class Problem:
 
         access = _access_matrix(scenario, n, len(site_ids))  # unit x site, bool sparse
         # flows: (pair, site) with access and positive supply of the pair's resource
-        pair_sites = access[pair_unit]  # pairs x sites
-        coo = sp.coo_array(pair_sites)
-        keep = supply[coo.col, pair_resource[coo.row]] > 0
-        order = np.lexsort((coo.col[keep], coo.row[keep]))
-        flow_pair = coo.row[keep][order].astype(np.int64)
-        flow_site = coo.col[keep][order].astype(np.int64)
+        pair_sites = access[pair_unit]  # pairs x sites, CSR: row-major with sorted columns
+        pair_sites.sort_indices()
+        flow_pair = np.repeat(np.arange(len(pair_unit), dtype=np.int64), np.diff(pair_sites.indptr))
+        flow_site = pair_sites.indices.astype(np.int64)
+        keep = supply[flow_site, pair_resource[flow_pair]] > 0
+        flow_pair, flow_site = flow_pair[keep], flow_site[keep]
 
         groups = {}
         for attribute in scenario.groups:

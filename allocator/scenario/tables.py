@@ -99,7 +99,7 @@ def factorized_text(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ``None`` is blank, anything else its ``str()``. Each distinct value is converted once, so a
     2-million-row links column costs one hash pass, not 2 million Python calls.
     """
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
     text = np.array(["" if v is None else str(v).strip() for v in uniques], dtype=object)
     merged, labels = pd.factorize(text)  # "a" and " a " are one id once stripped
     return merged[codes], np.asarray(labels, dtype=object)
