@@ -479,7 +479,7 @@ def test_json_and_toml_load_to_the_same_scenario_as_yaml(tmp_path):
     for other in (rj, rt):
         assert other.allocations["fill_rate"].tolist() == pytest.approx(ry.allocations["fill_rate"].tolist(), abs=1e-6)
         assert other.metrics["total_value"] == pytest.approx(ry.metrics["total_value"], rel=1e-9)
-    assert rj.rule == {"name": "leximin", "over": "region", "max_rounds": None}
+    assert rj.rule == {"name": "leximin", "over": "region", "max_rounds": None, "method": "auto"}
 
 
 def test_json_and_toml_errors_name_their_file(tmp_path):

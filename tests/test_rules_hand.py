@@ -144,14 +144,18 @@ def test_leximin_three_levels():
                      {"unit": "c", "site": "s2"}, {"unit": "c", "site": "s3"},
                      {"unit": "d", "site": "s3"}, {"unit": "e", "site": "s3"}])
     for solver in ("highs", "pulp"):
-        r = allocator.solve(s, "leximin", solver=solver)
+        r = allocator.solve(s, {"name": "leximin", "method": "lp"}, solver=solver)
         assert_feasible(s, r)
         assert fills(r) == pytest.approx({"a": 0.4, "b": 0.75, "c": 0.75, "d": 0.5, "e": 0.5}, rel=1e-5)
         assert r.metrics["total_allocated"] == pytest.approx(58, rel=1e-6)
-        # three distinct levels need at least three equity LPs, then one value LP
+        # three distinct levels need at least three equity LPs (then a value LP, or a recorded skip)
         stages = [st["stage"] for st in r.solver["stages"]]
         assert sum(st.startswith("leximin") for st in stages) >= 3
         assert stages[-1] == "value"
+    # the max-flow decomposition (the default here: one resource, no constraints) peels the same levels
+    r = allocator.solve(s, "leximin")
+    assert r.solver["stages"][0]["stage"] == "bottleneck decomposition"
+    assert fills(r) == pytest.approx({"a": 0.4, "b": 0.75, "c": 0.75, "d": 0.5, "e": 0.5}, rel=1e-9)
     # maxmin only knows the first level
     m = allocator.solve(s, "maxmin")
     assert m.metrics["min_fill_rate"] == pytest.approx(0.4, rel=1e-5)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+import importlib.util
+import time
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from allocator.lp import LPModel
 from allocator.measures import FillMeasure
+from allocator.errors import SolverError, UsageError
 from allocator.rules.base import RULES, Rule, RuleOutcome
+from allocator.rules.bottleneck import leximin_by_bottlenecks
 from allocator.rules.stages import (
     LEVEL_TOLERANCE, SATURATION_SLACK, VALUE_STAGE_SKIPPED, StageRunner, equity_lp, flows_of, hold, level_lp,
     level_of, pins_every_pair, saturated_rows, value_lp,
@@ -56,11 +60,27 @@ class Leximin(Rule):
 
     over: str | None = None
     max_rounds: Annotated[int, Field(ge=1)] | None = None
+    method: Literal["auto", "lp", "flow"] = "auto"
 
     def first_stage(self, model):
         return equity_lp(model, self.over)
 
+    def flow_applies(self, model) -> bool:
+        """One resource, unit rates, no constraints, exact: the bottleneck decomposition applies."""
+        return (len(model.problem.resource_ids) == 1 and self.over is None and not model.constraints
+                and self.max_rounds is None and importlib.util.find_spec("igraph") is not None)
+
     def run(self, model, runner):
+        if self.method != "lp":
+            if self.flow_applies(model):
+                outcome = _by_bottlenecks(model, runner)
+                if outcome is not None:
+                    return outcome
+                if self.method == "flow":
+                    raise SolverError("the max-flow decomposition did not realise its levels; use method: lp")
+            elif self.method == "flow":
+                raise UsageError("method: flow needs one resource, no constraints, no over: and no max_rounds "
+                                 "(and the igraph package)")
         measure = model.measures.over(self.over)
         levels = np.full(len(measure), np.nan)
         free = np.arange(len(measure))
@@ -102,6 +122,22 @@ class Leximin(Rule):
         if approximation is not None:
             equity["approximation"] = approximation
         return RuleOutcome(flows, equity)
+
+
+def _by_bottlenecks(model, runner: StageRunner) -> RuleOutcome | None:
+    problem = model.problem
+    units = np.flatnonzero(problem.pair_reachable)
+    start = time.perf_counter()
+    found = leximin_by_bottlenecks(problem, units)
+    seconds = time.perf_counter() - start
+    if found is None:
+        runner.record("bottleneck decomposition", float("nan"), seconds, "final max-flow fell short; LP method used")
+        return None
+    levels, flows = found
+    distinct = sorted({float(level) for level in levels})
+    runner.record("bottleneck decomposition", float(problem.pair_value[problem.flow_pair] @ flows), seconds,
+                  f"max-flow (igraph), {len(distinct)} levels")
+    return RuleOutcome(flows / problem.scale, {"level": distinct[0] if distinct else None, "levels": distinct})
 
 
 def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,

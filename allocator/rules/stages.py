@@ -64,6 +64,10 @@ class StageRunner:
         self.options = options
         self.records: list[StageRecord] = []
 
+    def record(self, stage: str, objective: float, seconds: float, note: str) -> None:
+        """Record a stage solved without the LP backend (e.g. by max-flow)."""
+        self.records.append(StageRecord(stage, Status.OPTIMAL, objective, seconds, note))
+
     def skip(self, stage: str, reason: str) -> None:
         """Record a stage that was not needed, and why."""
         self.records.append(StageRecord(stage, Status.OPTIMAL, float("nan"), 0.0, f"skipped: {reason}"))
