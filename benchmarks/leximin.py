@@ -31,8 +31,10 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "allocator-bench")
     args = parser.parse_args()
     scenario = instance(args.cache, args.units, args.sites, args.density)
-    runs = [("maxmin", "maxmin"), ("leximin", "leximin")]
-    runs += [(f"leximin max_rounds={k}", f"{{name: leximin, max_rounds: {k}}}") for k in args.approximate_rounds]
+    runs = [("maxmin", "maxmin"), ("leximin (LP method)", "{name: leximin, method: lp}"),
+            ("leximin (max-flow)", "{name: leximin, method: flow}")]
+    runs += [(f"leximin max_rounds={k}", f"{{name: leximin, max_rounds: {k}, method: lp}}")
+             for k in args.approximate_rounds]
     rows = []
     with tempfile.TemporaryDirectory() as work:
         for label, rule in runs:
@@ -42,14 +44,14 @@ def main() -> None:
             rows.append((label, run, summary))
     base = rows[0][1]["seconds"]
     print(f"instance: {args.units} units x {args.sites} sites, density {args.density}, seed 0")
-    print(f"{'rule':<24} {'wall s':>8} {'vs maxmin':>10} {'LPs':>5} {'levels':>7} {'min fill':>9}  approximation")
+    print(f"{'rule':<24} {'wall s':>8} {'vs maxmin':>10} {'solves':>6} {'levels':>7} {'min fill':>9}  approximation")
     for label, run, summary in rows:
         stages = [s for s in summary.get("solver", {}).get("stages", []) if not s.get("note", "").startswith("skip")]
         equity = summary.get("equity", {})
         approx = equity.get("approximation")
         note = (f"exact_rates {approx['exact_rates']}, max_profile_gap {approx['max_profile_gap']:.4f}"
                 if approx else "exact")
-        print(f"{label:<24} {run['seconds']:>8.2f} {run['seconds'] / base:>9.2f}x {len(stages):>5} "
+        print(f"{label:<24} {run['seconds']:>8.2f} {run['seconds'] / base:>9.2f}x {len(stages):>6} "
               f"{len(equity.get('levels', [])) or 1:>7} {summary.get('metrics', {}).get('min_fill_rate', 0):>9.4f}  "
               f"{note if 'leximin' in label else ''}{run['note']}")
 

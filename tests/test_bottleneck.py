@@ -70,3 +70,26 @@ def test_max_flow_and_lp_leximin_agree_on_random_networks(spec, scaled):
     # and the sorted vector matches the slow one-LP-per-rate reference
     np.testing.assert_allclose(np.sort(reachable_fill_vector(scenario, flow)), Reference(spec).leximin(), atol=1e-6)
     assert flow.metrics["total_value"] == pytest.approx(lp.metrics["total_value"], rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(specs())
+def test_maxmin_by_max_flow_matches_the_lp_stages_when_values_are_equal(spec):
+    spec = one_resource(spec)
+    for unit in spec["units"]:
+        unit["value"] = {key: 1 for key in unit["value"]}
+    scenario = scenario_of(spec)
+    flow = allocator.solve(scenario, {"name": "maxmin", "method": "flow"})
+    lp = allocator.solve(scenario, {"name": "maxmin", "method": "lp"})
+    assert_feasible(scenario, flow)
+    if flow.equity["level"] is not None:
+        assert flow.equity["level"] == pytest.approx(lp.equity["level"], abs=1e-6)
+    assert flow.metrics["total_value"] == pytest.approx(lp.metrics["total_value"], rel=1e-6, abs=1e-6)
+
+
+def test_maxmin_with_unequal_values_keeps_the_lp_stages():
+    result = allocator.solve(allocator.load_scenario("scenarios/clinic-slots/scenario.yaml"), "maxmin", constraints=[])
+    assert result.solver["stages"][0]["stage"] == "maxmin"
+    with pytest.raises(allocator.UsageError):
+        allocator.solve(allocator.load_scenario("scenarios/clinic-slots/scenario.yaml"),
+                        {"name": "maxmin", "method": "flow"}, constraints=[])

@@ -135,7 +135,7 @@ def test_rule_and_constraint_options_override_the_scenario(tmp_path):
 def test_rule_option_accepts_yaml_mapping(tmp_path):
     result = run("solve", write(tmp_path, "s.yaml", POOL), "--rule", "{name: maxmin, over: region}", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["rule"] == {"name": "maxmin", "over": "region"}
+    assert json.loads(result.stdout)["rule"] == {"name": "maxmin", "over": "region", "method": "auto"}
 
 
 def test_pulp_solver_option(tmp_path):

@@ -206,15 +206,18 @@ def test_fairness_metrics_of_the_leximin_network(network):
 def test_maxmin_value_stage_does_not_waste_supply(network):
     # maxmin level 0.5 (a's cap); the value stage then hands out the rest: all 40 delivered,
     # b + c = 30 with both >= 10.
-    r = allocator.solve(network, "maxmin")
-    assert_feasible(network, r)
-    f = fills(r)
-    assert f["a"] == pytest.approx(0.5, rel=1e-5)
-    assert min(f.values()) == pytest.approx(0.5, rel=1e-5)
-    assert f["b"] >= 0.5 - 1e-6 and f["c"] >= 0.5 - 1e-6
-    assert r.metrics["total_allocated"] == pytest.approx(40, rel=1e-6)
-    assert r.metrics["utilization"] == pytest.approx(1.0, rel=1e-6)
-    assert [st["stage"] for st in r.solver["stages"]] == ["maxmin", "value"]
+    # the LP stages, and the max-flow path (equal values here) must both deliver everything
+    for rule, stages in [({"name": "maxmin", "method": "lp"}, ["maxmin", "value"]),
+                         ("maxmin", ["bottleneck decomposition"])]:
+        r = allocator.solve(network, rule)
+        assert_feasible(network, r)
+        f = fills(r)
+        assert f["a"] == pytest.approx(0.5, rel=1e-5)
+        assert min(f.values()) == pytest.approx(0.5, rel=1e-5)
+        assert f["b"] >= 0.5 - 1e-6 and f["c"] >= 0.5 - 1e-6
+        assert r.metrics["total_allocated"] == pytest.approx(40, rel=1e-6)
+        assert r.metrics["utilization"] == pytest.approx(1.0, rel=1e-6)
+        assert [st["stage"] for st in r.solver["stages"]] == stages
 
 
 def test_tutorial_matches_its_hand_check():
@@ -249,7 +252,7 @@ def test_maxmin_over_region_equalises_groups_not_units():
     s = _regions()
     r = allocator.solve(s, {"name": "maxmin", "over": "region"})
     assert_feasible(s, r)
-    assert r.rule == {"name": "maxmin", "over": "region"}
+    assert r.rule == {"name": "maxmin", "over": "region", "method": "auto"}
     assert group_fills(r, "region") == pytest.approx({"north": 0.5, "south": 0.5}, rel=1e-5)
     assert allocated(r) == pytest.approx({"a": 10, "b": 10, "c": 30}, rel=1e-5)
     assert r.metrics["min_fill_rate"] == pytest.approx(1 / 3, rel=1e-5)
@@ -265,7 +268,7 @@ def test_scenario_rule_with_over_is_used_by_default():
                      {"id": "b", "demand": 30, "groups": {"region": "north"}},
                      {"id": "c", "demand": 60, "groups": {"region": "south"}}]}
     r = allocator.solve(build(doc))
-    assert r.rule == {"name": "maxmin", "over": "region"}
+    assert r.rule == {"name": "maxmin", "over": "region", "method": "auto"}
     assert allocated(r) == pytest.approx({"a": 10, "b": 10, "c": 30}, rel=1e-5)
 
 

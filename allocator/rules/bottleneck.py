@@ -23,6 +23,9 @@ optimal allocation gives each unit the same amount, so total value is fixed too.
 
 from __future__ import annotations
 
+import importlib.util
+import time
+
 import numpy as np
 
 from allocator.problem import Problem
@@ -30,6 +33,31 @@ from allocator.problem import Problem
 #: relative step above a level at which the largest bottleneck set is read off a minimum cut
 TIE = 1e-9
 MAX_NEWTON_STEPS = 200
+
+
+def applies(model, over: str | None) -> bool:
+    """One resource, unit (not group) rates, no constraints, and igraph installed."""
+    return (len(model.problem.resource_ids) == 1 and over is None and not model.constraints
+            and importlib.util.find_spec("igraph") is not None)
+
+
+def solve_by_bottlenecks(model, runner) -> tuple[np.ndarray, dict] | None:
+    """Flows (in the LP's units) and equity levels by the decomposition, recorded as one stage.
+
+    ``None`` if the final flow fell short of the levels (the caller then uses the LP method).
+    """
+    problem = model.problem
+    start = time.perf_counter()
+    found = leximin_by_bottlenecks(problem, np.flatnonzero(problem.pair_reachable))
+    seconds = time.perf_counter() - start
+    if found is None:
+        runner.record("bottleneck decomposition", float("nan"), seconds, "final max-flow fell short; LP method used")
+        return None
+    levels, flows = found
+    distinct = sorted({float(level) for level in levels})
+    runner.record("bottleneck decomposition", float(problem.pair_value[problem.flow_pair] @ flows), seconds,
+                  f"max-flow (igraph), {len(distinct)} levels")
+    return flows / problem.scale, {"level": distinct[0] if distinct else None, "levels": distinct}
 
 
 class FlowNetwork:

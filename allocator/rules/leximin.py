@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import time
 from typing import Annotated, ClassVar, Literal
 
 import numpy as np
@@ -13,7 +11,7 @@ from allocator.lp import LPModel
 from allocator.measures import FillMeasure
 from allocator.errors import SolverError, UsageError
 from allocator.rules.base import RULES, Rule, RuleOutcome
-from allocator.rules.bottleneck import leximin_by_bottlenecks
+from allocator.rules import bottleneck
 from allocator.rules.stages import (
     LEVEL_TOLERANCE, SATURATION_SLACK, VALUE_STAGE_SKIPPED, StageRunner, equity_lp, flows_of, hold, level_lp,
     level_of, pins_every_pair, saturated_rows, value_lp,
@@ -65,17 +63,12 @@ class Leximin(Rule):
     def first_stage(self, model):
         return equity_lp(model, self.over)
 
-    def flow_applies(self, model) -> bool:
-        """One resource, unit rates, no constraints, exact: the bottleneck decomposition applies."""
-        return (len(model.problem.resource_ids) == 1 and self.over is None and not model.constraints
-                and self.max_rounds is None and importlib.util.find_spec("igraph") is not None)
-
     def run(self, model, runner):
         if self.method != "lp":
-            if self.flow_applies(model):
-                outcome = _by_bottlenecks(model, runner)
-                if outcome is not None:
-                    return outcome
+            if self.max_rounds is None and bottleneck.applies(model, self.over):
+                found = bottleneck.solve_by_bottlenecks(model, runner)
+                if found is not None:
+                    return RuleOutcome(*found)
                 if self.method == "flow":
                     raise SolverError("the max-flow decomposition did not realise its levels; use method: lp")
             elif self.method == "flow":
@@ -122,22 +115,6 @@ class Leximin(Rule):
         if approximation is not None:
             equity["approximation"] = approximation
         return RuleOutcome(flows, equity)
-
-
-def _by_bottlenecks(model, runner: StageRunner) -> RuleOutcome | None:
-    problem = model.problem
-    units = np.flatnonzero(problem.pair_reachable)
-    start = time.perf_counter()
-    found = leximin_by_bottlenecks(problem, units)
-    seconds = time.perf_counter() - start
-    if found is None:
-        runner.record("bottleneck decomposition", float("nan"), seconds, "final max-flow fell short; LP method used")
-        return None
-    levels, flows = found
-    distinct = sorted({float(level) for level in levels})
-    runner.record("bottleneck decomposition", float(problem.pair_value[problem.flow_pair] @ flows), seconds,
-                  f"max-flow (igraph), {len(distinct)} levels")
-    return RuleOutcome(flows / problem.scale, {"level": distinct[0] if distinct else None, "levels": distinct})
 
 
 def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 
+from allocator.errors import UsageError
+from allocator.rules import bottleneck
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import (
     VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
@@ -29,6 +31,11 @@ class MaxMin(Rule):
     at ``t*`` in every optimum) are also held below ``t* (1 + 1e-7)``. When every pair rate is
     saturated the amounts are fixed, so stage 2 is skipped (and recorded as skipped).
 
+    With one resource, no constraints, unit rates and equal values, both stages are answered by
+    max-flow instead (:mod:`allocator.rules.bottleneck`): the leximin allocation reaches the max-min
+    level and delivers the largest total (Megiddo 1974), so it is a maxmin optimum. ``method: lp``
+    forces the LP stages.
+
     Examples
     --------
     >>> MaxMin(over="region").describe()
@@ -39,11 +46,23 @@ class MaxMin(Rule):
     summary: ClassVar[str] = "maximise the lowest fill rate (of units, or of groups with over:), then total value"
 
     over: str | None = None
+    method: Literal["auto", "lp", "flow"] = "auto"
 
     def first_stage(self, model):
         return equity_lp(model, self.over)
 
     def run(self, model, runner):
+        values = model.problem.pair_value
+        if self.method != "lp":
+            # equal values: leximin's allocation has the max-min level and delivers the most (Megiddo 1974),
+            # so it is a maxmin optimum, found by max-flow alone
+            if bottleneck.applies(model, self.over) and (len(values) == 0 or np.ptp(values) == 0):
+                found = bottleneck.solve_by_bottlenecks(model, runner)
+                if found is not None:
+                    return RuleOutcome(found[0], {"level": found[1]["level"]})
+            elif self.method == "flow":
+                raise UsageError("method: flow needs one resource, no constraints, no over: and equal values "
+                                 "(and the igraph package)")
         measure = model.measures.over(self.over)
         everyone = np.arange(len(measure))
         lp = self.first_stage(model)
