@@ -89,6 +89,17 @@ class FlowNetwork:
         caps = np.concatenate([unit_caps, np.full(len(self.links), self.unbounded), site_caps])
         return self.graph.maxflow(0, 1, capacity=caps.tolist())
 
+    def flows_for(self, levels: np.ndarray) -> np.ndarray | None:
+        """Flows (real units, one per problem flow) giving every unit ``levels * demand``, or None if short."""
+        final = self.max_flow(levels * self.demand, self.supply)
+        wanted = float((levels * self.demand).sum())
+        if final.value < wanted * (1 - 1e-9) - 1e-9:
+            return None
+        edge_flow = np.asarray(final.flow, dtype=float)[self.n:self.n + len(self.links)]
+        flows = np.zeros(self.problem.num_flows)
+        flows[self.links] = np.maximum(edge_flow, 0.0)
+        return flows
+
     def source_side_units(self, flow) -> np.ndarray:
         side = np.asarray(flow.partition[0])
         side = side[(side >= 2) & (side < 2 + self.n)] - 2
@@ -113,14 +124,16 @@ def leximin_by_bottlenecks(problem: Problem, units: np.ndarray) -> tuple[np.ndar
         levels[tight] = level
         active &= ~tight
         sites_left &= ~_neighbours(adjacency, tight, net.m)
-    final = net.max_flow(levels * net.demand, net.supply)
-    wanted = float((levels * net.demand).sum())
-    if final.value < wanted * (1 - 1e-9) - 1e-9:
-        return None
-    edge_flow = np.asarray(final.flow, dtype=float)[net.n:net.n + len(net.links)]
-    flows = np.zeros(problem.num_flows)
-    flows[net.links] = np.maximum(edge_flow, 0.0)
-    return levels, flows
+    flows = net.flows_for(levels)
+    return None if flows is None else (levels, flows)
+
+
+def lowest_bottleneck(problem: Problem, units: np.ndarray) -> tuple[float, np.ndarray, FlowNetwork]:
+    """The max-min level of the pairs ``units`` and which of them are held at it in every optimum."""
+    net = FlowNetwork(problem, units)
+    level, tight = _next_bottleneck(net, np.ones(net.n, dtype=bool), np.ones(net.m, dtype=bool),
+                                    _site_sets(problem, net))
+    return level, tight, net
 
 
 def _site_sets(problem: Problem, net: FlowNetwork):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -54,15 +55,19 @@ class MaxMin(Rule):
     def run(self, model, runner):
         values = model.problem.pair_value
         if self.method != "lp":
-            # equal values: leximin's allocation has the max-min level and delivers the most (Megiddo 1974),
-            # so it is a maxmin optimum, found by max-flow alone
-            if bottleneck.applies(model, self.over) and (len(values) == 0 or np.ptp(values) == 0):
-                found = bottleneck.solve_by_bottlenecks(model, runner)
-                if found is not None:
-                    return RuleOutcome(found[0], {"level": found[1]["level"]})
-            elif self.method == "flow":
-                raise UsageError("method: flow needs one resource, no constraints, no over: and equal values "
-                                 "(and the igraph package)")
+            if not bottleneck.applies(model, self.over):
+                if self.method == "flow":
+                    raise UsageError("method: flow needs one resource, no constraints and no over: "
+                                     "(and the igraph package)")
+            elif model.problem.pair_reachable.any():
+                if np.ptp(values) == 0:
+                    # equal values: leximin's allocation has the max-min level and delivers the most
+                    # (Megiddo 1974), so it is a maxmin optimum, found by max-flow alone
+                    found = bottleneck.solve_by_bottlenecks(model, runner)
+                    if found is not None:
+                        return RuleOutcome(found[0], {"level": found[1]["level"]})
+                else:
+                    return self._level_by_max_flow(model, runner)
         measure = model.measures.over(self.over)
         everyone = np.arange(len(measure))
         lp = self.first_stage(model)
@@ -80,4 +85,22 @@ class MaxMin(Rule):
             return RuleOutcome(flows, {"level": level})
         held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin",
                              saturated=saturated), model.problem)
+        return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})
+
+    def _level_by_max_flow(self, model, runner) -> RuleOutcome:
+        """Stage 1 by parametric max-flow; stage 2 by LP unless every rate is held at the level."""
+        problem, measure = model.problem, model.measures.pair
+        start = time.perf_counter()
+        level, tight, net = bottleneck.lowest_bottleneck(problem, np.flatnonzero(problem.pair_reachable))
+        if tight.all():  # every amount is fixed at level x demand: the value stage has nothing to choose
+            flows = net.flows_for(np.full(net.n, level))
+            if flows is not None:
+                runner.record("maxmin (max-flow)", level, time.perf_counter() - start, "every rate at the level")
+                runner.skip("value", VALUE_STAGE_SKIPPED)
+                return RuleOutcome(flows / problem.scale, {"level": level})
+        runner.record("maxmin (max-flow)", level, time.perf_counter() - start,
+                      f"{int(tight.sum())} of {len(tight)} rates held at the level")
+        everyone = np.arange(len(measure))
+        held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin",
+                             saturated=tight), problem)
         return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})
