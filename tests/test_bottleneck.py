@@ -100,7 +100,7 @@ def test_maxmin_with_unequal_values_keeps_the_lp_stages():
 def test_maxmin_level_by_max_flow_then_value_lp_matches_the_lp_stages(spec):
     # values differ: the level (and which rates are held at it) comes from max-flow, the value stage from LP
     scenario = scenario_of(one_resource(spec))
-    flow = allocator.solve(scenario, "maxmin")
+    flow = allocator.solve(scenario, {"name": "maxmin", "method": "flow"})
     lp = allocator.solve(scenario, {"name": "maxmin", "method": "lp"})
     assert_feasible(scenario, flow)
     if lp.equity["level"] is not None:
@@ -110,7 +110,7 @@ def test_maxmin_level_by_max_flow_then_value_lp_matches_the_lp_stages(spec):
 
 def test_benchmark_shaped_maxmin_is_solved_by_max_flow_alone():
     # everyone can reach the same level and that uses all supply: no LP at all
-    result = allocator.solve(three_levels(), "maxmin", constraints=[])
+    result = allocator.solve(three_levels(), {"name": "maxmin", "method": "flow"}, constraints=[])
     stages = [s["stage"] for s in result.solver["stages"]]
     assert stages[0] in ("bottleneck decomposition", "maxmin (max-flow)")
     assert result.equity["level"] == pytest.approx(0.4, abs=1e-12)

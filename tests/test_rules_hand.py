@@ -208,7 +208,8 @@ def test_maxmin_value_stage_does_not_waste_supply(network):
     # b + c = 30 with both >= 10.
     # the LP stages, and the max-flow path (equal values here) must both deliver everything
     for rule, stages in [({"name": "maxmin", "method": "lp"}, ["maxmin", "value"]),
-                         ("maxmin", ["bottleneck decomposition"])]:
+                         ({"name": "maxmin", "method": "flow"}, ["bottleneck decomposition"]),
+                         ("maxmin", ["maxmin", "value"])]:  # small: auto keeps the LP stages
         r = allocator.solve(network, rule)
         assert_feasible(network, r)
         f = fills(r)

@@ -15,6 +15,11 @@ from allocator.rules.stages import (
 )
 
 
+#: below this many links ``method: auto`` keeps the two LP stages: they take a few hundredths of a
+#: second there, less than importing igraph (about 0.4 s)
+FLOW_MIN_LINKS = 50_000
+
+
 @RULES.register
 class MaxMin(Rule):
     """Maximise the lowest fill rate, then total value with that level held.
@@ -34,8 +39,10 @@ class MaxMin(Rule):
 
     With one resource, no constraints, unit rates and equal values, both stages are answered by
     max-flow instead (:mod:`allocator.rules.bottleneck`): the leximin allocation reaches the max-min
-    level and delivers the largest total (Megiddo 1974), so it is a maxmin optimum. ``method: lp``
-    forces the LP stages.
+    level and delivers the largest total (Megiddo 1974), so it is a maxmin optimum. With differing
+    values the level and its tight set come from max-flow and only the value stage is an LP.
+    ``method: auto`` does this from ``FLOW_MIN_LINKS`` links up; ``method: lp`` and ``method: flow``
+    force one way.
 
     Examples
     --------
@@ -59,7 +66,8 @@ class MaxMin(Rule):
                 if self.method == "flow":
                     raise UsageError("method: flow needs one resource, no constraints and no over: "
                                      "(and the igraph package)")
-            elif model.problem.pair_reachable.any():
+            elif model.problem.pair_reachable.any() and (self.method == "flow"
+                                                         or model.problem.num_flows >= FLOW_MIN_LINKS):
                 if np.ptp(values) == 0:
                     # equal values: leximin's allocation has the max-min level and delivers the most
                     # (Megiddo 1974), so it is a maxmin optimum, found by max-flow alone
