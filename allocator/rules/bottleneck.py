@@ -27,6 +27,7 @@ import importlib.util
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from allocator.problem import Problem
 
@@ -81,6 +82,9 @@ class FlowNetwork:
         ])
         self.graph = igraph.Graph(n=2 + n + m, edges=edges, directed=True)
         self.n, self.m = n, m
+        # unit x site incidence, to read N(S) off a set of units
+        self.adjacency = sp.csr_array((np.ones(len(links)), (np.searchsorted(units, problem.flow_pair[links]),
+                                                             problem.flow_site[links])), shape=(n, m))
         self.demand = problem.pair_demand[units]
         self.supply = problem.supply[:, 0].astype(float)
         self.unbounded = float(self.supply.sum() + self.demand.sum()) * 2 + 1.0
@@ -100,6 +104,14 @@ class FlowNetwork:
         flows[self.links] = np.maximum(edge_flow, 0.0)
         return flows
 
+    def neighbours(self, units: np.ndarray) -> np.ndarray:
+        """Sites linked to any unit in the mask ``units``."""
+        return np.asarray(self.adjacency[np.flatnonzero(units)].sum(axis=0)).ravel() > 0
+
+    def ratio(self, units: np.ndarray, sites_left: np.ndarray) -> float:
+        """``q(N(S)) / d(S)`` for the set ``S`` = ``units``, counting only sites still in play."""
+        return float(self.supply[self.neighbours(units) & sites_left].sum() / self.demand[units].sum())
+
     def source_side_units(self, flow) -> np.ndarray:
         side = np.asarray(flow.partition[0])
         side = side[(side >= 2) & (side < 2 + self.n)] - 2
@@ -118,12 +130,11 @@ def leximin_by_bottlenecks(problem: Problem, units: np.ndarray) -> tuple[np.ndar
     levels = np.full(net.n, np.nan)
     active = np.ones(net.n, dtype=bool)
     sites_left = np.ones(net.m, dtype=bool)
-    adjacency = _site_sets(problem, net)
     while active.any():
-        level, tight = _next_bottleneck(net, active, sites_left, adjacency)
+        level, tight = _next_bottleneck(net, active, sites_left)
         levels[tight] = level
         active &= ~tight
-        sites_left &= ~_neighbours(adjacency, tight, net.m)
+        sites_left &= ~net.neighbours(tight)
     flows = net.flows_for(levels)
     return None if flows is None else (levels, flows)
 
@@ -131,31 +142,14 @@ def leximin_by_bottlenecks(problem: Problem, units: np.ndarray) -> tuple[np.ndar
 def lowest_bottleneck(problem: Problem, units: np.ndarray) -> tuple[float, np.ndarray, FlowNetwork]:
     """The max-min level of the pairs ``units`` and which of them are held at it in every optimum."""
     net = FlowNetwork(problem, units)
-    level, tight = _next_bottleneck(net, np.ones(net.n, dtype=bool), np.ones(net.m, dtype=bool),
-                                    _site_sets(problem, net))
+    level, tight = _next_bottleneck(net, np.ones(net.n, dtype=bool), np.ones(net.m, dtype=bool))
     return level, tight, net
 
 
-def _site_sets(problem: Problem, net: FlowNetwork):
-    import scipy.sparse as sp
-
-    rows = np.searchsorted(net.units, problem.flow_pair[net.links])
-    return sp.csr_array((np.ones(len(net.links)), (rows, problem.flow_site[net.links])), shape=(net.n, net.m))
-
-
-def _neighbours(adjacency, units: np.ndarray, m: int) -> np.ndarray:
-    return np.asarray(adjacency[np.flatnonzero(units)].sum(axis=0)).ravel()[:m] > 0 if units.any() else np.zeros(m, bool)
-
-
-def _ratio(net: FlowNetwork, units: np.ndarray, sites_left: np.ndarray, adjacency) -> float:
-    reach = _neighbours(adjacency, units, net.m) & sites_left
-    return float(net.supply[reach].sum() / net.demand[units].sum())
-
-
-def _next_bottleneck(net: FlowNetwork, active: np.ndarray, sites_left: np.ndarray, adjacency):
+def _next_bottleneck(net: FlowNetwork, active: np.ndarray, sites_left: np.ndarray):
     """The lowest level among ``active`` units and the largest set of them held at it."""
     site_caps = np.where(sites_left, net.supply, 0.0)
-    level = min(1.0, _ratio(net, active, sites_left, adjacency))
+    level = min(1.0, net.ratio(active, sites_left))
     for _ in range(MAX_NEWTON_STEPS):
         flow = net.max_flow(np.where(active, level * net.demand, 0.0), site_caps)
         wanted = float((level * net.demand[active]).sum())
@@ -164,7 +158,7 @@ def _next_bottleneck(net: FlowNetwork, active: np.ndarray, sites_left: np.ndarra
         short = net.source_side_units(flow) & active
         if not short.any():
             break
-        lower = _ratio(net, short, sites_left, adjacency)
+        lower = net.ratio(short, sites_left)
         if lower >= level:
             break
         level = lower
