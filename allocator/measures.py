@@ -89,17 +89,17 @@ def group_fill(problem: Problem, attribute: str, resource: str | None = None,
     group ratio to 0.
     """
     codes = problem.groups[attribute]
-    num_groups, num_res = len(codes.labels), len(problem.resource_ids)
-    pair_cell = codes.codes[problem.pair_unit] * num_res + problem.pair_resource
-    demand = np.bincount(pair_cell, weights=problem.pair_demand, minlength=num_groups * num_res)
+    num_res = len(problem.resource_ids)
+    pair_cell, num_cells = problem.group_cells(attribute)
+    demand = np.bincount(pair_cell, weights=problem.pair_demand, minlength=num_cells)
     keep = demand > 0
     if servable_only:
         reachable = problem.pair_reachable
-        keep &= np.bincount(pair_cell[reachable], minlength=num_groups * num_res) > 0
+        keep &= np.bincount(pair_cell[reachable], minlength=num_cells) > 0
     if resource is not None:
-        keep &= (np.arange(num_groups * num_res) % num_res) == problem.resource_ids.index(resource)
+        keep &= (np.arange(num_cells) % num_res) == problem.resource_ids.index(resource)
     cells = np.flatnonzero(keep)
-    row_of_cell = np.full(num_groups * num_res, -1)
+    row_of_cell = np.full(num_cells, -1)
     row_of_cell[cells] = np.arange(len(cells))
     flow_rows = row_of_cell[pair_cell[problem.flow_pair]]
     on = flow_rows >= 0

@@ -66,8 +66,8 @@ def group_table(problem: Problem, measures: MeasureSet, flows: np.ndarray) -> pd
     for attribute, codes in problem.groups.items():
         measure = measures.group(attribute, servable_only=False)
         num_res = len(problem.resource_ids)
-        cells = codes.codes[problem.pair_unit] * num_res + problem.pair_resource
-        counts = np.bincount(cells, minlength=len(codes.labels) * num_res)
+        cells, num_cells = problem.group_cells(attribute)
+        counts = np.bincount(cells, minlength=num_cells)
         cell_of_row = (pd.Index(codes.labels).get_indexer(measure.labels["group"]) * num_res + measure.resource)
         allocated = measure.matrix @ flows
         frame = measure.labels.copy()

@@ -87,6 +87,11 @@ class Problem:
         k = self.num_flows
         return sp.csr_array((np.ones(k), (self.flow_pair, np.arange(k))), shape=(self.num_pairs, k))
 
+    def group_cells(self, attribute: str) -> tuple[np.ndarray, int]:
+        """Cell ``group * resources + resource`` of every pair for ``attribute``, and the number of cells."""
+        codes, num_res = self.groups[attribute], len(self.resource_ids)
+        return codes.codes[self.pair_unit] * num_res + self.pair_resource, len(codes.labels) * num_res
+
     def pair_allocation(self, flows: np.ndarray) -> np.ndarray:
         return np.bincount(self.flow_pair, weights=flows, minlength=self.num_pairs)
 
@@ -157,9 +162,9 @@ def _unreachable_warnings(problem: Problem, source: str, limit: int = 20) -> lis
                             severity=Severity.WARNING))
     num_res = len(problem.resource_ids)
     for attribute, codes in problem.groups.items():
-        cells = codes.codes[problem.pair_unit] * num_res + problem.pair_resource
-        wanted = np.bincount(cells, minlength=len(codes.labels) * num_res) > 0
-        served = np.bincount(cells[reachable], minlength=len(codes.labels) * num_res) > 0
+        cells, num_cells = problem.group_cells(attribute)
+        wanted = np.bincount(cells, minlength=num_cells) > 0
+        served = np.bincount(cells[reachable], minlength=num_cells) > 0
         for cell in np.flatnonzero(wanted & ~served):
             issues.append(Issue(source, f"group {attribute}={codes.labels[cell // num_res]}",
                                 f"no member can be reached for {problem.resource_ids[cell % num_res]}; the group "

@@ -13,7 +13,7 @@ from allocator.errors import SolverError, UsageError
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules import bottleneck
 from allocator.rules.stages import (
-    LEVEL_TOLERANCE, SATURATION_SLACK, VALUE_STAGE_SKIPPED, StageRunner, equity_lp, flows_of, hold, level_lp,
+    LEVEL_TOLERANCE, VALUE_STAGE_SKIPPED, at_level, StageRunner, equity_lp, flows_of, hold, level_lp,
     level_of, pins_every_pair, saturated_rows, value_lp,
 )
 
@@ -125,7 +125,7 @@ def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,
     for j, k in enumerate(free):
         rate = measure.subset(np.array([k])).toarray().ravel() / measure.lp_denominator[k]
         best[j] = runner.run(f"leximin-{round_}-probe-{j}", floor.with_objective({"flow": rate})).objective
-    saturated = best <= level + SATURATION_SLACK * max(level, 1e-9) + 1e-12
+    saturated = at_level(best, level)
     if not saturated.any():
         saturated[np.argmin(best)] = True
     return saturated

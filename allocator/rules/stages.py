@@ -122,11 +122,21 @@ def saturated_rows(solution: LPSolution, lp: LPModel, measure: FillMeasure, inde
         return np.zeros(0, dtype=bool)
     weight = np.abs(solution.row_dual[lp.rows("level")]) * measure.lp_denominator[index]
     fill = measure.subset(index) @ solution.x[lp.cols("flow")] / measure.lp_denominator[index]
-    tight = fill <= level + SATURATION_SLACK * max(level, 1e-9) + 1e-12
+    tight = at_level(fill, level)
     saturated = tight & (weight > SATURATION_DUAL * weight.max())
     if not saturated.any():
         saturated[np.argmax(weight)] = True
     return saturated
+
+
+def level_slack(level):
+    """How far a rate may sit from ``level`` and still count as at it (``SATURATION_SLACK``, relative)."""
+    return SATURATION_SLACK * np.maximum(level, 1e-9) + 1e-12
+
+
+def at_level(rates: np.ndarray, level) -> np.ndarray:
+    """Rates that cannot be told apart from ``level`` from above (at most ``level_slack`` over it)."""
+    return rates <= level + level_slack(level)
 
 
 def pins_every_pair(measure: FillMeasure, flows: np.ndarray, levels: np.ndarray) -> bool:
@@ -138,7 +148,7 @@ def pins_every_pair(measure: FillMeasure, flows: np.ndarray, levels: np.ndarray)
     if not measure.demand_rows or np.isnan(levels).any():
         return False
     fill = measure.lp_rates(flows)
-    return bool(np.all(np.abs(fill - levels) <= SATURATION_SLACK * np.maximum(levels, 1e-9) + 1e-12))
+    return bool(np.all(np.abs(fill - levels) <= level_slack(levels)))
 
 
 VALUE_STAGE_SKIPPED = "every fill rate is saturated at its level, so the amounts and the total value are fixed"
