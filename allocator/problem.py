@@ -113,8 +113,9 @@ class Problem:
 
         access = _access_matrix(scenario, n, len(site_ids))  # unit x site, bool sparse
         # flows: (pair, site) with access and positive supply of the pair's resource
-        pair_sites = access[pair_unit]  # pairs x sites, CSR: row-major with sorted columns
-        pair_sites.sort_indices()
+        one_pair_per_unit = num_res == 1 and len(pair_unit) == n  # pair p is unit p: no need to copy rows
+        pair_sites = access if one_pair_per_unit else access[pair_unit]  # pairs x sites, CSR
+        pair_sites.sort_indices()  # row-major with sorted columns
         flow_pair = np.repeat(np.arange(len(pair_unit), dtype=np.int64), np.diff(pair_sites.indptr))
         flow_site = pair_sites.indices.astype(np.int64)
         keep = supply[flow_site, pair_resource[flow_pair]] > 0
@@ -122,8 +123,8 @@ class Problem:
 
         groups = {}
         for attribute in scenario.groups:
-            labels, codes = np.unique(np.asarray(units.groups[attribute], dtype=str), return_inverse=True)
-            groups[attribute] = GroupCodes(codes.astype(np.int64), tuple(labels.tolist()))
+            codes, labels = pd.factorize(np.asarray(units.groups[attribute], dtype=object), sort=True)
+            groups[attribute] = GroupCodes(codes.astype(np.int64), tuple(str(label) for label in labels))
 
         return cls(
             unit_ids=units.ids, resource_ids=resources, site_ids=site_ids,

@@ -35,7 +35,8 @@ def measure(command: list[str], timeout: float | None = None) -> dict:
         process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE)
         deadline = None if timeout is None else start + timeout
         while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            # without a timeout, block in wait4: the wall time is then exact, not rounded up to a poll
+            pid, status, usage = os.wait4(process.pid, 0 if deadline is None else os.WNOHANG)
             if pid:
                 break
             if deadline is not None and time.perf_counter() > deadline:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import allocator
+from allocator.scenario import tables
 
 UNITS = pd.DataFrame({"id": ["a", "b", "c"], "demand:food": [10, 20, ""], "demand:care": [1, "", 3],
                       "value:food": [2, "", 1], "region": ["east", "west", "west"]})
@@ -69,3 +71,55 @@ def test_units_path_that_is_a_folder_is_reported(tmp_path):
     with pytest.raises(allocator.ScenarioError) as info:
         _load(tmp_path, "units.csv")
     assert "is not a regular file" in str(info.value)
+
+
+# --- the vectorised column helpers behind the loader's fast paths ---------------------------------
+
+@pytest.mark.parametrize("cells", [
+    [" a", "a", "a", "b", None, None, float("nan"), 3, "b ", "b"],   # runs, blanks, a NaN, a number
+    ["x", "y", "x", " y", "z"],                                        # no runs: the plain hash path
+    ["u1"] * 4 + ["u2"] * 3 + [" u1"] * 2,                             # runs whose ids merge once stripped
+    [],
+])
+def test_factorized_text_matches_stripping_every_cell(cells):
+    def expected_text(value):
+        return "" if value is None else str(value).strip()
+    codes, labels = tables.factorized_text(pd.Series(cells, dtype=object))
+    assert [labels[c] for c in codes] == [expected_text(v) for v in cells]
+    assert len(set(labels.tolist())) == len(labels)  # each distinct text once
+
+
+def test_factorized_text_takes_the_run_path_on_long_runs(monkeypatch):
+    cells = [f"u{i // 10}" for i in range(1000)]
+    monkeypatch.setattr(tables, "RUN_SAMPLE", 100)
+    codes, labels = tables.factorized_text(pd.Series(cells, dtype=object))
+    assert labels[codes].tolist() == cells and len(labels) == 100
+
+
+def test_numbers_parse_clean_cells_and_report_the_rest_by_row():
+    frame = pd.DataFrame({"demand": [" 17.5 ", "1e3", "abc", "", " nan", "inf", "-3", "4"]}, dtype=object)
+    values, issues = tables._numbers(frame, "demand", 0.0, "units.csv", tables.csv_locate)
+    assert values[[0, 1, 3, 7]].tolist() == [17.5, 1000.0, 0.0, 4.0]  # blank takes the default
+    by_row = {i.location: i.message for i in issues}
+    assert by_row == {"row 4, column demand": "is not a number",
+                      "row 6, column demand": "is not a finite number (NaN or infinity)",
+                      "row 7, column demand": "is not a finite number (NaN or infinity)",
+                      "row 8, column demand": "is negative"}
+
+
+def test_numbers_keep_inline_values_strict():
+    # inline YAML values are not all text: a boolean is not a number, a float NaN is not finite
+    frame = pd.DataFrame({"demand": [True, 2.5, float("nan"), None]}, dtype=object)
+    values, issues = tables._numbers(frame, "demand", 0.0, "s.yaml", tables.frame_locate)
+    assert values[[1, 3]].tolist() == [2.5, 0.0]
+    assert {i.location: i.message for i in issues} == {
+        "position 0, column demand": "is not a number",
+        "position 2, column demand": "is not a finite number (NaN or infinity)"}
+
+
+@pytest.mark.parametrize("num_second", [3, 10**9])  # a small key space (bitmap) and a huge one (hashing)
+def test_duplicated_pairs_flags_each_repeat_after_the_first(num_second):
+    first = np.array([0, 1, 0, 2, 0, 1])
+    second = np.array([1, 2, 1, 0, 2, 2])
+    assert tables._duplicated_pairs(first, second, num_second).tolist() == [False, False, True, False, False, True]
+    assert not tables._duplicated_pairs(first[:2], second[:2], num_second).any()

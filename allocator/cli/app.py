@@ -5,6 +5,7 @@ Exit codes: 0 solved; 2 invalid input or usage; 3 infeasible; 4 solver failure o
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import sys
@@ -179,6 +180,9 @@ def export(
 
 def main() -> None:
     """Console entry point."""
+    # Everything imported so far lives until exit: moving it out of the collector's sight saves
+    # every later collection, and the one at exit, from walking it again (~0.1 s per command).
+    gc.freeze()
     try:
         app(standalone_mode=True)
     except SystemExit:

@@ -66,6 +66,10 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(document, base_dir=path.parent, source=str(path))
 
 
+# libyaml's safe loader when PyYAML was built with it (the wheels are): same documents, ~10x faster
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_document(path: Path) -> tuple[dict | None, list[Issue]]:
     """Parse the scenario file into a mapping, or explain why it cannot be parsed."""
     label = str(path)
@@ -82,7 +86,7 @@ def read_document(path: Path) -> tuple[dict | None, list[Issue]]:
         return None, [Issue(label, "(file)", f"is not valid UTF-8 text (byte {exc.start})", "a UTF-8 text file")]
     try:
         if kind == "YAML":
-            document = yaml.safe_load(text)
+            document = yaml.load(text, Loader=YAML_LOADER)
         elif kind == "JSON":
             document = json.loads(text)
         else:
@@ -294,7 +298,7 @@ def _load_units(spec, base, resources, groups, source):
     if frame is None:
         return None, None, issues
     table, found = units_from_frame(frame, resources, groups, label, locate, header)
-    ids = set(table.ids) if table is not None else (set(stripped_text(frame["id"])) if "id" in frame.columns else None)
+    ids = table.ids if table is not None else (stripped_text(frame["id"]) if "id" in frame.columns else None)
     return table, ids, issues + found
 
 

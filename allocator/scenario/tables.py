@@ -17,6 +17,7 @@ from allocator.errors import Issue, Severity
 from allocator.scenario.model import LinkTable, UnitTable
 
 MAX_ROWS_REPORTED = 10
+RUN_SAMPLE = 10_000  # cells looked at to decide whether a column comes in runs of repeats
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 Locate = Callable[[int, str], str]
@@ -49,10 +50,11 @@ def read_table(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Issue]
         return None, [Issue(label, "(file)", "is not a regular file", "a CSV or Excel file")]
     try:
         if path.suffix.lower() in EXCEL_SUFFIXES:
-            raw = pd.read_excel(path, dtype=str, header=None, keep_default_na=False)
+            raw = pd.read_excel(path, dtype=object, header=None, keep_default_na=False).fillna("")
         else:
-            raw = pd.read_csv(path, dtype=str, header=None, keep_default_na=False, encoding="utf-8-sig",
-                              skip_blank_lines=True)
+            # object, not str: pandas' string arrays are slower to factorise and to iterate
+            raw = pd.read_csv(path, dtype=object, header=None, keep_default_na=False, encoding="utf-8-sig",
+                              skip_blank_lines=True, na_filter=False)  # short rows come back as ""
     except UnicodeDecodeError as exc:
         return None, [Issue(label, "(file)", f"is not valid UTF-8 text ({exc.reason} at byte {exc.start})",
                             "a UTF-8 encoded CSV file")]
@@ -69,7 +71,6 @@ def read_table(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Issue]
                             "a CSV file with a header row")]
     if raw.empty:
         return None, [Issue(label, "(file)", "has no header row", "a header row naming the columns")]
-    raw = raw.fillna("")
     header = [str(name).strip() for name in raw.iloc[0]]
     seen, dupes = set(), []
     for name in header:
@@ -99,11 +100,38 @@ def factorized_text(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ``None`` is blank, anything else its ``str()``. Each distinct value is converted once, so a
     2-million-row links column costs one hash pass, not 2 million Python calls.
     """
-    codes, uniques = pd.factorize(column, use_na_sentinel=False)
-    # iterate a plain object array: element access on pandas' string arrays is ~10x slower
-    text = np.array(["" if v is None else str(v).strip() for v in np.asarray(uniques, dtype=object)], dtype=object)
-    merged, labels = pd.factorize(text)  # "a" and " a " are one id once stripped
-    return merged[codes], np.asarray(labels, dtype=object)
+    values = np.asarray(column, dtype=object)
+    codes, uniques = _factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
+    missing = np.flatnonzero(codes < 0)
+    if len(missing):
+        extra_codes, extra = pd.factorize(np.array([_text(v) for v in values[missing]], dtype=object))
+        codes[missing] = len(uniques) + extra_codes
+        uniques = np.concatenate([uniques, np.asarray(extra, dtype=object)])
+    text = np.array([v.strip() if type(v) is str else _text(v) for v in uniques], dtype=object)
+    if len(missing) or not np.array_equal(text, uniques):
+        merged, labels = pd.factorize(text)  # "a" and " a " are one id once stripped
+        return merged[codes], np.asarray(labels, dtype=object)
+    return codes, text
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` (nulls coded -1), hashing each run of repeated cells once.
+
+    Link tables usually list a unit's links on consecutive rows; comparing neighbours is several
+    times cheaper than hashing every cell.
+    """
+    head = values[:RUN_SAMPLE]
+    if len(head) > 1 and np.count_nonzero(head[1:] != head[:-1]) < len(head) // 2:
+        starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        codes, uniques = pd.factorize(values[starts])
+        return np.repeat(codes, np.diff(np.append(starts, len(values)))), uniques
+    # with the NA sentinel pandas skips a whole-column null scan; the rare nulls are re-coded by the caller
+    return pd.factorize(values)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
 
 
 def stripped_text(column: pd.Series) -> np.ndarray:
@@ -114,11 +142,20 @@ def stripped_text(column: pd.Series) -> np.ndarray:
 
 def _numbers(frame: pd.DataFrame, column: str, default: float, label: str, locate: Locate) -> tuple[np.ndarray, list[Issue]]:
     # None and "" are blank; a float NaN (YAML .nan, JSON NaN) is a value and is reported as not finite
-    text = pd.Series(stripped_text(frame[column]), dtype=object)
-    blank = (text == "").to_numpy()
-    values = pd.to_numeric(text.where(~blank, "0"), errors="coerce").to_numpy(dtype=float)
+    cells = np.asarray(frame[column], dtype=object)
+    values = np.full(len(cells), np.nan)
+    careful = np.arange(len(cells))
+    if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+        # text cells (every CSV): parse all at once, look closer only at what does not parse
+        values = pd.to_numeric(cells, errors="coerce").astype(float)
+        careful = np.flatnonzero(np.isnan(values))
+    text = pd.Series(stripped_text(cells[careful]), dtype=object)
+    blank = np.zeros(len(cells), dtype=bool)
+    blank[careful] = (text == "").to_numpy()
+    values[careful] = pd.to_numeric(text.where(~blank[careful], "0"), errors="coerce").to_numpy(dtype=float)
+    said_nan = np.zeros(len(cells), dtype=bool)
+    said_nan[careful] = text.isin(["nan", "NaN", "NAN", "+nan", "-nan", "Nan"]).to_numpy()
     issues = []
-    said_nan = text.isin(["nan", "NaN", "NAN", "+nan", "-nan", "Nan"]).to_numpy()
     bad_text = np.flatnonzero(np.isnan(values) & ~blank & ~said_nan)
     issues += _rows_issue(label, locate, bad_text, column, "is not a number", "a non-negative number")
     nonfinite = np.flatnonzero(~np.isfinite(values) & ~blank)
@@ -192,9 +229,12 @@ def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str
             issues += found
     ids = np.zeros(0, dtype=object)
     if "id" in frame.columns:
-        ids = stripped_text(frame["id"])
+        id_codes, id_labels = factorized_text(frame["id"])
+        ids = id_labels[id_codes] if n else np.zeros(0, dtype=object)
         issues += _rows_issue(label, locate, np.flatnonzero(ids == ""), "id", "unit id is blank", "a unit id")
-        dup = pd.Series(ids).duplicated(keep="first").to_numpy() & (ids != "")
+        dup = np.zeros(n, dtype=bool)
+        if len(id_labels) < n:  # some id repeats
+            dup = pd.Series(id_codes).duplicated(keep="first").to_numpy() & (ids != "")
         first: dict[str, int] = {}
         if dup.any():
             for i, uid in enumerate(ids):
@@ -216,7 +256,7 @@ def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str
     return UnitTable(ids=ids, demand=demand, value=value, groups=group_values), issues
 
 
-def links_from_frame(frame: pd.DataFrame, unit_ids: set[str] | None, site_ids: set[str], label: str,
+def links_from_frame(frame: pd.DataFrame, unit_ids: np.ndarray | None, site_ids: set[str], label: str,
                      locate: Locate, header: str = "header") -> tuple[LinkTable | None, list[Issue]]:
     """Check a links table (columns ``unit``, ``site``) against the known unit and site ids."""
     missing = [c for c in ("unit", "site") if c not in frame.columns]
@@ -227,7 +267,10 @@ def links_from_frame(frame: pd.DataFrame, unit_ids: set[str] | None, site_ids: s
     site_codes, site_labels = factorized_text(frame["site"])
     issues = []
     if unit_ids is not None:
-        unknown = np.flatnonzero(~pd.Index(unit_labels).isin(unit_ids)[unit_codes])
+        known = pd.Index(np.asarray(unit_ids, dtype=object))
+        # a look-up in the ids' hash table; isin when repeated ids (already reported) rule that out
+        found = known.get_indexer(unit_labels) >= 0 if known.is_unique else pd.Index(unit_labels).isin(known)
+        unknown = np.flatnonzero(~found[unit_codes])
         issues += [Issue(label, locate(int(i), "unit"), f"link to unknown unit {unit_labels[unit_codes[i]]!r}",
                          "an id from the units table") for i in unknown[:MAX_ROWS_REPORTED]]
         if len(unknown) > MAX_ROWS_REPORTED:
@@ -237,7 +280,7 @@ def links_from_frame(frame: pd.DataFrame, unit_ids: set[str] | None, site_ids: s
                      f"one of the sites: {', '.join(sorted(site_ids)[:20])}") for i in unknown[:MAX_ROWS_REPORTED]]
     if len(unknown) > MAX_ROWS_REPORTED:
         issues.append(Issue(label, "column site", f"... and {len(unknown) - MAX_ROWS_REPORTED} more unknown sites"))
-    duplicated = pd.Series(unit_codes.astype(np.int64) * max(len(site_labels), 1) + site_codes).duplicated().to_numpy()
+    duplicated = _duplicated_pairs(unit_codes, site_codes, len(site_labels))
     if duplicated.any():
         issues.append(Issue(label, locate(int(np.flatnonzero(duplicated)[0]), "unit"),
                             f"{int(duplicated.sum())} duplicated link(s) ignored", severity=Severity.WARNING))
@@ -245,6 +288,19 @@ def links_from_frame(frame: pd.DataFrame, unit_ids: set[str] | None, site_ids: s
         return None, issues
     keep = ~duplicated
     return LinkTable(unit_labels, unit_codes[keep], site_labels, site_codes[keep]), issues
+
+
+def _duplicated_pairs(first: np.ndarray, second: np.ndarray, num_second: int) -> np.ndarray:
+    """True at every (first, second) code pair seen before, in row order."""
+    keys = first.astype(np.int64) * max(num_second, 1) + second
+    span = (int(keys.max()) + 1) if len(keys) else 0
+    if span <= 64 * max(len(keys), 1):
+        # one pass over a bitmap says whether anything repeats, ~10x faster than hashing
+        seen = np.zeros(span, dtype=bool)
+        seen[keys] = True
+        if int(np.count_nonzero(seen)) == len(keys):
+            return np.zeros(len(keys), dtype=bool)
+    return pd.Series(keys).duplicated().to_numpy()
 
 
 def _label(value: Any) -> str | None:
