@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from allocator.errors import Issue
@@ -129,6 +130,34 @@ class Result:
         return Path(folder)
 
 
+#: first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'``.
+
+    Ids come from files written by many hands: a unit called ``=HYPERLINK(...)`` must reach
+    the planner's spreadsheet as text. Numbers are untouched (a negative number is a number).
+
+    Examples
+    --------
+    >>> spreadsheet_safe(pd.DataFrame({"unit": ["=1+1", "a-b", "@x"], "n": [-1, 2, 3]}))["unit"].tolist()
+    ["'=1+1", 'a-b', "'@x"]
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            codes, distinct = pd.factorize(np.asarray(out[column], dtype=object))  # each id checked once
+            distinct = np.asarray(distinct, dtype=object)
+            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in distinct),
+                                dtype=bool, count=len(distinct))
+            if risky.any():
+                distinct[risky] = ["'" + v for v in distinct[risky]]
+                out[column] = np.where(codes < 0, None, distinct[codes])
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV rounded by :func:`report_frame`, ``\\n`` line ends: the same bytes on every platform."""
-    report_frame(frame).to_csv(path, index=False, lineterminator="\n")
+    """CSV rounded by :func:`report_frame`, formula-like text escaped, ``\\n`` line ends (same bytes everywhere)."""
+    spreadsheet_safe(report_frame(frame)).to_csv(path, index=False, lineterminator="\n")

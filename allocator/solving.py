@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 
-from allocator.backends import SolverOptions, get_backend
+from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.base import Backend
 from allocator.compiler import CompiledModel, compile
 from allocator.diagnose import infeasibility
-from allocator.errors import SolverUnavailableError
+from allocator.errors import SolverError, SolverUnavailableError
 from allocator.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table
 from allocator.result import Result
-from allocator.rules.stages import StageInfeasible, StageRunner
+from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
 from allocator.scenario.model import Scenario
 from allocator.status import Status
 
@@ -31,7 +31,9 @@ def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend
     solver : str
         ``"highs"`` (default), ``"pulp"`` (CBC) or ``"pulp:<PuLP solver name>"``.
     time_limit : float, optional
-        Seconds allowed for each LP solve.
+        Seconds for the whole solve, shared by the rule's stages. When it runs out, the result
+        has status ``time_limit`` and holds the best feasible allocation found so far (see
+        ``Result.solver["stopped"]``).
 
     Returns
     -------
@@ -42,7 +44,8 @@ def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend
     InfeasibleError
         With a minimal set of conflicting constraints, explained.
     SolverError
-        If the solver fails or stops early.
+        If the solver fails (on both backends), or the time limit runs out before any
+        feasible allocation was found.
 
     Examples
     --------
@@ -56,23 +59,41 @@ def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend
 
 
 def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
-                   options: SolverOptions | None = None) -> Result:
-    """Run ``model.rule`` on an already compiled model (see :func:`allocator.compile`)."""
+                   options: SolverOptions | None = None, *, fallback: bool = True) -> Result:
+    """Run ``model.rule`` on an already compiled model (see :func:`allocator.compile`).
+
+    With ``fallback``, a stage the chosen backend fails on numerically is solved again on the
+    other backend (PuLP/CBC for HiGHS, HiGHS otherwise); the stage's note says so.
+    """
     options = options or SolverOptions()
     backend = get_backend(solver)
     if not backend.is_available():
         raise SolverUnavailableError(backend.unavailable_reason())
-    runner = StageRunner(backend, options)
+    runner = StageRunner(backend, options, fallback_for(backend) if fallback else None)
     start = time.perf_counter()
+    status, stopped = Status.OPTIMAL, None
     try:
         outcome = model.rule.run(model, runner)
+        lp_flows, equity = outcome.flows, dict(outcome.equity)
     except StageInfeasible:
         raise infeasibility(model, backend, options) from None
+    except StageTimeLimit as exc:
+        if runner.best is None:
+            raise SolverError(f"the time limit ({_seconds(options.time_limit)}) ran out in stage '{exc.stage}' "
+                              "before any feasible allocation was found; allow more time with --time-limit") from None
+        status, (best_stage, lp_flows), equity = Status.TIME_LIMIT, runner.best, {}
+        stopped = {"reason": "time_limit", "time_limit": _seconds(options.time_limit), "stage": exc.stage,
+                   "allocation_from": best_stage,
+                   "note": "the time limit ran out before the rule finished: the allocation is feasible "
+                           "but is not the rule's answer"}
     seconds = time.perf_counter() - start
     problem = model.problem
-    flows = clean_flows(problem, outcome.flows * problem.scale)
+    flows = clean_flows(problem, lp_flows * problem.scale)
+    stages = [{"stage": r.stage, "status": r.status.value, "objective": r.objective,
+               "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
+    fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]
     return Result(
-        status=Status.OPTIMAL,
+        status=status,
         scenario=model.scenario.name,
         rule={"name": model.rule.key, **model.rule.params()},
         constraints=[{"type": c.key, **c.params()} for c in model.constraints],
@@ -80,13 +101,18 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
         groups=group_table(problem, model.measures, flows),
         flows=flow_table(problem, flows) if problem.has_sites else None,
         metrics=compute_metrics(problem, model.measures, flows),
-        equity=dict(outcome.equity),
+        equity=equity,
         solver={
             "name": backend.name,
             "version": backend.version(),
             "seconds": seconds,
-            "stages": [{"stage": r.stage, "status": r.status.value, "objective": r.objective,
-                        "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records],
+            "stages": stages,
+            **({"stopped": stopped} if stopped else {}),
+            **({"fallbacks": fallbacks} if fallbacks else {}),
         },
         warnings=tuple(model.scenario.warnings) + tuple(problem.warnings),
     )
+
+
+def _seconds(limit: float | None) -> str:
+    return f"{limit:g} s" if limit is not None else "the solver's own"

@@ -10,8 +10,10 @@ from allocator.scenario.load import load_scenario
 from allocator.scenario.model import Scenario
 
 
-def validate(path: str | Path) -> tuple[Scenario, tuple[Issue, ...]]:
+def validate(path: str | Path, *, allow_outside: bool = False) -> tuple[Scenario, tuple[Issue, ...]]:
     """Load and check the scenario at ``path`` without solving it.
+
+    ``allow_outside`` is passed to :func:`~allocator.load_scenario`.
 
     Returns
     -------
@@ -25,5 +27,5 @@ def validate(path: str | Path) -> tuple[Scenario, tuple[Issue, ...]]:
     ScenarioError
         Listing every problem, when the scenario is invalid.
     """
-    scenario = load_scenario(path)
+    scenario = load_scenario(path, allow_outside=allow_outside)
     return scenario, tuple(scenario.warnings) + Problem.from_scenario(scenario).warnings

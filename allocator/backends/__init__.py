@@ -7,7 +7,7 @@ from allocator.backends.highs import HighsBackend
 from allocator.backends.pulp import PulpBackend
 from allocator.errors import UsageError
 
-__all__ = ["Backend", "LPSolution", "SolverOptions", "get_backend", "BACKEND_NAMES"]
+__all__ = ["Backend", "LPSolution", "SolverOptions", "get_backend", "fallback_for", "BACKEND_NAMES"]
 
 BACKEND_NAMES = ("highs", "pulp", "pulp:<PuLP solver name>")
 
@@ -30,3 +30,12 @@ def get_backend(name: str | Backend = "highs") -> Backend:
         backend.check_name()
         return backend
     raise UsageError(f"unknown solver {name!r}; expected one of: {', '.join(BACKEND_NAMES)}")
+
+
+def fallback_for(backend: Backend) -> Backend | None:
+    """The backend to retry a numerically failed stage on: PuLP/CBC after HiGHS, HiGHS after anything else.
+
+    ``None`` when that backend is not installed.
+    """
+    other: Backend = PulpBackend(None) if backend.name == "highs" else HighsBackend()
+    return other if other.is_available() else None

@@ -33,6 +33,10 @@ ATTEMPTS: tuple[tuple[str, dict[str, object]], ...] = (
 )
 
 
+#: HiGHS ``primal_solution_status`` of a feasible point (kSolutionStatusFeasible)
+FEASIBLE_SOLUTION = 2
+
+
 @contextlib.contextmanager
 def _quiet_stdout():
     """Silence C-level stdout: highspy prints a banner when the first Highs object is made."""
@@ -114,6 +118,10 @@ class HighsBackend:
             h.clearSolver()
         seconds = time.perf_counter() - start
         message = "; ".join(notes + ([f"fell back to {label}"] if notes and status is not Status.ERROR else []))
+        if status is Status.TIME_LIMIT and h.getInfo().primal_solution_status == FEASIBLE_SOLUTION:
+            # stopped early at a feasible point: worth keeping as the best allocation so far
+            x = np.asarray(h.getSolution().col_value, dtype=float)
+            return LPSolution(status, x, float(model.cost @ x), None, seconds, message)
         if status is not Status.OPTIMAL:
             return LPSolution(status, None, float("nan"), None, seconds, message)
         solution = h.getSolution()

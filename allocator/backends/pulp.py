@@ -137,6 +137,8 @@ class PulpBackend:
         status = {1: Status.OPTIMAL, -1: Status.INFEASIBLE, -2: Status.UNBOUNDED}.get(code, Status.ERROR)
         if status is Status.OPTIMAL and prob.sol_status == pulp.LpSolutionIntegerFeasible:
             status = Status.TIME_LIMIT
+        if status is Status.ERROR and options.time_limit is not None and seconds >= 0.95 * options.time_limit:
+            status = Status.TIME_LIMIT  # CBC reports a stop at its time limit as "Not Solved"
         if status is not Status.OPTIMAL:
             return LPSolution(status, None, float("nan"), None, seconds, pulp.LpStatus.get(code, str(code)))
         x = np.array([v.varValue if v.varValue is not None else 0.0 for v in columns], dtype=float)

@@ -16,6 +16,7 @@ import typer
 import yaml
 
 from allocator.cli import render
+from allocator.status import Status
 from allocator.output import check_output_folder
 from allocator.errors import (
     AllocatorError, InfeasibleError, OutputExistsError, ScenarioError, SolverError, UsageError,
@@ -35,6 +36,7 @@ ConstraintOpt = Annotated[Optional[list[str]], typer.Option(
                                "'group_gap:attribute=race,max_gap=0.05', 'none' for no constraints")]
 SolverOpt = Annotated[str, typer.Option("--solver", "-s", help="highs, pulp, or pulp:<PuLP solver name>")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="replace an existing output")]
+OutsideOpt = Annotated[bool, typer.Option("--allow-outside", help="let the scenario read tables outside its folder")]
 
 
 def parse_spec(text: str, name_field: str) -> dict:
@@ -111,7 +113,10 @@ def solve(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the result tables to this folder")] = None,
     force: ForceOpt = False,
     json: Annotated[bool, typer.Option("--json", help="print summary.json to stdout instead of tables")] = False,
-    time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="seconds per LP solve")] = None,
+    time_limit: Annotated[Optional[float], typer.Option(
+        "--time-limit", help="seconds for the whole solve; when they run out, the best feasible allocation so "
+                             "far is reported with status time_limit (exit 4)")] = None,
+    allow_outside: OutsideOpt = False,
 ) -> None:
     """Solve a scenario and print (and optionally write) the allocation and its fairness metrics."""
     import allocator
@@ -121,7 +126,7 @@ def solve(
             raise UsageError(f"--time-limit must be a positive number of seconds, got {time_limit}")
         if out is not None:
             check_output_folder(out, force=force)
-        loaded = allocator.load_scenario(scenario)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         result = allocator.solve(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint),
                                  solver=solver, time_limit=time_limit)
         if out is not None:
@@ -133,17 +138,19 @@ def solve(
             render.result(result)
             if out is not None:
                 render.written(out)
+        if result.status is not Status.OPTIMAL:  # e.g. time_limit: written, but not the rule's answer
+            raise typer.Exit(EXIT_SOLVER)
 
     _run(action)
 
 
 @app.command()
-def validate(scenario: ScenarioArg) -> None:
+def validate(scenario: ScenarioArg, allow_outside: OutsideOpt = False) -> None:
     """Check a scenario without solving it (errors exit 2; warnings are printed)."""
     import allocator
 
     def action():
-        loaded, warns = allocator.validate(scenario)
+        loaded, warns = allocator.validate(scenario, allow_outside=allow_outside)
         render.validated(str(scenario), loaded, warns)
 
     _run(action)
@@ -165,13 +172,14 @@ def export(
     rule: RuleOpt = None,
     constraint: ConstraintOpt = None,
     force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
 ) -> None:
     """Write the first-stage LP of a rule as an LP or MPS file."""
     import allocator
     from allocator.export import export_lp
 
     def action():
-        loaded = allocator.load_scenario(scenario)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         render.written(export_lp(loaded, output, parse_spec(rule, "name") if rule else None,
                                  _constraints(constraint), force=force))
 

@@ -9,8 +9,9 @@ from allocator.errors import InfeasibleError, ScenarioError
 from allocator.metrics import METRICS
 from allocator.result import Result
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup off by default: ids, names and group labels come from users and may contain "[" and "]"
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def _fmt(value) -> str:
@@ -23,10 +24,15 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _labelled(console: Console, label: str, style: str, text: str) -> None:
+    """``label:`` in ``style``, then ``text`` printed as is (ids and names may contain ``[`` ``]``)."""
+    console.print(f"[{style}]{label}:[/] ", markup=True, end="")
+    console.print(text, markup=False, highlight=False)
+
+
 def warnings(issues) -> None:
     for issue in issues:
-        err.print("[yellow]warning:[/] ", markup=True, end="")
-        err.print(str(issue), markup=False)
+        _labelled(err, "warning", "yellow", str(issue))
 
 
 def result(res: Result) -> None:
@@ -51,6 +57,12 @@ def result(res: Result) -> None:
         else:
             table.add_row(key, _fmt(value))
     out.print(table)
+    stopped = res.solver.get("stopped")
+    if stopped:
+        _labelled(out, "stopped", "yellow", f"{stopped['note']} (time limit {stopped['time_limit']} ran out in "
+                  f"stage '{stopped['stage']}'; allocation from stage '{stopped['allocation_from']}')")
+    for note in res.solver.get("fallbacks", []):
+        _labelled(out, "fallback", "yellow", note)
     if len(res.groups):
         groups = Table(title="group fill rates", header_style="bold")
         for column in ("attribute", "group", "resource", "units", "allocated", "demand", "fill_rate"):
@@ -91,15 +103,14 @@ def infeasible(exc: InfeasibleError) -> None:
 
 
 def failure(kind: str, message: str) -> None:
-    err.print(f"[red bold]{kind}:[/] ", markup=True, end="")
-    err.print(message, markup=False)
+    _labelled(err, kind, "red bold", message)
 
 
 def validated(path: str, scenario, warns) -> None:
-    out.print(f"[green]ok:[/] {path}: scenario '{scenario.name}', {len(scenario.units)} units, "
+    _labelled(out, "ok", "green", f"{path}: scenario '{scenario.name}', {len(scenario.units)} units, "
               f"{len(scenario.resources)} resource(s), "
               + (f"{len(scenario.sites)} site(s)" if scenario.sites is not None else "pooled supply")
-              + f", rule {scenario.rule.describe()}, {len(scenario.constraints)} constraint(s)", markup=True)
+              + f", rule {scenario.rule.describe()}, {len(scenario.constraints)} constraint(s)")
     warnings(warns)
 
 

@@ -14,7 +14,8 @@ optimum, read off the duals) are also held from above at ``t* (1 + LEVEL_TOLERAN
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,13 +57,31 @@ class StageInfeasible(Exception):
         super().__init__(stage)
 
 
-class StageRunner:
-    """Solves stage LPs on one backend and keeps the trace."""
+class StageTimeLimit(Exception):
+    """The time limit ran out during (or before) a stage; the runner keeps the best allocation so far."""
 
-    def __init__(self, backend: Backend, options: SolverOptions):
+    def __init__(self, stage: str):
+        self.stage = stage
+        super().__init__(stage)
+
+
+class StageRunner:
+    """Solves stage LPs on one backend and keeps the trace.
+
+    ``options.time_limit`` is the budget of the whole rule: each stage gets what is left.
+    Every stage LP contains the compiled feasible set, so the flows of any solved stage are
+    a feasible allocation; the runner keeps the latest (:attr:`best`) for a time-limited
+    result. A stage the backend fails on (status ``error``, after the backend's own
+    algorithm fallbacks) is solved again with ``fallback`` when one is given.
+    """
+
+    def __init__(self, backend: Backend, options: SolverOptions, fallback: Backend | None = None):
         self.backend = backend
         self.options = options
+        self.fallback = fallback
         self.records: list[StageRecord] = []
+        self.best: tuple[str, np.ndarray] | None = None  # (stage, flows in LP units)
+        self.deadline = None if options.time_limit is None else time.perf_counter() + options.time_limit
 
     def record(self, stage: str, objective: float, seconds: float, note: str) -> None:
         """Record a stage solved without the LP backend (e.g. by max-flow)."""
@@ -73,15 +92,32 @@ class StageRunner:
         self.records.append(StageRecord(stage, Status.OPTIMAL, float("nan"), 0.0, f"skipped: {reason}"))
 
     def run(self, stage: str, lp: LPModel) -> LPSolution:
-        solution = self.backend.solve(lp, self.options)
+        options = self.options
+        if self.deadline is not None:
+            remaining = self.deadline - time.perf_counter()
+            if remaining <= 0:
+                self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), 0.0, "not started: no time left"))
+                raise StageTimeLimit(stage)
+            options = replace(options, time_limit=remaining)
+        solution = self.backend.solve(lp, options)
+        if solution.status is Status.ERROR and self.fallback is not None:
+            first = f"{self.backend.name} failed ({solution.message or 'no detail'})"
+            solution = self.fallback.solve(lp, options)
+            solution = replace(solution, message=f"{first}; solved again with {self.fallback.name}"
+                               + (f": {solution.message}" if solution.message else ""))
         self.records.append(StageRecord(stage, solution.status, solution.objective, solution.seconds,
                                         solution.message))
         if solution.status is Status.INFEASIBLE:
             raise StageInfeasible(stage)
+        if solution.status is Status.TIME_LIMIT:
+            if solution.x is not None:  # the solver stopped at a feasible, not yet optimal, point
+                self.best = (f"{stage} (stopped before optimal)", flows_of(solution, lp))
+            raise StageTimeLimit(stage)
         if solution.status is not Status.OPTIMAL:
             detail = f": {solution.message}" if solution.message else ""
             raise SolverError(f"{self.backend.name} stopped at stage '{stage}' with status "
                               f"{solution.status.value}{detail}")
+        self.best = (stage, flows_of(solution, lp))
         return solution
 
 

@@ -20,6 +20,7 @@ from allocator.errors import Issue, ScenarioError, Severity
 from allocator.registry import issues_from_validation
 from allocator.rules import RULES
 from allocator.scenario.checks import check_spec_references
+from allocator.scenario.files import TableFiles, document_issues, is_link_loop
 from allocator.scenario.model import Identifier, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
     csv_locate, frame_from_inline_units, frame_locate, inline_locate, links_from_frame, read_table,
@@ -42,13 +43,16 @@ _SECTION_TYPES = {
 }
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, *, allow_outside: bool = False) -> Scenario:
     """Read and validate a scenario file.
 
     Parameters
     ----------
     path : str or Path
         A ``.yaml``/``.yml``, ``.json`` or ``.toml`` file; table paths inside it are relative to it.
+    allow_outside : bool
+        Allow table paths that lead outside the scenario's folder (refused by default: a
+        scenario file from elsewhere should not make allocator read arbitrary files).
 
     Returns
     -------
@@ -63,7 +67,7 @@ def load_scenario(path: str | Path) -> Scenario:
     document, issues = read_document(path)
     if document is None:
         raise ScenarioError(issues)
-    return scenario_from_dict(document, base_dir=path.parent, source=str(path))
+    return scenario_from_dict(document, base_dir=path.parent, source=str(path), allow_outside=allow_outside)
 
 
 # libyaml's safe loader when PyYAML was built with it (the wheels are): same documents, ~10x faster
@@ -74,6 +78,8 @@ def read_document(path: Path) -> tuple[dict | None, list[Issue]]:
     """Parse the scenario file into a mapping, or explain why it cannot be parsed."""
     label = str(path)
     kind = SUFFIXES.get(path.suffix.lower())
+    if is_link_loop(path):
+        return None, [Issue(label, "(file)", "is a symbolic link loop", "a scenario file (.yaml, .json or .toml)")]
     if not path.exists():
         return None, [Issue(label, "(file)", "file not found", "a scenario file (.yaml, .json or .toml)")]
     if not path.is_file():
@@ -101,19 +107,24 @@ def read_document(path: Path) -> tuple[dict | None, list[Issue]]:
         return None, [Issue(label, f"line {exc.lineno}, column {exc.colno}", f"JSON syntax error: {exc.msg}", "valid JSON")]
     except tomllib.TOMLDecodeError as exc:
         return None, [Issue(label, "(file)", f"TOML syntax error: {exc}", "valid TOML")]
+    except RecursionError:
+        return None, [Issue(label, "(file)", "is nested too deeply to parse", "the scenario format (a few levels)")]
     if document is None:
         return None, [Issue(label, "(file)", "is empty", "a scenario with at least name, resources, supply or sites, units")]
     if not isinstance(document, dict):
         return None, [Issue(label, "(top level)", f"must be a mapping of keys, got {type(document).__name__}",
                             "keys such as name, resources, units")]
-    return document, []
+    too_large = document_issues(document, label)
+    return (None, too_large) if too_large else (document, [])
 
 
 def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None = None,
-                       source: str = "<inline>") -> Scenario:
+                       source: str = "<inline>", allow_outside: bool = False) -> Scenario:
     """Validate a scenario given as a mapping (the parsed file, or built in code).
 
-    ``units`` and ``links`` may also be pandas DataFrames with the CSV columns.
+    ``units`` and ``links`` may also be pandas DataFrames with the CSV columns. Table paths
+    are relative to ``base_dir`` (default: the working folder) and must stay inside it unless
+    ``allow_outside``.
 
     Examples
     --------
@@ -122,7 +133,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     >>> len(s.units), s.rule.key
     (2, 'maxmin')
     """
-    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    files = TableFiles(Path(base_dir) if base_dir is not None else Path.cwd(), allow_outside)
     issues: list[Issue] = []
     for key in document:
         if key not in TOP_LEVEL_KEYS:
@@ -154,7 +165,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
 
     units, unit_ids = None, None
     if document.get("units") is not None and resources:
-        units, unit_ids, found = _load_units(document["units"], base, resources, groups, source)
+        units, unit_ids, found = _load_units(document["units"], files, resources, groups, source)
         issues += found
     links = None
     if document.get("links") is not None:
@@ -163,7 +174,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
                                 "remove 'links', or hold supply at sites"))
         elif isinstance(document.get("sites"), list):
             site_ids = set(_raw_ids(document, "sites"))
-            links, found = _load_links(document["links"], base, unit_ids, site_ids, source)
+            links, found = _load_links(document["links"], files, unit_ids, site_ids, source)
             issues += found
 
     rule, found = RULES.parse(document.get("rule", DEFAULT_RULE), file=source, where="rule")
@@ -275,26 +286,28 @@ def _supply_warnings(sections: dict, resources: list[str], source: str) -> tuple
                        severity=Severity.WARNING) for r in resources if r not in held)
 
 
-def _table(spec: Any, base: Path, key: str, source: str):
+def _table(spec: Any, files: TableFiles, key: str, source: str):
     """Frame, file label, row locator, header location and issues for a table given as a path or DataFrame."""
     if isinstance(spec, pd.DataFrame):
         frame = spec.astype(object).where(spec.notna(), "")  # in a DataFrame, NaN means a missing cell
         return frame, f"{source} ({key} DataFrame)", frame_locate, "columns", []
     if isinstance(spec, (str, Path)):
-        path = base / spec
+        path, issues = files.resolve(spec, key, source)
+        if path is None:
+            return None, source, None, key, issues
         frame, issues = read_table(path, str(path))
         return frame, str(path), csv_locate, "header", issues
     return None, source, None, key, [Issue(source, key, f"must be a file name or a list, got {type(spec).__name__}",
                                            f"e.g. {key}: {key}.csv")]
 
 
-def _load_units(spec, base, resources, groups, source):
+def _load_units(spec, files, resources, groups, source):
     """The unit table (or None) and the ids seen, so links can be checked even when the table has errors."""
     if isinstance(spec, list):
         frame, issues = frame_from_inline_units(spec, resources, source)
         label, locate, header = source, inline_locate("units"), "units"
     else:
-        frame, label, locate, header, issues = _table(spec, base, "units", source)
+        frame, label, locate, header, issues = _table(spec, files, "units", source)
     if frame is None:
         return None, None, issues
     table, found = units_from_frame(frame, resources, groups, label, locate, header)
@@ -302,7 +315,7 @@ def _load_units(spec, base, resources, groups, source):
     return table, ids, issues + found
 
 
-def _load_links(spec, base, unit_ids, site_ids, source):
+def _load_links(spec, files, unit_ids, site_ids, source):
     if isinstance(spec, list):
         issues = []
         for k, item in enumerate(spec):
@@ -319,7 +332,7 @@ def _load_links(spec, base, unit_ids, site_ids, source):
         frame = pd.DataFrame({"unit": [str(i.get("unit", "")) for i in spec],
                               "site": [str(i.get("site", "")) for i in spec]})
         return links_from_frame(frame, unit_ids, site_ids, source, inline_locate("links"), "links")
-    frame, label, locate, header, issues = _table(spec, base, "links", source)
+    frame, label, locate, header, issues = _table(spec, files, "links", source)
     if frame is None:
         return None, issues
     table, found = links_from_frame(frame, unit_ids, site_ids, label, locate, header)

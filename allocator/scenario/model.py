@@ -26,8 +26,10 @@ def id_text(value: object) -> object:
 
 
 Identifier = Annotated[str, BeforeValidator(id_text), StringConstraints(strip_whitespace=True, min_length=1)]
+#: the largest quantity accepted: sums of larger ones lose whole units in double precision
+MAX_QUANTITY = 1e15
 #: strict: a YAML ``true`` or a quoted ``"10"`` is a mistake, not a quantity
-Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False, strict=True)]
 
 
 class Frozen(BaseModel):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import Issue, Severity
-from allocator.scenario.model import LinkTable, UnitTable
+from allocator.scenario.model import MAX_QUANTITY, LinkTable, UnitTable
 
 MAX_ROWS_REPORTED = 10
 RUN_SAMPLE = 10_000  # cells looked at to decide whether a column comes in runs of repeats
@@ -164,6 +164,9 @@ def _numbers(frame: pd.DataFrame, column: str, default: float, label: str, locat
                           "a finite non-negative number")
     negative = np.flatnonzero(values < 0)
     issues += _rows_issue(label, locate, negative, column, "is negative", "a non-negative number")
+    huge = np.flatnonzero(np.isfinite(values) & (values > MAX_QUANTITY))
+    issues += _rows_issue(label, locate, huge, column, f"is larger than {MAX_QUANTITY:g}",
+                          f"at most {MAX_QUANTITY:g} (count in larger units: tonnes, not grams)")
     values = np.where(blank, default, values)
     return values, issues
 
