@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from allocator.scenario.model import Scenario
 
 POOL = "(pool)"
+#: a demand smaller than this share of the supply it draws on is below what an LP solver can
+#: resolve next to that supply (its tolerances are ~1e-7 relative); its fill rate may be off
+RESOLUTION = 1e-7
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,8 +70,8 @@ class Problem:
 
     @cached_property
     def warnings(self) -> tuple[Issue, ...]:
-        """Unreachable (unit, resource) pairs and groups no site can serve."""
-        return tuple(_unreachable_warnings(self, self.source))
+        """Unreachable (unit, resource) pairs, groups no site can serve, demands below the LP's resolution."""
+        return tuple(_unreachable_warnings(self, self.source)) + tuple(_resolution_warnings(self, self.source))
 
     @property
     def num_pairs(self) -> int:
@@ -172,3 +175,24 @@ def _unreachable_warnings(problem: Problem, source: str, limit: int = 20) -> lis
                                 "is left out of group rules and constraints for it (its fill rate stays 0)",
                                 severity=Severity.WARNING))
     return issues
+
+
+def _resolution_warnings(problem: Problem, source: str) -> list[Issue]:
+    if not problem.num_flows:
+        return []
+    site_supply = problem.supply[problem.flow_site, problem.pair_resource[problem.flow_pair]]
+    # flows are sorted by pair: the largest supply each pair reaches is a segment maximum
+    starts = np.flatnonzero(np.diff(problem.flow_pair, prepend=-1))
+    largest = np.zeros(problem.num_pairs)
+    largest[problem.flow_pair[starts]] = np.maximum.reduceat(site_supply, starts)
+    small = np.flatnonzero(problem.pair_demand < RESOLUTION * largest)
+    if not len(small):
+        return []
+    p = small[np.argmin(problem.pair_demand[small] / largest[small])]
+    return [Issue(source, "units", f"{len(small)} (unit, resource) pair(s) ask for less than {RESOLUTION:g} of the "
+                  f"supply at the sites they reach (e.g. unit {problem.unit_ids[problem.pair_unit[p]]}: "
+                  f"{problem.pair_demand[p]:g} of {problem.resource_ids[problem.pair_resource[p]]} next to "
+                  f"{largest[p]:g}); LP solvers cannot resolve amounts that small there, so their fill rates "
+                  "may be off by more than 1e-6",
+                  "quantities within seven orders of magnitude of the supply they share (count very small "
+                  "and very large units in separate scenarios)", severity=Severity.WARNING)]

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from allocator.backends.base import Backend, LPSolution, SolverOptions
+from allocator.backends.scaling import solve_equilibrated
 from allocator.errors import SolverError
 from allocator.lp import LPBuilder, LPModel
 from allocator.measures import FillMeasure
@@ -72,7 +73,10 @@ class StageRunner:
     Every stage LP contains the compiled feasible set, so the flows of any solved stage are
     a feasible allocation; the runner keeps the latest (:attr:`best`) for a time-limited
     result. A stage the backend fails on (status ``error``, after the backend's own
-    algorithm fallbacks) is solved again with ``fallback`` when one is given.
+    algorithm fallbacks, or ``infeasible`` after an earlier stage succeeded: its holds were met
+    by that stage's solution, so only round-off can make it infeasible) is solved again with
+    ``fallback`` when one is given. Every stage is solved through the equilibration reduction
+    (:mod:`allocator.backends.scaling`).
     """
 
     def __init__(self, backend: Backend, options: SolverOptions, fallback: Backend | None = None):
@@ -99,10 +103,13 @@ class StageRunner:
                 self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), 0.0, "not started: no time left"))
                 raise StageTimeLimit(stage)
             options = replace(options, time_limit=remaining)
-        solution = self.backend.solve(lp, options)
-        if solution.status is Status.ERROR and self.fallback is not None:
-            first = f"{self.backend.name} failed ({solution.message or 'no detail'})"
-            solution = self.fallback.solve(lp, options)
+        solution = solve_equilibrated(self.backend, lp, options)
+        # a later stage only adds holds that an earlier solution met: if it is infeasible, that is
+        # round-off, so it counts as a numerical failure too
+        numerical = solution.status is Status.ERROR or (solution.status is Status.INFEASIBLE and self.best is not None)
+        if numerical and self.fallback is not None:
+            first = f"{self.backend.name} failed ({solution.message or solution.status.value})"
+            solution = solve_equilibrated(self.fallback, lp, options)
             solution = replace(solution, message=f"{first}; solved again with {self.fallback.name}"
                                + (f": {solution.message}" if solution.message else ""))
         self.records.append(StageRecord(stage, solution.status, solution.objective, solution.seconds,
