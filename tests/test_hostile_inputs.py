@@ -70,6 +70,12 @@ CORPUS = {
     "deeply nested YAML": (HEAD + "units: " + "[" * 5000 + "]" * 5000 + "\n", {}, ["scenario.yaml", "nesting depth"]),
     "moderately nested YAML": (HEAD + "units: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "\n", {},
                                ["scenario.yaml", f"nested more than {MAX_DEPTH} levels"]),
+    # found by the fuzzer: a list where a number belongs used to raise TypeError
+    "demand given as a list": ("name: t\nresources: [{id: food}]\nsupply: {food: 5}\nunits: [{id: a, demand: []}]\n",
+                               {}, ["units[0].demand", "must be a number or a mapping"]),
+    "demand of a resource given as a mapping": ("name: t\nresources: [{id: food}]\nsupply: {food: 5}\n"
+                                                "units: [{id: a, demand: {food: {x: 1}}}]\n", {},
+                                                ["units[0].demand.food", "must be a number"]),
     "units outside the folder": (HEAD + "units: ../elsewhere/units.csv\n", {}, ["units", "points outside the scenario's folder",
                                                                                 "--allow-outside"]),
     "units by absolute path": (HEAD + "units: /etc/passwd\n", {}, ["units", "points outside the scenario's folder"]),

@@ -336,7 +336,13 @@ def frame_from_inline_units(items: list[Any], resources: list[str], label: str) 
             given = item.get(key)
             if isinstance(given, dict):
                 for r, q in given.items():
-                    row[f"{key}:{r}"] = q
+                    if isinstance(q, (list, dict)):
+                        issues.append(Issue(label, f"units[{i}].{key}.{r}", f"must be a number, got {q!r}"))
+                    else:
+                        row[f"{key}:{r}"] = q
+            elif isinstance(given, list):
+                issues.append(Issue(label, f"units[{i}].{key}", f"must be a number or a mapping, got {given!r}",
+                                    "e.g. 12, or {" + ", ".join(f"{r}: 12" for r in resources) + "}"))
             elif given is not None:
                 if len(resources) == 1:
                     row[f"{key}:{resources[0]}"] = given
