@@ -11,7 +11,7 @@ Indexing conventions used throughout allocator:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
@@ -56,6 +56,7 @@ class Problem:
     flow_site: np.ndarray
     groups: Mapping[str, GroupCodes]
     source: str = "<inline>"
+    unit_columns: Mapping[str, np.ndarray] = field(default_factory=dict)  # the units table's other columns, as text
 
     @property
     def scale(self) -> float:
@@ -94,6 +95,12 @@ class Problem:
         """Cell ``group * resources + resource`` of every pair for ``attribute``, and the number of cells."""
         codes, num_res = self.groups[attribute], len(self.resource_ids)
         return codes.codes[self.pair_unit] * num_res + self.pair_resource, len(codes.labels) * num_res
+
+    def unit_numbers(self, column: str) -> np.ndarray:
+        """Column ``column`` of the units table as numbers (validated when the scenario was loaded)."""
+        from allocator.scenario.checks import numbers_in
+
+        return numbers_in(self.unit_columns[column])
 
     def pair_allocation(self, flows: np.ndarray) -> np.ndarray:
         return np.bincount(self.flow_pair, weights=flows, minlength=self.num_pairs)
@@ -134,7 +141,7 @@ class Problem:
             has_sites=scenario.sites is not None, supply=supply,
             pair_unit=pair_unit.astype(np.int64), pair_resource=pair_resource.astype(np.int64),
             pair_demand=pair_demand, pair_value=pair_value, flow_pair=flow_pair, flow_site=flow_site,
-            groups=MappingProxyType(groups), source=scenario.source,
+            groups=MappingProxyType(groups), source=scenario.source, unit_columns=units.columns,
         )
 
 

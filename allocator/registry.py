@@ -25,6 +25,10 @@ class Spec(BaseModel):
         """Group attributes this spec refers to (checked against the scenario's ``groups``)."""
         return tuple(v for k, v in self.params().items() if k in ("attribute", "over") and v)
 
+    def columns(self) -> tuple[str, ...]:
+        """Numeric columns of the units table this spec reads (checked to exist and hold numbers >= 0)."""
+        return ()
+
     def resources(self) -> tuple[str, ...]:
         """Resources this spec refers to by name."""
         resource = self.params().get("resource")

@@ -201,7 +201,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         issues += found
         if item is not None:
             constraints.append((k, item))
-    refs = dict(groups=groups, resources=resources, file=source)
+    refs = dict(groups=groups, resources=resources, file=source, columns=units.columns if units is not None else None)
     if rule is not None:
         issues += check_spec_references(rule, "rule", **refs)
     for k, item in constraints:

@@ -69,19 +69,24 @@ class UnitTable:
         Demand and benefit per unit allocated, resource columns in the scenario's resource order.
     groups : Mapping[str, ndarray of str]
         Group label of each unit, per attribute.
+    columns : Mapping[str, ndarray]
+        Every other column of the table, as text (e.g. ``poverty`` for the ``formula`` rule or
+        ``score`` for ``priority``); rules that use one parse it as numbers.
     """
 
     ids: np.ndarray
     demand: np.ndarray
     value: np.ndarray
     groups: Mapping[str, np.ndarray] = field(default_factory=dict)
+    columns: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", _readonly(np.asarray(self.ids, dtype=object)))
         object.__setattr__(self, "demand", _readonly(np.asarray(self.demand, dtype=float)))
         object.__setattr__(self, "value", _readonly(np.asarray(self.value, dtype=float)))
-        object.__setattr__(self, "groups", MappingProxyType(
-            {k: _readonly(np.asarray(v, dtype=object)) for k, v in self.groups.items()}))
+        for name in ("groups", "columns"):
+            object.__setattr__(self, name, MappingProxyType(
+                {k: _readonly(np.asarray(v, dtype=object)) for k, v in getattr(self, name).items()}))
 
     def __len__(self) -> int:
         return len(self.ids)

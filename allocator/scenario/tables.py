@@ -256,7 +256,9 @@ def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str
             group_values[attribute] = labels
     if any(i.severity is Severity.ERROR for i in issues):
         return None, issues
-    return UnitTable(ids=ids, demand=demand, value=value, groups=group_values), issues
+    known = {"id", *demand_cols.values(), *value_cols.values(), *groups}
+    columns = {c: stripped_text(frame[c]) for c in frame.columns if c not in known}
+    return UnitTable(ids=ids, demand=demand, value=value, groups=group_values, columns=columns), issues
 
 
 def links_from_frame(frame: pd.DataFrame, unit_ids: np.ndarray | None, site_ids: set[str], label: str,
@@ -319,7 +321,7 @@ def frame_from_inline_units(items: list[Any], resources: list[str], label: str) 
     """Turn ``[{id, demand, value, groups}]`` into the same columns a CSV would have."""
     issues = []
     rows = []
-    allowed = ("id", "demand", "value", "groups")
+    allowed = ("id", "demand", "value", "groups", "data")
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             issues.append(Issue(label, f"units[{i}]", f"a unit must be a mapping, got {item!r}",
@@ -349,6 +351,17 @@ def frame_from_inline_units(items: list[Any], resources: list[str], label: str) 
                 else:
                     issues.append(Issue(label, f"units[{i}].{key}", f"a single number is ambiguous with "
                                         f"{len(resources)} resources", "{" + ", ".join(f"{r}: ..." for r in resources) + "}"))
+        data = item.get("data") or {}
+        if not isinstance(data, dict):
+            issues.append(Issue(label, f"units[{i}].data", "must be a mapping column -> number",
+                                "e.g. {poverty: 1200, score: 3}"))
+            data = {}
+        for column, value in data.items():
+            if isinstance(value, (list, dict)) or str(column) in ("id", "demand", "value") or str(column).startswith(
+                    ("demand:", "value:")):
+                issues.append(Issue(label, f"units[{i}].data.{column}", "must be a number under a free column name"))
+            else:
+                row[str(column)] = "" if value is None else value
         groups = item.get("groups") or {}
         if not isinstance(groups, dict):
             issues.append(Issue(label, f"units[{i}].groups", "must be a mapping attribute -> label",
