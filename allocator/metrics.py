@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from allocator.inequality import gini, jain
 from allocator.measures import MeasureSet, max_gap, min_ratio
 from allocator.problem import Problem
 
@@ -78,23 +79,6 @@ def group_table(problem: Problem, measures: MeasureSet, flows: np.ndarray) -> pd
         frames.append(frame)
     columns = ["attribute", "group", "resource", "units", "allocated", "demand", "fill_rate"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-
-
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient: mean absolute difference over twice the mean (0 when all are 0)."""
-    values = np.sort(np.asarray(values, dtype=float))
-    n, total = len(values), values.sum()
-    if n == 0 or total <= 0:
-        return 0.0
-    ranks = np.arange(1, n + 1)
-    return float((2 * (ranks * values).sum()) / (n * total) - (n + 1) / n)
-
-
-def jain(values: np.ndarray) -> float | None:
-    """Jain's fairness index ``(sum f)^2 / (n sum f^2)``; ``None`` when every value is 0."""
-    values = np.asarray(values, dtype=float)
-    square = float((values**2).sum())
-    return float(values.sum() ** 2 / (len(values) * square)) if square > 0 else None
 
 
 def compute_metrics(problem: Problem, measures: MeasureSet, flows: np.ndarray) -> dict:

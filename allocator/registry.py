@@ -38,6 +38,12 @@ class Spec(BaseModel):
         """Parameters as resolved (defaults filled in)."""
         return self.model_dump()
 
+    def label(self) -> str:
+        """The name with only the parameters that differ from their defaults: ``alpha(alpha=2.0)``, ``nash``."""
+        changed = self.model_dump(exclude_defaults=True)
+        inner = ", ".join(f"{k}={v}" for k, v in changed.items() if v is not None)
+        return f"{self.key}({inner})" if inner else self.key
+
     def describe(self) -> str:
         """Short form used in messages, e.g. ``group_gap(attribute=race, max_gap=0.05)``."""
         inner = ", ".join(f"{k}={v}" for k, v in self.params().items() if v is not None)

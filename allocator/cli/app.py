@@ -156,6 +156,61 @@ def validate(scenario: ScenarioArg, allow_outside: OutsideOpt = False) -> None:
     _run(action)
 
 
+def parse_rule_list(text: str) -> list:
+    """``"utilitarian,maxmin:over=region,alpha:alpha=2,nash"`` or ``"[{name: alpha, alpha: 2}, nash]"`` -> specs.
+
+    A comma starts a new rule unless what follows is another ``key=value`` of the previous one.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            items = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"cannot read {text!r}: {exc}") from None
+        return [item if isinstance(item, dict) else parse_spec(str(item), "name") for item in items or []]
+    parts: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if parts and "=" in piece and ":" not in piece:
+            parts[-1] += "," + piece
+        elif piece:
+            parts.append(piece)
+    if not parts:
+        raise UsageError("--rules needs at least one rule")
+    return [parse_spec(part, "name") for part in parts]
+
+
+@app.command()
+def compare(
+    scenario: ScenarioArg,
+    rules: Annotated[str, typer.Option("--rules", help="comma-separated rules, e.g. utilitarian,maxmin,nash")] =
+        "utilitarian,proportional,maxmin,leximin,nash",
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write comparison.csv, per_unit.csv and "
+                                                                     "summary.json to this folder")] = None,
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Solve under several rules and compare their value, fairness and price of fairness."""
+    import allocator
+    from allocator.compare import compare_rules, save_comparison
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        specs = parse_rule_list(rules)
+        with render.progress(len(specs), "solving") as step:
+            comparison = compare_rules(loaded, specs, _constraints(constraint), solver=solver, progress=step)
+        if out is not None:
+            save_comparison(comparison, out, force=force)
+        render.comparison(comparison)
+        if out is not None:
+            render.written(out)
+
+    _run(action)
+
+
 @app.command()
 def rules() -> None:
     """List the rules and constraints, with their parameters."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from allocator.errors import InfeasibleError, ScenarioError
@@ -133,3 +136,45 @@ def catalogue(rules, constraints) -> None:
 
 def written(path) -> None:
     out.print(f"wrote {path}")
+
+
+@contextlib.contextmanager
+def progress(total: int, label: str):
+    """A progress bar on a terminal (quiet when piped); yields ``step(description)``."""
+    if not out.is_terminal or total <= 1:
+        yield lambda description: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        started = [False]
+
+        def step(description: str) -> None:
+            if started[0]:
+                bar.advance(task)
+            started[0] = True
+            bar.update(task, description=f"{label} {description}")
+
+        yield step
+
+
+#: comparison columns shown on the terminal (all are in the CSV and JSON)
+COMPARISON_COLUMNS = ("total_value", "price_of_fairness", "worst_price_of_fairness", "min_fill_rate",
+                      "mean_fill_rate", "gini", "atkinson_0.5", "theil", "share_unserved")
+
+
+def comparison(result) -> None:
+    """The rule comparison: one column per rule, one row per metric (all of them are in the CSV and JSON)."""
+    frame = result.table
+    rows = [c for c in COMPARISON_COLUMNS if c in frame.columns]
+    rows += [c for c in frame.columns if c.startswith(("max_group_gap[", "min_group_ratio["))]
+    table = Table(title="rule comparison", header_style="bold")
+    table.add_column("metric", no_wrap=True)
+    for name in frame.index:
+        table.add_column(str(name), justify="right")
+    for metric in rows:
+        cells = [frame.at[name, metric] for name in frame.index]
+        table.add_row(metric, *("-" if v is None or v != v else _fmt(v) for v in cells))
+    out.print(table)
+    out.print("price of fairness: share of total value given up against utilitarian; worst: the bound of "
+              "Bertsimas, Farias and Trichakis (2011) for this many units")
