@@ -212,6 +212,43 @@ def compare(
 
 
 @app.command()
+def frontier(
+    scenario: ScenarioArg,
+    constraint: Annotated[str, typer.Option("--constraint", "-c", help="group_gap, floor, group_floor or group_ratio")],
+    start: Annotated[float, typer.Option("--from", help="first parameter value (e.g. the loosest)")],
+    stop: Annotated[float, typer.Option("--to", help="last parameter value")],
+    points: Annotated[int, typer.Option("--points", min=2, max=1000, help="number of points")] = 21,
+    attribute: Annotated[Optional[str], typer.Option("--attribute", "-a", help="group attribute")] = None,
+    resource: Annotated[Optional[str], typer.Option("--resource", help="only this resource")] = None,
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write frontier.csv and summary.json here")] = None,
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Trace the most total value each strength of an equity constraint allows."""
+    import numpy as np
+
+    import allocator
+    from allocator.frontier import frontier as trace, save_frontier
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        values = np.linspace(start, stop, points)
+        with render.progress(points, "solving") as step:
+            result = trace(loaded, constraint, values, attribute=attribute, resource=resource, solver=solver,
+                           progress=step)
+        if out is not None:
+            save_frontier(result, out, force=force)
+        render.frontier(result)
+        if out is not None:
+            render.written(out)
+
+    _run(action)
+
+
+@app.command()
 def rules() -> None:
     """List the rules and constraints, with their parameters."""
     from allocator.constraints import CONSTRAINTS

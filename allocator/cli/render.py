@@ -178,3 +178,18 @@ def comparison(result) -> None:
     out.print(table)
     out.print("price of fairness: share of total value given up against utilitarian; worst: the bound of "
               "Bertsimas, Farias and Trichakis (2011) for this many units")
+
+
+def frontier(result) -> None:
+    """The frontier's points: parameter, status, total value and what it costs."""
+    frame = result.table
+    describe = ", ".join(f"{k}={v}" for k, v in result.constraint.items() if k != "type")
+    table = Table(title=f"frontier: {result.constraint['type']}({describe}) over {result.parameter}",
+                  header_style="bold")
+    columns = [c for c in frame.columns]
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="left" if column == "status" else "right")
+    for _, row in frame.iterrows():
+        table.add_row(*(str(row[c]) if c == "status" else ("-" if row[c] != row[c] else _fmt(row[c])) for c in columns))
+    out.print(table)
+    out.print(f"{result.warm_starts} of {len(frame)} points started from the previous point's basis")
