@@ -138,3 +138,43 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | Path, *, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path that becomes ``target`` (one file) when the block ends without error.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``target`` exists and ``force`` is false, or it is not a file, before anything is written.
+    """
+    target = Path(target)
+    check_output_file(target, force=force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent)
+    os.close(handle)
+    staging = Path(name)
+    try:
+        yield staging
+        with open(staging, "rb") as written:
+            os.fsync(written.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o666 & ~umask)
+        os.replace(staging, target)
+        _fsync_folder(target.parent)
+    finally:
+        if staging.exists():
+            staging.unlink()
+
+
+def check_output_file(target: str | Path, *, force: bool = False) -> None:
+    """Raise :class:`OutputExistsError` unless the file ``target`` may be written."""
+    target = Path(target)
+    if not target.exists():
+        return
+    if not target.is_file():
+        raise OutputExistsError(f"{target} exists and is not a file")
+    if not force:
+        raise OutputExistsError(f"{target} exists already; pass --force to replace it")

@@ -130,6 +130,43 @@ class Result:
         return Path(folder)
 
 
+def save_excel(result: Result, path: str | Path, *, force: bool = False) -> Path:
+    """Write every table of ``result`` as a sheet of one ``.xlsx`` workbook, atomically.
+
+    Sheets: ``allocations``, ``groups``, ``flows`` (with sites), ``metrics`` (one row per metric,
+    per-attribute and per-resource ones flattened as ``name[key]``) and ``summary`` (status,
+    rule, constraints, solver). Text that a spreadsheet would run as a formula is escaped as in
+    the CSV files. Unlike the CSV files, a workbook carries zip timestamps, so it is not
+    byte-identical between runs.
+    """
+    from allocator.output import atomic_file
+
+    metrics = []
+    for key, value in result.metrics.items():
+        if isinstance(value, dict):
+            for inner, number in value.items():
+                if isinstance(number, dict):
+                    metrics += [(f"{key}[{inner}].{k}", v) for k, v in number.items()]
+                else:
+                    metrics.append((f"{key}[{inner}]", number))
+        else:
+            metrics.append((key, value))
+    summary = result.summary()
+    about = [("status", summary["status"]), ("scenario", summary["scenario"]), ("rule", json.dumps(summary["rule"])),
+             ("constraints", json.dumps(summary["constraints"])), ("equity", json.dumps(summary["equity"])),
+             ("solver", f"{result.solver['name']} {result.solver['version']}")]
+    sheets = {"allocations": result.allocations, "groups": result.groups}
+    if result.flows is not None:
+        sheets["flows"] = result.flows
+    sheets["metrics"] = pd.DataFrame(metrics, columns=["metric", "value"])
+    sheets["summary"] = pd.DataFrame(about, columns=["field", "value"])
+    with atomic_file(path, force=force) as staging:
+        with pd.ExcelWriter(staging, engine="openpyxl") as writer:
+            for name, frame in sheets.items():
+                spreadsheet_safe(report_frame(frame)).to_excel(writer, sheet_name=name, index=False)
+    return Path(path)
+
+
 #: first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

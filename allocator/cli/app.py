@@ -17,7 +17,7 @@ import yaml
 
 from allocator.cli import render
 from allocator.status import Status
-from allocator.output import check_output_folder
+from allocator.output import check_output_file, check_output_folder
 from allocator.errors import (
     AllocatorError, InfeasibleError, OutputExistsError, ScenarioError, SolverError, UsageError,
 )
@@ -110,7 +110,8 @@ def solve(
     rule: RuleOpt = None,
     constraint: ConstraintOpt = None,
     solver: SolverOpt = "highs",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the result tables to this folder")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="write the result tables to this folder, or to one workbook if it ends in .xlsx")] = None,
     force: ForceOpt = False,
     json: Annotated[bool, typer.Option("--json", help="print summary.json to stdout instead of tables")] = False,
     time_limit: Annotated[Optional[float], typer.Option(
@@ -120,16 +121,20 @@ def solve(
 ) -> None:
     """Solve a scenario and print (and optionally write) the allocation and its fairness metrics."""
     import allocator
+    from allocator.result import save_excel
 
     def action():
         if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
             raise UsageError(f"--time-limit must be a positive number of seconds, got {time_limit}")
+        excel = out is not None and out.suffix.lower() == ".xlsx"
         if out is not None:
-            check_output_folder(out, force=force)
+            (check_output_file if excel else check_output_folder)(out, force=force)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         result = allocator.solve(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint),
                                  solver=solver, time_limit=time_limit)
-        if out is not None:
+        if excel:
+            save_excel(result, out, force=force)
+        elif out is not None:
             result.save(out, force=force)
         if json:
             sys.stdout.write(result.to_json())
@@ -244,6 +249,66 @@ def frontier(
         render.frontier(result)
         if out is not None:
             render.written(out)
+
+    _run(action)
+
+
+ReportRulesOpt = Annotated[Optional[str], typer.Option(
+    "--rules", help="rules to compare beside the scenario's own (default utilitarian,proportional,maxmin,leximin,nash)")]
+
+
+@app.command()
+def report(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write, e.g. report.html")],
+    rules: ReportRulesOpt = None,
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Write one self-contained HTML report: the scenario, the rules compared, charts and findings."""
+    from allocator.output import atomic_file
+    from allocator.report import render_html
+
+    def action():
+        check_output_file(out, force=force)
+        built = _built_report(scenario, rules, constraint, solver, allow_outside)
+        with atomic_file(out, force=force) as staging:
+            staging.write_text(render_html(built), encoding="utf-8")
+        render.report_written(out, built)
+
+    _run(action)
+
+
+def _built_report(scenario: Path, rules: str | None, constraint, solver: str, allow_outside: bool):
+    """Load and solve what ``report`` and ``plot`` show, with a progress bar."""
+    import allocator
+    from allocator.report import build_report
+
+    loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+    specs = parse_rule_list(rules) if rules else None
+    with render.progress(1 + len(specs or ()) + 5 + len(loaded.groups), "report") as step:
+        return build_report(loaded, specs, _constraints(constraint), solver, progress=step)
+
+
+@app.command()
+def plot(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the PNG charts")],
+    rules: ReportRulesOpt = None,
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Write the report's charts as PNG files (group fill rates, Lorenz curves, distribution, frontiers)."""
+    from allocator.report import save_charts
+
+    def action():
+        check_output_folder(out, force=force)
+        save_charts(_built_report(scenario, rules, constraint, solver, allow_outside), out, force=force)
+        render.written(out)
 
     _run(action)
 

@@ -193,3 +193,10 @@ def frontier(result) -> None:
         table.add_row(*(str(row[c]) if c == "status" else ("-" if row[c] != row[c] else _fmt(row[c])) for c in columns))
     out.print(table)
     out.print(f"{result.warm_starts} of {len(frame)} points started from the previous point's basis")
+
+
+def report_written(path, report) -> None:
+    out.print(f"wrote {path}: {len(report.comparison.results)} rules compared, {len(report.frontiers)} frontier(s), "
+              f"{len(report.findings)} finding(s), {len(report.levelling_down)} levelling-down warning(s)")
+    for warning in report.levelling_down:
+        _labelled(out, "levelling down", "yellow", warning)

@@ -1,0 +1,109 @@
+"""Every chart allocator draws (matplotlib, headless), for ``allocator plot`` and the HTML report.
+
+Each function takes computed results and returns a matplotlib ``Figure``; :func:`png` turns a
+figure into bytes. PNGs carry no timestamp or software stamp, so the same results give
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from allocator.compare import Comparison
+    from allocator.frontier import Frontier
+
+COLOURS = ["#1b6ca8", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"]
+
+
+def _figure(width: float = 7.0, height: float = 3.6) -> Figure:
+    from matplotlib.figure import Figure  # imported here: the CLI should not pay for matplotlib unless it draws
+
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    return figure
+
+
+def png(figure: Figure) -> bytes:
+    """The figure as PNG bytes, without metadata that would change between runs."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def group_fill_rates(comparison: Comparison, attribute: str) -> Figure:
+    """Bars: each group's fill rate (per resource) under each rule."""
+    figure = _figure()
+    axes = figure.subplots()
+    rules = list(comparison.results)
+    frames = {rule: r.groups[r.groups["attribute"] == attribute] for rule, r in comparison.results.items()}
+    first = next(iter(frames.values()))
+    labels = [f"{g}" if first["resource"].nunique() == 1 else f"{g} / {r}"
+              for g, r in zip(first["group"], first["resource"])]
+    width = 0.8 / max(len(rules), 1)
+    positions = np.arange(len(labels))
+    for k, rule in enumerate(rules):
+        axes.bar(positions + k * width - 0.4 + width / 2, frames[rule]["fill_rate"].to_numpy(), width,
+                 label=rule, color=COLOURS[k % len(COLOURS)])
+    axes.set_xticks(positions, labels, rotation=30 if len(labels) > 6 else 0, ha="right" if len(labels) > 6 else "center")
+    axes.set_ylim(0, 1.05)
+    axes.set_ylabel("group fill rate")
+    axes.set_title(f"Group fill rates by {attribute}")
+    axes.legend(fontsize=8, ncols=min(len(rules), 4))
+    return figure
+
+
+def lorenz_curves(comparison: Comparison) -> Figure:
+    """Lorenz curves of the (unit, resource) fill rates under each rule (the diagonal is equality)."""
+    figure = _figure(5.0, 4.2)
+    axes = figure.subplots()
+    axes.plot([0, 1], [0, 1], color="#999999", linewidth=1, linestyle="--", label="equal")
+    for k, (rule, result) in enumerate(comparison.results.items()):
+        rates = np.sort(result.allocations["fill_rate"].to_numpy(dtype=float))
+        total = rates.sum()
+        share = np.concatenate([[0.0], np.cumsum(rates) / total]) if total > 0 else np.linspace(0, 1, len(rates) + 1)
+        axes.plot(np.linspace(0, 1, len(share)), share, label=rule, color=COLOURS[k % len(COLOURS)])
+    axes.set_xlabel("share of units (lowest fill rate first)")
+    axes.set_ylabel("share of the sum of fill rates")
+    axes.set_title("Lorenz curves of fill rates")
+    axes.legend(fontsize=8)
+    return figure
+
+
+def fill_rate_distribution(comparison: Comparison) -> Figure:
+    """Box plots of the (unit, resource) fill rates under each rule."""
+    figure = _figure()
+    axes = figure.subplots()
+    rules = list(comparison.results)
+    data = [comparison.results[r].allocations["fill_rate"].to_numpy(dtype=float) for r in rules]
+    axes.boxplot(data, tick_labels=rules, orientation="horizontal")
+    axes.set_xlim(-0.02, 1.02)
+    axes.set_xlabel("fill rate")
+    axes.set_title("Distribution of fill rates")
+    return figure
+
+
+def frontier_curve(frontier: Frontier) -> Figure:
+    """Total value against the constraint's parameter; infeasible points marked on the axis."""
+    figure = _figure(6.0, 3.6)
+    axes = figure.subplots()
+    table = frontier.table
+    feasible = table["status"] == "optimal"
+    x = table[frontier.parameter].to_numpy(dtype=float)
+    axes.plot(x[feasible], table["total_value"][feasible], marker="o", color=COLOURS[0], label="total value")
+    if (~feasible).any():
+        axes.plot(x[~feasible], np.zeros((~feasible).sum()), marker="x", linestyle="none", color="#c00000",
+                  label="infeasible")
+    if "total_allocated" in table and not np.allclose(table["total_allocated"][feasible], table["total_value"][feasible]):
+        axes.plot(x[feasible], table["total_allocated"][feasible], marker=".", color=COLOURS[1],
+                  label="total delivered")
+    what = ", ".join(f"{k}={v}" for k, v in frontier.constraint.items() if k != "type")
+    axes.set_xlabel(f"{frontier.parameter} ({frontier.constraint['type']}{', ' + what if what else ''})")
+    axes.set_ylabel("total value")
+    axes.set_title("What each step of equity costs")
+    axes.legend(fontsize=8)
+    return figure
