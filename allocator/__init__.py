@@ -9,12 +9,14 @@ Scenario files in, fair allocations out::
     result.metrics["min_fill_rate"]
 """
 
+from allocator.comparison import Comparison, compare, compare_rules
 from allocator.compiler import CompiledModel, compile
 from allocator.constraints import CONSTRAINTS
 from allocator.errors import (
     AllocatorError, InfeasibleError, Issue, OutputExistsError, ScenarioError, SolverError,
     SolverUnavailableError, UsageError,
 )
+from allocator.frontiers import Frontier, frontier
 from allocator.result import Result
 from allocator.rules import RULES
 from allocator.scenario import Scenario, load_scenario, scenario_from_dict
@@ -25,7 +27,8 @@ from allocator.validation import validate
 __version__ = "0.1.0"
 
 __all__ = [
-    "AllocatorError", "CONSTRAINTS", "CompiledModel", "InfeasibleError", "Issue", "OutputExistsError", "RULES",
-    "Result", "Scenario", "ScenarioError", "SolverError", "SolverUnavailableError", "Status", "UsageError",
-    "compile", "load_scenario", "scenario_from_dict", "solve", "solve_compiled", "validate", "__version__",
+    "AllocatorError", "CONSTRAINTS", "Comparison", "CompiledModel", "Frontier", "InfeasibleError", "Issue",
+    "OutputExistsError", "RULES", "Result", "Scenario", "ScenarioError", "SolverError", "SolverUnavailableError",
+    "Status", "UsageError", "compare", "compare_rules", "compile", "frontier", "load_scenario", "scenario_from_dict",
+    "solve", "solve_compiled", "validate", "__version__",
 ]

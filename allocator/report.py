@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from allocator import plots
-from allocator.compare import DEFAULT_RULES, Comparison, compare_rules
+from allocator.comparison import DEFAULT_RULES, Comparison, compare_rules
 from allocator.errors import InfeasibleError
-from allocator.frontier import Frontier, frontier
+from allocator.frontiers import Frontier, frontier
 from allocator.scenario.model import Scenario
 from allocator.solving import solve
 

@@ -4,7 +4,7 @@
     python benchmarks/frontier.py                     # 2,000 units x 50 sites, group_gap on region
     python benchmarks/frontier.py --units 20000 --points 11
 
-The frontier (:func:`allocator.frontier.frontier`) indexes the scenario once and starts each
+The frontier (:func:`allocator.frontier`) indexes the scenario once and starts each
 point from the previous optimal basis; the cold run calls :func:`allocator.solve` once per point
 (fresh compile, interior point from scratch), which is what a script looping over
 ``allocator.solve`` does. Both run in this process, one after the other, after one warm-up solve;
@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import allocator  # noqa: E402
-from allocator.frontier import frontier  # noqa: E402
+from allocator.frontiers import frontier  # noqa: E402
 from benchmarks.suite import instance  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app, parse_rule_list
-from allocator.compare import compare, compare_rules, worst_price_of_fairness
+from allocator.comparison import compare, compare_rules, worst_price_of_fairness
 from allocator.inequality import atkinson, theil
 from conftest import SCENARIOS, build
 

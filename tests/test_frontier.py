@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from allocator.frontier import frontier
+from allocator.frontiers import frontier
 from conftest import SCENARIOS, build, shipped
 
 runner = CliRunner()

@@ -88,7 +88,7 @@ def test_levelling_down_is_named_with_the_amount():
                      sites=[{"id": "small", "supply": {"food": 10}}, {"id": "big", "supply": {"food": 40}}],
                      links=[{"unit": "a", "site": "small"}, {"unit": "b", "site": "big"}], groups=["g"],
                      constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0.0}])
-    comparison = allocator.compare.compare_rules(scenario, ["utilitarian"])
+    comparison = allocator.compare_rules(scenario, ["utilitarian"])
     warnings = levelling_down(scenario, comparison)
     assert len(warnings) == 1
     assert "delivers 20; a group_floor of 25.0% on g delivers 50 (30 more" in warnings[0]

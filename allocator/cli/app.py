@@ -198,7 +198,7 @@ def compare(
 ) -> None:
     """Solve under several rules and compare their value, fairness and price of fairness."""
     import allocator
-    from allocator.compare import compare_rules, save_comparison
+    from allocator.comparison import compare_rules, save_comparison
 
     def action():
         if out is not None:
@@ -234,7 +234,7 @@ def frontier(
     import numpy as np
 
     import allocator
-    from allocator.frontier import frontier as trace, save_frontier
+    from allocator.frontiers import frontier as trace, save_frontier
 
     def action():
         if out is not None:
