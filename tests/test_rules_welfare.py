@@ -127,3 +127,14 @@ def test_the_reported_gap_bounds_the_distance_from_a_known_optimum_when_rounds_r
     exact = float(np.log([1.0, 10 / 30, 10 / 20]).sum())
     assert rough.equity["rounds"] == 1 and rough.equity["gap"] > 1e-6
     assert exact - rough.equity["objective"] <= rough.equity["gap"] + 1e-9
+
+
+def test_the_cli_states_how_close_to_the_optimum_the_welfare_is(tmp_path):
+    from typer.testing import CliRunner
+
+    from allocator.cli.app import app
+    from conftest import SCENARIOS
+
+    result = CliRunner().invoke(app, ["solve", str(SCENARIOS / "tutorial" / "scenario.yaml"), "--rule", "nash"])
+    assert result.exit_code == 0, result.output
+    assert "welfare within (relative)" in result.output and "of the optimum" in result.output

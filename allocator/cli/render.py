@@ -52,6 +52,8 @@ def result(res: Result) -> None:
         table.add_row("equity level", _fmt(equity["level"]))
     if len(equity.get("levels", [])) > 1:
         table.add_row("distinct leximin levels", str(len(equity["levels"])))
+    if equity.get("relative_gap") is not None:  # nash, alpha: the proven distance from the optimum
+        table.add_row("welfare within (relative)", f"{equity['relative_gap']:.2e} of the optimum")
     for key in METRICS:
         value = summary["metrics"][key]
         if isinstance(value, dict):

@@ -95,7 +95,7 @@ def maximise(model, runner, welfare: Welfare, tolerance: float, max_rounds: int)
     for round_number in range(1, max_rounds + 1):
         solution = runner.run(f"welfare round {round_number}", lp)
         flows = flows_of(solution, lp)
-        rates = np.clip(measure.lp_rates(flows), 0.0, 1.0)
+        rates = np.clip(measure.lp_rates(flows), 0.0, 1.0)  # from the flows, not the rate columns' round-off
         achieved = welfare.value(rates)
         bound = float(solution.x[lp.cols("z")].sum())
         score = float(achieved.sum())
@@ -108,7 +108,7 @@ def maximise(model, runner, welfare: Welfare, tolerance: float, max_rounds: int)
         # the tangent at the rate reached; at a rate of 0 (log, alpha > 1: u(0) = -inf) one lower down
         new_points = np.where(rates[cut] > 0, rates[cut], lowest[cut] / 10)
         lowest[cut] = np.minimum(lowest[cut], new_points)
-        lp = _add_tangents(lp, measure, welfare, cut, new_points, round_number)
+        lp = _add_tangents(lp, welfare, cut, new_points, round_number)
     return RuleOutcome(flows, {"welfare": welfare.name, "objective": score, "upper_bound": bound,
                                "gap": max(gap, 0.0), "relative_gap": max(relative, 0.0), "rounds": round_number})
 
@@ -121,26 +121,33 @@ def initial_lp(model, welfare: Welfare) -> LPModel:
 
 
 def tangent_lp(base: LPModel, measure, welfare: Welfare, points: np.ndarray) -> LPModel:
-    """``base`` plus one ``z`` per pair, the tangents at ``points`` (pairs x K), maximising ``sum z``."""
+    """``base`` plus a ``rate`` and a ``z`` per pair and the tangents at ``points`` (pairs x K); maximise ``sum z``.
+
+    ``rate_k = F_k(x)`` is one row per pair, so each tangent row has two entries (``z_k`` and
+    ``rate_k``) however many sites the pair can draw on.
+    """
+    count = len(measure)
     builder = LPBuilder(base)
-    builder.add_columns("z", len(measure), lower=-np.inf, upper=np.inf)
+    builder.add_columns("rate", count, lower=0.0, upper=1.0)
+    builder.add_columns("z", count, lower=-np.inf, upper=np.inf)
+    rates = sp.diags_array(1.0 / measure.lp_denominator) @ measure.matrix  # F = rates @ x
+    builder.add_rows("rate", {"flow": rates, "rate": -sp.identity(count, format="csr")}, lower=0.0, upper=0.0)
     lp = builder.build().with_objective({"z": 1.0})
-    return _add_tangents(lp, measure, welfare, np.arange(len(measure)), points, 0)
+    return _add_tangents(lp, welfare, np.arange(count), points, 0)
 
 
-def _add_tangents(lp: LPModel, measure, welfare: Welfare, pairs: np.ndarray, points: np.ndarray,
-                  round_number: int) -> LPModel:
-    """Rows ``z_k - u'(p) F_k(x) <= u(p) - u'(p) p`` for every pair in ``pairs`` and its point(s)."""
+def _add_tangents(lp: LPModel, welfare: Welfare, pairs: np.ndarray, points: np.ndarray, round_number: int) -> LPModel:
+    """Rows ``z_k - u'(p) rate_k <= u(p) - u'(p) p`` for every pair in ``pairs`` and its point(s)."""
     points = np.asarray(points, dtype=float).reshape(len(pairs), -1)
     per_pair = points.shape[1]
-    rates = sp.diags_array(1.0 / measure.lp_denominator[pairs]) @ measure.subset(pairs)  # F = rates @ x
+    count = lp.col_blocks["z"].stop - lp.col_blocks["z"].start
     slopes = welfare.slope(points)
     intercepts = welfare.value(points) - slopes * points
-    flow_part = sp.vstack([sp.diags_array(-slopes[:, j]) @ rates for j in range(per_pair)], format="csr")
-    z_cols = np.tile(pairs, per_pair)
-    z_part = sp.csr_array((np.ones(len(z_cols)), (np.arange(len(z_cols)), z_cols)),
-                          shape=(len(z_cols), lp.col_blocks["z"].stop - lp.col_blocks["z"].start))
+    rows = np.arange(len(pairs) * per_pair)
+    columns = np.tile(pairs, per_pair)  # block j holds every pair's tangent at its j-th point
+    z_part = sp.csr_array((np.ones(len(rows)), (rows, columns)), shape=(len(rows), count))
+    rate_part = sp.csr_array((-slopes.T.ravel(), (rows, columns)), shape=(len(rows), count))
     builder = LPBuilder(lp)
-    builder.add_rows(f"tangent{round_number}", {"flow": flow_part, "z": z_part},
+    builder.add_rows(f"tangent{round_number}", {"rate": rate_part, "z": z_part},
                      lower=-np.inf, upper=intercepts.T.ravel())
     return builder.build()
