@@ -24,7 +24,7 @@ from allocator.solving import solve, solve_compiled
 from allocator.status import Status
 from allocator.validation import validate
 
-__version__ = "0.1.0"
+from allocator._version import __version__  # noqa: E402
 
 __all__ = [
     "AllocatorError", "CONSTRAINTS", "Comparison", "CompiledModel", "Frontier", "InfeasibleError", "Issue",

@@ -83,6 +83,9 @@ class Result:
         What the rule's equity stages settled: ``level`` (the guaranteed fill rate over the rates
         the rule ranks) and, for leximin, the distinct ``levels``.
     warnings : tuple of Issue
+    audit : dict
+        ``allocator_version``, ``inputs`` (role, path and sha256 of every file read),
+        ``solver_options`` and ``created`` (UTC): what ``allocator verify`` needs to redo the run.
     """
 
     status: Status
@@ -96,6 +99,7 @@ class Result:
     solver: dict
     equity: dict = field(default_factory=dict)
     warnings: tuple[Issue, ...] = field(default=())
+    audit: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         """The content of ``summary.json``."""
@@ -108,6 +112,7 @@ class Result:
             "metrics": self.metrics,
             "solver": self.solver,
             "warnings": [str(w) for w in self.warnings],
+            "audit": self.audit,
         })
 
     def to_json(self) -> str:

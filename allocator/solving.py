@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 
+from allocator._version import __version__
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.base import Backend
 from allocator.compiler import CompiledModel, compile
@@ -111,7 +113,18 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
             **({"fallbacks": fallbacks} if fallbacks else {}),
         },
         warnings=tuple(model.scenario.warnings) + tuple(problem.warnings),
+        audit=audit_record(model.scenario, options),
     )
+
+
+def audit_record(scenario: Scenario, options: SolverOptions) -> dict:
+    """What ``summary.json`` records so that ``allocator verify`` can redo the run: version, inputs, options, time."""
+    return {
+        "allocator_version": __version__,
+        "inputs": [{"role": role, "path": path, "sha256": digest} for role, path, digest in scenario.inputs],
+        "solver_options": {"time_limit": options.time_limit, "threads": options.threads},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _seconds(limit: float | None) -> str:

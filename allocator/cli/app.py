@@ -1,6 +1,7 @@
 """The ``allocator`` command line: one thin command per library call.
 
-Exit codes: 0 solved; 2 invalid input or usage; 3 infeasible; 4 solver failure or time limit.
+Exit codes: 0 solved; 2 invalid input or usage; 3 infeasible; 4 solver failure or time limit;
+5 ``verify`` found changed inputs or different tables.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from allocator.errors import (
     AllocatorError, InfeasibleError, OutputExistsError, ScenarioError, SolverError, UsageError,
 )
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_MISMATCH = 0, 2, 3, 4, 5
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Fair allocation of scarce resources: scenario files in, fair allocations out.")
@@ -309,6 +310,20 @@ def plot(
         check_output_folder(out, force=force)
         save_charts(_built_report(scenario, rules, constraint, solver, allow_outside), out, force=force)
         render.written(out)
+
+    _run(action)
+
+
+@app.command()
+def verify(folder: Annotated[Path, typer.Argument(help="an output folder of 'allocator solve --out'")]) -> None:
+    """Re-solve from the inputs recorded in FOLDER/summary.json and check the tables match byte for byte (exit 5 if not)."""
+    from allocator.verify import verify as check
+
+    def action():
+        outcome = check(folder)
+        render.verification(outcome)
+        if not outcome.ok:
+            raise typer.Exit(EXIT_MISMATCH)
 
     _run(action)
 

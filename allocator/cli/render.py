@@ -202,3 +202,16 @@ def report_written(path, report) -> None:
               f"{len(report.findings)} finding(s), {len(report.levelling_down)} levelling-down warning(s)")
     for warning in report.levelling_down:
         _labelled(out, "levelling down", "yellow", warning)
+
+
+def verification(outcome) -> None:
+    """What ``allocator verify`` found: each input file, each table."""
+    for role, path, state in outcome.inputs:
+        _labelled(out, state, "green" if state == "unchanged" else "red", f"{role} {path}")
+    for name, state in outcome.tables:
+        _labelled(out, state, "green" if state == "identical" else "red", name)
+    if outcome.note:
+        _labelled(out, "cannot verify", "red", outcome.note)
+    verdict = ("verified: the same inputs give byte-identical tables" if outcome.ok else
+               "NOT verified: an input changed, or the tables differ")
+    _labelled(out, "result", "green" if outcome.ok else "red", verdict)

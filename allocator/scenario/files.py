@@ -13,7 +13,8 @@ Scenario files travel between agencies, so the loader treats them as untrusted:
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,14 @@ class TableFiles:
 
     base: Path
     allow_outside: bool = False
+    #: record a sha256 of every table read (for the audit trail in ``summary.json``)
+    record: bool = True
+    inputs: list[tuple[str, str, str]] = field(default_factory=list)  # (role, path, sha256), in reading order
+
+    def note(self, role: str, path: Path) -> None:
+        """Remember that the table ``path`` was read as ``role`` (with its sha256, if recording)."""
+        if self.record:
+            self.inputs.append((role, str(path.resolve()), sha256_of(path)))
 
     def resolve(self, spec: str | Path, key: str, source: str) -> tuple[Path | None, list[Issue]]:
         """The path of table ``spec`` (given under ``key``), or the issues that forbid reading it."""
@@ -90,3 +99,9 @@ def document_issues(document: Any, source: str) -> list[Issue]:
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)
     return []
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's bytes, hex."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -21,7 +21,7 @@ from allocator.errors import Issue, ScenarioError, Severity
 from allocator.registry import issues_from_validation
 from allocator.rules import RULES
 from allocator.scenario.checks import check_spec_references
-from allocator.scenario.files import TableFiles, document_issues, is_link_loop
+from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
 from allocator.scenario.model import Identifier, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
     csv_locate, frame_from_inline_units, frame_locate, inline_locate, links_from_frame, read_table,
@@ -44,7 +44,7 @@ _SECTION_TYPES = {
 }
 
 
-def load_scenario(path: str | Path, *, allow_outside: bool = False) -> Scenario:
+def load_scenario(path: str | Path, *, allow_outside: bool = False, record_inputs: bool = True) -> Scenario:
     """Read and validate a scenario file.
 
     Parameters
@@ -54,6 +54,9 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False) -> Scenario:
     allow_outside : bool
         Allow table paths that lead outside the scenario's folder (refused by default: a
         scenario file from elsewhere should not make allocator read arbitrary files).
+    record_inputs : bool
+        Keep the path and sha256 of every file read in ``Scenario.inputs`` (the audit trail of
+        ``summary.json``); ``allocator validate`` skips the hashing.
 
     Returns
     -------
@@ -68,7 +71,12 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False) -> Scenario:
     document, issues = read_document(path)
     if document is None:
         raise ScenarioError(issues)
-    return scenario_from_dict(document, base_dir=path.parent, source=str(path), allow_outside=allow_outside)
+    scenario = scenario_from_dict(document, base_dir=path.parent, source=str(path), allow_outside=allow_outside,
+                                  record_inputs=record_inputs)
+    if not record_inputs:
+        return scenario
+    own = ("scenario", str(path.resolve()), sha256_of(path))
+    return scenario.model_copy(update={"inputs": (own, *scenario.inputs)})
 
 
 class YAML_LOADER(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # noqa: N801 (used like PyYAML's loaders)
@@ -131,12 +139,14 @@ def read_document(path: Path) -> tuple[dict | None, list[Issue]]:
 
 
 def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None = None,
-                       source: str = "<inline>", allow_outside: bool = False) -> Scenario:
+                       source: str = "<inline>", allow_outside: bool = False,
+                       record_inputs: bool = True) -> Scenario:
     """Validate a scenario given as a mapping (the parsed file, or built in code).
 
     ``units`` and ``links`` may also be pandas DataFrames with the CSV columns. Table paths
     are relative to ``base_dir`` (default: the working folder) and must stay inside it unless
-    ``allow_outside``.
+    ``allow_outside``. With ``record_inputs`` the tables read are listed with their sha256 in
+    ``Scenario.inputs``.
 
     Examples
     --------
@@ -145,7 +155,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     >>> len(s.units), s.rule.key
     (2, 'maxmin')
     """
-    files = TableFiles(Path(base_dir) if base_dir is not None else Path.cwd(), allow_outside)
+    files = TableFiles(Path(base_dir) if base_dir is not None else Path.cwd(), allow_outside, record=record_inputs)
     issues: list[Issue] = []
     for key in document:
         if key not in TOP_LEVEL_KEYS:
@@ -220,7 +230,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         resources=tuple(sections["resources"]), supply=sections.get("supply"),
         sites=tuple(sections["sites"]) if "sites" in sections else None,
         units=units, groups=tuple(groups), links=links, rule=rule, constraints=tuple(c for _, c in constraints),
-        source=source, warnings=warnings,
+        source=source, warnings=warnings, inputs=tuple(files.inputs),
     )
 
 
@@ -308,6 +318,8 @@ def _table(spec: Any, files: TableFiles, key: str, source: str):
         if path is None:
             return None, source, None, key, issues
         frame, issues = read_table(path, str(path))
+        if frame is not None:
+            files.note(key, path)
         return frame, str(path), csv_locate, "header", issues
     return None, source, None, key, [Issue(source, key, f"must be a file name or a list, got {type(spec).__name__}",
                                            f"e.g. {key}: {key}.csv")]

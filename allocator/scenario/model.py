@@ -153,6 +153,8 @@ class Scenario(Frozen):
     constraints: tuple[Constraint, ...] = ()
     source: str = "<inline>"
     warnings: tuple[Issue, ...] = ()
+    #: the files it was read from: ``(role, absolute path, sha256)``, role ``scenario``, ``units`` or ``links``
+    inputs: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def resource_ids(self) -> list[str]:
