@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from allocator.comparison import Comparison
+    from allocator.disparity import Disparity
     from allocator.frontiers import Frontier
 
 COLOURS = ["#1b6ca8", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"]
@@ -106,4 +107,17 @@ def frontier_curve(frontier: Frontier) -> Figure:
     axes.set_ylabel("total value")
     axes.set_title("What each step of equity costs")
     axes.legend(fontsize=8)
+    return figure
+
+
+def disparity_parts(disparity: Disparity) -> Figure:
+    """Horizontal bars: each factor's part of the gap (Shapley), and what remains."""
+    figure = _figure(6.0, 2.8)
+    axes = figure.subplots()
+    table = disparity.table
+    colours = [COLOURS[0] if v >= 0 else COLOURS[1] for v in table["contribution"]]
+    axes.barh(table["component"][::-1], table["contribution"][::-1], color=colours[::-1])
+    axes.axvline(0, color="#444444", linewidth=0.8)
+    axes.set_xlabel("contribution to the gap (fill-rate points)")
+    axes.set_title(f"Where the {disparity.attribute} gap of {disparity.gap:.1%} under {disparity.rule} comes from")
     return figure

@@ -17,7 +17,8 @@ import pandas as pd
 
 from allocator import plots
 from allocator.comparison import DEFAULT_RULES, Comparison, compare_rules
-from allocator.errors import InfeasibleError
+from allocator.disparity import Disparity, disparity
+from allocator.errors import InfeasibleError, UsageError
 from allocator.frontiers import Frontier, frontier
 from allocator.scenario.model import Scenario
 from allocator.solving import solve
@@ -38,6 +39,7 @@ class Report:
     frontiers: dict[str, Frontier] = field(default_factory=dict)
     levelling_down: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    disparities: dict[str, Disparity] = field(default_factory=dict)
 
 
 def build_report(scenario: Scenario, rules: Sequence | None = None, constraints=None, solver: str = "highs", *,
@@ -56,7 +58,15 @@ def build_report(scenario: Scenario, rules: Sequence | None = None, constraints=
             progress(f"frontier {attribute}")
         frontiers[attribute] = frontier(scenario, "group_gap", FRONTIER_GAPS, attribute=attribute, solver=solver)
     levelling = levelling_down(scenario, comparison, constraints, solver)
-    return Report(scenario, chosen, comparison, frontiers, levelling, findings(comparison, chosen))
+    disparities = {}
+    for attribute in scenario.groups:
+        if progress is not None:
+            progress(f"disparity {attribute}")
+        try:
+            disparities[attribute] = disparity(scenario, attribute, scenario.rule, solver=solver)
+        except UsageError:  # a counterfactual variant cannot hold the scenario's constraints: leave it out
+            continue
+    return Report(scenario, chosen, comparison, frontiers, levelling, findings(comparison, chosen), disparities)
 
 
 def levelling_down(scenario: Scenario, comparison: Comparison, constraints=None, solver: str = "highs") -> list[str]:
@@ -159,6 +169,13 @@ def render_html(report: Report) -> str:
         frontier_parts.append(_table(traced.table.round(4)))
     parts.append(_section("The cost of equity", "".join(frontier_parts)
                           or "<p>No group attributes: no gap frontier to trace.</p>"))
+    origin = []
+    for attribute, d in report.disparities.items():
+        origin.append(_image(plots.disparity_parts(d), f"Where the {attribute} gap comes from (Shapley parts)"))
+        origin.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in d.summary) + "</ul>")
+        origin.append(_table(d.table.round(4)))
+    if origin:
+        parts.append(_section("Where the gaps come from", "".join(origin)))
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(scenario.name)} report</title>"
             f"<style>{STYLE}</style></head><body>{''.join(parts)}"
             "<footer>Made by allocator. Rates are shares of demand; value is the scenario's value per unit "
@@ -239,6 +256,7 @@ def charts(report: Report) -> dict[str, object]:
     out["lorenz.png"] = plots.lorenz_curves(report.comparison)
     out["fill_rates.png"] = plots.fill_rate_distribution(report.comparison)
     out.update({f"frontier_{attribute}.png": plots.frontier_curve(traced) for attribute, traced in report.frontiers.items()})
+    out.update({f"disparity_{attribute}.png": plots.disparity_parts(d) for attribute, d in report.disparities.items()})
     return out
 
 

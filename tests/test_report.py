@@ -21,7 +21,7 @@ from conftest import SCENARIOS, build, shipped
 
 runner = CliRunner()
 SECTIONS = ["At a glance", "Findings", "Rules compared", "Group fill rates", "Inequality between units",
-            "The cost of equity"]
+            "The cost of equity", "Where the gaps come from"]
 
 
 class Parsed(HTMLParser):
@@ -63,8 +63,8 @@ def test_the_report_is_self_contained_and_complete(food_bank_report):
     text = render_html(food_bank_report)
     parsed = Parsed(text)
     assert parsed.titles == SECTIONS
-    # group fill rates per attribute (2), Lorenz, distribution, one frontier per attribute (2)
-    assert len(parsed.images) == 6
+    # group fill rates per attribute (2), Lorenz, distribution, one frontier and one disparity per attribute (2 + 2)
+    assert len(parsed.images) == 8
     assert all(src.startswith("data:image/png;base64,") for src in parsed.images)
     assert parsed.urls == [] and "http://" not in text and "https://" not in text
     assert parsed.chosen == 1 and "maxmin (chosen)" in text  # the scenario's own rule, highlighted

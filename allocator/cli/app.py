@@ -289,7 +289,7 @@ def _built_report(scenario: Path, rules: str | None, constraint, solver: str, al
 
     loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
     specs = parse_rule_list(rules) if rules else None
-    with render.progress(1 + len(specs or ()) + 5 + len(loaded.groups), "report") as step:
+    with render.progress(1 + len(specs or ()) + 5 + 2 * len(loaded.groups), "report") as step:
         return build_report(loaded, specs, _constraints(constraint), solver, progress=step)
 
 
@@ -310,6 +310,38 @@ def plot(
         check_output_folder(out, force=force)
         save_charts(_built_report(scenario, rules, constraint, solver, allow_outside), out, force=force)
         render.written(out)
+
+    _run(action)
+
+
+@app.command()
+def disparity(
+    scenario: ScenarioArg,
+    attribute: Annotated[str, typer.Option("--attribute", "-a", help="the group attribute whose gap to decompose")],
+    rule: RuleOpt = None,
+    resource: Annotated[Optional[str], typer.Option("--resource", help="one resource (default: the largest gap)")] = None,
+    location: Annotated[str, typer.Option("--location", help="counterfactual for where supply sits: pool or demand")]
+        = "pool",
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write disparity.csv and summary.json here")] = None,
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Decompose a group gap into access, where supply sits, the rule, and what remains (Shapley)."""
+    import allocator
+    from allocator.disparity import disparity as decompose, save_disparity
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        result = decompose(loaded, attribute, parse_spec(rule, "name") if rule else None, resource=resource,
+                           location=location, solver=solver)
+        if out is not None:
+            save_disparity(result, out, force=force)
+        render.disparity(result)
+        if out is not None:
+            render.written(out)
 
     _run(action)
 

@@ -215,3 +215,17 @@ def verification(outcome) -> None:
     verdict = ("verified: the same inputs give byte-identical tables" if outcome.ok else
                "NOT verified: an input changed, or the tables differ")
     _labelled(out, "result", "green" if outcome.ok else "red", verdict)
+
+
+def disparity(result) -> None:
+    """The gap's parts and the plain-language summary."""
+    table = Table(title=f"gap between {result.attribute} groups under {result.rule}: {result.gap:.4f}",
+                  header_style="bold")
+    for column in ("component", "contribution", "share of gap", "what"):
+        table.add_column(column, justify="right" if column in ("contribution", "share of gap") else "left")
+    for row in result.table.itertuples(index=False):
+        share = "-" if row.share != row.share else f"{row.share:.0%}"
+        table.add_row(row.component, f"{row.contribution:+.4f}", share, row.what)
+    out.print(table)
+    for sentence in result.summary:
+        out.print(sentence)
