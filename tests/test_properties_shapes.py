@@ -108,7 +108,10 @@ def test_leximin_is_pareto_optimal_in_fill_rates(doc):
         bounds.append(supply[cell])
     best = linprog(cost, A_ub=np.array(rows), b_ub=np.array(bounds), bounds=[(0, None)] * len(flows), method="highs")
     assert best.status == 0
-    assert -best.fun <= sum(lex.values()) + 1e-4
+    # the 1e-7 slack on each rate frees up to 1e-7 x its demand, which could raise the rate of the
+    # smallest unit by that over its own demand: the comparison allows for that much
+    slack = 1e-7 * sum(demand[q] for q in pairs) / min(demand[q] for q in pairs)
+    assert -best.fun <= sum(lex.values()) + 1e-4 + slack
 
 
 def _shuffled(doc: dict, seed: int) -> dict:
