@@ -57,6 +57,17 @@ def report_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True, eq=False)
+class SolveTrace:
+    """What :meth:`Result.explain` needs from the solve: the compiled model and the last stage solved.
+
+    ``last`` is ``(stage, lp, solution)``, or ``None`` when no LP was solved (max-flow paths).
+    """
+
+    model: object
+    last: tuple | None
+
+
+@dataclass(frozen=True, eq=False)
 class Result:
     """The outcome of :func:`allocator.solve`.
 
@@ -100,6 +111,13 @@ class Result:
     equity: dict = field(default_factory=dict)
     warnings: tuple[Issue, ...] = field(default=())
     audit: dict = field(default_factory=dict)
+    trace: SolveTrace | None = field(default=None, repr=False)
+
+    def explain(self):
+        """Why each unit got what it got, what binds, what supply is worth: see :func:`allocator.explain.explain_result`."""
+        from allocator.explain import explain_result
+
+        return explain_result(self)
 
     def summary(self) -> dict:
         """The content of ``summary.json``."""

@@ -12,7 +12,7 @@ from allocator.compiler import CompiledModel, compile
 from allocator.diagnose import infeasibility
 from allocator.errors import SolverError, SolverUnavailableError
 from allocator.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table
-from allocator.result import Result
+from allocator.result import Result, SolveTrace
 from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
 from allocator.scenario.model import Scenario
 from allocator.status import Status
@@ -114,6 +114,7 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
         },
         warnings=tuple(model.scenario.warnings) + tuple(problem.warnings),
         audit=audit_record(model.scenario, options),
+        trace=SolveTrace(model, runner.last),
     )
 
 

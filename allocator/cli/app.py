@@ -315,6 +315,40 @@ def plot(
 
 
 @app.command()
+def explain(
+    scenario: ScenarioArg,
+    rule: RuleOpt = None,
+    constraint: ConstraintOpt = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="show only this unit")] = None,
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write units.csv, sites.csv, constraints.csv, "
+                                                                     "summary.json here")] = None,
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Say why each unit got what it got, which constraints bind and at what price, what supply is worth."""
+    import allocator
+    from allocator.explain import save_explanation
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        result = allocator.solve(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint),
+                                 solver=solver)
+        explanation = result.explain()
+        if unit is not None and unit not in set(explanation.units["unit"]):
+            raise UsageError(f"no unit {unit!r} in the scenario")
+        if out is not None:
+            save_explanation(explanation, out, force=force)
+        render.explanation(explanation, unit)
+        if out is not None:
+            render.written(out)
+
+    _run(action)
+
+
+@app.command()
 def disparity(
     scenario: ScenarioArg,
     attribute: Annotated[str, typer.Option("--attribute", "-a", help="the group attribute whose gap to decompose")],

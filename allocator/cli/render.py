@@ -229,3 +229,19 @@ def disparity(result) -> None:
     out.print(table)
     for sentence in result.summary:
         out.print(sentence)
+
+
+def explanation(result, unit: str | None = None) -> None:
+    """Per-unit reasons (all, or one unit's), then what binds and what supply is worth."""
+    units = result.units if unit is None else result.units[result.units["unit"] == unit]
+    table = Table(title="why each unit got what it got", header_style="bold")
+    for column in ("unit", "resource", "allocated", "demand", "fill rate", "sites", "reason"):
+        table.add_column(column, justify="right" if column in ("allocated", "demand", "fill rate") else "left",
+                         no_wrap=column == "unit")
+    for row in units.itertuples(index=False):
+        table.add_row(str(row.unit), str(row.resource), _fmt(row.allocated), _fmt(row.demand), f"{row.fill_rate:.4f}",
+                      row.sites or "-", f"{row.reason} [{row.reason_code}]")
+    out.print(table)
+    if unit is None:
+        for sentence in result.sentences:
+            out.print(sentence)

@@ -85,6 +85,7 @@ class StageRunner:
         self.fallback = fallback
         self.records: list[StageRecord] = []
         self.best: tuple[str, np.ndarray] | None = None  # (stage, flows in LP units)
+        self.last: tuple[str, LPModel, LPSolution] | None = None  # the latest stage solved to optimality
         self.deadline = None if options.time_limit is None else time.perf_counter() + options.time_limit
 
     def record(self, stage: str, objective: float, seconds: float, note: str) -> None:
@@ -125,6 +126,7 @@ class StageRunner:
             raise SolverError(f"{self.backend.name} stopped at stage '{stage}' with status "
                               f"{solution.status.value}{detail}")
         self.best = (stage, flows_of(solution, lp))
+        self.last = (stage, lp, solution)
         return solution
 
 

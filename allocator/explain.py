@@ -1,0 +1,313 @@
+"""Explain an allocation: why each unit got what it got, which constraints bind and what they cost.
+
+Everything is read off the solution and the duals of the rule's **last stage** (the value stage
+of maxmin and leximin, with every equity level held; the only stage of utilitarian; the
+equal-share stage of proportional...). A dual is the rate at which that stage's objective would
+change if the constraint or stock moved: for a value stage, total value per unit of supply or per
+unit of a constraint parameter, *with the equity levels held*; for proportional's stage, the
+common fill rate. Where a rule found its answer by max-flow (no LP), the explanation re-solves
+with its LP method first.
+
+Reasons, per (unit, resource) with demand, checked in this order:
+
+============== ====================================================================
+code           meaning
+============== ====================================================================
+unreachable    no site it links to holds the resource
+demand_met     it gets all it asks for
+group_capped   a group constraint caps its group (the cap row binds, dual != 0)
+held_at_level  it sits at an equity level of the rule and every site it reaches is used up
+sites_used_up  every site it can reach is used up (others there count as much or more)
+rule           it could get more from a site with stock left; the rule holds it here
+============== ====================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from allocator.result import Result
+
+#: a supply row is used up, or a rate at a level, within this relative tolerance
+TIGHT = 1e-6
+#: duals below this (relative to the largest) count as 0
+DUAL_ZERO = 1e-9
+
+WORDS = {
+    "unreachable": "no site it can reach holds {resource}",
+    "demand_met": "its demand is met",
+    "group_capped": "its group {group} is capped by {constraint}",
+    "held_at_level": "it is held at the equity level {level:.1%}: every site it can reach is used up",
+    "sites_used_up": "every site it can reach is used up",
+    "rule": "sites it can reach have stock left, but the rule ({rule}) holds it here",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """The explanation of one result.
+
+    Attributes
+    ----------
+    units : DataFrame
+        ``unit, resource, demand, allocated, fill_rate, sites, reason_code, reason``.
+    sites : DataFrame
+        ``site, resource, supply, used, unused, marginal_value, unused_reason``: ``marginal_value``
+        is the last stage's objective gained per extra unit of supply there.
+    constraints : DataFrame
+        ``constraint, binding, shadow_price, meaning``: ``shadow_price`` is the objective gained per
+        unit increase of the constraint's parameter (``max_gap``, ``share``, ``min_ratio``).
+    objective : str
+        What the duals are measured in.
+    sentences : list of str
+    """
+
+    units: pd.DataFrame
+    sites: pd.DataFrame
+    constraints: pd.DataFrame
+    objective: str
+    sentences: list[str] = field(default_factory=list)
+
+
+def explain_result(result: Result) -> Explanation:
+    """Explain ``result`` (from :func:`allocator.solve`); see the module docstring."""
+    from allocator.solving import solve_compiled
+
+    trace = result.trace
+    if trace is None:
+        raise ValueError("this result carries no solve trace (was it built by allocator.solve?)")
+    model, last = trace.model, trace.last
+    if last is None or "method" in model.rule.params() and model.rule.params()["method"] != "lp":
+        lp_rule = model.rule.model_copy(update={"method": "lp"}) if "method" in model.rule.params() else model.rule
+        result = solve_compiled(_with_rule(model, lp_rule), result.solver["name"])
+        model, last = result.trace.model, result.trace.last
+    stage, lp, solution = last
+    problem = model.problem
+    value_like = bool(np.any(lp.cost[lp.cols("flow")] != 0))
+    objective_scale = problem.scale if value_like else 1.0
+    objective = (f"total value ({stage} stage" + (", equity levels held)" if stage != "value" or
+                                                  model.rule.key in ("maxmin", "leximin") else ")")
+                 if value_like else f"the '{stage}' stage's objective (a fill-rate level)")
+    flows = np.zeros(problem.num_flows)
+    flows[:] = _flows_from(result, problem)
+    duals = solution.row_dual if solution.row_dual is not None else np.zeros(lp.num_rows)
+    largest = max(float(np.abs(duals).max()) if len(duals) else 0.0, 1e-300)
+    sites = _site_table(problem, lp, flows, duals, objective_scale, largest)
+    caps = _group_caps(model, lp, duals, largest)
+    units = _unit_table(result, model, flows, sites, caps)
+    constraints = _constraint_table(model, lp, solution, duals, objective_scale, largest)
+    sites = _unused_reasons(sites, units, problem, caps)
+    return Explanation(units, sites, constraints, objective, _sentences(units, sites, constraints, objective))
+
+
+def _with_rule(model, rule):
+    from dataclasses import replace
+
+    return replace(model, rule=rule)
+
+
+def _flows_from(result: Result, problem) -> np.ndarray:
+    """Flow amounts in scenario units, in the problem's flow order."""
+    flows = np.zeros(problem.num_flows)
+    if result.flows is None or not len(result.flows):
+        allocated = result.allocations["allocated"].to_numpy()
+        pair_first = np.full(problem.num_pairs, -1)
+        pair_first[problem.flow_pair[::-1]] = np.arange(problem.num_flows)[::-1]
+        mine = pair_first >= 0
+        flows[pair_first[mine]] = allocated[mine]  # pooled: one flow per pair
+        return flows
+    key = pd.MultiIndex.from_arrays([problem.unit_ids[problem.pair_unit[problem.flow_pair]],
+                                     np.asarray(problem.resource_ids, dtype=object)[problem.pair_resource[problem.flow_pair]],
+                                     np.asarray(problem.site_ids, dtype=object)[problem.flow_site]])
+    given = pd.Series(result.flows["quantity"].to_numpy(),
+                      index=pd.MultiIndex.from_frame(result.flows[["unit", "resource", "site"]]))
+    return given.reindex(key).fillna(0.0).to_numpy()
+
+
+def _site_table(problem, lp, flows, duals, objective_scale, largest) -> pd.DataFrame:
+    num_res = len(problem.resource_ids)
+    cell = problem.flow_site * num_res + problem.pair_resource[problem.flow_pair]
+    cells = np.unique(cell)
+    used = np.bincount(np.searchsorted(cells, cell), weights=flows, minlength=len(cells))
+    supply = problem.supply.ravel()[cells]
+    supply_duals = duals[lp.rows("supply")]
+    marginal = np.where(np.abs(supply_duals) > DUAL_ZERO * largest, supply_duals, 0.0) * objective_scale / problem.scale
+    return pd.DataFrame({
+        "site": np.asarray(problem.site_ids, dtype=object)[cells // num_res],
+        "resource": np.asarray(problem.resource_ids, dtype=object)[cells % num_res],
+        "supply": supply, "used": used,
+        "unused": np.where(supply - used > TIGHT * np.maximum(supply, 1e-300), supply - used, 0.0),
+        "marginal_value": marginal, "cell": cells,
+    })
+
+
+def _group_caps(model, lp, duals, largest) -> dict[tuple[str, str, str], str]:
+    """``{(attribute, group, resource): constraint}`` for every group whose cap row binds."""
+    caps = {}
+    used: dict[str, int] = {}
+    for constraint in model.constraints:
+        name = constraint.row_block
+        used[name] = used.get(name, 0) + 1
+        block = name if used[name] == 1 else f"{name}#{used[name]}"
+        attribute = constraint.params().get("attribute")
+        if not attribute or f"{block}:below_hi" not in lp.row_blocks:
+            continue
+        measure = model.measures.group(attribute, constraint.params().get("resource"))
+        rows = duals[lp.rows(f"{block}:below_hi")]
+        for k in np.flatnonzero(np.abs(rows) > DUAL_ZERO * largest):
+            resource = model.problem.resource_ids[measure.resource[k]]
+            caps[(attribute, str(measure.labels["group"].iloc[k]), resource)] = constraint.describe()
+    return caps
+
+
+def _unit_table(result: Result, model, flows, sites: pd.DataFrame, caps) -> pd.DataFrame:
+    problem = model.problem
+    table = result.allocations.copy()
+    num_res = len(problem.resource_ids)
+    exhausted_cell = dict(zip(sites["cell"], sites["unused"] <= 0))
+    pair_cells: dict[int, list[int]] = {}
+    flow_cell = problem.flow_site * num_res + problem.pair_resource[problem.flow_pair]
+    for p, c in zip(problem.flow_pair, flow_cell):
+        pair_cells.setdefault(int(p), []).append(int(c))
+    site_names = np.asarray(problem.site_ids, dtype=object)
+    serving: dict[int, list[str]] = {}
+    for f in np.flatnonzero(flows > 0):
+        serving.setdefault(int(problem.flow_pair[f]), []).append(str(site_names[problem.flow_site[f]]))
+    levels = [float(v) for v in (result.equity.get("levels") or ([result.equity["level"]]
+                                                                  if result.equity.get("level") is not None else []))]
+    codes, reasons, sites_text = [], [], []
+    for p in range(problem.num_pairs):
+        unit, resource = str(table["unit"].iloc[p]), str(table["resource"].iloc[p])
+        rate = float(table["fill_rate"].iloc[p])
+        cells = pair_cells.get(p, [])
+        group_cap = next(((f"{a}={g}", c) for (a, g, r), c in caps.items()
+                          if r == resource and str(problem.unit_ids[problem.pair_unit[p]]) == unit
+                          and g == _label_of(problem, a, problem.pair_unit[p])), None)
+        all_used = bool(cells) and all(exhausted_cell.get(c, False) for c in cells)
+        level = next((v for v in levels if abs(rate - v) <= TIGHT * max(v, 1e-9) + 1e-9), None)
+        if not cells:
+            code, words = "unreachable", WORDS["unreachable"].format(resource=resource)
+        elif rate >= 1 - TIGHT:
+            code, words = "demand_met", WORDS["demand_met"]
+        elif group_cap is not None:
+            code, words = "group_capped", WORDS["group_capped"].format(group=group_cap[0], constraint=group_cap[1])
+        elif level is not None and all_used:
+            code, words = "held_at_level", WORDS["held_at_level"].format(level=level)
+        elif all_used:
+            code, words = "sites_used_up", WORDS["sites_used_up"]
+        else:
+            code, words = "rule", WORDS["rule"].format(rule=model.rule.label())
+        codes.append(code)
+        reasons.append(words)
+        sites_text.append(";".join(sorted(serving.get(p, []))))
+    table["sites"] = sites_text
+    table["reason_code"] = codes
+    table["reason"] = reasons
+    return table
+
+
+def _label_of(problem, attribute: str, unit: int) -> str:
+    codes = problem.groups[attribute]
+    return str(codes.labels[codes.codes[unit]])
+
+
+def _constraint_table(model, lp, solution, duals, objective_scale, largest) -> pd.DataFrame:
+    rows = []
+    used: dict[str, int] = {}
+    problem, measures = model.problem, model.measures
+    for constraint in model.constraints:
+        name = constraint.row_block
+        used[name] = used.get(name, 0) + 1
+        block = name if used[name] == 1 else f"{name}#{used[name]}"
+        params = constraint.params()
+        price, parameter = None, None
+        if constraint.key == "group_gap":
+            parameter, price = "max_gap", float(duals[lp.rows(block)].sum())
+        elif constraint.key == "group_floor":
+            measure = measures.group(params["attribute"], params.get("resource"))
+            parameter, price = "share", float(duals[lp.rows(block)] @ measure.lp_denominator)
+        elif constraint.key == "group_ratio":
+            measure = measures.group(params["attribute"], params.get("resource"))
+            high = solution.x[lp.cols(f"{block}:hi")]
+            resources = np.unique(measure.resource)
+            hi_of_row = high[np.searchsorted(resources, measure.resource)]
+            parameter, price = "min_ratio", float(duals[lp.rows(block)] @ (measure.lp_denominator * hi_of_row))
+        elif constraint.key == "floor":
+            pair = measures.pair
+            mine = np.ones(len(pair), dtype=bool) if params.get("resource") is None else (
+                pair.resource == problem.resource_ids.index(params["resource"]))
+            # only rows whose lower bound is the floor itself (later stages may hold a higher level there)
+            floor_rows = np.isclose(lp.row_lower[lp.rows("demand")], params["share"] * pair.lp_denominator,
+                                    rtol=1e-9, atol=0.0)
+            demand_duals = np.where(floor_rows & mine, np.minimum(duals[lp.rows("demand")], 0.0), 0.0)
+            parameter, price = "share", float(demand_duals @ pair.lp_denominator)
+        if price is not None:
+            price *= objective_scale
+            # per unit of the parameter (a whole 0 -> 1 of a share): below 1e-6 of the objective is round-off
+            binding = abs(price) > 1e-6 * max(abs(solution.objective) * objective_scale, 1.0)
+        else:
+            binding = None
+        rows.append({"constraint": constraint.describe(), "parameter": parameter, "binding": binding,
+                     "shadow_price": price if binding else (0.0 if price is not None else None)})
+    return pd.DataFrame(rows, columns=["constraint", "parameter", "binding", "shadow_price"])
+
+
+def _unused_reasons(sites: pd.DataFrame, units: pd.DataFrame, problem, caps) -> pd.DataFrame:
+    sites = sites.copy()
+    num_res = len(problem.resource_ids)
+    flow_cell = problem.flow_site * num_res + problem.pair_resource[problem.flow_pair]
+    reasons = []
+    for row in sites.itertuples(index=False):
+        if row.unused <= 0:
+            reasons.append("")
+            continue
+        pairs = np.unique(problem.flow_pair[flow_cell == row.cell])
+        wanting = units.iloc[pairs][units.iloc[pairs]["reason_code"] != "demand_met"]
+        if wanting.empty:
+            reasons.append("every unit that can reach it has its demand met")
+        elif (wanting["reason_code"] == "group_capped").any():
+            capped = sorted(set(wanting.loc[wanting["reason_code"] == "group_capped", "reason"]))
+            reasons.append("; ".join(r.replace("its group", "group") for r in capped))
+        else:
+            reasons.append(f"the rule holds the units it serves where they are ({', '.join(sorted(set(wanting['reason_code'])))})")
+    sites["unused_reason"] = reasons
+    return sites.drop(columns=["cell"])
+
+
+def _sentences(units, sites, constraints, objective) -> list[str]:
+    out = [f"Shadow prices and marginal values are in {objective}."]
+    counts = units["reason_code"].value_counts()
+    out.append("Reasons: " + ", ".join(f"{code} {int(n)}" for code, n in counts.items()) + ".")
+    for row in constraints.itertuples(index=False):
+        if row.binding:
+            step = 0.01
+            out.append(f"{row.constraint} binds: tightening {row.parameter} by {step:g} changes the objective by "
+                       f"{-abs(row.shadow_price) * step:,.4g}.")
+        elif row.binding is not None:
+            out.append(f"{row.constraint} does not bind.")
+    for row in sites.itertuples(index=False):
+        if row.unused_reason:
+            out.append(f"{row.unused:,.4g} of {row.resource} at {row.site} unused: {row.unused_reason}.")
+        elif row.marginal_value > 0:
+            out.append(f"One more unit of {row.resource} at {row.site} is worth {row.marginal_value:,.4g}.")
+    return out
+
+
+def save_explanation(explanation: Explanation, folder, *, force: bool = False):
+    """Write ``units.csv``, ``sites.csv``, ``constraints.csv`` and ``summary.json`` atomically into ``folder``."""
+    import json
+
+    from allocator.output import atomic_folder
+    from allocator.result import write_csv
+
+    with atomic_folder(folder, force=force) as staging:
+        write_csv(explanation.units, staging / "units.csv")
+        write_csv(explanation.sites, staging / "sites.csv")
+        write_csv(explanation.constraints, staging / "constraints.csv")
+        (staging / "summary.json").write_text(json.dumps({"objective": explanation.objective,
+                                                          "sentences": explanation.sentences}, indent=2) + "\n",
+                                              encoding="utf-8")
+    return folder

@@ -1,0 +1,105 @@
+"""Explanations: reasons on hand-built scenarios, shadow prices and marginal values checked by re-solving."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import allocator
+from allocator.cli.app import app
+from conftest import SCENARIOS, build
+
+runner = CliRunner()
+NETWORK = dict(units=[{"id": "a", "demand": 10, "groups": {"g": "x"}}, {"id": "b", "demand": 10, "groups": {"g": "y"}},
+                      {"id": "c", "demand": 4, "groups": {"g": "y"}}, {"id": "far", "demand": 3, "groups": {"g": "x"}}],
+               sites=[{"id": "s1", "supply": {"food": 6}}, {"id": "s2", "supply": {"food": 30}}],
+               links=[{"unit": "a", "site": "s1"}, {"unit": "b", "site": "s1"}, {"unit": "b", "site": "s2"},
+                      {"unit": "c", "site": "s2"}], groups=["g"])
+GAP = [{"type": "group_gap", "attribute": "g", "max_gap": 0.1}]
+
+
+def _with_supply(s1: float, **extra):
+    doc = {**NETWORK, "sites": [{"id": "s1", "supply": {"food": s1}}, {"id": "s2", "supply": {"food": 30}}]}
+    return build(**doc, **extra)
+
+
+def _reasons(explanation):
+    return dict(zip(explanation.units["unit"], explanation.units["reason_code"]))
+
+
+def test_reasons_without_constraints():
+    # a can only use s1 (6 lb): used up. b gets all 10 from s2. far reaches no site.
+    e = allocator.solve(build(**NETWORK), "utilitarian").explain()
+    assert _reasons(e) == {"a": "sites_used_up", "b": "demand_met", "c": "demand_met", "far": "unreachable"}
+    assert e.units.set_index("unit").loc["a", "sites"] == "s1"
+    s2 = e.sites.set_index("site").loc["s2"]
+    assert s2["unused"] == pytest.approx(16) and s2["unused_reason"] == "every unit that can reach it has its demand met"
+
+
+def test_a_group_cap_is_named_and_the_stock_it_strands():
+    # group x = a (+ far, unreachable): 6 of 13 at most. The gap caps group y at that + 0.1
+    e = allocator.solve(build(**NETWORK), "utilitarian", constraints=GAP).explain()
+    assert _reasons(e)["b"] == "group_capped" and _reasons(e)["c"] == "group_capped"
+    assert "group g=y is capped by group_gap" in e.sites.set_index("site").loc["s2", "unused_reason"]
+    assert e.constraints["binding"].tolist() == [True]
+
+
+def test_marginal_value_of_supply_matches_a_re_solve():
+    # one more lb at s1 raises group x, so the gap lets group y have 14/13 more: 1 + 14/13
+    base = allocator.solve(_with_supply(6), "utilitarian", constraints=GAP)
+    marginal = base.explain().sites.set_index("site").loc["s1", "marginal_value"]
+    assert marginal == pytest.approx(1 + 14 / 13, rel=1e-5)
+    bumped = allocator.solve(_with_supply(6.1), "utilitarian", constraints=GAP)
+    gain = (bumped.metrics["total_value"] - base.metrics["total_value"]) / 0.1
+    assert gain == pytest.approx(marginal, rel=1e-4)
+    assert base.explain().sites.set_index("site").loc["s2", "marginal_value"] == 0.0  # s2 has stock left
+
+
+def test_shadow_price_of_a_gap_matches_a_re_solve():
+    base = allocator.solve(build(**NETWORK), "utilitarian", constraints=GAP)
+    price = base.explain().constraints.iloc[0]["shadow_price"]
+    looser = allocator.solve(build(**NETWORK), "utilitarian",
+                             constraints=[{**GAP[0], "max_gap": 0.11}])
+    assert price == pytest.approx((looser.metrics["total_value"] - base.metrics["total_value"]) / 0.01, rel=1e-4)
+    assert price == pytest.approx(14, rel=1e-5)  # group y's demand: each point of gap is 0.14 lb
+
+
+def test_shadow_price_of_a_floor_matches_a_re_solve():
+    # values 3 and 1, 12 lb for 10 + 10: utilitarian gives b only its floor (5) and a the rest (7);
+    # each point of floor moves 0.1 lb from a (value 3) to b (value 1): -0.2, so -20 per unit of share
+    doc = dict(units=[{"id": "a", "demand": 10, "value": 3}, {"id": "b", "demand": 10}], supply={"food": 12})
+    base = allocator.solve(build(**doc), "utilitarian", constraints=[{"type": "floor", "share": 0.5}])
+    price = base.explain().constraints.iloc[0]["shadow_price"]
+    stricter = allocator.solve(build(**doc), "utilitarian", constraints=[{"type": "floor", "share": 0.51}])
+    assert price == pytest.approx((stricter.metrics["total_value"] - base.metrics["total_value"]) / 0.01, rel=1e-4)
+    assert price == pytest.approx(-20, rel=1e-5)
+    assert _reasons(base.explain()) == {"a": "sites_used_up", "b": "sites_used_up"}  # the pool is used up
+
+
+def test_held_at_the_equity_level():
+    e = allocator.solve(build(units=[{"id": "a", "demand": 4}, {"id": "b", "demand": 8}], supply={"food": 6}),
+                        "maxmin").explain()
+    assert _reasons(e) == {"a": "held_at_level", "b": "held_at_level"}
+    assert "50.0%" in e.units["reason"].iloc[0]
+
+
+def test_max_flow_results_are_explained_through_their_lp():
+    scenario = build(units=[{"id": "a", "demand": 4}, {"id": "b", "demand": 8}],
+                     sites=[{"id": "s", "supply": {"food": 6}}])
+    e = allocator.solve(scenario, {"name": "maxmin", "method": "flow"}).explain()
+    assert set(_reasons(e).values()) == {"held_at_level"}
+
+
+def test_cli_explain(tmp_path):
+    out = tmp_path / "e"
+    path = str(SCENARIOS / "food-bank" / "scenario.yaml")
+    result = runner.invoke(app, ["explain", path, "--unit", "county-001", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "county-001" in result.output and "county-002" not in result.output
+    for name in ("units.csv", "sites.csv", "constraints.csv", "summary.json"):
+        assert (out / name).is_file()
+    assert json.loads((out / "summary.json").read_text())["sentences"][0].startswith("Shadow prices")
+    missing = runner.invoke(app, ["explain", path, "--unit", "nowhere"])
+    assert missing.exit_code == 2 and "no unit 'nowhere'" in missing.output
