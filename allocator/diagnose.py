@@ -11,7 +11,10 @@ value that holds.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
 
 from allocator.backends.base import Backend, SolverOptions
 from allocator.compiler import CompiledModel, feasible_set
@@ -65,6 +68,8 @@ class _Oracle:
         feasible_end, infeasible_end = (0.0 if stricter_up else 1.0), getattr(culprit, name)
         if not self.feasible([*others, culprit.model_copy(update={name: feasible_end})]):
             return None
+        if self.feasible([*others, culprit.model_copy(update={name: infeasible_end})]):
+            return float(infeasible_end)  # the value asked for holds already
         for _ in range(BISECTION_STEPS):
             middle = (feasible_end + infeasible_end) / 2
             if self.feasible([*others, culprit.model_copy(update={name: middle})]):
@@ -91,6 +96,8 @@ def infeasibility(model: CompiledModel, backend: Backend, options: SolverOptions
     conflict = oracle.minimal_conflict(constraints)
     if len(conflict) == 1:
         lines = [f"{conflict[0].describe()} cannot hold with this supply and these links, even on its own."]
+        if conflict[0].key == "floor":
+            lines += floor_shortage(model.problem, conflict[0].share, conflict[0].resource)
     else:
         lines = ["These constraints cannot hold together, though each can hold without the others: "
                  + "; ".join(c.describe() for c in conflict) + "."]
@@ -110,3 +117,127 @@ def _strictest(oracle: _Oracle, conflict: list[Constraint]) -> list[str]:
     bound = "at most" if stricter_up else "at least"
     scope = ", with the other constraints kept" if others else ""
     return [f"The {name} that can hold is {bound} {best:.4f}{scope} (it asks for {getattr(culprit, name)})."]
+
+
+#: units and sites named in a shortage sentence before "and N more"
+NAMED = 5
+
+
+def floor_shortage(problem, share: float, resource: str | None = None) -> list[str]:
+    """Sentences naming a set of units whose reachable stock is below what a ``share`` floor asks of it.
+
+    For each resource, a max-flow from the units (capacity ``share x demand``) through their
+    links to the sites (capacity: stock) finds whether the floor can be met; if not, the units
+    on the source side of a minimum cut and the sites they can reach are a set that proves it
+    (Hall's condition): together those sites hold less than the floor asks for those units.
+    """
+    import igraph
+
+    lines = []
+    resources = range(len(problem.resource_ids)) if resource is None else [problem.resource_ids.index(resource)]
+    for r in resources:
+        pairs = np.flatnonzero(problem.pair_reachable & (problem.pair_resource == r))
+        links = np.flatnonzero(problem.pair_resource[problem.flow_pair] == r)
+        if not len(pairs) or not len(links):
+            continue
+        sites = np.unique(problem.flow_site[links])
+        pair_node = np.full(problem.num_pairs, -1)
+        pair_node[pairs] = 2 + np.arange(len(pairs))
+        site_node = np.full(len(problem.site_ids), -1)
+        site_node[sites] = 2 + len(pairs) + np.arange(len(sites))
+        wanted = share * problem.pair_demand[pairs]
+        stock = problem.supply[sites, r]
+        edges = np.concatenate([np.stack([np.zeros(len(pairs), dtype=np.int64), pair_node[pairs]], axis=1),
+                                np.stack([pair_node[problem.flow_pair[links]], site_node[problem.flow_site[links]]], axis=1),
+                                np.stack([site_node[sites], np.ones(len(sites), dtype=np.int64)], axis=1)])
+        capacity = np.concatenate([wanted, np.full(len(links), wanted.sum() + stock.sum() + 1.0), stock])
+        graph = igraph.Graph(n=2 + len(pairs) + len(sites), edges=edges.tolist(), directed=True)
+        flow = graph.maxflow(0, 1, capacity=capacity.tolist())
+        if flow.value >= wanted.sum() * (1 - 1e-9):
+            continue
+        side = np.zeros(graph.vcount(), dtype=bool)
+        side[flow.partition[0]] = True
+        short_pairs = pairs[side[pair_node[pairs]]]
+        short_sites = sites[side[site_node[sites]]]
+        units = [str(problem.unit_ids[problem.pair_unit[p]]) for p in short_pairs]
+        names = [str(problem.site_ids[s]) for s in short_sites]
+        held = float(problem.supply[short_sites, r].sum())
+        demand = float(problem.pair_demand[short_pairs].sum())
+        where = ("no site" if not names else
+                 f"only {'site' if len(names) == 1 else 'sites'} {_listed(names)}, which "
+                 f"{'holds' if len(names) == 1 else 'hold'} {held:,.6g}")
+        lines.append(f"A {share:.0%} floor for every unit is impossible for {problem.resource_ids[r]}: "
+                     f"{'unit' if len(units) == 1 else 'units'} {_listed(units)} can reach {where} for their "
+                     f"{demand:,.6g} of demand (the floor asks for {share * demand:,.6g}).")
+    return lines
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(names[:NAMED])
+    return shown + (f" and {len(names) - NAMED} more" if len(names) > NAMED else "")
+
+
+@dataclass(frozen=True, eq=False)
+class Diagnosis:
+    """What :func:`diagnose` found.
+
+    Attributes
+    ----------
+    feasible : bool
+        Whether the scenario's constraints can hold together (with the rule).
+    conflicting, explanation : list of str
+        As :class:`~allocator.errors.InfeasibleError`, when not feasible.
+    limits : DataFrame
+        ``constraint, parameter, given, limit``: for each constraint with a numeric parameter
+        (the scenario's, and a floor, group_ratio and group_gap per attribute it does not have),
+        the strictest value that holds together with the scenario's other constraints.
+    """
+
+    feasible: bool
+    conflicting: list[str]
+    explanation: list[str]
+    limits: pd.DataFrame
+
+
+def diagnose(scenario, rule=None, constraints=None, solver: str = "highs") -> Diagnosis:
+    """Check whether the constraints can hold, explain why not, and find the strictest values that can.
+
+    Each limit is found by bisection on the constraint's parameter (``BISECTION_STEPS`` feasibility
+    LPs, so to about 1e-4), keeping every other constraint of the scenario.
+    """
+    from allocator.backends import get_backend
+    from allocator.compiler import compile as compile_model
+    from allocator.constraints.base import CONSTRAINTS
+
+    model = compile_model(scenario, rule, constraints)
+    backend, options = get_backend(solver), SolverOptions()
+    oracle = _Oracle(model, backend, options, with_rule=False)
+    active = list(model.constraints)
+    feasible = oracle.feasible(active) and _Oracle(model, backend, options, with_rule=True).feasible(active)
+    conflicting, explanation = [], []
+    if not feasible:
+        error = infeasibility(model, backend, options)
+        conflicting, explanation = error.conflicting, error.explanation
+    def extreme(c):  # the constraint at its strictest: the bisection searches from the loosest to there
+        name, stricter_up = PARAMETERS[c.key]
+        return c.model_copy(update={name: 1.0 if stricter_up else 0.0})
+
+    candidates = [(extreme(c), [d for d in active if d is not c], getattr(c, PARAMETERS[c.key][0]))
+                  for c in active if c.key in PARAMETERS]
+    present = {(c.key, c.params().get("attribute")) for c in active}
+    wanted = [("floor", None, {"share": 1.0})] + [
+        item for attribute in scenario.groups
+        for item in (("group_ratio", attribute, {"min_ratio": 1.0}), ("group_gap", attribute, {"max_gap": 0.0}))]
+    for key, attribute, parameter in wanted:
+        if (key, attribute) not in present:
+            spec = {"type": key, **({"attribute": attribute} if attribute else {}), **parameter}
+            candidates.append((CONSTRAINTS.parse(spec, file="", where="")[0], active, None))
+    rows = []
+    for constraint, others, given in candidates:
+        name = PARAMETERS[constraint.key][0]
+        limit = oracle.strictest(constraint, others)
+        attribute = constraint.params().get("attribute")
+        rows.append({"constraint": constraint.key + (f"(attribute={attribute})" if attribute else ""),
+                     "parameter": name, "given": given, "limit": limit})
+    return Diagnosis(feasible, conflicting, explanation, pd.DataFrame(rows, columns=["constraint", "parameter", "given",
+                                                                                     "limit"]))

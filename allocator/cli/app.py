@@ -349,6 +349,28 @@ def explain(
 
 
 @app.command()
+def diagnose(
+    scenario: ScenarioArg,
+    rule: RuleOpt = None,
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Say whether the constraints can hold (exit 3 if not, with a minimal conflict) and how strict each can be."""
+    import allocator
+    from allocator.diagnose import diagnose as check
+
+    def action():
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        found = check(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint), solver=solver)
+        render.diagnosis(found)
+        if not found.feasible:
+            raise typer.Exit(EXIT_INFEASIBLE)
+
+    _run(action)
+
+
+@app.command()
 def disparity(
     scenario: ScenarioArg,
     attribute: Annotated[str, typer.Option("--attribute", "-a", help="the group attribute whose gap to decompose")],

@@ -245,3 +245,20 @@ def explanation(result, unit: str | None = None) -> None:
     if unit is None:
         for sentence in result.sentences:
             out.print(sentence)
+
+
+def diagnosis(found) -> None:
+    """Feasible or not (with the conflict), then the strictest value each constraint can take."""
+    if found.feasible:
+        _labelled(out, "feasible", "green", "the constraints can hold together under the rule")
+    else:
+        _labelled(out, "infeasible", "red bold", "; ".join(found.conflicting) or "the constraints conflict")
+        for line in found.explanation:
+            out.print(f"  {line}")
+    table = Table(title="the strictest value each constraint can take (the others kept)", header_style="bold")
+    for column in ("constraint", "parameter", "given", "strictest that holds"):
+        table.add_column(column, justify="left" if column in ("constraint", "parameter") else "right")
+    for row in found.limits.itertuples(index=False):
+        table.add_row(row.constraint, row.parameter, "-" if row.given is None or row.given != row.given else f"{row.given:g}",
+                      "none holds" if row.limit is None or row.limit != row.limit else f"{row.limit:.4f}")
+    out.print(table)
