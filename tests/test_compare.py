@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 import allocator
-from allocator.cli.app import app, parse_rule_list
+from allocator.cli.app import app
+from allocator.cli.tradeoffs import parse_rule_list
 from allocator.comparison import compare, compare_rules, worst_price_of_fairness
 from allocator.inequality import atkinson, theil
 from conftest import SCENARIOS, build

@@ -1,0 +1,118 @@
+"""CLI commands that account for an allocation: explain, diagnose, disparity, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from allocator.cli import render
+from allocator.cli.app import (
+    EXIT_INFEASIBLE, EXIT_MISMATCH, ConstraintOpt, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _constraints,
+    _run, app, parse_spec,
+)
+from allocator.errors import UsageError
+from allocator.output import check_output_folder
+
+
+@app.command()
+def explain(
+    scenario: ScenarioArg,
+    rule: RuleOpt = None,
+    constraint: ConstraintOpt = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="show only this unit")] = None,
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write units.csv, sites.csv, constraints.csv, "
+                                                                     "summary.json here")] = None,
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Say why each unit got what it got, which constraints bind and at what price, what supply is worth."""
+    import allocator
+    from allocator.explain import save_explanation
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        result = allocator.solve(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint),
+                                 solver=solver)
+        explanation = result.explain()
+        if unit is not None and unit not in set(explanation.units["unit"]):
+            raise UsageError(f"no unit {unit!r} in the scenario")
+        if out is not None:
+            save_explanation(explanation, out, force=force)
+        render.explanation(explanation, unit)
+        if out is not None:
+            render.written(out)
+
+    _run(action)
+
+
+@app.command()
+def diagnose(
+    scenario: ScenarioArg,
+    rule: RuleOpt = None,
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Say whether the constraints can hold (exit 3 if not, with a minimal conflict) and how strict each can be."""
+    import allocator
+    from allocator.diagnose import diagnose as check
+
+    def action():
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        found = check(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint), solver=solver)
+        render.diagnosis(found)
+        if not found.feasible:
+            raise typer.Exit(EXIT_INFEASIBLE)
+
+    _run(action)
+
+
+@app.command()
+def disparity(
+    scenario: ScenarioArg,
+    attribute: Annotated[str, typer.Option("--attribute", "-a", help="the group attribute whose gap to decompose")],
+    rule: RuleOpt = None,
+    resource: Annotated[Optional[str], typer.Option("--resource", help="one resource (default: the largest gap)")] = None,
+    location: Annotated[str, typer.Option("--location", help="counterfactual for where supply sits: pool or demand")]
+        = "pool",
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write disparity.csv and summary.json here")] = None,
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Decompose a group gap into access, where supply sits, the rule, and what remains (Shapley)."""
+    import allocator
+    from allocator.disparity import disparity as decompose, save_disparity
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        result = decompose(loaded, attribute, parse_spec(rule, "name") if rule else None, resource=resource,
+                           location=location, solver=solver)
+        if out is not None:
+            save_disparity(result, out, force=force)
+        render.disparity(result)
+        if out is not None:
+            render.written(out)
+
+    _run(action)
+
+
+@app.command()
+def verify(folder: Annotated[Path, typer.Argument(help="an output folder of 'allocator solve --out'")]) -> None:
+    """Re-solve from the inputs recorded in FOLDER/summary.json and check the tables match byte for byte (exit 5 if not)."""
+    from allocator.verify import verify as check
+
+    def action():
+        outcome = check(folder)
+        render.verification(outcome)
+        if not outcome.ok:
+            raise typer.Exit(EXIT_MISMATCH)
+
+    _run(action)

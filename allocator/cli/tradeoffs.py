@@ -1,0 +1,168 @@
+"""CLI commands that weigh rules against each other: compare, frontier, report, plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import yaml
+
+from allocator.cli import render
+from allocator.cli.app import (
+    ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _constraints, _run, app, parse_spec,
+)
+from allocator.errors import UsageError
+from allocator.output import check_output_file, check_output_folder
+
+
+def parse_rule_list(text: str) -> list:
+    """``"utilitarian,maxmin:over=region,alpha:alpha=2,nash"`` or ``"[{name: alpha, alpha: 2}, nash]"`` -> specs.
+
+    A comma starts a new rule unless what follows is another ``key=value`` of the previous one.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            items = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"cannot read {text!r}: {exc}") from None
+        return [item if isinstance(item, dict) else parse_spec(str(item), "name") for item in items or []]
+    parts: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if parts and "=" in piece and ":" not in piece:
+            parts[-1] += "," + piece
+        elif piece:
+            parts.append(piece)
+    if not parts:
+        raise UsageError("--rules needs at least one rule")
+    return [parse_spec(part, "name") for part in parts]
+
+
+@app.command()
+def compare(
+    scenario: ScenarioArg,
+    rules: Annotated[str, typer.Option("--rules", help="comma-separated rules, e.g. utilitarian,maxmin,nash")] =
+        "utilitarian,proportional,maxmin,leximin,nash",
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write comparison.csv, per_unit.csv and "
+                                                                     "summary.json to this folder")] = None,
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Solve under several rules and compare their value, fairness and price of fairness."""
+    import allocator
+    from allocator.comparison import compare_rules, save_comparison
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        specs = parse_rule_list(rules)
+        with render.progress(len(specs), "solving") as step:
+            comparison = compare_rules(loaded, specs, _constraints(constraint), solver=solver, progress=step)
+        if out is not None:
+            save_comparison(comparison, out, force=force)
+        render.comparison(comparison)
+        if out is not None:
+            render.written(out)
+
+    _run(action)
+
+
+@app.command()
+def frontier(
+    scenario: ScenarioArg,
+    constraint: Annotated[str, typer.Option("--constraint", "-c", help="group_gap, floor, group_floor or group_ratio")],
+    start: Annotated[float, typer.Option("--from", help="first parameter value (e.g. the loosest)")],
+    stop: Annotated[float, typer.Option("--to", help="last parameter value")],
+    points: Annotated[int, typer.Option("--points", min=2, max=1000, help="number of points")] = 21,
+    attribute: Annotated[Optional[str], typer.Option("--attribute", "-a", help="group attribute")] = None,
+    resource: Annotated[Optional[str], typer.Option("--resource", help="only this resource")] = None,
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write frontier.csv and summary.json here")] = None,
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Trace the most total value each strength of an equity constraint allows."""
+    import numpy as np
+
+    import allocator
+    from allocator.frontiers import frontier as trace, save_frontier
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        values = np.linspace(start, stop, points)
+        with render.progress(points, "solving") as step:
+            result = trace(loaded, constraint, values, attribute=attribute, resource=resource, solver=solver,
+                           progress=step)
+        if out is not None:
+            save_frontier(result, out, force=force)
+        render.frontier(result)
+        if out is not None:
+            render.written(out)
+
+    _run(action)
+
+
+ReportRulesOpt = Annotated[Optional[str], typer.Option(
+    "--rules", help="rules to compare beside the scenario's own (default utilitarian,proportional,maxmin,leximin,nash)")]
+
+
+@app.command()
+def report(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write, e.g. report.html")],
+    rules: ReportRulesOpt = None,
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Write one self-contained HTML report: the scenario, the rules compared, charts and findings."""
+    from allocator.output import atomic_file
+    from allocator.report import render_html
+
+    def action():
+        check_output_file(out, force=force)
+        built = _built_report(scenario, rules, constraint, solver, allow_outside)
+        with atomic_file(out, force=force) as staging:
+            staging.write_text(render_html(built), encoding="utf-8")
+        render.report_written(out, built)
+
+    _run(action)
+
+
+def _built_report(scenario: Path, rules: str | None, constraint, solver: str, allow_outside: bool):
+    """Load and solve what ``report`` and ``plot`` show, with a progress bar."""
+    import allocator
+    from allocator.report import build_report
+
+    loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+    specs = parse_rule_list(rules) if rules else None
+    with render.progress(1 + len(specs or ()) + 5 + 2 * len(loaded.groups), "report") as step:
+        return build_report(loaded, specs, _constraints(constraint), solver, progress=step)
+
+
+@app.command()
+def plot(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the PNG charts")],
+    rules: ReportRulesOpt = None,
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Write the report's charts as PNG files (group fill rates, Lorenz curves, distribution, frontiers)."""
+    from allocator.report import save_charts
+
+    def action():
+        check_output_folder(out, force=force)
+        save_charts(_built_report(scenario, rules, constraint, solver, allow_outside), out, force=force)
+        render.written(out)
+
+    _run(action)
