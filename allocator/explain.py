@@ -100,7 +100,8 @@ def explain_result(result: Result) -> Explanation:
     units = _unit_table(result, model, flows, sites, caps)
     constraints = _constraint_table(model, lp, solution, duals, objective_scale, largest)
     sites = _unused_reasons(sites, units, problem, caps)
-    return Explanation(units, sites, constraints, objective, _sentences(units, sites, constraints, objective))
+    words = _objective_words(model, value_like)
+    return Explanation(units, sites, constraints, objective, _sentences(units, sites, constraints, objective, words))
 
 
 def _with_rule(model, rule):
@@ -277,37 +278,31 @@ def _unused_reasons(sites: pd.DataFrame, units: pd.DataFrame, problem, caps) -> 
     return sites.drop(columns=["cell"])
 
 
-def _sentences(units, sites, constraints, objective) -> list[str]:
+def _objective_words(model, value_like: bool) -> str:
+    """How to name an amount of the objective: in the resource's own unit when values are all 1."""
+    if not value_like:
+        return "of the stage's objective"
+    scenario = model.scenario
+    if np.all(model.problem.pair_value == 1) and scenario is not None and len(scenario.resources) == 1:
+        resource = scenario.resources[0]
+        return f"{resource.unit + ' ' if resource.unit else ''}of delivered {resource.id}"
+    return "of total value"
+
+
+def _sentences(units, sites, constraints, objective, words: str) -> list[str]:
     out = [f"Shadow prices and marginal values are in {objective}."]
     counts = units["reason_code"].value_counts()
     out.append("Reasons: " + ", ".join(f"{code} {int(n)}" for code, n in counts.items()) + ".")
     for row in constraints.itertuples(index=False):
         if row.binding:
             step = 0.01
-            out.append(f"{row.constraint} binds: tightening {row.parameter} by {step:g} changes the objective by "
-                       f"{-abs(row.shadow_price) * step:,.4g}.")
+            out.append(f"{row.constraint} binds: making {row.parameter} {step:g} stricter costs "
+                       f"{abs(row.shadow_price) * step:,.4g} {words}.")
         elif row.binding is not None:
             out.append(f"{row.constraint} does not bind.")
     for row in sites.itertuples(index=False):
         if row.unused_reason:
             out.append(f"{row.unused:,.4g} of {row.resource} at {row.site} unused: {row.unused_reason}.")
         elif row.marginal_value > 0:
-            out.append(f"One more unit of {row.resource} at {row.site} is worth {row.marginal_value:,.4g}.")
+            out.append(f"One more unit of {row.resource} at {row.site} adds {row.marginal_value:,.4g} {words}.")
     return out
-
-
-def save_explanation(explanation: Explanation, folder, *, force: bool = False):
-    """Write ``units.csv``, ``sites.csv``, ``constraints.csv`` and ``summary.json`` atomically into ``folder``."""
-    import json
-
-    from allocator.output import atomic_folder
-    from allocator.result import write_csv
-
-    with atomic_folder(folder, force=force) as staging:
-        write_csv(explanation.units, staging / "units.csv")
-        write_csv(explanation.sites, staging / "sites.csv")
-        write_csv(explanation.constraints, staging / "constraints.csv")
-        (staging / "summary.json").write_text(json.dumps({"objective": explanation.objective,
-                                                          "sentences": explanation.sentences}, indent=2) + "\n",
-                                              encoding="utf-8")
-    return folder
