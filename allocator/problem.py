@@ -185,8 +185,8 @@ def _unreachable_warnings(problem: Problem, source: str, limit: int = 20) -> lis
 
 
 def _resolution_warnings(problem: Problem, source: str) -> list[Issue]:
-    if not problem.num_flows:
-        return []
+    if not problem.num_flows or problem.pair_demand.min() >= RESOLUTION * problem.supply.max():
+        return []  # no demand is that small next to any site: skip the per-flow pass
     site_supply = problem.supply[problem.flow_site, problem.pair_resource[problem.flow_pair]]
     # flows are sorted by pair: the largest supply each pair reaches is a segment maximum
     starts = np.flatnonzero(np.diff(problem.flow_pair, prepend=-1))
