@@ -104,7 +104,7 @@ def compile(scenario: Scenario, rule: Rule | str | dict | None = None,
 def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Constraint, ...]) -> LPModel:
     """The LP of every allocation allowed by supply, demand, links and ``constraints``."""
     builder = LPBuilder()
-    builder.add_columns("flow", problem.num_flows, lower=0.0, upper=np.inf)
+    builder.add_columns("flow", problem.num_flows, lower=0.0, upper=np.inf, integer=problem.flow_integer)
     pair = measures.pair
     # lower bound -inf, not 0: flows are non-negative anyway, and ranged rows slow the interior point method
     builder.add_rows("demand", {"flow": pair.matrix}, lower=-np.inf, upper=pair.lp_denominator)

@@ -44,6 +44,8 @@ class LPModel:
         Ranged row bounds; ``-inf``/``inf`` for one-sided rows.
     col_blocks, row_blocks : Mapping[str, slice]
         Named contiguous ranges of columns and rows.
+    integer : ndarray of bool or None
+        Columns restricted to whole numbers (a mixed-integer program when any is).
     """
 
     cost: np.ndarray
@@ -54,6 +56,12 @@ class LPModel:
     row_upper: np.ndarray
     col_blocks: Mapping[str, slice] = field(default_factory=dict)
     row_blocks: Mapping[str, slice] = field(default_factory=dict)
+    #: True for columns that must take whole-number values (flows of indivisible resources); None: none do
+    integer: np.ndarray | None = None
+
+    @property
+    def is_mip(self) -> bool:
+        return self.integer is not None and bool(self.integer.any())
 
     @property
     def num_cols(self) -> int:
@@ -134,19 +142,20 @@ class LPBuilder:
 
     def __init__(self, base: LPModel | None = None):
         self._base = base
-        self._cols: list[tuple[str, int, np.ndarray, np.ndarray]] = []
+        self._cols: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = []
         self._rows: list[_RowBlock] = []
         self._col_blocks: dict[str, slice] = dict(base.col_blocks) if base else {}
         self._num_cols = base.num_cols if base else 0
 
-    def add_columns(self, name: str, count: int, *, lower, upper) -> slice:
-        """Add ``count`` columns as block ``name`` and return their range."""
+    def add_columns(self, name: str, count: int, *, lower, upper, integer=False) -> slice:
+        """Add ``count`` columns as block ``name`` (``integer``: whole numbers only) and return their range."""
         if name in self._col_blocks:
             raise ValueError(f"column block {name!r} exists already")
         span = slice(self._num_cols, self._num_cols + count)
         self._col_blocks[name] = span
         self._num_cols += count
-        self._cols.append((name, count, np.broadcast_to(lower, count), np.broadcast_to(upper, count)))
+        self._cols.append((name, count, np.broadcast_to(lower, count), np.broadcast_to(upper, count),
+                           np.broadcast_to(np.asarray(integer, dtype=bool), count)))
         return span
 
     def add_rows(self, name: str, parts: Mapping[str, sp.sparray], *, lower, upper) -> None:
@@ -175,9 +184,13 @@ class LPBuilder:
         n = self._num_cols
         col_lower = [base.col_lower] if base else []
         col_upper = [base.col_upper] if base else []
-        for _, _, lower, upper in self._cols:
+        integer = []
+        if base is not None:
+            integer.append(base.integer if base.integer is not None else np.zeros(base.num_cols, dtype=bool))
+        for _, _, lower, upper, whole in self._cols:
             col_lower.append(lower)
             col_upper.append(upper)
+            integer.append(whole)
         matrices: list[sp.sparray] = []
         row_lower = [base.row_lower] if base else []
         row_upper = [base.row_upper] if base else []
@@ -207,7 +220,16 @@ class LPBuilder:
             row_upper=_frozen(np.concatenate(row_upper) if row_upper else np.zeros(0)),
             col_blocks=MappingProxyType(dict(self._col_blocks)),
             row_blocks=MappingProxyType(row_blocks),
+            integer=_integer(np.concatenate(integer) if integer else np.zeros(0, dtype=bool)),
         )
+
+
+def _integer(flags: np.ndarray) -> np.ndarray | None:
+    if not flags.any():
+        return None
+    flags = np.array(flags, dtype=bool)
+    flags.flags.writeable = False
+    return flags
 
 
 def _assemble(parts: Sequence[tuple[str, sp.sparray]], blocks: Mapping[str, slice], count: int, width: int):

@@ -56,6 +56,7 @@ class Problem:
     flow_site: np.ndarray
     groups: Mapping[str, GroupCodes]
     source: str = "<inline>"
+    divisible: tuple[bool, ...] = ()  # per resource; empty means every resource is divisible
     unit_columns: Mapping[str, np.ndarray] = field(default_factory=dict)  # the units table's other columns, as text
 
     @property
@@ -65,9 +66,20 @@ class Problem:
         Dividing every quantity by it keeps the LP's coefficients near 1 whether a scenario
         counts in pounds, tonnes or millions of doses; results are multiplied back.
         """
-        if not self.num_pairs:
-            return 1.0
+        if not self.num_pairs or not self.all_divisible:
+            return 1.0  # whole units must stay whole: an indivisible resource is counted as it is
         return float(2.0 ** np.round(np.log2(np.median(self.pair_demand))))
+
+    @property
+    def all_divisible(self) -> bool:
+        return all(self.divisible)
+
+    @property
+    def flow_integer(self) -> np.ndarray:
+        """True for flows of indivisible resources (whole numbers only)."""
+        if self.all_divisible:
+            return np.zeros(self.num_flows, dtype=bool)
+        return ~np.asarray(self.divisible, dtype=bool)[self.pair_resource[self.flow_pair]]
 
     @cached_property
     def warnings(self) -> tuple[Issue, ...]:
@@ -142,6 +154,7 @@ class Problem:
             pair_unit=pair_unit.astype(np.int64), pair_resource=pair_resource.astype(np.int64),
             pair_demand=pair_demand, pair_value=pair_value, flow_pair=flow_pair, flow_site=flow_site,
             groups=MappingProxyType(groups), source=scenario.source, unit_columns=units.columns,
+            divisible=tuple(r.divisible for r in scenario.resources),
         )
 
 

@@ -157,12 +157,12 @@ def test_missing_pulp_solver_exits_4_and_names_what_is_available(tmp_path):
     assert "GUROBI_CMD is not available" in result.output and "PULP_CBC_CMD" in result.output
 
 
-def test_indivisible_resource_is_warned_about_not_silently_ignored(tmp_path):
+def test_indivisible_resource_gets_whole_units(tmp_path):
     path = scenario(tmp_path, "name: t\nresources: [{id: slot, divisible: false}]\nsupply: {slot: 5}\n"
                               "units: [{id: a, demand: 4}, {id: b, demand: 4}]\n")
-    result = runner.invoke(app, ["solve", str(path)])
-    assert result.exit_code == 0
-    assert "indivisible" in result.output and "fractional" in result.output
+    result = runner.invoke(app, ["solve", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "not supported" not in result.output and "\"status\": \"optimal\"" in result.stdout
 
 
 def test_key_value_options_keep_text_as_text(tmp_path):

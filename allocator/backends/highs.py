@@ -38,6 +38,8 @@ ATTEMPTS: tuple[tuple[str, dict[str, object]], ...] = (
 
 #: HiGHS ``primal_solution_status`` of a feasible point (kSolutionStatusFeasible)
 FEASIBLE_SOLUTION = 2
+#: relative gap at which branch and bound stops (HiGHS default 1e-4): whole-unit answers are exact
+MIP_GAP = 1e-9
 
 
 @contextlib.contextmanager
@@ -97,12 +99,37 @@ class HighsBackend:
         lp.a_matrix_.start_ = csc.indptr
         lp.a_matrix_.index_ = csc.indices
         lp.a_matrix_.value_ = csc.data
+        if model.is_mip:
+            kinds = np.where(model.integer, int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous))
+            lp.integrality_ = [highspy.HighsVarType(int(k)) for k in kinds]
         h.passModel(lp)
         return h
+
+    def _solve_mip(self, model: LPModel, options: SolverOptions) -> LPSolution:
+        """Branch and bound (HiGHS MIP) to a relative gap of MIP_GAP; the gap reached is in the message."""
+        h = self._new(model, options)
+        h.setOptionValue("mip_rel_gap", MIP_GAP)
+        if options.time_limit is not None:
+            h.setOptionValue("time_limit", float(options.time_limit))
+        start = time.perf_counter()
+        h.run()
+        seconds = time.perf_counter() - start
+        status = _status_table().get(h.getModelStatus(), Status.ERROR)
+        info = h.getInfo()
+        feasible = info.primal_solution_status == FEASIBLE_SOLUTION
+        gap = float(info.mip_gap) if feasible else float("inf")
+        message = f"mixed-integer: gap {gap:.2%}" if feasible else "mixed-integer"
+        if status in (Status.OPTIMAL, Status.TIME_LIMIT) and feasible:
+            x = np.asarray(h.getSolution().col_value, dtype=float)
+            x = np.where(model.integer, np.round(x), x)  # whole numbers, without the solver's 1e-9 round-off
+            return LPSolution(status, x, float(model.cost @ x), None, seconds, message)
+        return LPSolution(status, None, float("nan"), None, seconds, message)
 
     def solve(self, model: LPModel, options: SolverOptions) -> LPSolution:
         if model.matrix.nnz == 0:
             return solve_without_coefficients(model)
+        if model.is_mip:
+            return self._solve_mip(model, options)
         h = self._new(model, options)
         start = time.perf_counter()
         notes = []

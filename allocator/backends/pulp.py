@@ -83,6 +83,9 @@ class PulpBackend:
         highs = [None if not np.isfinite(v) else float(v) for v in model.col_upper]
         new_variable = getattr(prob, "add_variable", None) or pulp.LpVariable
         columns = [new_variable(n, lo, hi) for n, lo, hi in zip(names, lows, highs)]
+        if model.is_mip:
+            for j in np.flatnonzero(model.integer):
+                columns[j].cat = pulp.LpInteger
         nz = np.flatnonzero(model.cost)
         prob += pulp.LpAffineExpression([(columns[j], float(model.cost[j])) for j in nz])
         matrix = model.matrix

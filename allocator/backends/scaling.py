@@ -51,6 +51,8 @@ class Equilibrated:
         [1.0, 1.0]
         """
         col_scale = _implied_upper_bounds(model)
+        if model.integer is not None:
+            col_scale[model.integer] = 1.0  # a whole number divided by a scale is no longer whole
         scaled = model.matrix @ sp.diags_array(col_scale, format="csr")
         row_max = _segment_reduce(np.maximum, np.abs(scaled.data), scaled.indptr, empty=0.0)
         row_scale = 1.0 / np.where(row_max > 0, row_max, 1.0)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import Field
 
-from allocator.lp import LPModel
+from allocator.lp import LPBuilder, LPModel
 from allocator.measures import FillMeasure
 from allocator.errors import SolverError, UsageError
 from allocator.rules.base import RULES, Rule, RuleOutcome
@@ -75,6 +76,8 @@ class Leximin(Rule):
                 raise UsageError("method: flow needs one resource, no constraints, no over: and no max_rounds "
                                  "(and the igraph package)")
         measure = model.measures.over(self.over)
+        if model.base.is_mip:
+            return _whole_units(model, measure, runner)
         levels = np.full(len(measure), np.nan)
         free = np.arange(len(measure))
         held = model.base
@@ -129,3 +132,45 @@ def _probe(held: LPModel, measure: FillMeasure, free: np.ndarray, level: float,
     if not saturated.any():
         saturated[np.argmin(best)] = True
     return saturated
+
+
+def _whole_units(model, measure: FillMeasure, runner: StageRunner) -> RuleOutcome:
+    """Leximin over whole units: one mixed-integer program per rate, on cumulative ordered sums.
+
+    With integer flows the level-by-level method fails: rates that can each rise alone may not
+    rise together, and which ones stay low changes the later levels. Instead (Ogryczak and
+    Sliwinski 2006) stage ``k`` maximises ``theta_k(F)``, the sum of the ``k`` smallest rates,
+    holding ``theta_j >= theta_j*`` for ``j < k``; the lexicographic maximum of
+    ``(theta_1, ..., theta_n)`` is the leximin vector. ``theta_k`` is linear with helper columns:
+    ``theta_k = max_r  k r - sum_i d_i`` with ``d_i >= r - F_i``, ``d_i >= 0``. So ``n`` MIPs, the
+    ``k``-th with ``k`` sets of helpers: exact, and practical for up to a few hundred rates.
+    """
+    count = len(measure)
+    held = model.base
+    rates = sp.diags_array(1.0 / measure.lp_denominator, format="csr") @ measure.matrix  # F = rates @ x
+    thetas = []
+    for k in range(1, count + 1):
+        lp = _ordered_sum(held, rates, k, f"theta{k}")
+        solution = runner.run(f"leximin-{k}", lp.with_objective({f"theta{k}:r": float(k), f"theta{k}:d": -1.0}))
+        theta = float(solution.objective)
+        thetas.append(theta)
+        held = lp.with_row_bounds(f"theta{k}", lower=theta - 1e-9 * max(1.0, abs(theta)))
+    final = value_lp(held, model.problem)
+    flows = flows_of(runner.run("value", final), final)
+    sorted_rates = np.diff(np.concatenate([[0.0], thetas]))
+    distinct = sorted({round(float(v), 12) for v in sorted_rates})
+    return RuleOutcome(flows, {"level": distinct[0] if distinct else None, "levels": distinct})
+
+
+def _ordered_sum(base: LPModel, rates, k: int, name: str) -> LPModel:
+    """``base`` plus helpers for ``theta_k`` and the row ``k r - sum d`` (block ``name``, bounds open)."""
+    count = rates.shape[0]
+    builder = LPBuilder(base)
+    builder.add_columns(f"{name}:r", 1, lower=-np.inf, upper=np.inf)
+    builder.add_columns(f"{name}:d", count, lower=0.0, upper=np.inf)
+    # d_i - r + F_i >= 0
+    builder.add_rows(f"{name}:below", {"flow": rates, f"{name}:r": sp.csr_array(-np.ones((count, 1))),
+                                       f"{name}:d": sp.identity(count, format="csr")}, lower=0.0, upper=np.inf)
+    builder.add_rows(name, {f"{name}:r": sp.csr_array([[float(k)]]), f"{name}:d": sp.csr_array(-np.ones((1, count)))},
+                     lower=-np.inf, upper=np.inf)
+    return builder.build()

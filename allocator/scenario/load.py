@@ -220,10 +220,6 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     if any(i.severity is Severity.ERROR for i in issues):
         raise ScenarioError(issues)
     warnings = tuple(i for i in issues if i.severity is Severity.WARNING)
-    warnings += tuple(Issue(source, f"resources[{k}].divisible", f"{r.id!r} is marked indivisible, but whole-unit "
-                            "allocation is not supported yet: allocations are fractional (round them, or use a "
-                            "lottery over the fractional answer)", severity=Severity.WARNING)
-                      for k, r in enumerate(sections["resources"]) if not r.divisible)
     warnings += _supply_warnings(sections, resources, source)
     return Scenario(
         name=sections["name"], description=sections.get("description", ""),
