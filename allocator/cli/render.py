@@ -262,3 +262,15 @@ def diagnosis(found) -> None:
         table.add_row(row.constraint, row.parameter, "-" if row.given is None or row.given != row.given else f"{row.given:g}",
                       "none holds" if row.limit is None or row.limit != row.limit else f"{row.limit:.4f}")
     out.print(table)
+
+
+def lottery(result) -> None:
+    """The lottery: how many draws, the decomposition's size, and the first allocations with their odds."""
+    draws = int(result.draws["draw"].nunique()) if len(result.draws) else 0
+    out.print(f"lottery over the {result.rule} allocation, seed {result.seed}: {draws} draw(s)")
+    if result.decomposition is not None:
+        odds = result.decomposition.groupby("allocation")["probability"].first()
+        out.print(f"exact decomposition: {len(odds)} whole-unit allocation(s); the most likely has probability "
+                  f"{odds.max():.4f}")
+    for note in result.notes:
+        _labelled(out, "note", "yellow", note)

@@ -1,4 +1,4 @@
-"""CLI commands that weigh rules against each other: compare, frontier, report, plot."""
+"""CLI commands that weigh rules against each other: compare, frontier, report, plot, lottery."""
 
 from __future__ import annotations
 
@@ -164,5 +164,36 @@ def plot(
         check_output_folder(out, force=force)
         save_charts(_built_report(scenario, rules, constraint, solver, allow_outside), out, force=force)
         render.written(out)
+
+    _run(action)
+
+
+@app.command()
+def lottery(
+    scenario: ScenarioArg,
+    rule: Annotated[str, typer.Option("--rule", "-r", help="the rule whose fractional answer gives the odds")] = "leximin",
+    draws: Annotated[int, typer.Option("--draws", min=0, help="seeded whole-unit draws to write")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="the same seed gives the same draws")] = 0,
+    constraint: ConstraintOpt = None,
+    solver: SolverOpt = "highs",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the draws and the decomposition here")] = None,
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """A fair lottery over whole units: draws whose expectation is the rule's fractional allocation."""
+    import allocator
+    from allocator.lottery import lottery as draw_lottery, save_lottery
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        result = draw_lottery(loaded, parse_spec(rule, "name"), draws=draws, seed=seed,
+                              constraints=_constraints(constraint), solver=solver)
+        if out is not None:
+            save_lottery(result, out, force=force)
+        render.lottery(result)
+        if out is not None:
+            render.written(out)
 
     _run(action)
