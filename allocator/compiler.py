@@ -114,6 +114,12 @@ def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Cons
                                  shape=(len(cells), problem.num_flows))
     builder.add_rows("supply", {"flow": supply_matrix}, lower=-np.inf,
                      upper=problem.supply.ravel()[cells] / problem.scale)
+    for k, members in enumerate(problem.exclusive):
+        # one row per unit: what it gets of the set's resources, in total, is at most one unit
+        mine = np.flatnonzero(np.isin(problem.pair_resource[problem.flow_pair], members))
+        units, row_of_flow = np.unique(problem.pair_unit[problem.flow_pair[mine]], return_inverse=True)
+        matrix = sp.csr_array((np.ones(len(mine)), (row_of_flow, mine)), shape=(len(units), problem.num_flows))
+        builder.add_rows(f"exclusive:{k}", {"flow": matrix}, lower=-np.inf, upper=1.0 / problem.scale)
     used: dict[str, int] = {}
     for constraint in constraints:
         name = constraint.row_block

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from allocator.constraints.base import group_measure
 from allocator.result import Result
 
 #: a supply row is used up, or a rate at a level, within this relative tolerance
@@ -156,10 +157,10 @@ def _group_caps(model, lp, duals, largest) -> dict[tuple[str, str, str], str]:
         attribute = constraint.params().get("attribute")
         if not attribute or f"{block}:below_hi" not in lp.row_blocks:
             continue
-        measure = model.measures.group(attribute, constraint.params().get("resource"))
+        measure = group_measure(constraint, model.measures)
         rows = duals[lp.rows(f"{block}:below_hi")]
         for k in np.flatnonzero(np.abs(rows) > DUAL_ZERO * largest):
-            resource = model.problem.resource_ids[measure.resource[k]]
+            resource = str(measure.labels["resource"].iloc[k])
             caps[(attribute, str(measure.labels["group"].iloc[k]), resource)] = constraint.describe()
     return caps
 

@@ -113,6 +113,48 @@ def group_fill(problem: Problem, attribute: str, resource: str | None = None,
     return FillMeasure(f"group:{attribute}", matrix, demand[cells], labels, cells % num_res, scale=problem.scale)
 
 
+def potential_benefit(problem: Problem) -> np.ndarray:
+    """The most benefit each unit could receive: ``sum_r v_ir d_ir``, where an exclusive set counts
+    only its best member for one unit, ``max_{r in set} v_ir min(d_ir, 1)``."""
+    n = len(problem.unit_ids)
+    benefit = problem.pair_value * problem.pair_demand
+    in_set = np.zeros(len(problem.resource_ids), dtype=bool)
+    total = np.zeros(n)
+    for members in problem.exclusive:
+        in_set[list(members)] = True
+        mine = np.isin(problem.pair_resource, members)
+        best = np.zeros(n)
+        np.maximum.at(best, problem.pair_unit[mine], problem.pair_value[mine] * np.minimum(problem.pair_demand[mine], 1.0))
+        total += best
+    free = ~in_set[problem.pair_resource]
+    return total + np.bincount(problem.pair_unit[free], weights=benefit[free], minlength=n)
+
+
+def group_benefit(problem: Problem, attribute: str, *, servable_only: bool = False) -> FillMeasure:
+    """Benefit rate of every group of ``attribute``: benefit delivered over the most its members could get.
+
+    ``sum_{i in g} sum_r v_ir a_ir / sum_{i in g} potential_i`` (see :func:`potential_benefit`),
+    one entry per group across resources (``resource`` is 0 for all). With ``servable_only``,
+    groups none of whose members can be reached are left out.
+    """
+    codes = problem.groups[attribute]
+    potential = np.bincount(codes.codes, weights=potential_benefit(problem), minlength=len(codes.labels))
+    keep = potential > 0
+    if servable_only:
+        keep &= np.bincount(codes.codes[problem.pair_unit[problem.pair_reachable]], minlength=len(codes.labels)) > 0
+    groups = np.flatnonzero(keep)
+    row_of_group = np.full(len(codes.labels), -1)
+    row_of_group[groups] = np.arange(len(groups))
+    flow_rows = row_of_group[codes.codes[problem.pair_unit[problem.flow_pair]]]
+    on = flow_rows >= 0
+    matrix = sp.csr_array((problem.pair_value[problem.flow_pair][on], (flow_rows[on], np.flatnonzero(on))),
+                          shape=(len(groups), problem.num_flows))
+    labels = pd.DataFrame({"attribute": attribute, "group": np.asarray(codes.labels, dtype=object)[groups],
+                           "resource": "(benefit)"})
+    return FillMeasure(f"benefit:{attribute}", matrix, potential[groups], labels, np.zeros(len(groups), dtype=np.int64),
+                       scale=problem.scale)
+
+
 def spread(rates: np.ndarray, resource: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Highest and lowest rate per resource index (NaN where a resource has no entries)."""
     num = int(resource.max()) + 1 if len(resource) else 0
@@ -168,6 +210,13 @@ class MeasureSet:
         key = (f"group:{attribute}:{servable_only}", resource)
         if key not in self._cache:
             self._cache[key] = group_fill(self.problem, attribute, resource, servable_only=servable_only)
+        return self._cache[key]
+
+    def benefit(self, attribute: str, *, servable_only: bool = True) -> FillMeasure:
+        """Group benefit rates (see :func:`group_benefit`)."""
+        key = (f"benefit:{attribute}:{servable_only}", None)
+        if key not in self._cache:
+            self._cache[key] = group_benefit(self.problem, attribute, servable_only=servable_only)
         return self._cache[key]
 
     def over(self, attribute: str | None) -> FillMeasure:

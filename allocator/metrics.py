@@ -26,6 +26,7 @@ METRICS: dict[str, str] = {
     "units_unserved": "units with demand that receive nothing",
     "max_group_gap": "per attribute: largest difference between group fill rates of one resource",
     "min_group_ratio": "per attribute: smallest lowest/highest group fill rate of one resource",
+    "max_benefit_gap": "per attribute: largest difference between group benefit rates (benefit over potential)",
 }
 
 #: flows below this share of their unit's demand are reported as exactly 0
@@ -100,12 +101,15 @@ def compute_metrics(problem: Problem, measures: MeasureSet, flows: np.ndarray) -
         "units_unserved": int((has_demand & (per_unit <= 0)).sum()),
         "max_group_gap": {},
         "min_group_ratio": {},
+        "max_benefit_gap": {},
     }
     for attribute in problem.groups:
         measure = measures.group(attribute, servable_only=False)
         rates = measure.rates(flows)
         metrics["max_group_gap"][attribute] = max_gap(rates, measure.resource)
         metrics["min_group_ratio"][attribute] = min_ratio(rates, measure.resource)
+        benefit = measures.benefit(attribute, servable_only=False)
+        metrics["max_benefit_gap"][attribute] = max_gap(benefit.rates(flows), benefit.resource)
     by_resource = {}
     for r, resource in enumerate(problem.resource_ids):
         mine = problem.pair_resource == r

@@ -57,6 +57,7 @@ class Problem:
     groups: Mapping[str, GroupCodes]
     source: str = "<inline>"
     divisible: tuple[bool, ...] = ()  # per resource; empty means every resource is divisible
+    exclusive: tuple[tuple[int, ...], ...] = ()  # resource indices of each exclusive set
     unit_columns: Mapping[str, np.ndarray] = field(default_factory=dict)  # the units table's other columns, as text
 
     @property
@@ -155,6 +156,7 @@ class Problem:
             pair_demand=pair_demand, pair_value=pair_value, flow_pair=flow_pair, flow_site=flow_site,
             groups=MappingProxyType(groups), source=scenario.source, unit_columns=units.columns,
             divisible=tuple(r.divisible for r in scenario.resources),
+            exclusive=tuple(tuple(resources.index(r) for r in members) for members in scenario.exclusive),
         )
 
 

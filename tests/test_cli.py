@@ -128,7 +128,8 @@ def test_rule_and_constraint_options_override_the_scenario(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["rule"]["name"] == "utilitarian"
-    assert summary["constraints"] == [{"type": "group_floor", "attribute": "region", "share": 0.5, "resource": None}]
+    assert summary["constraints"] == [{"type": "group_floor", "attribute": "region", "share": 0.5, "resource": None,
+                                       "measure": None}]
     assert summary["metrics"]["min_fill_rate"] >= 0.5 - 1e-6
 
 

@@ -6,7 +6,7 @@ with every rule. Each one carries its formulation in its docstring.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +35,25 @@ class Constraint(Spec):
 
 
 CONSTRAINTS: Registry[Constraint] = Registry("constraint", name_field="type")
+
+#: what a group constraint bounds: group fill rates, or group benefit rates (benefit delivered over
+#: the most the group's members could get, see :func:`allocator.measures.group_benefit`)
+GroupMeasure = Literal["fill", "benefit"]
+
+
+def group_measure(constraint: Constraint, measures: MeasureSet) -> FillMeasure:
+    """The measure a group constraint bounds: its ``measure`` of its ``attribute`` (and ``resource``)."""
+    params = constraint.params()
+    if params.get("measure") == "benefit":
+        return measures.benefit(params["attribute"])
+    return measures.group(params["attribute"], params.get("resource"))
+
+
+def check_benefit(constraint: Constraint) -> None:
+    """A benefit rate spans every resource, so it cannot also be restricted to one."""
+    params = constraint.params()
+    if params.get("measure") == "benefit" and params.get("resource") is not None:
+        raise ValueError("measure: benefit covers every resource; leave out resource")
 
 
 def group_bounds(builder: LPBuilder, measure: FillMeasure, name: str, *, low: bool):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from allocator.constraints.base import CONSTRAINTS, Constraint
+from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_measure
 from allocator.constraints.floor import Share
 
 
@@ -31,8 +31,12 @@ class GroupFloor(Constraint):
     attribute: str
     share: Share
     resource: str | None = None
+    measure: GroupMeasure | None = None  # None: fill rates
+
+    def model_post_init(self, _context) -> None:
+        check_benefit(self)
 
     def apply(self, builder, measures, name):
-        measure = measures.group(self.attribute, self.resource)
+        measure = group_measure(self, measures)
         builder.add_rows(name, {"flow": measure.matrix},
                          lower=self.share * measure.lp_denominator, upper=float("inf"))

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.constraints.base import CONSTRAINTS, Constraint, group_bounds
+from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_bounds, group_measure
 from allocator.constraints.floor import Share
 
 
@@ -35,9 +35,13 @@ class GroupGap(Constraint):
     attribute: str
     max_gap: Share
     resource: str | None = None
+    measure: GroupMeasure | None = None  # None: fill rates
+
+    def model_post_init(self, _context) -> None:
+        check_benefit(self)
 
     def apply(self, builder, measures, name):
-        measure = measures.group(self.attribute, self.resource)
+        measure = group_measure(self, measures)
         high, low, _ = group_bounds(builder, measure, name, low=True)
         count = len(np.unique(measure.resource))
         eye = sp.identity(count, format="csr")

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from allocator.constraints.base import CONSTRAINTS, Constraint, group_bounds
+from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_bounds, group_measure
 from allocator.constraints.floor import Share
 
 
@@ -34,8 +34,12 @@ class GroupRatio(Constraint):
     attribute: str
     min_ratio: Share
     resource: str | None = None
+    measure: GroupMeasure | None = None  # None: fill rates
+
+    def model_post_init(self, _context) -> None:
+        check_benefit(self)
 
     def apply(self, builder, measures, name):
-        measure = measures.group(self.attribute, self.resource)
+        measure = group_measure(self, measures)
         high, _, spread = group_bounds(builder, measure, name, low=False)
         builder.add_rows(name, {"flow": measure.matrix, high: self.min_ratio * spread}, lower=0.0, upper=np.inf)

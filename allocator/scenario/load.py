@@ -28,7 +28,7 @@ from allocator.scenario.tables import (
     stripped_text, units_from_frame,
 )
 
-TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links",
+TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
                   "rule", "constraints")
 SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 DEFAULT_RULE = "maxmin"
@@ -41,6 +41,7 @@ _SECTION_TYPES = {
     "supply": TypeAdapter(dict[Identifier, Quantity]),
     "sites": TypeAdapter(list[Site]),
     "groups": TypeAdapter(list[Identifier]),
+    "exclusive": TypeAdapter(list[Identifier] | list[list[Identifier]]),
 }
 
 
@@ -182,6 +183,8 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     issues += _duplicates(resources, source, "resources", "resource")
     issues += _check_supply(document, sections, resources, source)
     groups = list(sections.get("groups", []))
+    exclusive, found = _exclusive_sets(sections.get("exclusive"), resources, source)
+    issues += found
     issues += _reserved_groups(groups, source)
     issues += _duplicates(groups, source, "groups", "group attribute")
 
@@ -226,7 +229,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         resources=tuple(sections["resources"]), supply=sections.get("supply"),
         sites=tuple(sections["sites"]) if "sites" in sections else None,
         units=units, groups=tuple(groups), links=links, rule=rule, constraints=tuple(c for _, c in constraints),
-        source=source, warnings=warnings, inputs=tuple(files.inputs),
+        source=source, warnings=warnings, inputs=tuple(files.inputs), exclusive=exclusive,
     )
 
 
@@ -357,3 +360,26 @@ def _load_links(spec, files, unit_ids, site_ids, source):
         return None, issues
     table, found = links_from_frame(frame, unit_ids, site_ids, label, locate, header)
     return table, issues + found
+
+
+def _exclusive_sets(spec, resources: list[str], source: str):
+    """``exclusive: [a, b]`` (one set) or ``[[a, b], [c, d]]``: resources a unit may get only one unit of, in total."""
+    if not spec:
+        return (), []
+    sets = [spec] if isinstance(spec[0], str) else spec
+    issues = []
+    for k, members in enumerate(sets):
+        where = "exclusive" if sets is not spec else f"exclusive[{k}]"
+        unknown = [r for r in members if r not in resources]
+        if unknown:
+            issues.append(Issue(source, where, f"unknown resource(s): {', '.join(map(repr, unknown))}",
+                                f"resources declared in 'resources': {', '.join(resources)}"))
+        if len(set(members)) < 2:
+            issues.append(Issue(source, where, "an exclusive set needs at least two different resources",
+                                "e.g. exclusive: [prevention, rapid_rehousing, shelter]"))
+    taken = [r for members in sets for r in set(members)]
+    repeated = sorted({r for r in taken if taken.count(r) > 1})
+    if repeated:
+        issues.append(Issue(source, "exclusive", f"resource(s) in more than one exclusive set: {', '.join(repeated)}",
+                            "each resource in at most one set"))
+    return tuple(tuple(dict.fromkeys(members)) for members in sets), issues

@@ -153,6 +153,8 @@ class Scenario(Frozen):
     constraints: tuple[Constraint, ...] = ()
     source: str = "<inline>"
     warnings: tuple[Issue, ...] = ()
+    #: sets of resources of which a unit gets at most one unit in total (``exclusive:``)
+    exclusive: tuple[tuple[str, ...], ...] = ()
     #: the files it was read from: ``(role, absolute path, sha256)``, role ``scenario``, ``units`` or ``links``
     inputs: tuple[tuple[str, str, str], ...] = ()
 
