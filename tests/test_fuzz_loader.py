@@ -27,6 +27,7 @@ FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 
 KEYS = ["name", "description", "resources", "supply", "sites", "units", "groups", "links", "rule", "constraints",
+        "exclusive", "data", "measure", "weights", "score", "baseline",
         "id", "demand", "value", "unit", "site", "type", "share", "attribute", "max_gap", "min_ratio", "over",
         "method", "divisible", "food", "g", "x"]
 SCALARS = st.one_of(
