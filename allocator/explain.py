@@ -89,11 +89,13 @@ def explain_result(result: Result) -> Explanation:
     problem = model.problem
     value_like = bool(np.any(lp.cost[lp.cols("flow")] != 0))
     objective_scale = problem.scale if value_like else 1.0
-    objective = (f"total value ({stage} stage" + (", equity levels held)" if stage != "value" or
-                                                  model.rule.key in ("maxmin", "leximin") else ")")
-                 if value_like else f"the '{stage}' stage's objective (a fill-rate level)")
-    flows = np.zeros(problem.num_flows)
-    flows[:] = _flows_from(result, problem)
+    if not value_like:
+        objective = f"the '{stage}' stage's objective (a fill-rate level)"
+    elif model.rule.key in ("maxmin", "leximin"):
+        objective = f"total value ({stage} stage, equity levels held)"
+    else:
+        objective = f"total value ({stage} stage)"
+    flows = _flows_from(result, problem)
     duals = solution.row_dual if solution.row_dual is not None else np.zeros(lp.num_rows)
     largest = max(float(np.abs(duals).max()) if len(duals) else 0.0, 1e-300)
     sites = _site_table(problem, lp, flows, duals, objective_scale, largest)
@@ -182,12 +184,11 @@ def _unit_table(result: Result, model, flows, sites: pd.DataFrame, caps) -> pd.D
                                                                   if result.equity.get("level") is not None else []))]
     codes, reasons, sites_text = [], [], []
     for p in range(problem.num_pairs):
-        unit, resource = str(table["unit"].iloc[p]), str(table["resource"].iloc[p])
+        resource = str(table["resource"].iloc[p])
         rate = float(table["fill_rate"].iloc[p])
         cells = pair_cells.get(p, [])
         group_cap = next(((f"{a}={g}", c) for (a, g, r), c in caps.items()
-                          if r == resource and str(problem.unit_ids[problem.pair_unit[p]]) == unit
-                          and g == _label_of(problem, a, problem.pair_unit[p])), None)
+                          if r in (resource, "(benefit)") and g == _label_of(problem, a, problem.pair_unit[p])), None)
         all_used = bool(cells) and all(exhausted_cell.get(c, False) for c in cells)
         level = next((v for v in levels if abs(rate - v) <= TIGHT * max(v, 1e-9) + 1e-9), None)
         if not cells:

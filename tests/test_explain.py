@@ -103,3 +103,33 @@ def test_cli_explain(tmp_path):
     assert json.loads((out / "summary.json").read_text())["sentences"][0].startswith("Shadow prices")
     missing = runner.invoke(app, ["explain", path, "--unit", "nowhere"])
     assert missing.exit_code == 2 and "no unit 'nowhere'" in missing.output
+
+
+def _households(divisible: bool):
+    resources = [{"id": r, "divisible": divisible} for r in ("prevention", "rehousing")]
+    units = [{"id": "h1", "demand": {"prevention": 1, "rehousing": 1}, "value": {"prevention": 5, "rehousing": 1},
+              "groups": {"race": "x"}},
+             {"id": "h2", "demand": {"prevention": 1, "rehousing": 1}, "value": {"prevention": 4, "rehousing": 3},
+              "groups": {"race": "y"}}]
+    return build(resources=resources, units=units, exclusive=["prevention", "rehousing"], groups=["race"],
+                 supply={"prevention": 1, "rehousing": 1})
+
+
+BENEFIT_GAP = [{"type": "group_gap", "attribute": "race", "max_gap": 0.2, "measure": "benefit"}]
+
+
+def test_a_benefit_cap_is_named_and_priced():
+    base = allocator.solve(_households(True), "utilitarian", constraints=BENEFIT_GAP)
+    e = base.explain()
+    assert "group_capped" in set(e.units["reason_code"])
+    assert "race=x" in " ".join(e.units.loc[e.units["reason_code"] == "group_capped", "reason"])
+    price = e.constraints.iloc[0]["shadow_price"]
+    looser = allocator.solve(_households(True), "utilitarian", constraints=[{**BENEFIT_GAP[0], "max_gap": 0.21}])
+    assert price == pytest.approx((looser.metrics["total_value"] - base.metrics["total_value"]) / 0.01, rel=1e-4)
+
+
+def test_whole_unit_results_are_explained_without_prices():
+    # branch and bound gives no duals: every pair still gets a reason, no constraint is priced
+    e = allocator.solve(_households(False), "utilitarian", constraints=BENEFIT_GAP).explain()
+    assert set(e.units["reason_code"]) <= {"rule", "demand_met", "sites_used_up", "group_capped"}
+    assert e.constraints["binding"].tolist() == [False]
