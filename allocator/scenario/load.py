@@ -19,8 +19,10 @@ from pydantic import TypeAdapter, ValidationError
 from allocator.constraints import CONSTRAINTS
 from allocator.errors import Issue, ScenarioError, Severity
 from allocator.registry import issues_from_validation
+from allocator.reserves import Reserves
 from allocator.rules import RULES
 from allocator.scenario.checks import check_spec_references
+from allocator.scenario.sections import check_reserves, exclusive_sets
 from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
 from allocator.scenario.model import Identifier, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
@@ -29,6 +31,7 @@ from allocator.scenario.tables import (
 )
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
+                  "reserves",
                   "rule", "constraints")
 SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 DEFAULT_RULE = "maxmin"
@@ -42,6 +45,7 @@ _SECTION_TYPES = {
     "sites": TypeAdapter(list[Site]),
     "groups": TypeAdapter(list[Identifier]),
     "exclusive": TypeAdapter(list[Identifier] | list[list[Identifier]]),
+    "reserves": TypeAdapter(Reserves),
 }
 
 
@@ -183,7 +187,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     issues += _duplicates(resources, source, "resources", "resource")
     issues += _check_supply(document, sections, resources, source)
     groups = list(sections.get("groups", []))
-    exclusive, found = _exclusive_sets(sections.get("exclusive"), resources, source)
+    exclusive, found = exclusive_sets(sections.get("exclusive"), resources, source)
     issues += found
     issues += _reserved_groups(groups, source)
     issues += _duplicates(groups, source, "groups", "group attribute")
@@ -220,6 +224,8 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     for k, item in constraints:
         issues += check_spec_references(item, f"constraints[{k}]", **refs)
 
+    if sections.get("reserves") is not None and units is not None:
+        issues += check_reserves(sections["reserves"], units, groups, resources, source)
     if any(i.severity is Severity.ERROR for i in issues):
         raise ScenarioError(issues)
     warnings = tuple(i for i in issues if i.severity is Severity.WARNING)
@@ -230,6 +236,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         sites=tuple(sections["sites"]) if "sites" in sections else None,
         units=units, groups=tuple(groups), links=links, rule=rule, constraints=tuple(c for _, c in constraints),
         source=source, warnings=warnings, inputs=tuple(files.inputs), exclusive=exclusive,
+        reserves=sections.get("reserves"),
     )
 
 
@@ -361,25 +368,3 @@ def _load_links(spec, files, unit_ids, site_ids, source):
     table, found = links_from_frame(frame, unit_ids, site_ids, label, locate, header)
     return table, issues + found
 
-
-def _exclusive_sets(spec, resources: list[str], source: str):
-    """``exclusive: [a, b]`` (one set) or ``[[a, b], [c, d]]``: resources a unit may get only one unit of, in total."""
-    if not spec:
-        return (), []
-    sets = [spec] if isinstance(spec[0], str) else spec
-    issues = []
-    for k, members in enumerate(sets):
-        where = "exclusive" if sets is not spec else f"exclusive[{k}]"
-        unknown = [r for r in members if r not in resources]
-        if unknown:
-            issues.append(Issue(source, where, f"unknown resource(s): {', '.join(map(repr, unknown))}",
-                                f"resources declared in 'resources': {', '.join(resources)}"))
-        if len(set(members)) < 2:
-            issues.append(Issue(source, where, "an exclusive set needs at least two different resources",
-                                "e.g. exclusive: [prevention, rapid_rehousing, shelter]"))
-    taken = [r for members in sets for r in set(members)]
-    repeated = sorted({r for r in taken if taken.count(r) > 1})
-    if repeated:
-        issues.append(Issue(source, "exclusive", f"resource(s) in more than one exclusive set: {', '.join(repeated)}",
-                            "each resource in at most one set"))
-    return tuple(tuple(dict.fromkeys(members)) for members in sets), issues

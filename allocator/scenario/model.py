@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from allocator.constraints.base import Constraint
 from allocator.errors import Issue
+from allocator.reserves import Reserves
 from allocator.rules.base import Rule
 
 def id_text(value: object) -> object:
@@ -153,6 +154,8 @@ class Scenario(Frozen):
     constraints: tuple[Constraint, ...] = ()
     source: str = "<inline>"
     warnings: tuple[Issue, ...] = ()
+    #: a reserve system for one resource (``reserves:``, see :mod:`allocator.reserves`)
+    reserves: Reserves | None = None
     #: sets of resources of which a unit gets at most one unit in total (``exclusive:``)
     exclusive: tuple[tuple[str, ...], ...] = ()
     #: the files it was read from: ``(role, absolute path, sha256)``, role ``scenario``, ``units`` or ``links``

@@ -1,0 +1,74 @@
+"""Checks of the optional sections of a scenario: ``exclusive:`` sets and the ``reserves:`` system."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.errors import Issue, Severity
+from allocator.reserves import Reserves
+from allocator.scenario.checks import numbers_in
+
+
+def exclusive_sets(spec, resources: list[str], source: str):
+    """``exclusive: [a, b]`` (one set) or ``[[a, b], [c, d]]``: resources a unit may get only one unit of, in total."""
+    if not spec:
+        return (), []
+    sets = [spec] if isinstance(spec[0], str) else spec
+    issues = []
+    for k, members in enumerate(sets):
+        where = "exclusive" if sets is not spec else f"exclusive[{k}]"
+        unknown = [r for r in members if r not in resources]
+        if unknown:
+            issues.append(Issue(source, where, f"unknown resource(s): {', '.join(map(repr, unknown))}",
+                                f"resources declared in 'resources': {', '.join(resources)}"))
+        if len(set(members)) < 2:
+            issues.append(Issue(source, where, "an exclusive set needs at least two different resources",
+                                "e.g. exclusive: [prevention, rapid_rehousing, shelter]"))
+    taken = [r for members in sets for r in set(members)]
+    repeated = sorted({r for r in taken if taken.count(r) > 1})
+    if repeated:
+        issues.append(Issue(source, "exclusive", f"resource(s) in more than one exclusive set: {', '.join(repeated)}",
+                            "each resource in at most one set"))
+    return tuple(tuple(dict.fromkeys(members)) for members in sets), issues
+
+
+def check_reserves(reserves: Reserves, units, groups: list[str], resources: list[str], source: str):
+    """A reserve system names a resource, group attributes and labels, and numeric score columns that exist."""
+    issues = []
+    resource = reserves.resource or (resources[0] if len(resources) == 1 else None)
+    if resource is None or resource not in resources:
+        issues.append(Issue(source, "reserves.resource", f"must name one of the resources ({', '.join(resources)})",
+                            "resource: <id> (optional with one resource)"))
+        return issues
+    demand = units.demand[:, resources.index(resource)]
+    if not np.all(np.isin(demand, (0.0, 1.0))):
+        issues.append(Issue(source, "reserves", f"every unit must ask for 0 or 1 of {resource!r} in a reserve system",
+                            "demand 1 (asks for one unit) or 0"))
+    for k, category in enumerate(reserves.categories):
+        where = f"reserves.categories[{k}]"
+        if category.id == "open":
+            issues.append(Issue(source, f"{where}.id", "'open' is the name of the category that takes the rest",
+                                "another id"))
+        if category.attribute not in groups:
+            issues.append(Issue(source, f"{where}.attribute", f"{category.attribute!r} is not a group attribute",
+                                f"one of the columns listed in 'groups': {', '.join(groups) or '(none)'}"))
+        elif unknown := sorted(set(category.groups) - set(units.groups[category.attribute])):
+            issues.append(Issue(source, f"{where}.groups", f"no unit has {category.attribute} = {', '.join(unknown)}"
+                                " (a typo? the category can only serve the other labels)",
+                                "labels that occur in the units table", severity=Severity.WARNING))
+    try:
+        reserves.processing_order()
+    except ValueError as exc:
+        issues.append(Issue(source, "reserves.order", str(exc), "every category id once, and open"))
+    shares = sum(c.share for c in reserves.categories)
+    if shares > 1 + 1e-12:
+        issues.append(Issue(source, "reserves.categories", f"the shares add up to {shares:g}", "at most 1"))
+    for where, priority in [("reserves.priority", reserves.priority)] + [
+            (f"reserves.categories[{k}].priority", c.priority) for k, c in enumerate(reserves.categories) if c.priority]:
+        if priority.score not in units.columns:
+            issues.append(Issue(source, f"{where}.score", f"the units table has no column {priority.score!r}",
+                                "a numeric column of the units table"))
+        elif not np.all(np.isfinite(numbers_in(units.columns[priority.score]))):
+            issues.append(Issue(source, f"{where}.score", f"column {priority.score!r} holds values that are not numbers",
+                                "a number in every row"))
+    return issues
