@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
+from allocator._sparse import sparse as sp
 from allocator.constraints.base import CONSTRAINTS, Constraint
 from allocator.errors import ScenarioError, UsageError
 from allocator.lp import LPBuilder, LPModel

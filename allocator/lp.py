@@ -19,7 +19,8 @@ from types import MappingProxyType
 from typing import Mapping, Sequence
 
 import numpy as np
-import scipy.sparse as sp
+
+from allocator._sparse import sparse as sp
 
 INF = np.inf
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
+from allocator._sparse import sparse as sp
 from allocator.problem import Problem
 
 #: fill rates below this are solver round-off, not service

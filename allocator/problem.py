@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
+from allocator._sparse import sparse as sp
 from allocator.errors import Issue, Severity
 
 if TYPE_CHECKING:
@@ -134,13 +134,13 @@ class Problem:
         pair_demand = units.demand[pair_unit, pair_resource]
         pair_value = units.value[pair_unit, pair_resource]
 
-        access = _access_matrix(scenario, n, len(site_ids))  # unit x site, bool sparse
-        # flows: (pair, site) with access and positive supply of the pair's resource
-        one_pair_per_unit = num_res == 1 and len(pair_unit) == n  # pair p is unit p: no need to copy rows
-        pair_sites = access if one_pair_per_unit else access[pair_unit]  # pairs x sites, CSR
-        pair_sites.sort_indices()  # row-major with sorted columns
-        flow_pair = np.repeat(np.arange(len(pair_unit), dtype=np.int64), np.diff(pair_sites.indptr))
-        flow_site = pair_sites.indices.astype(np.int64)
+        indptr, indices = _access(scenario, n, len(site_ids))  # unit x site, CSR arrays, sorted columns
+        # flows: (pair, site) with access and positive supply of the pair's resource, pair-major
+        degree = np.diff(indptr)[pair_unit]
+        flow_pair = np.repeat(np.arange(len(pair_unit), dtype=np.int64), degree)
+        # position of each flow in ``indices``: the start of its unit's row plus its rank within the pair
+        within = np.arange(len(flow_pair)) - np.repeat(np.cumsum(degree) - degree, degree)
+        flow_site = indices[indptr[pair_unit][flow_pair] + within]
         keep = supply[flow_site, pair_resource[flow_pair]] > 0
         flow_pair, flow_site = flow_pair[keep], flow_site[keep]
 
@@ -160,16 +160,23 @@ class Problem:
         )
 
 
-def _access_matrix(scenario: Scenario, n: int, m: int) -> sp.csr_array:
+def _access(scenario: Scenario, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit x site access as CSR arrays ``(indptr, indices)``, columns sorted in each row.
+
+    Plain numpy (no scipy, so validation need not import it): links come deduplicated from the
+    loader; a links table already sorted by unit then site (the usual export) needs no sort.
+    """
     if scenario.links is None:
-        return sp.csr_array(np.ones((n, m), dtype=bool))
+        return np.arange(n + 1, dtype=np.int64) * m, np.tile(np.arange(m, dtype=np.int64), n)
     links = scenario.links
-    unit_index = pd.Index(scenario.units.ids).get_indexer(links.unit_labels)[links.unit_codes]
+    unit_index = pd.Index(scenario.units.ids).get_indexer(links.unit_labels)[links.unit_codes].astype(np.int64)
     site_index = pd.Index([s.id for s in scenario.sites]).get_indexer(links.site_labels)[links.site_codes]
-    data = np.ones(len(unit_index), dtype=bool)
-    access = sp.csr_array((data, (unit_index, site_index)), shape=(n, m))
-    access.sum_duplicates()
-    return access
+    key = unit_index * m + site_index
+    if len(key) > 1 and np.any(key[1:] < key[:-1]):
+        order = np.argsort(key, kind="stable")
+        unit_index, site_index = unit_index[order], site_index[order]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(unit_index, minlength=n))]).astype(np.int64)
+    return indptr, site_index.astype(np.int64)
 
 
 def _unreachable_warnings(problem: Problem, source: str, limit: int = 20) -> list[Issue]:

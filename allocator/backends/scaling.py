@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.sparse as sp
 
+from allocator._sparse import sparse as sp
 from allocator.backends.base import Backend, LPSolution, SolverOptions
 from allocator.lp import LPModel
 

@@ -27,8 +27,8 @@ import importlib.util
 import time
 
 import numpy as np
-import scipy.sparse as sp
 
+from allocator._sparse import sparse as sp
 from allocator.problem import Problem
 
 #: relative step above a level at which the largest bottleneck set is read off a minimum cut

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import scipy.sparse as sp
 
+from allocator._sparse import sparse as sp
 from allocator.lp import LPBuilder, LPModel
 from allocator.rules.base import RuleOutcome
 from allocator.rules.stages import flows_of

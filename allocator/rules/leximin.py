@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal
 
 import numpy as np
-import scipy.sparse as sp
 from pydantic import Field
 
+from allocator._sparse import sparse as sp
 from allocator.lp import LPBuilder, LPModel
 from allocator.measures import FillMeasure
 from allocator.errors import SolverError, UsageError

@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
+from allocator._sparse import sparse as sp
 from allocator.backends.base import Backend, LPSolution, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
 from allocator.errors import SolverError
