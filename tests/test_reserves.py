@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import allocator
@@ -106,3 +107,81 @@ def test_the_vaccine_scenario_regenerates_byte_for_byte(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "scenarios" / "vaccines" / "make_scenario.py"), str(tmp_path)], check=True)
     for name in ("units.csv", "scenario.yaml"):
         assert (tmp_path / name).read_bytes() == (ROOT / "scenarios" / "vaccines" / name).read_bytes()
+
+
+# --- the axioms of the reserve-design literature, on random instances ------------------------------
+# (eligibility compliance, non-wastefulness, respect for priorities, maximum cardinality: the properties
+# Aziz and Brandl 2021 and Sun 2025 state for reserve rules; smart must have all four)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from allocator.reserves import OPEN, Category, Priority, Reserves, allocate, places, rank  # noqa: E402
+from test_properties import SETTINGS  # noqa: E402
+
+
+@st.composite
+def systems(draw):
+    n = draw(st.integers(1, 7))
+    supply = draw(st.integers(1, n + 1))
+    count = draw(st.integers(1, 3))
+    shares = [draw(st.sampled_from([0.2, 0.25, 1 / 3, 0.5])) for _ in range(count)]
+    while sum(shares) > 1:
+        shares.pop()
+    labels = [draw(st.sampled_from("abc")) for _ in range(n)]
+    categories = tuple(Category(id=f"c{k}", share=s, attribute="g",
+                                groups=tuple(draw(st.lists(st.sampled_from("abc"), min_size=1, unique=True))))
+                       for k, s in enumerate(shares))
+    reserves = Reserves(categories=categories, priority=Priority(score="age"), unused=draw(st.sampled_from(["open", "lost"])),
+                        method="smart", seed=draw(st.integers(0, 9)))
+    ages = np.array([draw(st.integers(0, 3)) for _ in range(n)], dtype=float)
+    return reserves, supply, np.array(labels, dtype=object), ages
+
+
+def _inputs(reserves, labels, ages):
+    lottery = np.random.default_rng(reserves.seed).permutation(len(labels))
+    orders = {name: rank(ages, "descending", lottery) for name in [c.id for c in reserves.categories] + [OPEN]}
+    eligible = {c.id: np.isin(labels, c.groups) for c in reserves.categories}
+    eligible[OPEN] = np.ones(len(labels), dtype=bool)
+    return orders, eligible
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(systems())
+def test_smart_reserves_meet_the_four_axioms(system):
+    reserves, supply, labels, ages = system
+    orders, eligible = _inputs(reserves, labels, ages)
+    wanting = np.ones(len(labels), dtype=bool)
+    placed = allocate(reserves, supply, eligible, orders, wanting).category
+    capacity = places(reserves, supply)
+    names = reserves.processing_order()
+    used = {name: sum(c == name for c in placed) for name in names}
+    # eligibility compliance, and no category over its places (soft reserves may pass places to open)
+    for i, name in enumerate(placed):
+        assert name is None or eligible[name][i]
+    reserve_left = sum(capacity[n] - used[n] for n in names if n != OPEN)
+    for name in names:
+        if name != OPEN:
+            assert used[name] <= capacity[name]
+    assert used[OPEN] <= capacity[OPEN] + (reserve_left if reserves.unused == "open" else 0)
+    # maximum cardinality: nobody else could be served by any assignment of people to places
+    from allocator.reserves import _max_served
+    best = _max_served(names, capacity, eligible, wanting, {})
+    served = sum(c is not None for c in placed)
+    assert served >= best
+    # non-wastefulness: nobody unserved while a place they could take is left (soft reserves pass
+    # unused reserve places to the open category, which everyone is eligible for)
+    for i, name in enumerate(placed):
+        if name is None and reserves.unused == "open":
+            assert served == supply
+        elif name is None:
+            for other in names:
+                assert not (eligible[other][i] and used[other] < capacity[other]), (i, other)
+    # respect for priorities within each category (the reserve's own order)
+    position = {name: {int(u): r for r, u in enumerate(orders[name])} for name in names}
+    for i, name in enumerate(placed):
+        if name is None or name == OPEN:
+            continue
+        for j, other in enumerate(placed):
+            if other is None and eligible[name][j]:
+                assert position[name][i] < position[name][j], (name, i, j)
