@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import TypeAdapter, ValidationError
@@ -22,16 +23,16 @@ from allocator.registry import issues_from_validation
 from allocator.reserves import Reserves
 from allocator.rules import RULES
 from allocator.scenario.checks import check_spec_references
-from allocator.scenario.sections import check_reserves, exclusive_sets
+from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of
 from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
-from allocator.scenario.model import Identifier, Quantity, Resource, Scenario, Site
+from allocator.scenario.model import Identifier, LinkTable, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
     csv_locate, frame_from_inline_units, frame_locate, inline_locate, links_from_frame, read_table,
     stripped_text, units_from_frame,
 )
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
-                  "reserves",
+                  "reserves", "network",
                   "rule", "constraints")
 SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 DEFAULT_RULE = "maxmin"
@@ -205,6 +206,15 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
             site_ids = set(_raw_ids(document, "sites"))
             links, found = _load_links(document["links"], files, unit_ids, site_ids, source)
             issues += found
+    if document.get("network") is not None:
+        network_links, found = network_links_of(document, files, units, source)
+        issues += found
+        if network_links is not None:
+            both = pd.DataFrame({"unit": np.concatenate([links.units, network_links.units]) if links is not None
+                                 else network_links.units,
+                                 "site": np.concatenate([links.sites, network_links.sites]) if links is not None
+                                 else network_links.sites}).drop_duplicates()
+            links = LinkTable.from_ids(both["unit"].to_numpy(), both["site"].to_numpy())
 
     rule, found = RULES.parse(document.get("rule", DEFAULT_RULE), file=source, where="rule")
     issues += found

@@ -1,8 +1,9 @@
-"""Checks of the optional sections of a scenario: ``exclusive:`` sets and the ``reserves:`` system."""
+"""The optional sections of a scenario: ``exclusive:`` sets, the ``reserves:`` system, the ``network:``."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from allocator.errors import Issue, Severity
 from allocator.reserves import Reserves
@@ -72,3 +73,45 @@ def check_reserves(reserves: Reserves, units, groups: list[str], resources: list
             issues.append(Issue(source, f"{where}.score", f"column {priority.score!r} holds values that are not numbers",
                                 "a number in every row"))
     return issues
+
+
+def network_links_of(document, files, units, source: str):
+    """The links the ``network:`` section implies (see :mod:`allocator.scenario.network`), and issues."""
+    from pydantic import ValidationError
+
+    from allocator.registry import issues_from_validation
+    from allocator.scenario.model import LinkTable
+    from allocator.scenario.network import NetworkSpec, edge_frame, links_within
+    from allocator.scenario.tables import read_table
+
+    try:
+        spec = NetworkSpec.model_validate(document["network"])
+    except ValidationError as exc:
+        return None, issues_from_validation(exc, file=source, where="network")
+    if not isinstance(document.get("sites"), list):
+        return None, [Issue(source, "network", "a network needs 'sites' (its nodes hold the supply)",
+                            "sites whose ids are nodes of the network")]
+    if isinstance(spec.edges, str):
+        path, issues = files.resolve(spec.edges, "network.edges", source)
+        if path is None:
+            return None, issues
+        frame, issues = read_table(path, str(path))
+        label = str(path)
+        if frame is not None:
+            files.note("edges", path)
+    else:
+        frame, issues, label = pd.DataFrame(spec.edges, dtype=object).fillna(""), [], f"{source} (network.edges)"
+    if frame is None:
+        return None, issues
+    edges, issues = edge_frame(frame, label)
+    if edges is None or units is None:
+        return None, issues
+    if "node" not in units.columns:
+        return None, [Issue(source, "units", "a network needs a 'node' column in the units table",
+                            "the network node each unit sits at")]
+    site_ids = [str(site.get("id")) for site in document["sites"] if isinstance(site, dict)]
+    pairs, issues = links_within(edges, spec.max_travel, units.ids, units.columns["node"], site_ids, source)
+    if any(i.severity is Severity.ERROR for i in issues):
+        return None, issues
+    unit_list = [u for u, _ in pairs]
+    return LinkTable.from_ids(unit_list, [s for _, s in pairs]), issues
