@@ -109,11 +109,14 @@ def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Cons
     # lower bound -inf, not 0: flows are non-negative anyway, and ranged rows slow the interior point method
     builder.add_rows("demand", {"flow": pair.matrix}, lower=-np.inf, upper=pair.lp_denominator)
     cell = problem.flow_site * len(problem.resource_ids) + problem.pair_resource[problem.flow_pair]
-    cells, row_of_flow = np.unique(cell, return_inverse=True)
-    supply_matrix = sp.csr_array((np.ones(problem.num_flows), (row_of_flow, np.arange(problem.num_flows))),
-                                 shape=(len(cells), problem.num_flows))
-    builder.add_rows("supply", {"flow": supply_matrix}, lower=-np.inf,
-                     upper=problem.supply.ravel()[cells] / problem.scale)
+    if problem.network is not None:
+        _network_rows(builder, problem, cell)
+    else:
+        cells, row_of_flow = np.unique(cell, return_inverse=True)
+        supply_matrix = sp.csr_array((np.ones(problem.num_flows), (row_of_flow, np.arange(problem.num_flows))),
+                                     shape=(len(cells), problem.num_flows))
+        builder.add_rows("supply", {"flow": supply_matrix}, lower=-np.inf,
+                         upper=problem.supply.ravel()[cells] / problem.scale)
     for k, members in enumerate(problem.exclusive):
         # one row per unit: what it gets of the set's resources, in total, is at most one unit
         mine = np.flatnonzero(np.isin(problem.pair_resource[problem.flow_pair], members))
@@ -126,3 +129,36 @@ def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Cons
         used[name] = used.get(name, 0) + 1
         constraint.apply(builder, measures, name if used[name] == 1 else f"{name}#{used[name]}")
     return builder.build()
+
+
+def _network_rows(builder: LPBuilder, problem: Problem, cell: np.ndarray) -> None:
+    """Flow mode: one column per (edge, resource); each node's stock bounds what it delivers and ships on.
+
+    ``supply`` rows, one per (node, resource): deliveries at the node + shipped out - shipped in
+    <= its stock. ``edge_capacity`` rows: the total over resources on an edge <= its capacity.
+    ``budget``: sum of cost x quantity over edges <= the budget.
+    """
+    edges = problem.network
+    num_res, num_nodes = len(problem.resource_ids), len(problem.site_ids)
+    count = len(edges.tail)
+    builder.add_columns("edge", count * num_res, lower=0.0, upper=np.inf)  # column e * num_res + r
+    cells = num_nodes * num_res
+    deliveries = sp.csr_array((np.ones(problem.num_flows), (cell, np.arange(problem.num_flows))),
+                              shape=(cells, problem.num_flows))
+    columns = np.arange(count * num_res)
+    edge_of, resource_of = columns // num_res, columns % num_res
+    rows = np.concatenate([edges.tail[edge_of] * num_res + resource_of, edges.head[edge_of] * num_res + resource_of])
+    values = np.concatenate([np.ones(len(columns)), -np.ones(len(columns))])
+    shipping = sp.csr_array((values, (rows, np.concatenate([columns, columns]))), shape=(cells, count * num_res))
+    builder.add_rows("supply", {"flow": deliveries, "edge": shipping}, lower=-np.inf,
+                     upper=problem.supply.ravel() / problem.scale)
+    limited = np.flatnonzero(np.isfinite(edges.capacity))
+    if len(limited):
+        pick = sp.csr_array((np.ones(len(limited) * num_res),
+                             (np.repeat(np.arange(len(limited)), num_res),
+                              (limited[:, None] * num_res + np.arange(num_res)).ravel())),
+                            shape=(len(limited), count * num_res))
+        builder.add_rows("edge_capacity", {"edge": pick}, lower=-np.inf, upper=edges.capacity[limited] / problem.scale)
+    if edges.budget is not None:
+        cost = np.repeat(edges.cost, num_res)[None, :]
+        builder.add_rows("budget", {"edge": sp.csr_array(cost)}, lower=-np.inf, upper=edges.budget / problem.scale)

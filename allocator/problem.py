@@ -58,6 +58,7 @@ class Problem:
     source: str = "<inline>"
     divisible: tuple[bool, ...] = ()  # per resource; empty means every resource is divisible
     exclusive: tuple[tuple[int, ...], ...] = ()  # resource indices of each exclusive set
+    network: object | None = None  # flow mode: EdgeTable by site index (supply moves along edges)
     unit_columns: Mapping[str, np.ndarray] = field(default_factory=dict)  # the units table's other columns, as text
 
     @property
@@ -141,7 +142,8 @@ class Problem:
         # position of each flow in ``indices``: the start of its unit's row plus its rank within the pair
         within = np.arange(len(flow_pair)) - np.repeat(np.cumsum(degree) - degree, degree)
         flow_site = indices[indptr[pair_unit][flow_pair] + within]
-        keep = supply[flow_site, pair_resource[flow_pair]] > 0
+        # a unit's only flow is at its own node in a flow network, whose supply may come along the edges
+        keep = (supply[flow_site, pair_resource[flow_pair]] > 0) | (scenario.network is not None)
         flow_pair, flow_site = flow_pair[keep], flow_site[keep]
 
         groups = {}
@@ -157,6 +159,7 @@ class Problem:
             groups=MappingProxyType(groups), source=scenario.source, unit_columns=units.columns,
             divisible=tuple(r.divisible for r in scenario.resources),
             exclusive=tuple(tuple(resources.index(r) for r in members) for members in scenario.exclusive),
+            network=scenario.network,
         )
 
 

@@ -39,7 +39,7 @@ MAX_NEWTON_STEPS = 200
 def applies(model, over: str | None) -> bool:
     """One divisible resource, unit (not group) rates, no constraints, and igraph installed."""
     return (len(model.problem.resource_ids) == 1 and over is None and not model.constraints
-            and model.problem.all_divisible and importlib.util.find_spec("igraph") is not None)
+            and model.problem.all_divisible and model.problem.network is None and importlib.util.find_spec("igraph") is not None)
 
 
 def solve_by_bottlenecks(model, runner) -> tuple[np.ndarray, dict] | None:

@@ -206,9 +206,14 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
             site_ids = set(_raw_ids(document, "sites"))
             links, found = _load_links(document["links"], files, unit_ids, site_ids, source)
             issues += found
+    network = None
     if document.get("network") is not None:
         network_links, found = network_links_of(document, files, units, source)
         issues += found
+        if isinstance(network_links, tuple):  # flow mode: transit nodes become empty sites
+            links, transit, network = network_links
+            sections["sites"] = [*sections.get("sites", []), *(Site(id=node, supply={}) for node in transit)]
+            network_links = None
         if network_links is not None:
             both = pd.DataFrame({"unit": np.concatenate([links.units, network_links.units]) if links is not None
                                  else network_links.units,
@@ -246,7 +251,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         sites=tuple(sections["sites"]) if "sites" in sections else None,
         units=units, groups=tuple(groups), links=links, rule=rule, constraints=tuple(c for _, c in constraints),
         source=source, warnings=warnings, inputs=tuple(files.inputs), exclusive=exclusive,
-        reserves=sections.get("reserves"),
+        reserves=sections.get("reserves"), network=network,
     )
 
 

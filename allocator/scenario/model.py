@@ -154,6 +154,8 @@ class Scenario(Frozen):
     constraints: tuple[Constraint, ...] = ()
     source: str = "<inline>"
     warnings: tuple[Issue, ...] = ()
+    #: flow-mode network edges by site index (``network: {mode: flow}``), see :mod:`allocator.scenario.network`
+    network: object | None = None
     #: a reserve system for one resource (``reserves:``, see :mod:`allocator.reserves`)
     reserves: Reserves | None = None
     #: sets of resources of which a unit gets at most one unit in total (``exclusive:``)

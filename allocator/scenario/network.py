@@ -12,7 +12,8 @@ Shortest paths come from networkx (Dijkstra, from every site over the reversed g
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,31 +23,59 @@ from allocator.errors import Issue, Severity
 
 
 class NetworkSpec(BaseModel):
-    """The ``network:`` section (see the module docstring)."""
+    """The ``network:`` section (see the module docstring and docs/scenario-format.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     edges: str | list[dict[str, Any]]
-    max_travel: float = Field(ge=0, allow_inf_nan=False)
+    #: access: units reach sites within max_travel; flow: supply moves along the edges to the units' nodes
+    mode: Literal["access", "flow"] = "access"
+    max_travel: float | None = Field(None, ge=0, allow_inf_nan=False)
+    #: flow mode: total transport cost (sum of cost x quantity over edges) may not exceed this
+    budget: float | None = Field(None, ge=0, allow_inf_nan=False)
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeTable:
+    """Directed edges by node index: ``capacity`` (total over resources; inf if none) and ``cost`` per unit shipped."""
+
+    tail: np.ndarray
+    head: np.ndarray
+    capacity: np.ndarray
+    cost: np.ndarray
+    budget: float | None = None
 
 
 def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
     """Check an edges table (columns ``from, to, travel``) and return it typed."""
-    missing = [c for c in ("from", "to", "travel") if c not in frame.columns]
+    missing = [c for c in ("from", "to") if c not in frame.columns]
     if missing:
         return None, [Issue(label, "header", f"required column(s) missing: {', '.join(missing)}",
-                            "columns from, to, travel")]
-    travel = pd.to_numeric(pd.Series(frame["travel"], dtype=object).astype(str).str.strip(), errors="coerce")
+                            "columns from, to (and travel, capacity, cost as needed)")]
+    raw = frame["travel"] if "travel" in frame.columns else pd.Series(["0"] * len(frame))
+    travel = pd.to_numeric(pd.Series(raw, dtype=object).astype(str).str.strip(), errors="coerce")
     bad = np.flatnonzero(~(travel.to_numpy(dtype=float) >= 0))
-    issues = [Issue(label, f"row {i + 2}, column travel", f"is not a travel time >= 0: {frame['travel'].iloc[i]!r}",
+    issues = [Issue(label, f"row {i + 2}, column travel", f"is not a travel time >= 0: {raw.iloc[i]!r}",
                     "a number >= 0") for i in bad[:10]]
     if len(bad) > 10:
         issues.append(Issue(label, "column travel", f"... and {len(bad) - 10} more rows with the same problem"))
     ends = frame[["from", "to"]].astype(str).apply(lambda c: c.str.strip())
     blank = np.flatnonzero((ends["from"] == "") | (ends["to"] == ""))
     issues += [Issue(label, f"row {i + 2}", "an edge needs both ends", "from and to node ids") for i in blank[:10]]
+    optional = {}
+    for column, default in (("capacity", np.inf), ("cost", 0.0)):
+        if column not in frame.columns:
+            optional[column] = np.full(len(frame), default)
+            continue
+        text = pd.Series(frame[column], dtype=object).astype(str).str.strip()
+        values = pd.to_numeric(text.where(text != "", str(default)), errors="coerce").to_numpy(dtype=float)
+        for i in np.flatnonzero(~(values >= 0))[:10]:
+            issues.append(Issue(label, f"row {i + 2}, column {column}", f"is not a number >= 0: {frame[column].iloc[i]!r}",
+                                f"a number >= 0 (blank: {'no limit' if column == 'capacity' else 0})"))
+        optional[column] = values
     if issues:
         return None, issues
-    return pd.DataFrame({"from": ends["from"], "to": ends["to"], "travel": travel.to_numpy(dtype=float)}), []
+    return pd.DataFrame({"from": ends["from"], "to": ends["to"], "travel": travel.to_numpy(dtype=float),
+                         **optional}), []
 
 
 def links_within(edges: pd.DataFrame, max_travel: float, unit_ids: np.ndarray, unit_nodes: np.ndarray,

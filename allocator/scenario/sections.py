@@ -110,8 +110,28 @@ def network_links_of(document, files, units, source: str):
         return None, [Issue(source, "units", "a network needs a 'node' column in the units table",
                             "the network node each unit sits at")]
     site_ids = [str(site.get("id")) for site in document["sites"] if isinstance(site, dict)]
+    if spec.mode == "flow":
+        return _flow_network(spec, edges, units, site_ids, document, source)
+    if spec.max_travel is None:
+        return None, [Issue(source, "network.max_travel", "required in access mode", "e.g. max_travel: 30")]
     pairs, issues = links_within(edges, spec.max_travel, units.ids, units.columns["node"], site_ids, source)
     if any(i.severity is Severity.ERROR for i in issues):
         return None, issues
     unit_list = [u for u, _ in pairs]
     return LinkTable.from_ids(unit_list, [s for _, s in pairs]), issues
+
+
+def _flow_network(spec, edges, units, site_ids, document, source):
+    """Flow mode: every node a site (transit nodes hold nothing), each unit linked to its own node only."""
+    from allocator.scenario.model import LinkTable
+    from allocator.scenario.network import EdgeTable
+
+    if document.get("links") is not None:
+        return None, [Issue(source, "links", "a flow network decides the routes: links cannot be listed too",
+                            "remove 'links' (or use network mode: access)")]
+    nodes = pd.Series(units.columns["node"], dtype=object).astype(str).str.strip().to_numpy()
+    all_nodes = list(dict.fromkeys([*site_ids, *edges["from"], *edges["to"], *nodes]))
+    index = {node: k for k, node in enumerate(all_nodes)}
+    table = EdgeTable(np.array([index[v] for v in edges["from"]]), np.array([index[v] for v in edges["to"]]),
+                      edges["capacity"].to_numpy(dtype=float), edges["cost"].to_numpy(dtype=float), spec.budget)
+    return (LinkTable.from_ids(units.ids, nodes), all_nodes[len(site_ids):], table), []

@@ -1,0 +1,78 @@
+"""Flow networks: supply moves along capacitated, costed edges to the units' nodes."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import allocator
+from conftest import allocated, assert_feasible, build
+
+
+def test_a_capacitated_two_tier_network_by_hand():
+    # warehouse W (30 lb) ships to hub H1 (at most 10) and hub H2 (at most 25); a waits at H1, b at H2
+    scenario = build(sites=[{"id": "W", "supply": {"food": 30}}],
+                     units=[{"id": "a", "demand": 20, "data": {"node": "H1"}}, {"id": "b", "demand": 20, "data": {"node": "H2"}}],
+                     network={"mode": "flow", "edges": [{"from": "W", "to": "H1", "capacity": 10},
+                                                        {"from": "W", "to": "H2", "capacity": 25}]})
+    assert allocated(allocator.solve(scenario, "maxmin")) == pytest.approx({"a": 10, "b": 20})
+    assert allocated(allocator.solve(scenario, "utilitarian")) == pytest.approx({"a": 10, "b": 20})
+
+
+def test_a_one_tier_network_gives_exactly_the_core_answer_on_the_same_links():
+    rng = np.random.default_rng(3)
+    sites = [{"id": f"s{j}", "supply": {"food": int(rng.integers(5, 30))}} for j in range(3)]
+    units = [{"id": f"u{i}", "demand": int(rng.integers(5, 20)), "data": {"node": f"n{i}"}} for i in range(6)]
+    links = [(f"u{i}", f"s{j}") for i in range(6) for j in range(3) if rng.random() < 0.5]
+    with_links = build(sites=sites, units=units, links=[{"unit": u, "site": s} for u, s in links])
+    as_network = build(sites=sites, units=units, network={"mode": "flow", "edges": [
+        {"from": s, "to": f"n{u[1:]}"} for u, s in links]})
+    for rule in ("leximin", "proportional"):  # unique amounts
+        a, b = allocated(allocator.solve(with_links, rule)), allocated(allocator.solve(as_network, rule))
+        assert b == pytest.approx(a, abs=1e-6), rule
+    for rule in ("maxmin", "utilitarian"):  # unique level and value; amounts may tie
+        a, b = allocator.solve(with_links, rule), allocator.solve(as_network, rule)
+        assert b.metrics["total_value"] == pytest.approx(a.metrics["total_value"], abs=1e-6), rule
+        assert b.metrics["min_fill_rate"] == pytest.approx(a.metrics["min_fill_rate"], abs=1e-6), rule
+
+
+def test_the_most_delivered_is_networkx_maximum_flow():
+    rng = np.random.default_rng(8)
+    nodes = [f"v{i}" for i in range(12)]
+    edges = [{"from": nodes[a], "to": nodes[b], "capacity": int(rng.integers(1, 15))}
+             for a, b in rng.integers(0, 12, (30, 2)) if a != b]
+    sites = [{"id": n, "supply": {"food": int(rng.integers(5, 25))}} for n in nodes[:3]]
+    units = [{"id": f"u{i}", "demand": int(rng.integers(3, 12)), "data": {"node": nodes[int(rng.integers(3, 12))]}}
+             for i in range(8)]
+    scenario = build(sites=sites, units=units, network={"mode": "flow", "edges": edges})
+    result = allocator.solve(scenario, "utilitarian")
+    graph = nx.DiGraph()
+    for e in edges:  # parallel edges add up
+        old = graph[e["from"]][e["to"]]["capacity"] if graph.has_edge(e["from"], e["to"]) else 0
+        graph.add_edge(e["from"], e["to"], capacity=old + e["capacity"])
+    for s in sites:
+        graph.add_edge("SOURCE", s["id"], capacity=s["supply"]["food"])
+    for u in units:
+        graph.add_edge(u["data"]["node"], f"unit:{u['id']}", capacity=u["demand"])
+        graph.add_edge(f"unit:{u['id']}", "SINK", capacity=u["demand"])
+    assert result.metrics["total_allocated"] == pytest.approx(nx.maximum_flow_value(graph, "SOURCE", "SINK"), abs=1e-6)
+
+
+@pytest.mark.parametrize("budget, delivered", [(10, 5), (40, 20), (1000, 25)])
+def test_a_transport_budget_binds_or_not(budget, delivered):
+    # one road W -> T costing 2 per lb; 25 lb asked at T, 30 in stock: the budget buys budget / 2 lb
+    scenario = build(sites=[{"id": "W", "supply": {"food": 30}}],
+                     units=[{"id": "a", "demand": 25, "data": {"node": "T"}}],
+                     network={"mode": "flow", "budget": budget, "edges": [{"from": "W", "to": "T", "cost": 2}]})
+    result = allocator.solve(scenario, "utilitarian")
+    assert result.metrics["total_allocated"] == pytest.approx(delivered, abs=1e-6)
+
+
+def test_flow_networks_refuse_listed_links_and_keep_every_unit_feasible():
+    with pytest.raises(allocator.ScenarioError, match="cannot be listed too"):
+        build(sites=[{"id": "W", "supply": {"food": 3}}], units=[{"id": "a", "demand": 2, "data": {"node": "W"}}],
+              links=[{"unit": "a", "site": "W"}], network={"mode": "flow", "edges": [{"from": "W", "to": "X"}]})
+    scenario = build(sites=[{"id": "W", "supply": {"food": 3}}], units=[{"id": "a", "demand": 2, "data": {"node": "W"}}],
+                     network={"mode": "flow", "edges": [{"from": "W", "to": "X"}]})
+    assert_feasible(scenario, allocator.solve(scenario, "maxmin"))
