@@ -30,7 +30,9 @@ import numpy as np
 import pandas as pd
 
 from allocator.constraints.base import group_measure
+from allocator.errors import UsageError
 from allocator.result import Result
+from allocator.status import Status
 
 #: a supply row is used up, or a rate at a level, within this relative tolerance
 TIGHT = 1e-6
@@ -80,31 +82,50 @@ def explain_result(result: Result) -> Explanation:
     trace = result.trace
     if trace is None:
         raise ValueError("this result carries no solve trace (was it built by allocator.solve?)")
+    if result.status is not Status.OPTIMAL:
+        raise UsageError(f"only an optimal result can be explained; this one ended with status "
+                         f"{result.status.value} (its allocation is not the rule's answer)")
     model, last = trace.model, trace.last
-    if last is None or "method" in model.rule.params() and model.rule.params()["method"] != "lp":
+    resolved = last is None or "method" in model.rule.params() and model.rule.params()["method"] != "lp"
+    if resolved:
         lp_rule = model.rule.model_copy(update={"method": "lp"}) if "method" in model.rule.params() else model.rule
         result = solve_compiled(_with_rule(model, lp_rule), result.solver["name"])
         model, last = result.trace.model, result.trace.last
     stage, lp, solution = last
     problem = model.problem
-    value_like = bool(np.any(lp.cost[lp.cols("flow")] != 0))
-    objective_scale = problem.scale if value_like else 1.0
+    flow_cost = lp.cost[lp.cols("flow")]
+    on_flows = bool(np.any(flow_cost != 0))  # an objective in amounts (value, priority weights...)
+    value_like = on_flows and np.allclose(flow_cost, problem.pair_value[problem.flow_pair]) and \
+        not np.any(np.delete(lp.cost, np.arange(lp.num_cols)[lp.cols("flow")]))
+    objective_scale = problem.scale if on_flows else 1.0
     if not value_like:
-        objective = f"the '{stage}' stage's objective (a fill-rate level)"
+        objective = f"the objective of the rule's '{stage}' stage (not total value)"
     elif model.rule.key in ("maxmin", "leximin"):
         objective = f"total value ({stage} stage, equity levels held)"
     else:
         objective = f"total value ({stage} stage)"
     flows = _flows_from(result, problem)
-    duals = solution.row_dual if solution.row_dual is not None else np.zeros(lp.num_rows)
+    priced = solution.row_dual is not None  # mixed-integer solves give none
+    duals = solution.row_dual if priced else np.zeros(lp.num_rows)
     largest = max(float(np.abs(duals).max()) if len(duals) else 0.0, 1e-300)
     sites = _site_table(problem, lp, flows, duals, objective_scale, largest)
     caps = _group_caps(model, lp, duals, largest)
     units = _unit_table(result, model, flows, sites, caps)
     constraints = _constraint_table(model, lp, solution, duals, objective_scale, largest)
+    if not priced:
+        constraints["binding"] = None
+        constraints["shadow_price"] = None
+        sites["marginal_value"] = np.nan
     sites = _unused_reasons(sites, units, problem, caps)
     words = _objective_words(model, value_like)
-    return Explanation(units, sites, constraints, objective, _sentences(units, sites, constraints, objective, words))
+    sentences = _sentences(units, sites, constraints, objective, words)
+    if not priced:
+        sentences.insert(1, "No prices: a whole-unit (mixed-integer) solve gives no duals, so which constraints "
+                            "bind and what supply is worth are not known from it.")
+    if resolved:
+        sentences.insert(1, "Explained through the rule's LP method (the answer it gave has no duals): the amounts "
+                            "are the same, the routes through sites may differ from the result's flows.")
+    return Explanation(units, sites, constraints, objective, sentences)
 
 
 def _with_rule(model, rule):
@@ -230,10 +251,10 @@ def _constraint_table(model, lp, solution, duals, objective_scale, largest) -> p
         if constraint.key == "group_gap":
             parameter, price = "max_gap", float(duals[lp.rows(block)].sum())
         elif constraint.key == "group_floor":
-            measure = measures.group(params["attribute"], params.get("resource"))
+            measure = group_measure(constraint, measures)
             parameter, price = "share", float(duals[lp.rows(block)] @ measure.lp_denominator)
         elif constraint.key == "group_ratio":
-            measure = measures.group(params["attribute"], params.get("resource"))
+            measure = group_measure(constraint, measures)
             high = solution.x[lp.cols(f"{block}:hi")]
             resources = np.unique(measure.resource)
             hi_of_row = high[np.searchsorted(resources, measure.resource)]
@@ -283,7 +304,7 @@ def _unused_reasons(sites: pd.DataFrame, units: pd.DataFrame, problem, caps) -> 
 def _objective_words(model, value_like: bool) -> str:
     """How to name an amount of the objective: in the resource's own unit when values are all 1."""
     if not value_like:
-        return "of the stage's objective"
+        return "of that objective"
     scenario = model.scenario
     if np.all(model.problem.pair_value == 1) and scenario is not None and len(scenario.resources) == 1:
         resource = scenario.resources[0]
@@ -305,7 +326,7 @@ def _sentences(units, sites, constraints, objective, words: str) -> list[str]:
     for row in sites.itertuples(index=False):
         if row.unused_reason:
             out.append(f"{row.unused:,.4g} of {row.resource} at {row.site} unused: {row.unused_reason}.")
-        elif row.marginal_value > 0:
+        elif row.marginal_value == row.marginal_value and row.marginal_value > 0:
             out.append(f"One more unit of {row.resource} at {row.site} adds {row.marginal_value:,.4g} {words}.")
     return out
 

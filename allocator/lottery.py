@@ -11,7 +11,8 @@ flow alternately up and down along it by ``alpha`` (probability ``beta / (alpha 
 and up by ``beta`` (otherwise), the largest steps that keep every edge in ``[floor, ceil]``. Each
 step makes at least one edge whole, keeps every vertex's total within the floor and ceiling of
 its fractional total, and keeps every edge's expectation. Hence every draw respects supply and
-demand, and ``E[draw] = x`` exactly.
+demand, and ``E[draw] = x`` exactly. Constraints that tie units together (floors, group
+constraints) hold in expectation, not in every draw; exclusive sets are refused.
 
 The exact decomposition enumerates both branches of every step (``decomposition``) when the
 number of distinct outcomes stays small; draws sample one branch per step with a seeded
@@ -76,6 +77,10 @@ def lottery(scenario: Scenario, rule="leximin", *, draws: int = 100, seed: int =
     """
     if draws < 0:
         raise UsageError(f"draws must be 0 or more, got {draws}")
+    if scenario.exclusive:
+        # rounding each (unit, resource) on its own could hand a unit two members of a set
+        raise UsageError("a lottery over exclusive sets is not supported: the rounding could give a unit two "
+                         "of its exclusive resources; solve whole units directly instead")
     _check_whole(scenario)
     fractional = scenario.model_copy(update={"resources": tuple(r.model_copy(update={"divisible": True})
                                                                 for r in scenario.resources)})

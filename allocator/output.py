@@ -57,9 +57,10 @@ def atomic_folder(target: str | Path, *, force: bool = False) -> Iterator[Path]:
         If ``target`` may not be replaced (see :func:`check_output_folder`), before anything is written.
     """
     target = Path(target)
+    if target.parent.is_dir():
+        _clear_debris(target)  # first: outputs a killed run moved aside are back before the --force check
     check_output_folder(target, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _clear_debris(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     retired = None
     try:

@@ -132,4 +132,33 @@ def test_whole_unit_results_are_explained_without_prices():
     # branch and bound gives no duals: every pair still gets a reason, no constraint is priced
     e = allocator.solve(_households(False), "utilitarian", constraints=BENEFIT_GAP).explain()
     assert set(e.units["reason_code"]) <= {"rule", "demand_met", "sites_used_up", "group_capped"}
-    assert e.constraints["binding"].tolist() == [False]
+    assert e.constraints["binding"].tolist() == [None]  # unknown, not "does not bind"
+    assert any("No prices" in sentence for sentence in e.sentences)
+    assert not any("does not bind" in sentence for sentence in e.sentences)
+
+
+def test_benefit_floor_prices_match_a_re_solve():
+    scenario = build(units=[{"id": "a", "demand": 4, "value": 3, "groups": {"g": "x"}},
+                            {"id": "b", "demand": 6, "value": 2, "groups": {"g": "y"}}], supply={"food": 5}, groups=["g"])
+    spec = {"type": "group_floor", "attribute": "g", "share": 0.3, "measure": "benefit"}
+    base = allocator.solve(scenario, "utilitarian", constraints=[spec])
+    price = base.explain().constraints.iloc[0]["shadow_price"]
+    stricter = allocator.solve(scenario, "utilitarian", constraints=[{**spec, "share": 0.31}])
+    assert price == pytest.approx((stricter.metrics["total_value"] - base.metrics["total_value"]) / 0.01, rel=1e-4)
+
+
+def test_a_priority_objective_is_not_called_total_value():
+    scenario = build(units=[{"id": "a", "demand": 4, "data": {"score": 3}}, {"id": "b", "demand": 6, "data": {"score": 1}}],
+                     supply={"food": 5})
+    e = allocator.solve(scenario, {"name": "priority", "score": "score"}).explain()
+    assert "not total value" in e.objective
+    assert not any("delivered food" in sentence for sentence in e.sentences)
+
+
+def test_a_time_limited_result_is_not_explained():
+    from test_solver_faults import DOCUMENT, Scripted
+    from allocator.status import Status
+
+    result = allocator.solve(build(**DOCUMENT), solver=Scripted({2: Status.TIME_LIMIT}))
+    with pytest.raises(allocator.UsageError, match="only an optimal result"):
+        result.explain()

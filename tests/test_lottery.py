@@ -102,3 +102,11 @@ def test_cli_lottery(tmp_path):
     assert result.exit_code == 0, result.output
     assert "exact decomposition: 2 whole-unit allocation(s)" in result.output
     assert len(pd.read_csv(out / "draws.csv")) == 10 and (out / "decomposition.csv").is_file()
+
+
+def test_exclusive_sets_are_refused():
+    scenario = build(resources=[{"id": "a", "divisible": False}, {"id": "b", "divisible": False}],
+                     exclusive=["a", "b"], supply={"a": 1, "b": 1},
+                     units=[{"id": "u1", "demand": {"a": 1, "b": 1}}, {"id": "u2", "demand": {"a": 1, "b": 1}}])
+    with pytest.raises(allocator.UsageError, match="exclusive"):
+        lottery(scenario, "maxmin")

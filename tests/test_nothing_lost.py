@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from allocator.errors import OutputExistsError
 from allocator.output import atomic_folder
 
 RULES = ("maxmin", "utilitarian")  # alternated, so old and new outputs differ
@@ -140,3 +141,15 @@ def test_replacing_uses_an_atomic_exchange_on_linux(tmp_path, monkeypatch):
     with atomic_folder(out, force=True) as staging:
         (staging / "summary.json").write_text('{"n": 2}')
     assert json.loads((out / "summary.json").read_text()) == {"n": 2}
+
+
+def test_restored_outputs_are_not_overwritten_without_force(tmp_path):
+    # a run died after moving the old outputs aside; the next run restores them first, then refuses
+    dead = 2**22 + 4321
+    aside = tmp_path / f".out.old-{dead}"
+    aside.mkdir()
+    (aside / "summary.json").write_text('{"old": true}')
+    with pytest.raises(OutputExistsError):
+        with atomic_folder(tmp_path / "out"):
+            pass
+    assert json.loads((tmp_path / "out" / "summary.json").read_text()) == {"old": True}

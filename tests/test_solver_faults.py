@@ -137,3 +137,19 @@ def test_missing_highs_names_the_package_to_install(tmp_path, monkeypatch):
     assert result.exit_code == 4
     assert "pip install highspy" in result.output
 
+
+
+def test_the_fallback_gets_only_the_time_that_is_left(monkeypatch):
+    # a fake clock: the first backend's failing solve uses the whole budget, so the fallback is not started
+    import allocator.rules.stages as stages
+
+    clock = [0.0]
+    monkeypatch.setattr(stages.time, "perf_counter", lambda: clock[0])
+
+    class Slow(Scripted):
+        def solve(self, model, options):
+            clock[0] += 10.0
+            return super().solve(model, options)
+
+    with pytest.raises(allocator.SolverError, match="before any feasible allocation"):
+        allocator.solve(build(**DOCUMENT), solver=Slow({1: Status.ERROR}), time_limit=5.0)

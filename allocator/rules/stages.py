@@ -110,6 +110,13 @@ class StageRunner:
         numerical = solution.status is Status.ERROR or (solution.status is Status.INFEASIBLE and self.best is not None)
         if numerical and self.fallback is not None:
             first = f"{self.backend.name} failed ({solution.message or solution.status.value})"
+            if self.deadline is not None:  # the first backend used part of the budget
+                remaining = self.deadline - time.perf_counter()
+                if remaining <= 0:
+                    self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), solution.seconds,
+                                                    f"{first}; no time left for the fallback"))
+                    raise StageTimeLimit(stage)
+                options = replace(options, time_limit=remaining)
             solution = solve_equilibrated(self.fallback, lp, options)
             solution = replace(solution, message=f"{first}; solved again with {self.fallback.name}"
                                + (f": {solution.message}" if solution.message else ""))
