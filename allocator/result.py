@@ -30,6 +30,15 @@ def decimals_for(scale: float) -> int:
     return int(min(12, max(0, math.ceil(-math.log10(REPORT_PRECISION * scale)))))
 
 
+def _network_summary(edges: pd.DataFrame) -> dict:
+    from allocator.edges import bottlenecks
+
+    limiting = bottlenecks(edges)
+    return {"transport_cost": float(edges["transport_cost"].sum()), "shipped": float(edges["flow"].sum()),
+            "bottlenecks": [{"from": str(r["from"]), "to": str(r["to"]), "shadow_price": float(r["shadow_price"])}
+                            for _, r in limiting.iterrows()]}
+
+
 def _round(value: Any, key: str = "") -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -112,6 +121,7 @@ class Result:
     warnings: tuple[Issue, ...] = field(default=())
     audit: dict = field(default_factory=dict)
     trace: SolveTrace | None = field(default=None, repr=False)
+    edges: pd.DataFrame | None = None
 
     def explain(self):
         """Why each unit got what it got, what binds, what supply is worth: see :func:`allocator.explain.explain_result`."""
@@ -131,6 +141,7 @@ class Result:
             "solver": self.solver,
             "warnings": [str(w) for w in self.warnings],
             "audit": self.audit,
+            **({"network": _network_summary(self.edges)} if self.edges is not None else {}),
         })
 
     def to_json(self) -> str:
@@ -149,6 +160,8 @@ class Result:
             write_csv(self.groups, staging / "groups.csv")
             if self.flows is not None:
                 write_csv(self.flows, staging / "flows.csv")
+            if self.edges is not None:
+                write_csv(self.edges, staging / "edges.csv")
             (staging / "summary.json").write_text(self.to_json(), encoding="utf-8")
         return Path(folder)
 

@@ -76,3 +76,26 @@ def test_flow_networks_refuse_listed_links_and_keep_every_unit_feasible():
     scenario = build(sites=[{"id": "W", "supply": {"food": 3}}], units=[{"id": "a", "demand": 2, "data": {"node": "W"}}],
                      network={"mode": "flow", "edges": [{"from": "W", "to": "X"}]})
     assert_feasible(scenario, allocator.solve(scenario, "maxmin"))
+
+
+def _hubs(capacity: float, stock: float = 40):
+    return build(sites=[{"id": "W", "supply": {"food": stock}}],
+                 units=[{"id": "a", "demand": 20, "data": {"node": "H1"}}, {"id": "b", "demand": 20, "data": {"node": "H2"}}],
+                 network={"mode": "flow", "edges": [{"from": "W", "to": "H1", "capacity": capacity, "cost": 1},
+                                                    {"from": "W", "to": "H2", "capacity": 25, "cost": 2}]})
+
+
+def test_edge_flows_utilisation_and_the_price_of_a_bottleneck(tmp_path):
+    # 40 lb in stock; W -> H1 carries at most 10 of a's 20: it is the bottleneck, worth 1 lb per unit of capacity
+    result = allocator.solve(_hubs(10), "utilitarian")
+    edges = result.edges.set_index("to")
+    assert edges.loc["H1", "flow"] == pytest.approx(10) and edges.loc["H1", "utilisation"] == pytest.approx(1.0)
+    assert edges.loc["H2", "flow"] == pytest.approx(20) and edges.loc["H2", "utilisation"] == pytest.approx(0.8)
+    assert edges["transport_cost"].sum() == pytest.approx(10 * 1 + 20 * 2)
+    wider = allocator.solve(_hubs(11), "utilitarian")
+    gain = wider.metrics["total_value"] - result.metrics["total_value"]
+    assert edges.loc["H1", "shadow_price"] == pytest.approx(gain, rel=1e-5) == pytest.approx(1.0, rel=1e-5)
+    assert result.summary()["network"]["bottlenecks"] == [{"from": "W", "to": "H1", "shadow_price": pytest.approx(1.0)}]
+    result.save(tmp_path / "out")
+    assert (tmp_path / "out" / "edges.csv").read_text().splitlines()[0] == \
+        "from,to,flow,capacity,utilisation,cost,transport_cost,shadow_price"
