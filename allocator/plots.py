@@ -121,3 +121,27 @@ def disparity_parts(disparity: Disparity) -> Figure:
     axes.set_xlabel("contribution to the gap (fill-rate points)")
     axes.set_title(f"Where the {disparity.attribute} gap of {disparity.gap:.1%} under {disparity.rule} comes from")
     return figure
+
+
+def network_flows(result) -> Figure | None:
+    """The flow network: nodes (sites with stock larger), edges drawn wider with more flow, full ones in red."""
+    import networkx as nx
+
+    edges = result.edges
+    if edges is None or not len(edges):
+        return None
+    graph = nx.DiGraph()
+    graph.add_edges_from(zip(edges["from"], edges["to"]))
+    positions = nx.spring_layout(graph, seed=1)  # seeded: the same drawing every run
+    figure = _figure(6.5, 5.0)
+    axes = figure.subplots()
+    top = max(float(edges["flow"].max()), 1e-9)
+    widths = 0.5 + 4.5 * edges["flow"].to_numpy() / top
+    full = (edges["utilisation"] >= 1 - 1e-6).to_numpy()
+    nx.draw_networkx_edges(graph, positions, edgelist=list(zip(edges["from"], edges["to"])), width=widths,
+                           edge_color=[("#c00000" if f else COLOURS[0]) for f in full], arrows=True, ax=axes)
+    nx.draw_networkx_nodes(graph, positions, node_size=120, node_color="#dddddd", edgecolors="#444444", ax=axes)
+    nx.draw_networkx_labels(graph, positions, font_size=7, ax=axes)
+    axes.set_title("Flows through the network (width: flow; red: at capacity)")
+    axes.set_axis_off()
+    return figure

@@ -161,6 +161,10 @@ def render_html(report: Report) -> str:
     charts = [_image(plots.group_fill_rates(comparison, attribute), f"Group fill rates by {attribute}")
               for attribute in scenario.groups]
     parts.append(_section("Group fill rates", "".join(charts) or "<p>The scenario has no group attributes.</p>"))
+    drawing = plots.network_flows(comparison.results[report.chosen]) if report.chosen in comparison.results else None
+    if drawing is not None:
+        parts.append(_section("The network", _image(drawing, f"Flows under {report.chosen}")
+                              + _table(comparison.results[report.chosen].edges.round(4))))
     parts.append(_section("Inequality between units", _image(plots.lorenz_curves(comparison), "Lorenz curves")
                           + _image(plots.fill_rate_distribution(comparison), "Distribution of fill rates")))
     frontier_parts = []
@@ -257,6 +261,10 @@ def charts(report: Report) -> dict[str, object]:
     out["fill_rates.png"] = plots.fill_rate_distribution(report.comparison)
     out.update({f"frontier_{attribute}.png": plots.frontier_curve(traced) for attribute, traced in report.frontiers.items()})
     out.update({f"disparity_{attribute}.png": plots.disparity_parts(d) for attribute, d in report.disparities.items()})
+    chosen = report.comparison.results.get(report.chosen)
+    drawing = plots.network_flows(chosen) if chosen is not None else None
+    if drawing is not None:
+        out["network.png"] = drawing
     return out
 
 

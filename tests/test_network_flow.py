@@ -99,3 +99,43 @@ def test_edge_flows_utilisation_and_the_price_of_a_bottleneck(tmp_path):
     result.save(tmp_path / "out")
     assert (tmp_path / "out" / "edges.csv").read_text().splitlines()[0] == \
         "from,to,flow,capacity,utilisation,cost,transport_cost,shadow_price"
+
+
+def test_value_minus_cost_ships_only_where_it_pays():
+    # each lb is worth 1.5; the road to H1 costs 1 per lb, the road to H2 costs 2: only H1 is worth serving
+    doc = dict(sites=[{"id": "W", "supply": {"food": 40}}],
+               units=[{"id": "a", "demand": 20, "value": 1.5, "data": {"node": "H1"}},
+                      {"id": "b", "demand": 20, "value": 1.5, "data": {"node": "H2"}}])
+    edges = [{"from": "W", "to": "H1", "cost": 1}, {"from": "W", "to": "H2", "cost": 2}]
+    net = allocator.solve(build(**doc, network={"mode": "flow", "objective": "value_minus_cost", "edges": edges}),
+                          "utilitarian")
+    assert allocated(net) == pytest.approx({"a": 20, "b": 0}, abs=1e-6)
+    gross = allocator.solve(build(**doc, network={"mode": "flow", "edges": edges}), "utilitarian")
+    assert allocated(gross) == pytest.approx({"a": 20, "b": 20}, abs=1e-6)
+
+
+def test_disconnected_nodes_and_idle_sites_are_warned_about():
+    scenario = build(sites=[{"id": "W", "supply": {"food": 5}}, {"id": "far", "supply": {"food": 5}}],
+                     units=[{"id": "a", "demand": 2, "data": {"node": "H"}}, {"id": "b", "demand": 2, "data": {"node": "Q"}}],
+                     network={"mode": "flow", "edges": [{"from": "W", "to": "H"}, {"from": "Q", "to": "far"}]})
+    messages = [w.message for w in scenario.warnings]
+    assert any("no supply can reach node(s) Q" in m for m in messages)
+    assert any("site(s) far reach no unit" in m for m in messages)
+
+
+def test_the_network_is_drawn_in_plot_and_report(tmp_path):
+    from typer.testing import CliRunner
+
+    from allocator.cli.app import app
+
+    (tmp_path / "s.yaml").write_text(
+        "name: net\nresources: [{id: food}]\nsites: [{id: W, supply: {food: 30}}]\n"
+        "units: [{id: a, demand: 20, data: {node: H1}}, {id: b, demand: 20, data: {node: H2}}]\n"
+        "network: {mode: flow, edges: [{from: W, to: H1, capacity: 10}, {from: W, to: H2, capacity: 25}]}\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["plot", str(tmp_path / "s.yaml"), "--rules", "utilitarian", "--out", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p" / "network.png").read_bytes().startswith(b"\x89PNG")
+    result = runner.invoke(app, ["report", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert "<h2>The network</h2>" in (tmp_path / "r.html").read_text()

@@ -227,8 +227,12 @@ def equity_lp(model: CompiledModel, over: str | None) -> LPModel:
 
 
 def value_lp(lp: LPModel, problem: Problem) -> LPModel:
-    """Maximise total value: ``sum_k value[pair(k)] x_k``."""
-    return lp.with_objective({"flow": problem.pair_value[problem.flow_pair]})
+    """Maximise total value: ``sum_k value[pair(k)] x_k`` (minus transport cost, when a flow network asks)."""
+    objective = {"flow": problem.pair_value[problem.flow_pair]}
+    network = problem.network
+    if network is not None and network.net_of_cost:
+        objective["edge"] = -np.repeat(network.cost, len(problem.resource_ids))
+    return lp.with_objective(objective)
 
 
 def level_of(solution: LPSolution, lp: LPModel) -> float | None:

@@ -32,6 +32,8 @@ class NetworkSpec(BaseModel):
     max_travel: float | None = Field(None, ge=0, allow_inf_nan=False)
     #: flow mode: total transport cost (sum of cost x quantity over edges) may not exceed this
     budget: float | None = Field(None, ge=0, allow_inf_nan=False)
+    #: flow mode: what value stages maximise: total value, or total value minus transport cost
+    objective: Literal["value", "value_minus_cost"] = "value"
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +45,7 @@ class EdgeTable:
     capacity: np.ndarray
     cost: np.ndarray
     budget: float | None = None
+    net_of_cost: bool = False  # value stages maximise value minus transport cost
 
 
 def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:

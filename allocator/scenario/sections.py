@@ -133,5 +133,31 @@ def _flow_network(spec, edges, units, site_ids, document, source):
     all_nodes = list(dict.fromkeys([*site_ids, *edges["from"], *edges["to"], *nodes]))
     index = {node: k for k, node in enumerate(all_nodes)}
     table = EdgeTable(np.array([index[v] for v in edges["from"]]), np.array([index[v] for v in edges["to"]]),
-                      edges["capacity"].to_numpy(dtype=float), edges["cost"].to_numpy(dtype=float), spec.budget)
-    return (LinkTable.from_ids(units.ids, nodes), all_nodes[len(site_ids):], table), []
+                      edges["capacity"].to_numpy(dtype=float), edges["cost"].to_numpy(dtype=float), spec.budget,
+                      spec.objective == "value_minus_cost")
+    issues = _disconnected(table, all_nodes, site_ids, nodes, source)
+    return (LinkTable.from_ids(units.ids, nodes), all_nodes[len(site_ids):], table), issues
+
+
+def _disconnected(table, all_nodes: list[str], site_ids: list[str], unit_nodes, source: str) -> list[Issue]:
+    """Warnings for nodes that no supply can reach and sites whose supply can reach no unit."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(all_nodes)))
+    graph.add_edges_from(zip(table.tail.tolist(), table.head.tolist()))
+    index = {node: k for k, node in enumerate(all_nodes)}
+    stocked = [index[s] for s in site_ids]
+    reached = set(stocked).union(*(nx.descendants(graph, s) for s in stocked)) if stocked else set()
+    waiting = {index[node] for node in unit_nodes}
+    issues = []
+    cut_off = sorted(all_nodes[k] for k in waiting - reached)
+    if cut_off:
+        issues.append(Issue(source, "network", f"no supply can reach node(s) {', '.join(cut_off[:10])}: units waiting "
+                            "there get nothing", "edges from a site to every node where units wait",
+                            severity=Severity.WARNING))
+    idle = sorted(s for s in site_ids if not ({index[s]} | nx.descendants(graph, index[s])) & waiting)
+    if idle:
+        issues.append(Issue(source, "network", f"site(s) {', '.join(idle[:10])} reach no unit: their supply is unused",
+                            "edges from every site towards some units", severity=Severity.WARNING))
+    return issues
