@@ -140,23 +140,38 @@ def _flow_network(spec, edges, units, site_ids, document, source):
 
 
 def _disconnected(table, all_nodes: list[str], site_ids: list[str], unit_nodes, source: str) -> list[Issue]:
-    """Warnings for nodes that no supply can reach and sites whose supply can reach no unit."""
-    import networkx as nx
+    """Warnings for nodes that no supply can reach and sites whose supply can reach no unit.
 
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(len(all_nodes)))
-    graph.add_edges_from(zip(table.tail.tolist(), table.head.tolist()))
+    Two breadth-first searches (scipy.sparse.csgraph) from an extra node joined to every site, and
+    backwards from one joined to every node where units wait.
+    """
+    from scipy.sparse.csgraph import breadth_first_order
+
+    from allocator._sparse import sparse as sp
+
+    count = len(all_nodes)
     index = {node: k for k, node in enumerate(all_nodes)}
-    stocked = [index[s] for s in site_ids]
-    reached = set(stocked).union(*(nx.descendants(graph, s) for s in stocked)) if stocked else set()
-    waiting = {index[node] for node in unit_nodes}
+    stocked = np.array([index[s] for s in site_ids], dtype=np.int64)
+    waiting = np.unique([index[node] for node in unit_nodes]).astype(np.int64)
+
+    def reach(tails, heads, starts):
+        extra = count  # one more node, joined to every start
+        rows = np.concatenate([tails, np.full(len(starts), extra)])
+        cols = np.concatenate([heads, starts])
+        graph = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(count + 1, count + 1))
+        seen = np.zeros(count + 1, dtype=bool)
+        seen[breadth_first_order(graph, extra, directed=True, return_predecessors=False)] = True
+        return seen[:count]
+
+    reached = reach(table.tail, table.head, stocked)
+    reaching = reach(table.head, table.tail, waiting)  # backwards from the units
     issues = []
-    cut_off = sorted(all_nodes[k] for k in waiting - reached)
+    cut_off = sorted(all_nodes[k] for k in waiting if not reached[k])
     if cut_off:
         issues.append(Issue(source, "network", f"no supply can reach node(s) {', '.join(cut_off[:10])}: units waiting "
                             "there get nothing", "edges from a site to every node where units wait",
                             severity=Severity.WARNING))
-    idle = sorted(s for s in site_ids if not ({index[s]} | nx.descendants(graph, index[s])) & waiting)
+    idle = sorted(s for s in site_ids if not reaching[index[s]])
     if idle:
         issues.append(Issue(source, "network", f"site(s) {', '.join(idle[:10])} reach no unit: their supply is unused",
                             "edges from every site towards some units", severity=Severity.WARNING))
