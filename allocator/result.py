@@ -223,12 +223,22 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             codes, distinct = pd.factorize(np.asarray(out[column], dtype=object))  # each id checked once
             distinct = np.asarray(distinct, dtype=object)
-            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in distinct),
-                                dtype=bool, count=len(distinct))
+            risky = _formula_like(distinct)
             if risky.any():
                 distinct[risky] = ["'" + v for v in distinct[risky]]
                 out[column] = np.where(codes < 0, None, distinct[codes])
     return out
+
+
+def _formula_like(values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` (objects) are text starting with one of :data:`FORMULA_STARTS`."""
+    if len(values) and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        # all text: compare first characters as code points, without a Python loop
+        wide = values.astype(str)
+        first = wide.view(np.uint32).reshape(len(values), -1)[:, 0] if wide.dtype.itemsize else np.zeros(len(values))
+        return np.isin(first, [ord(c) for c in FORMULA_STARTS])
+    return np.fromiter((isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in values),
+                       dtype=bool, count=len(values))
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from allocator.cli.app import app
@@ -153,6 +156,16 @@ def test_formula_like_ids_do_not_become_formulas(tmp_path):
     units = pd.read_csv(out / "allocations.csv", keep_default_na=False)["unit"].tolist()
     assert units == ["'" + i for i in ids[:4]] + ["plain"]
     assert "'=r" in pd.read_csv(out / "groups.csv", keep_default_na=False)["group"].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=6), st.integers(), st.none()), max_size=12))
+def test_the_fast_formula_check_agrees_with_its_definition(values):
+    from allocator.result import FORMULA_STARTS, _formula_like
+
+    array = np.array(values + [None], dtype=object)[:-1]  # an object array even when empty
+    expected = [isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in values]
+    assert _formula_like(array).tolist() == expected
 
 
 MILLION_ROWS = """

@@ -5,6 +5,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import allocator
 from conftest import allocated, assert_feasible, build
@@ -139,3 +141,21 @@ def test_the_network_is_drawn_in_plot_and_report(tmp_path):
     result = runner.invoke(app, ["report", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 0, result.output
     assert "<h2>The network</h2>" in (tmp_path / "r.html").read_text()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=30),
+       st.sets(st.integers(0, 11), min_size=1, max_size=3))
+def test_reachability_matches_networkx_descendants(count, pairs, starts):
+    from allocator.scenario.sections import _reachable
+
+    pairs = [(a % count, b % count) for a, b in pairs]
+    starts = sorted({s % count for s in starts})
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(count))
+    graph.add_edges_from(pairs)
+    expected = set(starts).union(*(nx.descendants(graph, s) for s in starts))
+    tails = np.array([a for a, _ in pairs], dtype=np.int64)
+    heads = np.array([b for _, b in pairs], dtype=np.int64)
+    seen = _reachable(tails, heads, np.array(starts, dtype=np.int64), count)
+    assert set(np.flatnonzero(seen).tolist()) == expected
