@@ -136,6 +136,8 @@ def _network_rows(builder: LPBuilder, problem: Problem, cell: np.ndarray) -> Non
 
     ``supply`` rows, one per (node, resource): deliveries at the node + shipped out - shipped in
     <= its stock. ``edge_capacity`` rows: the total over resources on an edge <= its capacity.
+    ``edge_resource_capacity`` rows: one resource on an edge <= its own capacity. ``node_throughput``
+    rows: what a node delivers plus what it ships on, over resources, <= its throughput.
     ``budget``: sum of cost x quantity over edges <= the budget.
     """
     edges = problem.network
@@ -150,8 +152,10 @@ def _network_rows(builder: LPBuilder, problem: Problem, cell: np.ndarray) -> Non
     rows = np.concatenate([edges.tail[edge_of] * num_res + resource_of, edges.head[edge_of] * num_res + resource_of])
     values = np.concatenate([np.ones(len(columns)), -np.ones(len(columns))])
     shipping = sp.csr_array((values, (rows, np.concatenate([columns, columns]))), shape=(cells, count * num_res))
-    builder.add_rows("supply", {"flow": deliveries, "edge": shipping}, lower=-np.inf,
-                     upper=problem.supply.ravel() / problem.scale)
+    # a node keeps at most its own stock; with a rebate (negative cost) somewhere it must also pass on
+    # everything it receives (>= 0), or shipping surplus back and forth would earn the rebate
+    builder.add_rows("supply", {"flow": deliveries, "edge": shipping},
+                     lower=0.0 if (edges.cost < 0).any() else -np.inf, upper=problem.supply.ravel() / problem.scale)
     limited = np.flatnonzero(np.isfinite(edges.capacity))
     if len(limited):
         pick = sp.csr_array((np.ones(len(limited) * num_res),
@@ -159,6 +163,27 @@ def _network_rows(builder: LPBuilder, problem: Problem, cell: np.ndarray) -> Non
                               (limited[:, None] * num_res + np.arange(num_res)).ravel())),
                             shape=(len(limited), count * num_res))
         builder.add_rows("edge_capacity", {"edge": pick}, lower=-np.inf, upper=edges.capacity[limited] / problem.scale)
+    if edges.resource_capacity is not None:
+        limited = np.flatnonzero(np.isfinite(edges.resource_capacity.ravel()))  # column e * num_res + r
+        pick = sp.csr_array((np.ones(len(limited)), (np.arange(len(limited)), limited)),
+                            shape=(len(limited), count * num_res))
+        builder.add_rows("edge_resource_capacity", {"edge": pick}, lower=-np.inf,
+                         upper=edges.resource_capacity.ravel()[limited] / problem.scale)
+    if edges.throughput is not None:
+        # what a node delivers to its units plus what it ships on, over all resources
+        limited = np.flatnonzero(np.isfinite(edges.throughput))
+        row_of_node = np.full(num_nodes, -1)
+        row_of_node[limited] = np.arange(len(limited))
+        delivered_at = row_of_node[problem.flow_site]
+        sent_from = row_of_node[edges.tail[edge_of]]
+        keep_flow, keep_edge = np.flatnonzero(delivered_at >= 0), np.flatnonzero(sent_from >= 0)
+        shape = (len(limited),)
+        builder.add_rows("node_throughput", {
+            "flow": sp.csr_array((np.ones(len(keep_flow)), (delivered_at[keep_flow], keep_flow)),
+                                 shape=shape + (problem.num_flows,)),
+            "edge": sp.csr_array((np.ones(len(keep_edge)), (sent_from[keep_edge], keep_edge)),
+                                 shape=shape + (count * num_res,)),
+        }, lower=-np.inf, upper=edges.throughput[limited] / problem.scale)
     if edges.budget is not None:
         cost = np.repeat(edges.cost, num_res)[None, :]
         builder.add_rows("budget", {"edge": sp.csr_array(cost)}, lower=-np.inf, upper=edges.budget / problem.scale)

@@ -163,8 +163,10 @@ def render_html(report: Report) -> str:
     parts.append(_section("Group fill rates", "".join(charts) or "<p>The scenario has no group attributes.</p>"))
     drawing = plots.network_flows(comparison.results[report.chosen]) if report.chosen in comparison.results else None
     if drawing is not None:
+        chosen = comparison.results[report.chosen]
         parts.append(_section("The network", _image(drawing, f"Flows under {report.chosen}")
-                              + _table(comparison.results[report.chosen].edges.round(4))))
+                              + _table(chosen.edges.round(4))
+                              + (_table(chosen.nodes.round(4)) if chosen.nodes is not None else "")))
     parts.append(_section("Inequality between units", _image(plots.lorenz_curves(comparison), "Lorenz curves")
                           + _image(plots.fill_rate_distribution(comparison), "Distribution of fill rates")))
     frontier_parts = []

@@ -30,13 +30,17 @@ def decimals_for(scale: float) -> int:
     return int(min(12, max(0, math.ceil(-math.log10(REPORT_PRECISION * scale)))))
 
 
-def _network_summary(edges: pd.DataFrame) -> dict:
-    from allocator.edges import bottlenecks
+def _network_summary(edges: pd.DataFrame, nodes: pd.DataFrame | None) -> dict:
+    from allocator.edges import bottlenecks, node_bottlenecks
 
-    limiting = bottlenecks(edges)
-    return {"transport_cost": float(edges["transport_cost"].sum()), "shipped": float(edges["flow"].sum()),
-            "bottlenecks": [{"from": str(r["from"]), "to": str(r["to"]), "shadow_price": float(r["shadow_price"])}
-                            for _, r in limiting.iterrows()]}
+    summary = {"transport_cost": float(edges["transport_cost"].sum()), "shipped": float(edges["flow"].sum()),
+               "bottlenecks": [{"from": str(r["from"]), "to": str(r["to"]),
+                                **({"resource": r["resource"]} if r["resource"] else {}),
+                                "shadow_price": float(r["shadow_price"])} for _, r in bottlenecks(edges).iterrows()]}
+    if nodes is not None:
+        summary["node_bottlenecks"] = [{"node": str(r["node"]), "shadow_price": float(r["shadow_price"])}
+                                       for _, r in node_bottlenecks(nodes).iterrows()]
+    return summary
 
 
 def _round(value: Any, key: str = "") -> Any:
@@ -122,6 +126,7 @@ class Result:
     audit: dict = field(default_factory=dict)
     trace: SolveTrace | None = field(default=None, repr=False)
     edges: pd.DataFrame | None = None
+    nodes: pd.DataFrame | None = None  # flow networks with throughput limits: one row per limited node
 
     def explain(self):
         """Why each unit got what it got, what binds, what supply is worth: see :func:`allocator.explain.explain_result`."""
@@ -141,7 +146,7 @@ class Result:
             "solver": self.solver,
             "warnings": [str(w) for w in self.warnings],
             "audit": self.audit,
-            **({"network": _network_summary(self.edges)} if self.edges is not None else {}),
+            **({"network": _network_summary(self.edges, self.nodes)} if self.edges is not None else {}),
         })
 
     def to_json(self) -> str:
@@ -162,6 +167,8 @@ class Result:
                 write_csv(self.flows, staging / "flows.csv")
             if self.edges is not None:
                 write_csv(self.edges, staging / "edges.csv")
+            if self.nodes is not None:
+                write_csv(self.nodes, staging / "nodes.csv")
             (staging / "summary.json").write_text(self.to_json(), encoding="utf-8")
         return Path(folder)
 
@@ -194,6 +201,9 @@ def save_excel(result: Result, path: str | Path, *, force: bool = False) -> Path
     sheets = {"allocations": result.allocations, "groups": result.groups}
     if result.flows is not None:
         sheets["flows"] = result.flows
+    for name, table in (("edges", result.edges), ("nodes", result.nodes)):
+        if table is not None:
+            sheets[name] = table
     sheets["metrics"] = pd.DataFrame(metrics, columns=["metric", "value"])
     sheets["summary"] = pd.DataFrame(about, columns=["field", "value"])
     with atomic_file(path, force=force) as staging:

@@ -11,7 +11,7 @@ from allocator.backends.base import Backend
 from allocator.compiler import CompiledModel, compile
 from allocator.diagnose import infeasibility
 from allocator.errors import SolverError, SolverUnavailableError
-from allocator.edges import edge_table
+from allocator.edges import edge_table, node_table
 from allocator.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table
 from allocator.result import Result, SolveTrace
 from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
@@ -104,6 +104,7 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
         groups=group_table(problem, model.measures, flows),
         flows=flow_table(problem, flows) if problem.has_sites else None,
         edges=edge_table(problem, runner.last),
+        nodes=node_table(problem, runner.last),
         metrics=compute_metrics(problem, model.measures, flows),
         equity=equity,
         solver={

@@ -23,7 +23,7 @@ from allocator.registry import issues_from_validation
 from allocator.reserves import Reserves
 from allocator.rules import RULES
 from allocator.scenario.checks import check_spec_references
-from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of
+from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
 from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
 from allocator.scenario.model import Identifier, LinkTable, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
@@ -162,7 +162,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     (2, 'maxmin')
     """
     files = TableFiles(Path(base_dir) if base_dir is not None else Path.cwd(), allow_outside, record=record_inputs)
-    issues: list[Issue] = []
+    document, throughput, issues = network_nodes(document, files, source)  # a nodes table's stock joins sites
     for key in document:
         if key not in TOP_LEVEL_KEYS:
             issues.append(Issue(source, str(key), "unknown key", "one of: " + ", ".join(TOP_LEVEL_KEYS)))
@@ -208,7 +208,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
             issues += found
     network = None
     if document.get("network") is not None:
-        network_links, found = network_links_of(document, files, units, source)
+        network_links, found = network_links_of(document, files, units, source, throughput)
         issues += found
         if isinstance(network_links, tuple):  # flow mode: transit nodes become empty sites
             links, transit, network = network_links

@@ -27,6 +27,8 @@ class NetworkSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     edges: str | list[dict[str, Any]]
+    #: flow mode: a nodes table (columns id, throughput, supply:<resource>), CSV/Excel or inline
+    nodes: str | list[dict[str, Any]] | None = None
     #: access: units reach sites within max_travel; flow: supply moves along the edges to the units' nodes
     mode: Literal["access", "flow"] = "access"
     max_travel: float | None = Field(None, ge=0, allow_inf_nan=False)
@@ -38,7 +40,11 @@ class NetworkSpec(BaseModel):
 
 @dataclass(frozen=True, eq=False)
 class EdgeTable:
-    """Directed edges by node index: ``capacity`` (total over resources; inf if none) and ``cost`` per unit shipped."""
+    """Directed edges by node index: ``capacity`` (total over resources; inf if none) and ``cost`` per unit shipped.
+
+    ``resource_capacity`` (edges x resources, inf where none) limits each resource on an edge on
+    its own; ``throughput`` (per node, inf where none) limits what a node sends on and delivers.
+    """
 
     tail: np.ndarray
     head: np.ndarray
@@ -46,6 +52,8 @@ class EdgeTable:
     cost: np.ndarray
     budget: float | None = None
     net_of_cost: bool = False  # value stages maximise value minus transport cost
+    resource_capacity: np.ndarray | None = None
+    throughput: np.ndarray | None = None
 
 
 def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
@@ -65,20 +73,82 @@ def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, li
     blank = np.flatnonzero((ends["from"] == "") | (ends["to"] == ""))
     issues += [Issue(label, f"row {i + 2}", "an edge needs both ends", "from and to node ids") for i in blank[:10]]
     optional = {}
-    for column, default in (("capacity", np.inf), ("cost", 0.0)):
+    limits = ["capacity", *(c for c in frame.columns if str(c).startswith("capacity:"))]
+    for column in [*limits, "cost"]:
         if column not in frame.columns:
-            optional[column] = np.full(len(frame), default)
+            optional[column] = np.full(len(frame), np.inf if column == "capacity" else 0.0)
             continue
-        text = pd.Series(frame[column], dtype=object).astype(str).str.strip()
-        values = pd.to_numeric(text.where(text != "", str(default)), errors="coerce").to_numpy(dtype=float)
-        for i in np.flatnonzero(~(values >= 0))[:10]:
-            issues.append(Issue(label, f"row {i + 2}, column {column}", f"is not a number >= 0: {frame[column].iloc[i]!r}",
-                                f"a number >= 0 (blank: {'no limit' if column == 'capacity' else 0})"))
-        optional[column] = values
+        values, found = _numbers(frame[column], label, column, np.inf if column != "cost" else 0.0,
+                                 negative=column == "cost")
+        optional[column], issues = values, issues + found
     if issues:
         return None, issues
     return pd.DataFrame({"from": ends["from"], "to": ends["to"], "travel": travel.to_numpy(dtype=float),
                          **optional}), []
+
+
+def _numbers(raw: pd.Series, label: str, column: str, blank: float, negative: bool = False):
+    """A numeric column: blank cells are ``blank``; others numbers (>= 0 unless ``negative``)."""
+    text = pd.Series(raw, dtype=object).astype(str).str.strip()
+    values = pd.to_numeric(text.where(text != "", str(blank)), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) if negative else ~(values >= 0)
+    if blank == np.inf:
+        bad &= ~((text == "").to_numpy())
+    meaning = "no limit" if blank == np.inf else f"{blank:g}"
+    issues = [Issue(label, f"row {i + 2}, column {column}",
+                    f"is not a {'finite number' if negative else 'number >= 0'}: {raw.iloc[i]!r}",
+                    f"a {'number' if negative else 'number >= 0'} (blank: {meaning})")
+              for i in np.flatnonzero(bad)[:10]]
+    if bad.sum() > 10:
+        issues.append(Issue(label, f"column {column}", f"... and {bad.sum() - 10} more rows with the same problem"))
+    return values, issues
+
+
+def node_frame(frame: pd.DataFrame, label: str, resources: list[str]) -> tuple[pd.DataFrame | None, list[Issue]]:
+    """Check a nodes table (columns ``id``, optional ``throughput`` and ``supply:<resource>``)."""
+    if "id" not in frame.columns:
+        return None, [Issue(label, "header", "required column missing: id",
+                            "columns id, and throughput and/or supply:<resource>")]
+    known = {"id", "throughput", *(f"supply:{r}" for r in resources)}
+    issues = [Issue(label, "header", f"unknown column {c!r}",
+                    f"id, throughput, or supply:<resource> for a resource among {', '.join(resources)}")
+              for c in frame.columns if c not in known]
+    ids = frame["id"].astype(str).str.strip()
+    for i in np.flatnonzero((ids == "").to_numpy())[:10]:
+        issues.append(Issue(label, f"row {i + 2}, column id", "is blank", "a node id"))
+    for i in np.flatnonzero(ids.duplicated().to_numpy())[:10]:
+        issues.append(Issue(label, f"row {i + 2}, column id", f"node {ids.iloc[i]!r} is listed twice", "each node once"))
+    table = {"id": ids.to_numpy(dtype=object)}
+    for column in [c for c in frame.columns if c in known and c != "id"]:
+        table[column], found = _numbers(frame[column], label, column, np.inf if column == "throughput" else 0.0)
+        issues += found
+    return (None, issues) if issues else (pd.DataFrame(table), [])
+
+
+def negative_cycle(tails: np.ndarray, heads: np.ndarray, cost: np.ndarray, names: list[str]) -> list[str] | None:
+    """The nodes of a directed cycle whose costs add up to less than zero, or None (networkx Bellman-Ford).
+
+    >>> negative_cycle(np.array([0, 1, 1]), np.array([1, 0, 2]), np.array([2.0, -3.0, 1.0]), ["a", "b", "c"])
+    ['a', 'b', 'a']
+    """
+    if not (cost < 0).any():
+        return None
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    for tail, head, weight in zip(tails.tolist(), heads.tolist(), cost.tolist()):
+        if not graph.has_edge(tail, head) or graph[tail][head]["weight"] > weight:  # the cheapest parallel edge
+            graph.add_edge(tail, head, weight=weight)
+    start = len(names)  # joined to every node, so one search finds a cycle anywhere
+    graph.add_edges_from(((start, node) for node in list(graph.nodes)), weight=0.0)
+    try:
+        cycle = nx.find_negative_cycle(graph, start)
+    except nx.NetworkXError:
+        return None
+    body = cycle[:-1]
+    first = body.index(min(body))  # start at the first-listed node: the same message every run
+    body = body[first:] + body[:first]
+    return [names[k] for k in [*body, body[0]]]
 
 
 def links_within(edges: pd.DataFrame, max_travel: float, unit_ids: np.ndarray, unit_nodes: np.ndarray,

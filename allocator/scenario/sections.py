@@ -75,14 +75,72 @@ def check_reserves(reserves: Reserves, units, groups: list[str], resources: list
     return issues
 
 
-def network_links_of(document, files, units, source: str):
+def network_nodes(document: dict, files, source: str) -> tuple[dict, dict[str, float], list[Issue]]:
+    """Flow networks' nodes table: its stock joins ``sites``; returns the document, throughputs and issues.
+
+    A node with a positive ``supply:<resource>`` becomes a site (listing the same node's supply
+    under ``sites`` too is an error); ``throughput`` limits are returned by node id.
+    """
+    from allocator.scenario.network import node_frame
+
+    network = document.get("network")
+    if not isinstance(network, dict) or network.get("nodes") is None:
+        return document, {}, []
+    if network.get("mode") != "flow":
+        return document, {}, [Issue(source, "network.nodes", "a nodes table is only used by flow networks",
+                                    "network: {mode: flow, ...}, or remove nodes")]
+    frame, issues, label = _network_table(network["nodes"], "network.nodes", "nodes", files, source)
+    if frame is None:
+        return document, {}, issues
+    resources = [str(r.get("id")) for r in document.get("resources") or [] if isinstance(r, dict)]
+    nodes, issues = node_frame(frame, label, resources)
+    if nodes is None:
+        return document, {}, issues
+    listed = {str(site.get("id")) for site in document.get("sites") or [] if isinstance(site, dict)}
+    columns = [c for c in nodes.columns if c.startswith("supply:")]
+    new_sites = []
+    for k in range(len(nodes)):
+        stock = {c.split(":", 1)[1]: float(nodes[c].iat[k]) for c in columns if nodes[c].iat[k] > 0}
+        if not stock:
+            continue
+        if nodes["id"].iat[k] in listed:
+            issues.append(Issue(label, f"row {k + 2}", f"node {nodes['id'].iat[k]!r} has supply here and under 'sites'",
+                                "its supply in one place"))
+        new_sites.append({"id": nodes["id"].iat[k], "supply": stock})
+    throughput = {}
+    if "throughput" in nodes.columns:
+        limited = np.isfinite(nodes["throughput"].to_numpy())
+        throughput = dict(zip(nodes["id"][limited], nodes["throughput"][limited].astype(float)))
+    if new_sites:
+        document = {**document, "sites": [*(document.get("sites") or []), *new_sites]}
+    return document, throughput, issues
+
+
+def _network_table(spec, where: str, role: str, files, source: str):
+    """A network table from a file (recorded as an input with ``role``) or an inline list: frame, issues, label."""
+    from allocator.scenario.tables import read_table
+
+    if isinstance(spec, str):
+        path, issues = files.resolve(spec, where, source)
+        if path is None:
+            return None, issues, source
+        frame, issues = read_table(path, str(path))
+        if frame is not None:
+            files.note(role, path)
+        return frame, issues, str(path)
+    if not isinstance(spec, list) or not all(isinstance(row, dict) for row in spec):
+        return None, [Issue(source, where, "must be a file name or a list of mappings",
+                            "e.g. routes.csv, or [{from: a, to: b}]")], source
+    return pd.DataFrame(spec, dtype=object).fillna(""), [], f"{source} ({where})"
+
+
+def network_links_of(document, files, units, source: str, throughput: dict[str, float] | None = None):
     """The links the ``network:`` section implies (see :mod:`allocator.scenario.network`), and issues."""
     from pydantic import ValidationError
 
     from allocator.registry import issues_from_validation
     from allocator.scenario.model import LinkTable
     from allocator.scenario.network import NetworkSpec, edge_frame, links_within
-    from allocator.scenario.tables import read_table
 
     try:
         spec = NetworkSpec.model_validate(document["network"])
@@ -91,16 +149,7 @@ def network_links_of(document, files, units, source: str):
     if not isinstance(document.get("sites"), list):
         return None, [Issue(source, "network", "a network needs 'sites' (its nodes hold the supply)",
                             "sites whose ids are nodes of the network")]
-    if isinstance(spec.edges, str):
-        path, issues = files.resolve(spec.edges, "network.edges", source)
-        if path is None:
-            return None, issues
-        frame, issues = read_table(path, str(path))
-        label = str(path)
-        if frame is not None:
-            files.note("edges", path)
-    else:
-        frame, issues, label = pd.DataFrame(spec.edges, dtype=object).fillna(""), [], f"{source} (network.edges)"
+    frame, issues, label = _network_table(spec.edges, "network.edges", "edges", files, source)
     if frame is None:
         return None, issues
     edges, issues = edge_frame(frame, label)
@@ -111,7 +160,7 @@ def network_links_of(document, files, units, source: str):
                             "the network node each unit sits at")]
     site_ids = [str(site.get("id")) for site in document["sites"] if isinstance(site, dict)]
     if spec.mode == "flow":
-        return _flow_network(spec, edges, units, site_ids, document, source)
+        return _flow_network(spec, edges, units, site_ids, document, source, throughput or {})
     if spec.max_travel is None:
         return None, [Issue(source, "network.max_travel", "required in access mode", "e.g. max_travel: 30")]
     pairs, issues = links_within(edges, spec.max_travel, units.ids, units.columns["node"], site_ids, source)
@@ -121,23 +170,44 @@ def network_links_of(document, files, units, source: str):
     return LinkTable.from_ids(unit_list, [s for _, s in pairs]), issues
 
 
-def _flow_network(spec, edges, units, site_ids, document, source):
+def _flow_network(spec, edges, units, site_ids, document, source, throughput: dict[str, float]):
     """Flow mode: every node a site (transit nodes hold nothing), each unit linked to its own node only."""
     from allocator.scenario.model import LinkTable
-    from allocator.scenario.network import EdgeTable
+    from allocator.scenario.network import EdgeTable, negative_cycle
 
     if document.get("links") is not None:
         return None, [Issue(source, "links", "a flow network decides the routes: links cannot be listed too",
                             "remove 'links' (or use network mode: access)")]
+    resources = [str(r.get("id")) for r in document.get("resources") or [] if isinstance(r, dict)]
+    per_resource = [c for c in edges.columns if c.startswith("capacity:")]
+    unknown = [c for c in per_resource if c.split(":", 1)[1] not in resources]
+    if unknown:
+        return None, [Issue(source, "network.edges", f"capacity for unknown resource(s): {', '.join(unknown)}",
+                            f"capacity:<resource> for a resource among {', '.join(resources)}")]
     # factorize first: 50,000 units wait at a few hundred distinct nodes, each stripped once
     node_codes, distinct = pd.factorize(np.asarray(units.columns["node"], dtype=object), use_na_sentinel=False)
     distinct = pd.Series(distinct, dtype=object).astype(str).str.strip().to_numpy()
-    all_nodes = list(dict.fromkeys([*site_ids, *edges["from"], *edges["to"], *distinct]))
+    all_nodes = list(dict.fromkeys([*site_ids, *edges["from"], *edges["to"], *distinct, *throughput]))
     index = {node: k for k, node in enumerate(all_nodes)}
+    resource_capacity = None
+    if per_resource:
+        resource_capacity = np.full((len(edges), len(resources)), np.inf)
+        for column in per_resource:
+            resource_capacity[:, resources.index(column.split(":", 1)[1])] = edges[column].to_numpy(dtype=float)
+    limits = None
+    if throughput:
+        limits = np.full(len(all_nodes), np.inf)
+        limits[[index[node] for node in throughput]] = list(throughput.values())
     table = EdgeTable(np.array([index[v] for v in edges["from"]], dtype=np.int64),
                       np.array([index[v] for v in edges["to"]], dtype=np.int64),
                       edges["capacity"].to_numpy(dtype=float), edges["cost"].to_numpy(dtype=float), spec.budget,
-                      spec.objective == "value_minus_cost")
+                      spec.objective == "value_minus_cost", resource_capacity, limits)
+    usable = table.capacity > 0
+    cycle = negative_cycle(table.tail[usable], table.head[usable], table.cost[usable], all_nodes)
+    if cycle is not None:
+        return None, [Issue(source, "network.edges", f"the cycle {' -> '.join(cycle)} has a negative total cost: "
+                            "shipping around it would pay for itself without delivering anything",
+                            "costs whose sum around every cycle is >= 0 (a negative cost is a rebate on one edge)")]
     waiting = np.unique(np.array([index[v] for v in distinct], dtype=np.int64))
     issues = _disconnected(table, all_nodes, site_ids, waiting, source)
     unit_codes, unit_labels = pd.factorize(np.asarray(units.ids, dtype=object))
