@@ -62,14 +62,18 @@ def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, li
     if missing:
         return None, [Issue(label, "header", f"required column(s) missing: {', '.join(missing)}",
                             "columns from, to (and travel, capacity, cost as needed)")]
-    raw = frame["travel"] if "travel" in frame.columns else pd.Series(["0"] * len(frame))
-    travel = pd.to_numeric(pd.Series(raw, dtype=object).astype(str).str.strip(), errors="coerce")
-    bad = np.flatnonzero(~(travel.to_numpy(dtype=float) >= 0))
+    travel, bad = np.zeros(len(frame)), np.zeros(0, dtype=np.int64)
+    if "travel" in frame.columns:
+        raw = frame["travel"]
+        travel = pd.to_numeric(pd.Series(raw, dtype=object).astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~(travel >= 0))
     issues = [Issue(label, f"row {i + 2}, column travel", f"is not a travel time >= 0: {raw.iloc[i]!r}",
                     "a number >= 0") for i in bad[:10]]
     if len(bad) > 10:
         issues.append(Issue(label, "column travel", f"... and {len(bad) - 10} more rows with the same problem"))
-    ends = frame[["from", "to"]].astype(str).apply(lambda c: c.str.strip())
+    from allocator.scenario.tables import stripped_text
+
+    ends = pd.DataFrame({"from": stripped_text(frame["from"]), "to": stripped_text(frame["to"])})
     blank = np.flatnonzero((ends["from"] == "") | (ends["to"] == ""))
     issues += [Issue(label, f"row {i + 2}", "an edge needs both ends", "from and to node ids") for i in blank[:10]]
     optional = {}
@@ -83,7 +87,7 @@ def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, li
         optional[column], issues = values, issues + found
     if issues:
         return None, issues
-    return pd.DataFrame({"from": ends["from"], "to": ends["to"], "travel": travel.to_numpy(dtype=float),
+    return pd.DataFrame({"from": ends["from"], "to": ends["to"], "travel": travel,
                          **optional}), []
 
 

@@ -187,7 +187,8 @@ def _flow_network(spec, edges, units, site_ids, document, source, throughput: di
     # factorize first: 50,000 units wait at a few hundred distinct nodes, each stripped once
     node_codes, distinct = pd.factorize(np.asarray(units.columns["node"], dtype=object), use_na_sentinel=False)
     distinct = pd.Series(distinct, dtype=object).astype(str).str.strip().to_numpy()
-    all_nodes = list(dict.fromkeys([*site_ids, *edges["from"], *edges["to"], *distinct, *throughput]))
+    ends = pd.unique(np.concatenate([edges["from"].to_numpy(dtype=object), edges["to"].to_numpy(dtype=object)]))
+    all_nodes = list(dict.fromkeys([*site_ids, *ends, *distinct, *throughput]))
     index = {node: k for k, node in enumerate(all_nodes)}
     resource_capacity = None
     if per_resource:
@@ -198,8 +199,8 @@ def _flow_network(spec, edges, units, site_ids, document, source, throughput: di
     if throughput:
         limits = np.full(len(all_nodes), np.inf)
         limits[[index[node] for node in throughput]] = list(throughput.values())
-    table = EdgeTable(np.array([index[v] for v in edges["from"]], dtype=np.int64),
-                      np.array([index[v] for v in edges["to"]], dtype=np.int64),
+    lookup = pd.Index(all_nodes)
+    table = EdgeTable(lookup.get_indexer(edges["from"]).astype(np.int64), lookup.get_indexer(edges["to"]).astype(np.int64),
                       edges["capacity"].to_numpy(dtype=float), edges["cost"].to_numpy(dtype=float), spec.budget,
                       spec.objective == "value_minus_cost", resource_capacity, limits)
     usable = table.capacity > 0
