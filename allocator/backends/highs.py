@@ -223,3 +223,84 @@ class WarmHighs(HighsBackend):
         return LPSolution(status, np.asarray(solution.col_value, dtype=float),
                           float(h.getInfo().objective_function_value),
                           np.asarray(solution.row_dual, dtype=float) if solution.dual_valid else None, seconds)
+
+
+class ReusingHighs(WarmHighs):
+    """HiGHS that keeps one loaded model per LP shape and only pushes what changed.
+
+    For many solves of one compiled scenario with different numbers (simulation draws): when
+    the next LP has the same rows, columns and sparsity pattern as the last one of its shape,
+    only changed costs, column bounds, row bounds and coefficients are handed to the loaded
+    model, and dual simplex starts from the basis it holds. A rule with several stages keeps
+    one model per stage (stages differ in shape). Anything else is loaded afresh.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loaded: dict[tuple[int, int], tuple[object, LPModel]] = {}
+        self._scales: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.reused = 0
+
+    def equilibrate(self, model: LPModel):
+        """Equilibration factors of the first model of each shape, kept for the later ones."""
+        from allocator.backends.scaling import Equilibrated
+
+        shape = (model.num_rows, model.num_cols)
+        if shape not in self._scales:
+            first = Equilibrated.of(model)
+            self._scales[shape] = (first.col_scale, first.row_scale)
+            return first
+        return Equilibrated.with_scales(model, *self._scales[shape])
+
+    def solve(self, model: LPModel, options: SolverOptions) -> LPSolution:
+        if model.matrix.nnz == 0 or model.is_mip:
+            return super().solve(model, options)
+        shape = (model.num_rows, model.num_cols)
+        held = self._loaded.get(shape)
+        if held is not None and _same_pattern(held[1], model):
+            h = held[0]
+            _push_changes(h, held[1], model)
+            # primal simplex from the held basis: on the draws of benchmarks/simulation.py it is as
+            # fast as dual simplex where only bounds move and 3x faster where demand coefficients move
+            h.setOptionValue("simplex_strategy", 4)
+            self.reused += 1
+        else:
+            h = self._new(model, options)
+            h.setOptionValue("solver", "simplex")
+        if options.time_limit is not None:
+            h.setOptionValue("time_limit", float(options.time_limit))
+        start = time.perf_counter()
+        h.run()
+        seconds = time.perf_counter() - start
+        status = _status_table().get(h.getModelStatus(), Status.ERROR)
+        if status is not Status.OPTIMAL:
+            self._loaded.pop(shape, None)  # start the next solve of this shape from scratch
+            return LPSolution(status, None, float("nan"), None, seconds, "simplex on the reused model")
+        self._loaded[shape] = (h, model)
+        solution = h.getSolution()
+        return LPSolution(status, np.asarray(solution.col_value, dtype=float),
+                          float(h.getInfo().objective_function_value),
+                          np.asarray(solution.row_dual, dtype=float) if solution.dual_valid else None, seconds)
+
+
+def _same_pattern(old: LPModel, new: LPModel) -> bool:
+    return (np.array_equal(old.matrix.indptr, new.matrix.indptr)
+            and np.array_equal(old.matrix.indices, new.matrix.indices))
+
+
+def _push_changes(h, old: LPModel, new: LPModel) -> None:
+    """Hand the loaded HiGHS model ``h`` (holding ``old``) every number in which ``new`` differs."""
+    cols = np.flatnonzero((old.col_lower != new.col_lower) | (old.col_upper != new.col_upper))
+    if len(cols):
+        h.changeColsBounds(len(cols), cols.astype(np.int32), new.col_lower[cols], new.col_upper[cols])
+    cols = np.flatnonzero(old.cost != new.cost)
+    if len(cols):
+        h.changeColsCost(len(cols), cols.astype(np.int32), new.cost[cols])
+    rows = np.flatnonzero((old.row_lower != new.row_lower) | (old.row_upper != new.row_upper))
+    if len(rows):
+        h.changeRowsBounds(len(rows), rows.astype(np.int32), new.row_lower[rows], new.row_upper[rows])
+    changed = np.flatnonzero(old.matrix.data != new.matrix.data)
+    if len(changed):
+        row_of = np.repeat(np.arange(new.num_rows), np.diff(new.matrix.indptr))
+        for k in changed.tolist():  # one call per coefficient: highspy has no bulk coefficient change
+            h.changeCoeff(int(row_of[k]), int(new.matrix.indices[k]), float(new.matrix.data[k]))

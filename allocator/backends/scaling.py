@@ -56,7 +56,17 @@ class Equilibrated:
         scaled = model.matrix @ sp.diags_array(col_scale, format="csr")
         row_max = _segment_reduce(np.maximum, np.abs(scaled.data), scaled.indptr, empty=0.0)
         row_scale = 1.0 / np.where(row_max > 0, row_max, 1.0)
-        matrix = sp.csr_array(sp.diags_array(row_scale, format="csr") @ scaled)
+        return cls.with_scales(model, col_scale, row_scale)
+
+    @classmethod
+    def with_scales(cls, model: LPModel, col_scale: np.ndarray, row_scale: np.ndarray) -> Equilibrated:
+        """Rescale ``model`` by given factors (any positive ones map the solution back exactly).
+
+        Many solves of similar models keep the factors of the first, so that a model held by
+        the solver changes only where the numbers of the problem changed.
+        """
+        matrix = sp.csr_array(sp.diags_array(row_scale, format="csr") @ model.matrix
+                              @ sp.diags_array(col_scale, format="csr"))
         return cls(
             model=replace(model, cost=model.cost * col_scale, col_lower=model.col_lower / col_scale,
                           col_upper=model.col_upper / col_scale, matrix=matrix,
@@ -72,7 +82,9 @@ class Equilibrated:
 
 def solve_equilibrated(backend: Backend, model: LPModel, options: SolverOptions) -> LPSolution:
     """Solve ``model`` on ``backend`` through :class:`Equilibrated`."""
-    reduction = Equilibrated.of(model)
+    # a backend that reuses loaded models also keeps its scaling factors (ReusingHighs)
+    equilibrate = getattr(backend, "equilibrate", Equilibrated.of)
+    reduction = equilibrate(model)
     return reduction.unscale(backend.solve(reduction.model, options))
 
 

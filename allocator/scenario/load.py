@@ -23,6 +23,7 @@ from allocator.registry import issues_from_validation
 from allocator.reserves import Reserves
 from allocator.rules import RULES
 from allocator.scenario.checks import check_spec_references
+from allocator.uncertainty import Uncertainty, check_uncertainty
 from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
 from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
 from allocator.scenario.model import Identifier, LinkTable, Quantity, Resource, Scenario, Site
@@ -32,8 +33,7 @@ from allocator.scenario.tables import (
 )
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
-                  "reserves", "network",
-                  "rule", "constraints")
+                  "reserves", "network", "uncertainty", "rule", "constraints")
 SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 DEFAULT_RULE = "maxmin"
 
@@ -47,6 +47,7 @@ _SECTION_TYPES = {
     "groups": TypeAdapter(list[Identifier]),
     "exclusive": TypeAdapter(list[Identifier] | list[list[Identifier]]),
     "reserves": TypeAdapter(Reserves),
+    "uncertainty": TypeAdapter(Uncertainty),
 }
 
 
@@ -241,6 +242,8 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
 
     if sections.get("reserves") is not None and units is not None:
         issues += check_reserves(sections["reserves"], units, groups, resources, source)
+    issues += check_uncertainty(sections.get("uncertainty"), units, groups, resources,
+                                _raw_ids(document, "sites") if isinstance(document.get("sites"), list) else [], source)
     if any(i.severity is Severity.ERROR for i in issues):
         raise ScenarioError(issues)
     warnings = tuple(i for i in issues if i.severity is Severity.WARNING)
@@ -251,7 +254,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
         sites=tuple(sections["sites"]) if "sites" in sections else None,
         units=units, groups=tuple(groups), links=links, rule=rule, constraints=tuple(c for _, c in constraints),
         source=source, warnings=warnings, inputs=tuple(files.inputs), exclusive=exclusive,
-        reserves=sections.get("reserves"), network=network,
+        reserves=sections.get("reserves"), network=network, uncertainty=sections.get("uncertainty"),
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from allocator.constraints.base import Constraint
 from allocator.errors import Issue
 from allocator.reserves import Reserves
+from allocator.uncertainty import Uncertainty
 from allocator.rules.base import Rule
 
 def id_text(value: object) -> object:
@@ -92,6 +93,10 @@ class UnitTable:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def __reduce__(self):
+        # read-only mappings do not pickle: rebuild from plain dicts (simulation workers get a copy)
+        return (UnitTable, (self.ids, self.demand, self.value, dict(self.groups), dict(self.columns)))
+
 
 @dataclass(frozen=True, eq=False)
 class LinkTable:
@@ -158,6 +163,8 @@ class Scenario(Frozen):
     network: object | None = None
     #: a reserve system for one resource (``reserves:``, see :mod:`allocator.reserves`)
     reserves: Reserves | None = None
+    #: demand noise and supply shocks for simulations (``uncertainty:``, see :mod:`allocator.uncertainty`)
+    uncertainty: Uncertainty | None = None
     #: sets of resources of which a unit gets at most one unit in total (``exclusive:``)
     exclusive: tuple[tuple[str, ...], ...] = ()
     #: the files it was read from: ``(role, absolute path, sha256)``, role ``scenario``, ``units`` or ``links``

@@ -1,0 +1,41 @@
+"""The summary files of a finished simulation, written beside its shards (each file atomically).
+
+``metrics.parquet`` (every draw x rule), ``metric_summary.csv`` (per rule and metric: mean, sd,
+percentiles), ``groups.csv`` (group fill rates with bootstrap intervals), ``distributions.png``
+and ``summary.json`` (the plan, statuses per rule and the metric summary). ``summary.json`` is
+written last: a folder with it holds a complete simulation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from allocator.result import report_frame, spreadsheet_safe
+from allocator.sim_store import _write_atomic
+from allocator.sim_summary import distribution_figure, group_intervals, metric_summary
+
+
+def save_simulation(simulation, folder) -> Path:
+    """Write the summaries of ``simulation`` (a :class:`~allocator.simulation.Simulation`) into ``folder``."""
+    from allocator.plots import png
+
+    folder = Path(folder)
+    metrics = simulation.metrics
+    summary = metric_summary(metrics)
+    groups = group_intervals(simulation.groups, seed=simulation.plan.seed)
+
+    def csv(frame):
+        return lambda path: spreadsheet_safe(report_frame(frame)).to_csv(path, index=False, lineterminator="\n")
+
+    _write_atomic(folder / "metrics.parquet", lambda path: metrics.to_parquet(path, index=False))
+    _write_atomic(folder / "metric_summary.csv", csv(summary))
+    _write_atomic(folder / "groups.csv", csv(groups))
+    _write_atomic(folder / "distributions.png", lambda path: path.write_bytes(png(distribution_figure(metrics))))
+    statuses = {rule: part["status"].value_counts().sort_index().to_dict()
+                for rule, part in metrics.groupby("rule", sort=False)}
+    content = {"complete": True, "plan": simulation.plan.describe(), "statuses": statuses,
+               "metrics": json.loads(report_frame(summary).to_json(orient="records"))}
+    _write_atomic(folder / "summary.json", lambda path: path.write_text(
+        json.dumps(content, indent=2) + "\n", encoding="utf-8"))
+    return folder

@@ -1,0 +1,86 @@
+"""A simulation's folder: its plan, one Parquet shard pair per finished shard, and resumption.
+
+Layout::
+
+    OUT/simulation.json          the plan (rules, uncertainty, draws, seed, shard size, input hashes)
+    OUT/shards/groups-00012.parquet
+    OUT/shards/metrics-00012.parquet   written last: its presence means shard 12 is complete
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+killed run leaves complete shards and at most some temporary files, which the next run removes.
+``--resume`` checks that the folder holds the same plan and skips the shards it finds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from allocator.errors import OutputExistsError, UsageError
+
+PLAN_FILE = "simulation.json"
+
+
+class ShardStore:
+    """The shards of one simulation in ``folder`` (see the module docstring)."""
+
+    def __init__(self, folder: str | Path, plan: dict, *, resume: bool = False, force: bool = False):
+        self.folder = Path(folder)
+        self.shards = self.folder / "shards"
+        if self.folder.exists() and not self.folder.is_dir():
+            raise OutputExistsError(f"{self.folder} exists and is not a folder")
+        occupied = self.folder.exists() and any(self.folder.iterdir())
+        if occupied and resume:
+            self._check_same_plan(plan)
+        elif occupied and not force:
+            raise OutputExistsError(f"{self.folder} exists already: --resume to continue that simulation, "
+                                    "--force to replace it, or choose another folder")
+        elif occupied:
+            shutil.rmtree(self.folder)
+        self.shards.mkdir(parents=True, exist_ok=True)
+        for stale in self.shards.glob(".*.tmp-*"):  # left by a run that was killed while writing
+            stale.unlink(missing_ok=True)
+        if not (self.folder / PLAN_FILE).exists():
+            _write_atomic(self.folder / PLAN_FILE, lambda path: path.write_text(
+                json.dumps(plan, indent=2, sort_keys=True) + "\n", encoding="utf-8"))
+
+    def _check_same_plan(self, plan: dict) -> None:
+        path = self.folder / PLAN_FILE
+        if not path.exists():
+            raise UsageError(f"{self.folder} is not a simulation folder (no {PLAN_FILE}): nothing to resume")
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        current = json.loads(json.dumps(plan))  # the same JSON round trip as the recorded copy
+        differ = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
+        if differ:
+            raise UsageError(f"{self.folder} holds a different simulation (it differs in: {', '.join(differ)}); "
+                             "resume with the same scenario and options, or use --force to start again")
+
+    def done(self) -> set[int]:
+        """Shards whose results are on disk."""
+        return {int(p.stem.split("-")[1]) for p in self.shards.glob("metrics-*.parquet")}
+
+    def write(self, shard: int, metrics: pd.DataFrame, groups: pd.DataFrame) -> None:
+        """Store one finished shard (groups first: the metrics file marks it complete)."""
+        _write_atomic(self.shards / f"groups-{shard:05d}.parquet", lambda p: groups.to_parquet(p, index=False))
+        _write_atomic(self.shards / f"metrics-{shard:05d}.parquet", lambda p: metrics.to_parquet(p, index=False))
+
+    def load(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Every stored shard, concatenated in shard order."""
+        done = sorted(self.done())
+        metrics = [pd.read_parquet(self.shards / f"metrics-{k:05d}.parquet") for k in done]
+        groups = [pd.read_parquet(self.shards / f"groups-{k:05d}.parquet") for k in done]
+        return (pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame(),
+                pd.concat(groups, ignore_index=True) if groups else pd.DataFrame())
+
+
+def _write_atomic(target: Path, write) -> None:
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,344 @@
+"""Policy simulation: many draws of an uncertain scenario under several rules, as tidy tables.
+
+Draw ``k`` perturbs demand and supply (:func:`allocator.uncertainty.draw`, seeded by
+``[seed, k]``); every rule is solved on it; one row per (draw, rule) records its status and every
+metric of ``summary.json`` (nested ones flattened as ``max_group_gap:<attribute>``), and the
+single-solve group table is kept per draw for the group intervals (:mod:`allocator.sim_summary`).
+
+Draws are cut into **shards** of ``shard_size`` consecutive draws, the unit of work of every
+engine. A shard indexes the scenario once and reuses, for each rule, one loaded HiGHS model per
+stage across its draws (:class:`~allocator.backends.highs.ReusingHighs`: only changed bounds,
+right-hand sides and coefficients are pushed, and dual simplex starts from the last basis).
+Leximin needs the strictly complementary duals of the interior point method and is solved cold.
+Because shards are the same on every engine and solved in the same order inside, the same seed
+gives the same table whichever engine runs it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from allocator.backends import SolverOptions, get_backend
+from allocator.backends.highs import HighsBackend, ReusingHighs
+from allocator.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
+from allocator.errors import AllocatorError, ScenarioError, UsageError
+from allocator.measures import MeasureSet
+from allocator.metrics import clean_flows, compute_metrics, group_table
+from allocator.problem import Problem
+from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
+from allocator.scenario.checks import check_references
+from allocator.scenario.model import Scenario
+from allocator.uncertainty import DemandNoise, Uncertainty, draw
+
+ENGINES = ("serial", "processes", "dask")
+#: rules whose stages read interior-point duals (saturation tests): no warm-started simplex
+COLD_RULES = frozenset({"leximin"})
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationPlan:
+    """Everything a shard needs; picklable, shipped once to each worker."""
+
+    scenario: Scenario
+    rules: tuple
+    constraints: tuple
+    uncertainty: Uncertainty | None
+    draws: int
+    seed: int
+    shard_size: int
+    solver: str = "highs"
+    reuse: bool = True  # HiGHS: keep loaded models between draws (False: every draw cold, for comparison)
+
+    @property
+    def num_shards(self) -> int:
+        return math.ceil(self.draws / self.shard_size)
+
+    def shard_draws(self, shard: int) -> range:
+        return range(shard * self.shard_size, min((shard + 1) * self.shard_size, self.draws))
+
+    def describe(self) -> dict:
+        """The settings a resumed run must share (recorded in ``simulation.json``)."""
+        return {"scenario": self.scenario.name,
+                "inputs": [digest for _, _, digest in self.scenario.inputs],
+                "rules": [{"name": r.key, **r.params()} for r in self.rules],
+                "constraints": [{"type": c.key, **c.params()} for c in self.constraints],
+                "uncertainty": self.uncertainty.model_dump() if self.uncertainty is not None else None,
+                "draws": self.draws, "seed": self.seed, "shard_size": self.shard_size, "solver": self.solver,
+                "reuse": self.reuse}
+
+
+def plan_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int = 1000, seed: int = 1, *,
+                    uncertainty: Uncertainty | dict | None = None, cv: float | None = None,
+                    shard_size: int = 25, solver: str = "highs", reuse: bool = True) -> SimulationPlan:
+    """Check the request and resolve rules, constraints and uncertainty (``cv`` overrides demand noise)."""
+    if draws < 1:
+        raise UsageError(f"draws must be at least 1, got {draws}")
+    if shard_size < 1:
+        raise UsageError(f"shard_size must be at least 1, got {shard_size}")
+    if not rules:
+        raise UsageError("name at least one rule")
+    if isinstance(uncertainty, dict):
+        uncertainty = Uncertainty.model_validate(uncertainty)
+    uncertainty = uncertainty if uncertainty is not None else scenario.uncertainty
+    if cv is not None:
+        if not (0 <= cv <= 10):
+            raise UsageError(f"--cv must be between 0 and 10, got {cv}")
+        base = uncertainty or Uncertainty()
+        noise = base.demand.model_copy(update={"cv": cv}) if base.demand else DemandNoise(cv=cv)
+        uncertainty = base.model_copy(update={"demand": noise})
+    resolved = tuple(resolve_rule(r, scenario) for r in rules)
+    labels = [rule_label(r) for r in resolved]
+    if len(set(labels)) < len(labels):
+        raise UsageError(f"a rule is listed twice: {', '.join(sorted({x for x in labels if labels.count(x) > 1}))}")
+    constraints = resolve_constraints(None, scenario)
+    for rule in resolved:
+        issues = check_references(scenario, rule, constraints, file="<argument>")
+        if issues:
+            raise ScenarioError(issues)
+    get_backend(solver)  # an unknown name fails here, not in a worker
+    return SimulationPlan(scenario, resolved, constraints, uncertainty, int(draws), int(seed), int(shard_size), solver,
+                          reuse)
+
+
+def rule_label(rule) -> str:
+    """The rule's label, as in :func:`allocator.compare`: ``maxmin``, ``alpha(alpha=2.0)``."""
+    return rule.label()
+
+
+def flat_metrics(metrics: dict, resources: Sequence[str]) -> dict:
+    """``summary.json`` metrics as one flat row: ``max_group_gap:region``, ``utilization:food`` (several resources)."""
+    row = {}
+    for key, value in metrics.items():
+        if key == "by_resource":
+            if len(resources) > 1:
+                for resource, values in value.items():
+                    row.update({f"{name}:{resource}": v for name, v in values.items() if name in ("utilization", "min_fill_rate")})
+        elif isinstance(value, dict):
+            row.update({f"{key}:{attribute}": v for attribute, v in value.items()})
+        else:
+            row[key] = value
+    return row
+
+
+def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Solve every rule on every draw of ``shard``: ``(metrics rows, group rows)``."""
+    problem = Problem.from_scenario(plan.scenario)
+    backends = {}
+    for rule in plan.rules:
+        if plan.solver != "highs":
+            backends[rule_label(rule)] = get_backend(plan.solver)
+        else:
+            cold = rule.key in COLD_RULES or not plan.reuse
+            backends[rule_label(rule)] = HighsBackend() if cold else ReusingHighs()
+    rows, groups = [], []
+    for index in plan.shard_draws(shard):
+        demand, supply = draw(problem, plan.uncertainty, plan.seed, index)
+        drawn = replace(problem, pair_demand=demand, supply=supply)
+        measures = MeasureSet(drawn)
+        feasible = feasible_set(drawn, measures, plan.constraints)
+        for rule in plan.rules:
+            label = rule_label(rule)
+            model = CompiledModel(plan.scenario, drawn, measures, rule, plan.constraints, feasible)
+            runner = StageRunner(backends[label], SolverOptions(), HighsBackend())
+            try:
+                outcome = rule.run(model, runner)
+            except (StageInfeasible, StageTimeLimit) as exc:
+                status = "infeasible" if isinstance(exc, StageInfeasible) else "time_limit"
+                rows.append({"draw": index, "rule": label, "status": status})
+                continue
+            flows = clean_flows(drawn, outcome.flows * drawn.scale)
+            rows.append({"draw": index, "rule": label, "status": "optimal",
+                         **flat_metrics(compute_metrics(drawn, measures, flows), drawn.resource_ids)})
+            table = group_table(drawn, measures, flows)
+            table.insert(0, "rule", label)
+            table.insert(0, "draw", index)
+            groups.append(table)
+    group_frame = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["draw", "rule"])
+    return pd.DataFrame(rows), group_frame
+
+
+def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tuple], None], *,
+            engine: str = "serial", workers: int | None = None, scheduler: str | None = None) -> None:
+    """Run ``shards`` of ``plan`` on ``engine`` and hand each finished shard to ``sink`` (in this process)."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+    if engine == "serial":
+        for shard in shards:
+            sink(shard, run_shard(plan, shard))
+    elif engine == "processes":
+        _run_processes(plan, shards, sink, workers)
+    else:
+        from allocator.dask_engine import run_dask
+
+        run_dask(plan, shards, sink, workers=workers, scheduler=scheduler)
+
+
+_PLAN: SimulationPlan | None = None  # a process worker's copy, set once by the pool's initializer
+
+
+def _set_plan(plan: SimulationPlan) -> None:
+    global _PLAN
+    _PLAN = plan
+
+
+def _shard_in_worker(shard: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return run_shard(_PLAN, shard)
+
+
+def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: int | None) -> None:
+    import multiprocessing
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    count = max(1, min(workers or os.cpu_count() or 1, len(shards)))
+    # spawn, not fork: a forked copy of a process holding HiGHS or BLAS threads can deadlock
+    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_set_plan, initargs=(plan,)) as pool:
+        pending = {pool.submit(_shard_in_worker, shard): shard for shard in shards}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    sink(pending.pop(future), future.result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+class SimulationInterrupted(AllocatorError):
+    """Stopped (Ctrl-C) before every draw was solved; finished shards are on disk for ``--resume``."""
+
+    def __init__(self, done: int, total: int, folder):
+        self.done, self.total = done, total
+        where = f"; the finished draws are saved in {folder}: run again with --resume" if folder else ""
+        super().__init__(f"interrupted after {done} of {total} draws{where}")
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """The outcome of :func:`run_simulation`.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        One row per (draw, rule): ``draw, rule, status`` and every metric.
+    groups : DataFrame
+        The single-solve group table of every (draw, rule), with ``draw`` and ``rule`` first.
+    plan : SimulationPlan
+    resumed_draws : int
+        Draws found on disk and not solved again.
+    """
+
+    metrics: pd.DataFrame
+    groups: pd.DataFrame
+    plan: SimulationPlan
+    resumed_draws: int = 0
+
+    def metric_summary(self) -> pd.DataFrame:
+        from allocator.sim_summary import metric_summary
+
+        return metric_summary(self.metrics)
+
+    def group_intervals(self, **kwargs) -> pd.DataFrame:
+        from allocator.sim_summary import group_intervals
+
+        return group_intervals(self.groups, seed=self.plan.seed, **kwargs)
+
+
+def run_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int = 1000, seed: int = 1,
+                   engine: str = "serial", *, uncertainty=None, cv: float | None = None, workers: int | None = None,
+                   scheduler: str | None = None, out=None, resume: bool = False, force: bool = False,
+                   shard_size: int = 25, solver: str = "highs", reuse: bool = True,
+                   progress: Callable[[int, int], None] | None = None) -> Simulation:
+    """Solve ``rules`` on ``draws`` perturbed copies of ``scenario``; see :func:`simulate`.
+
+    With ``out`` the shards stream into that folder as they finish (:mod:`allocator.sim_store`)
+    and the summaries are written at the end (:func:`allocator.sim_output.save_simulation`).
+    """
+    plan = plan_simulation(scenario, rules, draws, seed, uncertainty=uncertainty, cv=cv, shard_size=shard_size,
+                           solver=solver, reuse=reuse)
+    store = None
+    if out is not None:
+        from allocator.sim_store import ShardStore
+
+        store = ShardStore(out, plan.describe(), resume=resume, force=force)
+    finished = store.done() if store is not None else set()
+    finished &= set(range(plan.num_shards))
+    resumed = sum(len(plan.shard_draws(k)) for k in finished)
+    collected: dict[int, tuple] = {}
+    count = [resumed]
+
+    def sink(shard: int, result: tuple) -> None:
+        if store is not None:
+            store.write(shard, *result)
+        else:
+            collected[shard] = result
+        count[0] += len(plan.shard_draws(shard))
+        if progress is not None:
+            progress(count[0], plan.draws)
+
+    if progress is not None:
+        progress(count[0], plan.draws)
+    todo = [k for k in range(plan.num_shards) if k not in finished]
+    try:
+        execute(plan, todo, sink, engine=engine, workers=workers, scheduler=scheduler)
+    except KeyboardInterrupt:
+        raise SimulationInterrupted(count[0], plan.draws, out) from None
+    if store is not None:
+        metrics, groups = store.load()
+    else:
+        parts = [collected[k] for k in sorted(collected)]
+        metrics = pd.concat([p[0] for p in parts], ignore_index=True)
+        groups = pd.concat([p[1] for p in parts], ignore_index=True)
+    order = {rule_label(r): k for k, r in enumerate(plan.rules)}
+    metrics = (metrics.assign(_rule=metrics["rule"].map(order)).sort_values(["draw", "_rule"], kind="stable")
+               .drop(columns="_rule").reset_index(drop=True))
+    simulation = Simulation(metrics, groups, plan, resumed)
+    if out is not None:
+        from allocator.sim_output import save_simulation
+
+        save_simulation(simulation, out)
+    return simulation
+
+
+def simulate(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int = 1000, seed: int = 1,
+             engine: str = "serial", **options) -> pd.DataFrame:
+    """Solve every rule on ``draws`` random perturbations of ``scenario``: one row per draw x rule.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its ``uncertainty:`` section and demand intervals describe the perturbations.
+    rules : sequence
+        Rule names or specs, as for :func:`allocator.compare`.
+    draws, seed : int
+        Draw ``k`` is generated from ``numpy.random.default_rng([seed, k])``.
+    engine : {"serial", "processes", "dask"}
+        Where shards run; the table is the same on every engine.
+    **options
+        ``uncertainty`` (an :class:`~allocator.uncertainty.Uncertainty` or mapping, replacing the
+        scenario's), ``cv`` (demand noise), ``workers``, ``scheduler`` (a Dask scheduler address),
+        ``out`` (stream shards to this folder), ``resume``, ``force``, ``shard_size``, ``solver``,
+        ``progress`` (called with draws done and draws in all): see :func:`run_simulation`.
+
+    Returns
+    -------
+    DataFrame
+        ``draw, rule, status`` and every metric of ``summary.json`` (``max_group_gap:<attribute>``...).
+
+    Examples
+    --------
+    >>> from allocator import scenario_from_dict
+    >>> s = scenario_from_dict({"name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10},
+    ...     "units": [{"id": "a", "demand": 8}, {"id": "b", "demand": 4}]})
+    >>> table = simulate(s, ["maxmin", "utilitarian"], draws=3, seed=7, cv=0.3)
+    >>> table[["draw", "rule"]].values.tolist()[:2], len(table)
+    ([[0, 'maxmin'], [0, 'utilitarian']], 6)
+    """
+    return run_simulation(scenario, rules, draws, seed, engine, **options).metrics
