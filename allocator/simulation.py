@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from allocator.backends import SolverOptions, get_backend
@@ -128,6 +127,44 @@ def flat_metrics(metrics: dict, resources: Sequence[str]) -> dict:
 def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Solve every rule on every draw of ``shard``: ``(metrics rows, group rows)``."""
     problem = Problem.from_scenario(plan.scenario)
+    backends = draw_backends(plan)
+    rows, groups = [], []
+    for index in plan.shard_draws(shard):
+        demand, supply = draw(problem, plan.uncertainty, plan.seed, index)
+        for label, status, metrics, table in solve_draw(plan, problem, demand, supply, backends):
+            rows.append({"draw": index, "rule": label, "status": status, **metrics})
+            if table is not None:
+                table.insert(0, "rule", label)
+                table.insert(0, "draw", index)
+                groups.append(table)
+    group_frame = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["draw", "rule"])
+    return pd.DataFrame(rows), group_frame
+
+
+def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends: dict) -> list[tuple]:
+    """Every rule of ``plan`` on ``problem`` with ``demand`` (per pair) and ``supply`` (per site):
+    ``(rule label, status, flat metrics, group table or None)`` per rule."""
+    drawn = replace(problem, pair_demand=demand, supply=supply)
+    measures = MeasureSet(drawn)
+    feasible = feasible_set(drawn, measures, plan.constraints)
+    out = []
+    for rule in plan.rules:
+        label = rule_label(rule)
+        model = CompiledModel(plan.scenario, drawn, measures, rule, plan.constraints, feasible)
+        runner = StageRunner(backends[label], SolverOptions(), HighsBackend())
+        try:
+            outcome = rule.run(model, runner)
+        except (StageInfeasible, StageTimeLimit) as exc:
+            out.append((label, "infeasible" if isinstance(exc, StageInfeasible) else "time_limit", {}, None))
+            continue
+        flows = clean_flows(drawn, outcome.flows * drawn.scale)
+        out.append((label, "optimal", flat_metrics(compute_metrics(drawn, measures, flows), drawn.resource_ids),
+                    group_table(drawn, measures, flows)))
+    return out
+
+
+def draw_backends(plan: SimulationPlan) -> dict:
+    """One backend per rule: a model-reusing HiGHS, or a cold one where the rule needs it."""
     backends = {}
     for rule in plan.rules:
         if plan.solver != "highs":
@@ -135,31 +172,7 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
         else:
             cold = rule.key in COLD_RULES or not plan.reuse
             backends[rule_label(rule)] = HighsBackend() if cold else ReusingHighs()
-    rows, groups = [], []
-    for index in plan.shard_draws(shard):
-        demand, supply = draw(problem, plan.uncertainty, plan.seed, index)
-        drawn = replace(problem, pair_demand=demand, supply=supply)
-        measures = MeasureSet(drawn)
-        feasible = feasible_set(drawn, measures, plan.constraints)
-        for rule in plan.rules:
-            label = rule_label(rule)
-            model = CompiledModel(plan.scenario, drawn, measures, rule, plan.constraints, feasible)
-            runner = StageRunner(backends[label], SolverOptions(), HighsBackend())
-            try:
-                outcome = rule.run(model, runner)
-            except (StageInfeasible, StageTimeLimit) as exc:
-                status = "infeasible" if isinstance(exc, StageInfeasible) else "time_limit"
-                rows.append({"draw": index, "rule": label, "status": status})
-                continue
-            flows = clean_flows(drawn, outcome.flows * drawn.scale)
-            rows.append({"draw": index, "rule": label, "status": "optimal",
-                         **flat_metrics(compute_metrics(drawn, measures, flows), drawn.resource_ids)})
-            table = group_table(drawn, measures, flows)
-            table.insert(0, "rule", label)
-            table.insert(0, "draw", index)
-            groups.append(table)
-    group_frame = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["draw", "rule"])
-    return pd.DataFrame(rows), group_frame
+    return backends
 
 
 def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tuple], None], *,

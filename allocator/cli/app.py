@@ -193,7 +193,7 @@ def export(
 
 
 # the other commands register themselves on ``app`` when their modules are imported
-from allocator.cli import accountability, tradeoffs  # noqa: E402,F401
+from allocator.cli import accountability, simulation, tradeoffs  # noqa: E402,F401
 
 
 def main() -> None:

@@ -274,3 +274,62 @@ def lottery(result) -> None:
                   f"{odds.max():.4f}")
     for note in result.notes:
         _labelled(out, "note", "yellow", note)
+
+
+@contextlib.contextmanager
+def draws_progress(total: int):
+    """A bar of draws done, their rate and the time left (quiet when piped); yields ``update(done, total)``."""
+    if not out.is_terminal:
+        yield lambda done, total: None
+        return
+    with Progress(TextColumn("draws"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("draws", total=total, rate="")
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done)
+            speed = bar.tasks[0].speed
+            bar.update(task, rate=f"{speed:.1f} draws/s" if speed else "")
+
+        yield update
+
+
+#: metrics shown per rule after a simulation (all are in metric_summary.csv)
+SIMULATION_METRICS = ("total_value", "min_fill_rate", "mean_fill_rate", "gini", "units_unserved")
+
+
+def simulation(sim) -> None:
+    """Per rule: mean and 5th-95th percentile of the main metrics over the draws, and draw statuses."""
+    summary = sim.metric_summary()
+    names = [m for m in SIMULATION_METRICS if m in set(summary["metric"])]
+    names += sorted(m for m in set(summary["metric"]) if m.startswith("max_group_gap:"))
+    table = Table(title=f"simulation: {sim.plan.draws} draws, seed {sim.plan.seed}"
+                        + (f" ({sim.resumed_draws} resumed)" if sim.resumed_draws else ""), header_style="bold")
+    table.add_column("metric", no_wrap=True)
+    rules = list(dict.fromkeys(sim.metrics["rule"]))
+    for rule in rules:
+        table.add_column(f"{rule}\nmean [p05, p95]", justify="right")
+    for name in names:
+        cells = []
+        for rule in rules:
+            row = summary[(summary["rule"] == rule) & (summary["metric"] == name)]
+            cells.append("-" if row.empty else f"{_fmt(row['mean'].iloc[0])} [{_fmt(row['p05'].iloc[0])}, "
+                                                f"{_fmt(row['p95'].iloc[0])}]")
+        table.add_row(name, *cells)
+    statuses = sim.metrics.groupby("rule", sort=False)["status"].apply(lambda s: ", ".join(
+        f"{k} {v}" for k, v in s.value_counts().sort_index().items()))
+    table.add_row("draws solved", *[statuses.get(rule, "") for rule in rules])
+    out.print(table)
+
+
+def bounds(table) -> None:
+    """The fairness bounds: per setting and metric, nominal, worst, best and how each was found."""
+    view = Table(title="fairness bounds over the demand intervals", header_style="bold")
+    for column in ("setting", "metric", "nominal", "worst", "best", "method"):
+        view.add_column(column, justify="right" if column in ("nominal", "worst", "best") else "left")
+    for row in table.itertuples(index=False):
+        view.add_row(row.setting, row.metric, _fmt(row.nominal), _fmt(row.worst), _fmt(row.best), row.method)
+    out.print(view)
+    if table["method"].str.startswith("sampled").any():
+        out.print("sampled: the rule solved at every demand_low, every demand_high, nominal demand and uniform "
+                  "draws; the true range may be wider. exact: proven extremes (docs/simulation.md).")

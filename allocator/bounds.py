@@ -1,0 +1,187 @@
+"""Fairness bounds: the range of each metric when demand may be anywhere within its intervals.
+
+Demand of pair ``p`` lies in ``[l_p, h_p]`` (``demand_low`` / ``demand_high``; the nominal demand
+where none is given). Two settings:
+
+**Fixed allocation** (planned on nominal demand, delivered as planned). Pair ``p`` was given
+``a_p``; with demand ``d_p`` it uses ``min(a_p, d_p)``, its fill rate is ``min(a_p, d_p) / d_p``.
+Every bound here is **exact**:
+
+* min fill rate: each rate falls as its demand rises, so the worst is at ``h`` and the best at ``l``;
+* total value ``sum_p v_p min(a_p, d_p)`` rises with demand: worst at ``l``, best at ``h``;
+* a group's fill rate ``F_c(d) = sum_{p in c} min(a_p, d_p) / sum_{p in c} d_p`` ranges over an
+  interval ``[F_c^-, F_c^+]`` (groups share no pair, so each moves on its own). ``F_c^+`` is
+  attained at ``d_p = clip(a_p, l_p, h_p)`` (each term of ``sum min(a, d) - lambda d`` peaks there
+  for every ``lambda`` in [0, 1]); ``F_c^-`` by Dinkelbach's method (each step puts every demand at
+  the end of its interval that lowers ``min(a, d) - lambda d``; finitely many steps). The largest
+  gap is ``max_{c != c'} F_c^+ - F_{c'}^-``, the smallest ``max(0, max_c F_c^- - min_c F_c^+)``,
+  per resource, then the largest over resources (as the ``max_group_gap`` metric).
+
+**Re-solved** once demand is known. Exact where the rule's answer is monotone in demand:
+the max-min level (maxmin and leximin, with no constraints other than ``floor``) can only fall
+as demand rises (an allocation feasible at higher demand, capped at the lower one, keeps every
+rate), so it is worst at ``h`` and best at ``l``; the utilitarian total value (no constraints) can
+only rise with demand (demand caps loosen). Everything else is **sampled**: the rule solved at
+``l``, at ``h``, at nominal demand and at ``samples`` demand vectors drawn uniformly from the box;
+the true range may be wider than the sampled one, and the table says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from allocator.compiler import resolve_rule
+from allocator.errors import UsageError
+from allocator.problem import Problem
+from allocator.scenario.model import Scenario
+from allocator.uncertainty import Uncertainty, pair_intervals
+
+MONOTONE_LEVEL_RULES = frozenset({"maxmin", "leximin"})
+
+
+def bounds(scenario: Scenario, rule=None, *, samples: int = 200, seed: int = 0, solver: str = "highs") -> pd.DataFrame:
+    """Worst and best min fill rate, total value and group gaps over the demand intervals.
+
+    Returns
+    -------
+    DataFrame
+        ``setting`` (``fixed allocation`` / ``re-solved``), ``metric``, ``nominal``, ``worst``,
+        ``best`` (worst = lowest for rates and value, highest for gaps) and ``method``
+        (``exact``, or ``sampled (N vectors)``: the lows, the highs, nominal demand and
+        ``samples`` uniform draws; the true range may be wider).
+
+    Examples
+    --------
+    >>> from allocator import scenario_from_dict
+    >>> s = scenario_from_dict({"name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10},
+    ...     "units": [{"id": "a", "demand": 10, "data": {"demand_low": 5, "demand_high": 20}}]})
+    >>> table = bounds(s, "maxmin", samples=5)
+    >>> table.loc[table["metric"] == "min_fill_rate", ["setting", "worst", "best", "method"]].values.tolist()
+    [['fixed allocation', 0.5, 1.0, 'exact'], ['re-solved', 0.5, 1.0, 'exact']]
+    """
+    from allocator.simulation import draw_backends, flat_metrics, plan_simulation, solve_draw
+
+    rule = resolve_rule(rule, scenario)
+    problem = Problem.from_scenario(scenario)
+    intervals = pair_intervals(problem)
+    if intervals is None:
+        raise UsageError("bounds need demand intervals: add demand_low and/or demand_high columns to the units "
+                         "table (demand_low:<resource> / demand_high:<resource> with several resources)")
+    low, high = intervals
+    # cold solves (no model reuse): the same answers `allocator solve` gives where the optimum is not unique
+    plan = plan_simulation(scenario, [rule], draws=max(1, samples), seed=seed, uncertainty=Uncertainty(),
+                           solver=solver, reuse=False)
+    backends = draw_backends(plan)
+    label = rule.label()
+
+    def solved(demand):
+        _, status, metrics, _ = solve_draw(plan, problem, demand, problem.supply, backends)[0]
+        if status != "optimal":
+            raise UsageError(f"the {label} rule has no feasible allocation at some demand within the intervals "
+                             f"({status}); bounds need every demand in the box to be feasible")
+        return metrics
+
+    nominal = solved(problem.pair_demand)
+    from allocator.compiler import compile as compile_model
+    from allocator.solving import solve_compiled
+
+    result = solve_compiled(compile_model(scenario, rule), solver)  # the plan: the nominal allocation
+    given = result.allocations.set_index(["unit", "resource"])["allocated"]
+    keys = list(zip(problem.unit_ids[problem.pair_unit], np.asarray(problem.resource_ids)[problem.pair_resource]))
+    allocated = given.reindex(keys).to_numpy(dtype=float)
+    rows = _fixed_rows(problem, allocated, low, high, flat_metrics(result.metrics, problem.resource_ids))
+
+    # re-solved: exact where monotone, else sampled
+    generator = np.random.default_rng(seed)
+    vectors = [low, high] + [low + (high - low) * generator.random(len(low)) for _ in range(samples)]
+    outcomes = [solved(d) for d in vectors]
+    count = len(vectors) + 1
+    only_floors = all(c.key == "floor" for c in plan.constraints)
+    for metric in ["min_fill_rate", "total_value", *[f"max_group_gap:{a}" for a in problem.groups]]:
+        values = np.array([nominal[metric], *[o[metric] for o in outcomes]], dtype=float)
+        is_gap = metric.startswith("max_group_gap")
+        if metric == "min_fill_rate" and rule.key in MONOTONE_LEVEL_RULES and rule.params().get("over") is None \
+                and only_floors:
+            worst, best, method = outcomes[1][metric], outcomes[0][metric], "exact"
+        elif metric == "total_value" and rule.key == "utilitarian" and not plan.constraints:
+            worst, best, method = outcomes[0][metric], outcomes[1][metric], "exact"
+        else:
+            worst = values.max() if is_gap else values.min()
+            best = values.min() if is_gap else values.max()
+            method = f"sampled ({count} vectors)"  # low, high, nominal and `samples` uniform draws
+        rows.append({"setting": "re-solved", "metric": metric, "nominal": nominal[metric], "worst": worst,
+                     "best": best, "method": method})
+    order = {"fixed allocation": 0, "re-solved": 1}
+    table = pd.DataFrame(rows)
+    return table.sort_values("setting", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+
+def _fixed_rows(problem, allocated, low, high, nominal) -> list[dict]:
+    """Exact bounds for the fixed allocation (see the module docstring)."""
+    value = problem.pair_value
+
+    def rates(d):
+        return np.minimum(allocated, d) / d
+
+    rows = [
+        {"metric": "min_fill_rate", "worst": rates(high).min(), "best": rates(low).min()},
+        {"metric": "total_value", "worst": float(value @ np.minimum(allocated, low)),
+         "best": float(value @ np.minimum(allocated, high))},
+    ]
+    for attribute in problem.groups:
+        cells, _ = problem.group_cells(attribute)
+        worst, best = 0.0, 0.0
+        for r in range(len(problem.resource_ids)):
+            ranges = [group_rate_range(allocated[m], low[m], high[m])
+                      for m in (np.flatnonzero((cells == c) & (problem.pair_resource == r)) for c in np.unique(cells))
+                      if len(m)]
+            if len(ranges) < 2:
+                continue
+            lows, highs = np.array([x[0] for x in ranges]), np.array([x[1] for x in ranges])
+            spread = highs[:, None] - lows[None, :]
+            np.fill_diagonal(spread, -np.inf)  # a group against itself is no gap
+            worst = max(worst, float(spread.max()))
+            best = max(best, float(max(0.0, lows.max() - highs.min())))
+        rows.append({"metric": f"max_group_gap:{attribute}", "worst": worst, "best": best})
+    for row in rows:
+        row.update(setting="fixed allocation", nominal=nominal[row["metric"]], method="exact")
+    return [{k: row[k] for k in ("setting", "metric", "nominal", "worst", "best", "method")} for row in rows]
+
+
+def group_rate_range(allocated: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[float, float]:
+    """``(min, max)`` over ``low <= d <= high`` of ``sum min(a, d) / sum d`` (exact; module docstring).
+
+    Examples
+    --------
+    >>> low, high = group_rate_range(np.array([5.0, 0.0]), np.array([4.0, 1.0]), np.array([10.0, 3.0]))
+    >>> round(low * 13, 9), round(high * 6, 9)  # 5/13 at d = (10, 3), 5/6 at d = (5, 1)
+    (5.0, 5.0)
+    """
+    best_d = np.clip(allocated, low, high)
+    highest = np.minimum(allocated, best_d).sum() / best_d.sum()
+    d = high.copy()
+    ratio = np.minimum(allocated, d).sum() / d.sum()
+    for _ in range(len(d) + 2):  # Dinkelbach: strictly decreasing, so at most one step per vertex change
+        at_low = np.minimum(allocated, low) - ratio * low
+        at_high = np.minimum(allocated, high) - ratio * high
+        d = np.where(at_low < at_high, low, high)
+        new = np.minimum(allocated, d).sum() / d.sum()
+        if new >= ratio - 1e-15:
+            break
+        ratio = new
+    return float(min(ratio, new)), float(highest)
+
+
+def save_bounds(table: pd.DataFrame, folder, *, force: bool = False):
+    """Write ``bounds.csv`` and ``bounds.json`` atomically into ``folder``."""
+    import json
+
+    from allocator.output import atomic_folder
+    from allocator.result import report_frame, write_csv
+
+    with atomic_folder(folder, force=force) as staging:
+        write_csv(table, staging / "bounds.csv")
+        (staging / "bounds.json").write_text(json.dumps(json.loads(report_frame(table).to_json(orient="records")),
+                                                        indent=2) + "\n", encoding="utf-8")
+    return folder

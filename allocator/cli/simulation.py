@@ -1,0 +1,82 @@
+"""CLI commands for uncertainty: simulate (many draws, several rules) and bounds (ranges over intervals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from allocator.cli import render
+from allocator.cli.app import ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _run, app, parse_spec
+from allocator.cli.tradeoffs import parse_rule_list
+
+
+@app.command()
+def simulate(
+    scenario: ScenarioArg,
+    rules: Annotated[str, typer.Option("--rules", help="comma-separated rules, e.g. maxmin,utilitarian,leximin")] =
+        "maxmin,utilitarian",
+    draws: Annotated[int, typer.Option("--draws", min=1, help="number of random draws")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="draw k uses numpy default_rng([seed, k])")] = 1,
+    cv: Annotated[Optional[float], typer.Option("--cv", help="demand noise: coefficient of variation of the "
+                                                             "lognormal factor (replaces the scenario's)")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="serial, processes or dask")] = "serial",
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="processes or local Dask workers "
+                                                                            "(default: the machine's cores)")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="address of a running Dask scheduler, "
+                                                                         "e.g. tcp://10.0.0.5:8786")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for shards and summaries")] = Path("simulation"),
+    resume: Annotated[bool, typer.Option("--resume", help="continue the simulation in --out, skipping finished "
+                                                          "draws")] = False,
+    shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="draws per shard (unit of work and of "
+                                                                        "resumption)")] = 25,
+    solver: SolverOpt = "highs",
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Solve several rules on many random draws of uncertain demand and supply."""
+    import allocator
+    from allocator.simulation import run_simulation
+
+    def action():
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        render.warnings(loaded.warnings)
+        with render.draws_progress(draws) as update:
+            result = run_simulation(loaded, parse_rule_list(rules), draws, seed, engine, cv=cv, workers=workers,
+                                    scheduler=scheduler, out=out, resume=resume, force=force, shard_size=shard_size,
+                                    solver=solver, progress=update)
+        render.simulation(result)
+        render.written(out)
+
+    _run(action)
+
+
+@app.command()
+def bounds(
+    scenario: ScenarioArg,
+    rule: RuleOpt = None,
+    samples: Annotated[int, typer.Option("--samples", min=0, help="uniform demand draws for the sampled bounds")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the sampled demand vectors")] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write bounds.csv and bounds.json here")] = None,
+    solver: SolverOpt = "highs",
+    force: ForceOpt = False,
+    allow_outside: OutsideOpt = False,
+) -> None:
+    """Worst and best min fill rate, group gaps and total value over the demand intervals."""
+    import allocator
+    from allocator.bounds import bounds as compute_bounds, save_bounds
+    from allocator.output import check_output_folder
+
+    def action():
+        if out is not None:
+            check_output_folder(out, force=force)
+        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        table = compute_bounds(loaded, parse_spec(rule, "name") if rule else None, samples=samples, seed=seed,
+                               solver=solver)
+        render.bounds(table)
+        if out is not None:
+            save_bounds(table, out, force=force)
+            render.written(out)
+
+    _run(action)
