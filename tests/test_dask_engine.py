@@ -1,0 +1,30 @@
+"""The dask engine on a real LocalCluster: the same table as the serial engine."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from allocator.simulation import simulate
+from conftest import ROOT
+
+import allocator
+
+distributed = pytest.importorskip("dask.distributed", reason="the dask extra: pip install 'allocator[dask]'")
+
+
+def test_a_local_cluster_by_address_gives_the_serial_table():
+    scenario = allocator.load_scenario(ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml")
+    options = dict(draws=24, seed=11, shard_size=4)
+    serial = simulate(scenario, ["maxmin", "utilitarian", "leximin"], **options)
+    with distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = simulate(scenario, ["maxmin", "utilitarian", "leximin"], engine="dask", scheduler=cluster.scheduler_address,
+                          **options)
+    pd.testing.assert_frame_equal(serial, remote)
+
+
+def test_without_an_address_the_engine_starts_and_stops_its_own_cluster():
+    scenario = allocator.load_scenario(ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml")
+    options = dict(draws=6, seed=2, shard_size=2)
+    pd.testing.assert_frame_equal(simulate(scenario, ["maxmin"], **options),
+                                  simulate(scenario, ["maxmin"], engine="dask", workers=2, **options))

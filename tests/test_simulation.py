@@ -1,0 +1,175 @@
+"""Simulation: closed forms per draw, reused models against cold solves, engines, shards, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from allocator.cli.app import app
+from allocator.errors import OutputExistsError, UsageError
+from allocator.problem import Problem
+from allocator.simulation import SimulationInterrupted, run_simulation, simulate
+from allocator.uncertainty import Uncertainty, draw
+from conftest import ROOT, build
+
+UNCERTAIN = ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml"
+
+
+def _sites(seed=0, units=30, sites=4):
+    rng = np.random.default_rng(seed)
+    unit_rows = [{"id": f"u{i:02d}", "demand": int(rng.integers(5, 40)), "groups": {"g": "xyz"[i % 3]}}
+                 for i in range(units)]
+    links = [{"unit": u["id"], "site": f"s{j}"} for u in unit_rows for j in range(sites) if rng.random() < 0.5]
+    return build(sites=[{"id": f"s{j}", "supply": {"food": int(rng.integers(60, 200))}} for j in range(sites)],
+                 units=unit_rows, links=links, groups=["g"])
+
+
+def test_one_pool_gives_the_closed_form_in_every_draw():
+    # one pool: maxmin gives everyone min(1, S / sum of drawn demand); utilitarian delivers min(S, sum)
+    scenario = build(supply={"food": 100}, units=[{"id": f"u{i}", "demand": 10 + 3 * i} for i in range(6)])
+    noise = Uncertainty.model_validate({"demand": {"cv": 0.5}})
+    table = simulate(scenario, ["maxmin", "utilitarian"], draws=20, seed=9, uncertainty=noise)
+    problem = Problem.from_scenario(scenario)
+    for k in range(20):
+        total = draw(problem, noise, 9, k)[0].sum()
+        row = table[(table["draw"] == k) & (table["rule"] == "maxmin")].iloc[0]
+        assert row["min_fill_rate"] == pytest.approx(min(1.0, 100 / total), rel=1e-6)
+        row = table[(table["draw"] == k) & (table["rule"] == "utilitarian")].iloc[0]
+        assert row["total_allocated"] == pytest.approx(min(100.0, total), rel=1e-6)
+
+
+@pytest.mark.parametrize("rule, metric", [("maxmin", "min_fill_rate"), ("utilitarian", "total_value"),
+                                          ("leximin", "mean_fill_rate"), ("proportional", "gini")])
+def test_reused_models_give_the_cold_answers(rule, metric):
+    # the rule's unique quantities must not depend on how HiGHS was started
+    scenario = _sites(1)
+    options = dict(draws=12, seed=4, cv=0.3, shard_size=6)
+    warm = simulate(scenario, [rule], **options)
+    cold = run_simulation(scenario, [rule], reuse=False, **options).metrics
+    assert warm[metric].to_numpy() == pytest.approx(cold[metric].to_numpy(), abs=1e-6)
+
+
+def test_highs_and_pulp_agree_draw_by_draw():
+    scenario = _sites(2, units=15)
+    options = dict(draws=4, seed=3, cv=0.2)
+    highs = simulate(scenario, ["maxmin", "utilitarian"], **options)
+    pulp = simulate(scenario, ["maxmin", "utilitarian"], solver="pulp", **options)
+    for rule, metric in (("maxmin", "min_fill_rate"), ("utilitarian", "total_value")):
+        a, b = highs[highs["rule"] == rule][metric], pulp[pulp["rule"] == rule][metric]
+        assert a.to_numpy() == pytest.approx(b.to_numpy(), abs=1e-5)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.0, 0.8))
+def test_in_every_draw_utilitarian_delivers_most_value_and_maxmin_the_highest_minimum(seed, cv):
+    table = simulate(_sites(seed % 50, units=12, sites=3), ["maxmin", "utilitarian"], draws=3, seed=seed, cv=cv)
+    by = table.set_index(["draw", "rule"])
+    for k in range(3):
+        assert by.loc[(k, "utilitarian"), "total_value"] >= by.loc[(k, "maxmin"), "total_value"] - 1e-6
+        assert by.loc[(k, "maxmin"), "min_fill_rate"] >= by.loc[(k, "utilitarian"), "min_fill_rate"] - 1e-6
+
+
+def test_the_processes_engine_gives_the_serial_table():
+    scenario = _sites(3)
+    options = dict(draws=16, seed=2, cv=0.25, shard_size=4)
+    serial = simulate(scenario, ["maxmin", "utilitarian", "leximin"], **options)
+    processes = simulate(scenario, ["maxmin", "utilitarian", "leximin"], engine="processes", workers=2, **options)
+    pd.testing.assert_frame_equal(serial, processes)
+
+
+def test_infeasible_draws_are_recorded_not_fatal():
+    # a 90% floor holds at nominal supply but not when the only site loses half of it
+    scenario = build(sites=[{"id": "s", "supply": {"food": 100}}], units=[{"id": "a", "demand": 50},
+                                                                         {"id": "b", "demand": 50}],
+                     constraints=[{"type": "floor", "share": 0.9}],
+                     uncertainty={"supply_shocks": [{"probability": 0.5, "loss": 0.5}]})
+    table = simulate(scenario, ["maxmin"], draws=20, seed=1)
+    statuses = set(table["status"])
+    assert statuses == {"optimal", "infeasible"}
+    assert table.loc[table["status"] == "infeasible", "min_fill_rate"].isna().all()
+
+
+def test_streams_shards_resumes_after_an_interruption_and_matches_a_fresh_run(tmp_path):
+    scenario = _sites(4)
+    options = dict(draws=20, seed=5, cv=0.2, shard_size=5)
+    fresh = simulate(scenario, ["maxmin", "utilitarian"], **options)
+
+    def stop_after_two(done, total):
+        if done >= 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(SimulationInterrupted, match="after 10 of 20 draws"):
+        run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", progress=stop_after_two, **options)
+    assert len(list((tmp_path / "sim" / "shards").glob("metrics-*.parquet"))) == 2
+    assert not (tmp_path / "sim" / "summary.json").exists()  # not complete
+    with pytest.raises(OutputExistsError, match="--resume"):
+        run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", **options)
+    with pytest.raises(UsageError, match="differs in: draws"):
+        run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", resume=True,
+                       **{**options, "draws": 30})
+    resumed = run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", resume=True, **options)
+    assert resumed.resumed_draws == 10
+    pd.testing.assert_frame_equal(resumed.metrics, fresh)
+    summary = json.loads((tmp_path / "sim" / "summary.json").read_text())
+    assert summary["complete"] and summary["statuses"]["maxmin"] == {"optimal": 20}
+    for name in ("metrics.parquet", "metric_summary.csv", "groups.csv", "distributions.png"):
+        assert (tmp_path / "sim" / name).stat().st_size > 0
+    replaced = run_simulation(scenario, ["maxmin"], out=tmp_path / "sim", force=True, **options)
+    assert set(replaced.metrics["rule"]) == {"maxmin"}
+
+
+def test_a_killed_run_resumes_with_nothing_half_written(tmp_path):
+    out = tmp_path / "sim"
+    command = [sys.executable, "-m", "allocator", "simulate", str(UNCERTAIN), "--rules", "maxmin,leximin",
+               "--draws", "400", "--shard-size", "2", "--seed", "3", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "shards").glob("metrics-*.parquet"))) < 3:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done = len(list((out / "shards").glob("metrics-*.parquet")))
+    assert 3 <= done < 200, "the run must be killed part-way"
+    small = [*command[:command.index("--draws") + 1], "400"]
+    result = subprocess.run([*small, "--shard-size", "2", "--seed", "3", "--out", str(out), "--resume"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert not list(out.rglob(".*.tmp-*"))
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    assert sorted(metrics["draw"].unique()) == list(range(400)) and len(metrics) == 800
+
+
+def test_group_intervals_have_the_group_table_shape_and_cover_their_mean():
+    sim = run_simulation(_sites(5), ["maxmin"], draws=40, seed=8, cv=0.3)
+    table = sim.group_intervals()
+    assert list(table.columns[:8]) == ["rule", "attribute", "group", "resource", "units", "allocated", "demand",
+                                       "fill_rate"]
+    assert (table["fill_rate_ci_low"] <= table["fill_rate"] + 1e-12).all()
+    assert (table["fill_rate"] <= table["fill_rate_ci_high"] + 1e-12).all()
+    assert (table["fill_rate_p05"] <= table["fill_rate_ci_low"] + 1e-9).all() and (table["draws"] == 40).all()
+    fixed = run_simulation(_sites(5), ["maxmin"], draws=5, seed=8, cv=0.0).group_intervals()
+    assert np.allclose(fixed["fill_rate_ci_low"], fixed["fill_rate_ci_high"])  # no noise: no spread
+
+
+def test_the_cli_simulates_and_refuses_what_it_cannot_do(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "sim"
+    result = runner.invoke(app, ["simulate", str(UNCERTAIN), "--rules", "maxmin,utilitarian", "--draws", "6",
+                                 "--shard-size", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "max_group_gap:region" in result.output and json.loads((out / "summary.json").read_text())["complete"]
+    again = runner.invoke(app, ["simulate", str(UNCERTAIN), "--draws", "6", "--out", str(out)])
+    assert again.exit_code == 2 and "--resume" in again.output
+    bad = runner.invoke(app, ["simulate", str(UNCERTAIN), "--engine", "spark", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "unknown engine" in bad.output
