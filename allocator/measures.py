@@ -19,6 +19,8 @@ computed by :meth:`FillMeasure.rates` on the same matrices.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -36,15 +38,21 @@ class FillMeasure:
 
     ``demand_rows`` is set when the entries coincide with the LP's ``demand`` row block
     (one row per reachable pair), so levels can be held by tightening those rows.
+    The labels table is built on first use (``make_labels``): solves that only need the
+    numbers, such as simulation draws, never pay for it.
     """
 
     name: str
     matrix: sp.csr_array
     denominator: np.ndarray
-    labels: pd.DataFrame
+    make_labels: Callable[[], pd.DataFrame]
     resource: np.ndarray
     demand_rows: bool = False
     scale: float = 1.0
+
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        return self.make_labels()
 
     def __len__(self) -> int:
         return len(self.denominator)
@@ -70,10 +78,13 @@ def pair_fill(problem: Problem) -> FillMeasure:
     """Fill rate of every reachable (unit, resource) pair."""
     reachable = np.flatnonzero(problem.pair_reachable)
     matrix = problem.flow_to_pair()[reachable]
-    labels = pd.DataFrame({
-        "unit": problem.unit_ids[problem.pair_unit[reachable]],
-        "resource": np.asarray(problem.resource_ids, dtype=object)[problem.pair_resource[reachable]],
-    })
+
+    def labels():
+        return pd.DataFrame({
+            "unit": problem.unit_ids[problem.pair_unit[reachable]],
+            "resource": np.asarray(problem.resource_ids, dtype=object)[problem.pair_resource[reachable]],
+        })
+
     return FillMeasure("pair", sp.csr_array(matrix), problem.pair_demand[reachable], labels,
                        problem.pair_resource[reachable], demand_rows=True, scale=problem.scale)
 
@@ -105,11 +116,14 @@ def group_fill(problem: Problem, attribute: str, resource: str | None = None,
     on = flow_rows >= 0
     matrix = sp.csr_array((np.ones(on.sum()), (flow_rows[on], np.flatnonzero(on))),
                           shape=(len(cells), problem.num_flows))
-    labels = pd.DataFrame({
-        "attribute": attribute,
-        "group": np.asarray(codes.labels, dtype=object)[cells // num_res],
-        "resource": np.asarray(problem.resource_ids, dtype=object)[cells % num_res],
-    })
+
+    def labels():
+        return pd.DataFrame({
+            "attribute": attribute,
+            "group": np.asarray(codes.labels, dtype=object)[cells // num_res],
+            "resource": np.asarray(problem.resource_ids, dtype=object)[cells % num_res],
+        })
+
     return FillMeasure(f"group:{attribute}", matrix, demand[cells], labels, cells % num_res, scale=problem.scale)
 
 
@@ -149,8 +163,11 @@ def group_benefit(problem: Problem, attribute: str, *, servable_only: bool = Fal
     on = flow_rows >= 0
     matrix = sp.csr_array((problem.pair_value[problem.flow_pair][on], (flow_rows[on], np.flatnonzero(on))),
                           shape=(len(groups), problem.num_flows))
-    labels = pd.DataFrame({"attribute": attribute, "group": np.asarray(codes.labels, dtype=object)[groups],
-                           "resource": "(benefit)"})
+
+    def labels():
+        return pd.DataFrame({"attribute": attribute, "group": np.asarray(codes.labels, dtype=object)[groups],
+                             "resource": "(benefit)"})
+
     return FillMeasure(f"benefit:{attribute}", matrix, potential[groups], labels, np.zeros(len(groups), dtype=np.int64),
                        scale=problem.scale)
 

@@ -61,7 +61,7 @@ class Problem:
     network: object | None = None  # flow mode: EdgeTable by site index (supply moves along edges)
     unit_columns: Mapping[str, np.ndarray] = field(default_factory=dict)  # the units table's other columns, as text
 
-    @property
+    @cached_property
     def scale(self) -> float:
         """The unit the LP counts quantities in: the power of two nearest the median pair demand.
 

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from allocator.backends import SolverOptions, get_backend
@@ -52,6 +53,7 @@ class SimulationPlan:
     shard_size: int
     solver: str = "highs"
     reuse: bool = True  # HiGHS: keep loaded models between draws (False: every draw cold, for comparison)
+    bases: dict | None = None  # rule label -> starting bases per LP shape (see warm_bases)
 
     @property
     def num_shards(self) -> int:
@@ -128,22 +130,34 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
     """Solve every rule on every draw of ``shard``: ``(metrics rows, group rows)``."""
     problem = Problem.from_scenario(plan.scenario)
     backends = draw_backends(plan)
-    rows, groups = [], []
+    rows, numbers, labels = [], [], None
     for index in plan.shard_draws(shard):
         demand, supply = draw(problem, plan.uncertainty, plan.seed, index)
-        for label, status, metrics, table in solve_draw(plan, problem, demand, supply, backends):
+        for label, status, metrics, groups in solve_draw(plan, problem, demand, supply, backends):
             rows.append({"draw": index, "rule": label, "status": status, **metrics})
-            if table is not None:
-                table.insert(0, "rule", label)
-                table.insert(0, "draw", index)
-                groups.append(table)
-    group_frame = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=["draw", "rule"])
+            if groups is not None:
+                allocated, group_demand, table = groups
+                if labels is None:
+                    labels = table()  # the same groups in every draw: their names are built once
+                numbers.append((index, label, allocated, group_demand))
+    if labels is None or not numbers:
+        group_frame = pd.DataFrame(columns=["draw", "rule"])
+    else:
+        count = len(labels)
+        if any(len(n[2]) != count for n in numbers):  # demand stays positive in every draw, so groups cannot change
+            raise AllocatorError("internal error: the groups changed between draws")
+        group_frame = pd.concat([labels] * len(numbers), ignore_index=True)
+        group_frame.insert(0, "rule", np.repeat([n[1] for n in numbers], count))
+        group_frame.insert(0, "draw", np.repeat([n[0] for n in numbers], count))
+        group_frame["allocated"] = np.concatenate([n[2] for n in numbers])
+        group_frame["demand"] = np.concatenate([n[3] for n in numbers])
+        group_frame["fill_rate"] = group_frame["allocated"] / group_frame["demand"]
     return pd.DataFrame(rows), group_frame
 
 
 def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends: dict) -> list[tuple]:
     """Every rule of ``plan`` on ``problem`` with ``demand`` (per pair) and ``supply`` (per site):
-    ``(rule label, status, flat metrics, group table or None)`` per rule."""
+    ``(rule label, status, flat metrics, group numbers or None)`` per rule (see :func:`_group_numbers`)."""
     drawn = replace(problem, pair_demand=demand, supply=supply)
     measures = MeasureSet(drawn)
     feasible = feasible_set(drawn, measures, plan.constraints)
@@ -159,8 +173,22 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
             continue
         flows = clean_flows(drawn, outcome.flows * drawn.scale)
         out.append((label, "optimal", flat_metrics(compute_metrics(drawn, measures, flows), drawn.resource_ids),
-                    group_table(drawn, measures, flows)))
+                    _group_numbers(drawn, measures, flows)))
     return out
+
+
+def _group_numbers(problem: Problem, measures: MeasureSet, flows) -> tuple:
+    """The numbers of :func:`~allocator.metrics.group_table` (allocated, demand, in its row order) and
+    a function that builds its ``attribute, group, resource, units`` columns."""
+    allocated, demand = [], []
+    for attribute in problem.groups:
+        measure = measures.group(attribute, servable_only=False)
+        allocated.append(measure.matrix @ flows)
+        demand.append(measure.denominator)
+    if not allocated:
+        return None
+    return (np.concatenate(allocated), np.concatenate(demand),
+            lambda: group_table(problem, measures, flows)[["attribute", "group", "resource", "units"]])
 
 
 def draw_backends(plan: SimulationPlan) -> dict:
@@ -171,8 +199,25 @@ def draw_backends(plan: SimulationPlan) -> dict:
             backends[rule_label(rule)] = get_backend(plan.solver)
         else:
             cold = rule.key in COLD_RULES or not plan.reuse
-            backends[rule_label(rule)] = HighsBackend() if cold else ReusingHighs()
+            label = rule_label(rule)
+            backends[label] = HighsBackend() if cold else ReusingHighs((plan.bases or {}).get(label))
     return backends
+
+
+def warm_bases(plan: SimulationPlan) -> SimulationPlan:
+    """``plan`` with starting bases: every warm rule solved once on the nominal scenario.
+
+    Each shard's first draw then starts from these bases instead of from scratch (a cold dual
+    simplex costs ten draws). Computed in the calling process, so every engine and every
+    resumed run starts its shards from the same bases.
+    """
+    if plan.solver != "highs" or not plan.reuse:
+        return plan
+    problem = Problem.from_scenario(plan.scenario)
+    backends = draw_backends(plan)
+    solve_draw(plan, problem, problem.pair_demand, problem.supply, backends)
+    bases = {label: backend.export_bases() for label, backend in backends.items() if isinstance(backend, ReusingHighs)}
+    return replace(plan, bases=bases)
 
 
 def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tuple], None], *,
@@ -299,6 +344,8 @@ def run_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int
     if progress is not None:
         progress(count[0], plan.draws)
     todo = [k for k in range(plan.num_shards) if k not in finished]
+    if todo:
+        plan = warm_bases(plan)
     try:
         execute(plan, todo, sink, engine=engine, workers=workers, scheduler=scheduler)
     except KeyboardInterrupt:
