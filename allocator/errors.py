@@ -1,7 +1,7 @@
 """Typed failures under one root, each carrying what a planner needs to act on it.
 
 The library never prints; the CLI maps each exception class to an exit code
-(``ScenarioError`` -> 2, ``InfeasibleError`` -> 3, ``SolverError`` -> 4).
+(``ScenarioError`` -> 2, ``InfeasibleError`` -> 3, ``SolverError`` -> 4, ``Interrupted`` -> 130).
 """
 
 from __future__ import annotations
@@ -90,6 +90,10 @@ class SolverError(AllocatorError):
 
 class SolverUnavailableError(SolverError):
     """The requested solver is not installed; the message names the package to install."""
+
+
+class Interrupted(AllocatorError):
+    """Stopped by the user (Ctrl-C); the message says what was kept (exit code 130)."""
 
 
 class OutputExistsError(AllocatorError):

@@ -26,7 +26,7 @@ import pandas as pd
 from allocator.backends import SolverOptions, get_backend
 from allocator.backends.highs import HighsBackend, ReusingHighs
 from allocator.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
-from allocator.errors import AllocatorError, ScenarioError, UsageError
+from allocator.errors import AllocatorError, Interrupted, ScenarioError, UsageError
 from allocator.measures import MeasureSet
 from allocator.metrics import clean_flows, compute_metrics, group_table
 from allocator.problem import Problem
@@ -269,7 +269,7 @@ def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: i
             raise
 
 
-class SimulationInterrupted(AllocatorError):
+class SimulationInterrupted(Interrupted):
     """Stopped (Ctrl-C) before every draw was solved; finished shards are on disk for ``--resume``."""
 
     def __init__(self, done: int, total: int, folder):

@@ -173,3 +173,17 @@ def test_the_cli_simulates_and_refuses_what_it_cannot_do(tmp_path):
     assert again.exit_code == 2 and "--resume" in again.output
     bad = runner.invoke(app, ["simulate", str(UNCERTAIN), "--engine", "spark", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "unknown engine" in bad.output
+
+
+def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "sim"
+    process = subprocess.Popen([sys.executable, "-m", "allocator", "simulate", str(UNCERTAIN), "--rules", "leximin",
+                                "--draws", "400", "--shard-size", "2", "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "shards").glob("metrics-*.parquet"))) < 2:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
+    assert "--resume" in stdout + stderr and "draws" in stdout + stderr

@@ -20,7 +20,7 @@ from allocator.cli import render
 from allocator.status import Status
 from allocator.output import check_output_file, check_output_folder
 from allocator.errors import (
-    AllocatorError, InfeasibleError, OutputExistsError, ScenarioError, SolverError, UsageError,
+    AllocatorError, InfeasibleError, Interrupted, OutputExistsError, ScenarioError, SolverError, UsageError,
 )
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_MISMATCH = 0, 2, 3, 4, 5
@@ -93,6 +93,9 @@ def _run(action) -> None:
     except SolverError as exc:
         render.failure("solver failure", str(exc))
         raise typer.Exit(EXIT_SOLVER) from None
+    except Interrupted as exc:
+        render.failure("interrupted", str(exc))
+        raise typer.Exit(130) from None
     except AllocatorError as exc:
         render.failure("error", str(exc))
         raise typer.Exit(EXIT_INPUT) from None
