@@ -35,9 +35,9 @@ from allocator.simulation import run_simulation  # noqa: E402
 from benchmarks.suite import instance  # noqa: E402
 
 
-def timed(call) -> float:
+def timed(call, *args, **kwargs) -> float:
     start = time.perf_counter()
-    call()
+    call(*args, **kwargs)
     return time.perf_counter() - start
 
 
@@ -57,14 +57,14 @@ def main() -> None:
           f"{'vs cold loop':>13} {'vs cold solve':>14}")
     for rule in ("maxmin", "utilitarian"):
         options = dict(draws=args.draws, seed=1, cv=args.cv, shard_size=args.draws)
-        reused = timed(lambda: run_simulation(scenario, [rule], **options)) / args.draws
-        cold_loop = timed(lambda: run_simulation(scenario, [rule], reuse=False, **options)) / args.draws
-        cold_solve = statistics.median(timed(lambda: allocator.solve(scenario, rule)) for _ in range(5))
+        reused = timed(run_simulation, scenario, [rule], **options) / args.draws
+        cold_loop = timed(run_simulation, scenario, [rule], reuse=False, **options) / args.draws
+        cold_solve = statistics.median(timed(allocator.solve, scenario, rule) for _ in range(5))
         print(f"{rule:<12} {reused:>14.4f} {cold_loop:>17.4f} {cold_solve:>13.4f} "
               f"{cold_loop / reused:>12.2f}x {cold_solve / reused:>13.2f}x")
     options = dict(draws=args.draws, seed=1, cv=args.cv, shard_size=10)
-    serial = timed(lambda: run_simulation(scenario, ["maxmin", "utilitarian"], **options))
-    processes = timed(lambda: run_simulation(scenario, ["maxmin", "utilitarian"], engine="processes", **options))
+    serial = timed(run_simulation, scenario, ["maxmin", "utilitarian"], **options)
+    processes = timed(run_simulation, scenario, ["maxmin", "utilitarian"], engine="processes", **options)
     print(f"engines, maxmin + utilitarian, shards of 10: serial {serial:.2f} s, processes ({os.cpu_count()} workers) "
           f"{processes:.2f} s: {serial / processes:.2f}x")
 
