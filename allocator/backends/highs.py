@@ -109,12 +109,7 @@ class HighsBackend:
         """Branch and bound (HiGHS MIP) to a relative gap of MIP_GAP; the gap reached is in the message."""
         h = self._new(model, options)
         h.setOptionValue("mip_rel_gap", MIP_GAP)
-        if options.time_limit is not None:
-            h.setOptionValue("time_limit", float(options.time_limit))
-        start = time.perf_counter()
-        h.run()
-        seconds = time.perf_counter() - start
-        status = _status_table().get(h.getModelStatus(), Status.ERROR)
+        status, seconds = _run_timed(h, options)
         info = h.getInfo()
         feasible = info.primal_solution_status == FEASIBLE_SOLUTION
         gap = float(info.mip_gap) if feasible else float("inf")
@@ -169,6 +164,15 @@ class HighsBackend:
         h.writeModel(str(path))
 
 
+def _run_timed(h, options: SolverOptions) -> tuple[Status, float]:
+    """Run ``h`` within ``options.time_limit``: its status and the seconds it took."""
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(options.time_limit))
+    start = time.perf_counter()
+    h.run()
+    return _status_table().get(h.getModelStatus(), Status.ERROR), time.perf_counter() - start
+
+
 @functools.cache
 def _status_table() -> dict:
     """HiGHS model status -> :class:`Status` (built on first use: highspy is imported lazily)."""
@@ -206,15 +210,10 @@ class WarmHighs(HighsBackend):
             return solve_without_coefficients(model)
         h = self._new(model, options)
         h.setOptionValue("solver", "simplex")
-        if options.time_limit is not None:
-            h.setOptionValue("time_limit", float(options.time_limit))
         if self._basis is not None and self._shape == (model.num_rows, model.num_cols):
             h.setBasis(self._basis)
             self.warm_starts += 1
-        start = time.perf_counter()
-        h.run()
-        seconds = time.perf_counter() - start
-        status = _status_table().get(h.getModelStatus(), Status.ERROR)
+        status, seconds = _run_timed(h, options)
         if status is not Status.OPTIMAL:
             self._basis = None
             return LPSolution(status, None, float("nan"), None, seconds, "simplex from the previous basis")
@@ -283,12 +282,7 @@ class ReusingHighs(WarmHighs):
             if shape in self._initial:
                 h.setBasis(_basis_of(*self._initial[shape]))
                 self.warm_starts += 1
-        if options.time_limit is not None:
-            h.setOptionValue("time_limit", float(options.time_limit))
-        start = time.perf_counter()
-        h.run()
-        seconds = time.perf_counter() - start
-        status = _status_table().get(h.getModelStatus(), Status.ERROR)
+        status, seconds = _run_timed(h, options)
         if status is not Status.OPTIMAL:
             self._loaded.pop(shape, None)  # start the next solve of this shape from scratch
             return LPSolution(status, None, float("nan"), None, seconds, "HiGHS on the reused model")
