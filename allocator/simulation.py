@@ -252,6 +252,7 @@ def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: i
     import multiprocessing
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     count = max(1, min(workers or os.cpu_count() or 1, len(shards)))
     # spawn, not fork: a forked copy of a process holding HiGHS or BLAS threads can deadlock
@@ -263,10 +264,17 @@ def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: i
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     sink(pending.pop(future), future.result())
+        except BrokenProcessPool:
+            raise WorkerLost("a worker process died (killed, or out of memory); the draws finished before "
+                             "are saved where an output folder was given: run again with --resume") from None
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
+
+
+class WorkerLost(AllocatorError):
+    """A worker of the processes engine died; finished shards are on disk for ``--resume``."""
 
 
 class SimulationInterrupted(Interrupted):

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -187,3 +188,38 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path):
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stdout + stderr
     assert "--resume" in stdout + stderr and "draws" in stdout + stderr
+
+
+def _children(parent: int) -> list[int]:
+    """Process ids whose parent is ``parent`` (from /proc: no extra tool needed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_killed_worker_process_is_reported_and_the_run_resumes(tmp_path):
+    out = tmp_path / "sim"
+    command = [sys.executable, "-m", "allocator", "simulate", str(UNCERTAIN), "--rules", "maxmin,leximin",
+               "--draws", "300", "--shard-size", "3", "--seed", "4", "--engine", "processes", "--workers", "2",
+               "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and len(list((out / "shards").glob("metrics-*.parquet"))) < 2:
+        time.sleep(0.05)
+    workers = [pid for pid in _children(process.pid)
+               if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 2, stdout + stderr
+    assert "worker process died" in stdout + stderr and "--resume" in stdout + stderr
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    assert sorted(metrics["draw"].unique()) == list(range(300)) and len(metrics) == 600
