@@ -322,6 +322,8 @@ def _push_changes(h, old: LPModel, new: LPModel) -> None:
         h.changeRowsBounds(len(rows), rows.astype(np.int32), new.row_lower[rows], new.row_upper[rows])
     changed = np.flatnonzero(old.matrix.data != new.matrix.data)
     if len(changed):
-        row_of = np.repeat(np.arange(new.num_rows), np.diff(new.matrix.indptr))
-        for k in changed.tolist():  # one call per coefficient: highspy has no bulk coefficient change
-            h.changeCoeff(int(row_of[k]), int(new.matrix.indices[k]), float(new.matrix.data[k]))
+        rows = np.repeat(np.arange(new.num_rows), np.diff(new.matrix.indptr))[changed].tolist()
+        cols, values = new.matrix.indices[changed].tolist(), new.matrix.data[changed].tolist()
+        change = h.changeCoeff
+        for row, col, value in zip(rows, cols, values):  # highspy has no bulk coefficient change
+            change(row, col, value)
