@@ -17,11 +17,12 @@ Every bound here is **exact**:
   gap is ``max_{c != c'} F_c^+ - F_{c'}^-``, the smallest ``max(0, max_c F_c^- - min_c F_c^+)``,
   per resource, then the largest over resources (as the ``max_group_gap`` metric).
 
-**Re-solved** once demand is known. Exact where the rule's answer is monotone in demand:
-the max-min level (maxmin and leximin, with no constraints other than ``floor``) can only fall
-as demand rises (an allocation feasible at higher demand, capped at the lower one, keeps every
-rate), so it is worst at ``h`` and best at ``l``; the utilitarian total value (no constraints) can
-only rise with demand (demand caps loosen). Everything else is **sampled**: the rule solved at
+**Re-solved** once demand is known. Exact where the rule's answer is monotone in demand
+(:func:`monotone_cases` lists the conditions): the max-min level (maxmin and leximin, divisible
+resources, no constraints other than ``floor``, no rebate edges) can only fall as demand rises
+(an allocation feasible at higher demand, capped at the lower one, keeps every rate), so it is
+worst at ``h`` and best at ``l``; the utilitarian total value (no constraints, value stages on
+value, not value minus cost) can only rise with demand (demand caps loosen). Everything else is **sampled**: the rule solved at
 ``l``, at ``h``, at nominal demand and at ``samples`` demand vectors drawn uniformly from the box;
 the true range may be wider than the sampled one, and the table says so.
 """
@@ -97,14 +98,13 @@ def bounds(scenario: Scenario, rule=None, *, samples: int = 200, seed: int = 0, 
     vectors = [low, high] + [low + (high - low) * generator.random(len(low)) for _ in range(samples)]
     outcomes = [solved(d) for d in vectors]
     count = len(vectors) + 1
-    only_floors = all(c.key == "floor" for c in plan.constraints)
+    level_exact, value_exact = monotone_cases(problem, rule, plan.constraints)
     for metric in ["min_fill_rate", "total_value", *[f"max_group_gap:{a}" for a in problem.groups]]:
         values = np.array([nominal[metric], *[o[metric] for o in outcomes]], dtype=float)
         is_gap = metric.startswith("max_group_gap")
-        if metric == "min_fill_rate" and rule.key in MONOTONE_LEVEL_RULES and rule.params().get("over") is None \
-                and only_floors:
+        if metric == "min_fill_rate" and level_exact:
             worst, best, method = outcomes[1][metric], outcomes[0][metric], "exact"
-        elif metric == "total_value" and rule.key == "utilitarian" and not plan.constraints:
+        elif metric == "total_value" and value_exact:
             worst, best, method = outcomes[0][metric], outcomes[1][metric], "exact"
         else:
             worst = values.max() if is_gap else values.min()
@@ -115,6 +115,25 @@ def bounds(scenario: Scenario, rule=None, *, samples: int = 200, seed: int = 0, 
     order = {"fixed allocation": 0, "re-solved": 1}
     table = pd.DataFrame(rows)
     return table.sort_values("setting", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+
+def monotone_cases(problem: Problem, rule, constraints) -> tuple[bool, bool]:
+    """Whether the re-solved max-min level, and the re-solved utilitarian value, are monotone in demand.
+
+    The level argument caps a solution at lower demand (``a' = min(a, d)``): it needs divisible
+    resources (whole units break it: one slot for a demand of 1.5 is a rate of 0.67), no
+    constraint other than ``floor``, no ``over:``, and no rebate edge in a flow network (there a
+    node must pass on all it receives, so cutting a delivery changes the shipments and can break
+    the budget). The value argument (demand caps only loosen) needs no constraints and value
+    stages that maximise value itself, not value minus transport cost.
+    """
+    network = problem.network
+    rebates = network is not None and bool((network.cost < 0).any())
+    net_of_cost = network is not None and network.net_of_cost
+    level = (rule.key in MONOTONE_LEVEL_RULES and rule.params().get("over") is None and problem.all_divisible
+             and all(c.key == "floor" for c in constraints) and not rebates)
+    value = rule.key == "utilitarian" and not constraints and not net_of_cost
+    return level, value
 
 
 def _fixed_rows(problem, allocated, low, high, nominal) -> list[dict]:

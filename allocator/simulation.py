@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from allocator.backends import SolverOptions, get_backend
+from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.highs import HighsBackend, ReusingHighs
 from allocator.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
 from allocator.errors import AllocatorError, Interrupted, ScenarioError, UsageError
@@ -64,7 +64,7 @@ class SimulationPlan:
 
     def describe(self) -> dict:
         """The settings a resumed run must share (recorded in ``simulation.json``)."""
-        return {"scenario": self.scenario.name,
+        return {"scenario": self.scenario.name, "fingerprint": scenario_fingerprint(self.scenario),
                 "inputs": [digest for _, _, digest in self.scenario.inputs],
                 "rules": [{"name": r.key, **r.params()} for r in self.rules],
                 "constraints": [{"type": c.key, **c.params()} for c in self.constraints],
@@ -73,12 +73,32 @@ class SimulationPlan:
                 "reuse": self.reuse}
 
 
+def scenario_fingerprint(scenario: Scenario) -> str:
+    """sha256 of the numbers a simulation reads (demand, values, supply, access, groups, unit columns):
+    a resumed run of a scenario built in code, which has no input files to hash, is checked too."""
+    import hashlib
+
+    problem = Problem.from_scenario(scenario)
+    digest = hashlib.sha256()
+    for array in (problem.pair_unit, problem.pair_resource, problem.pair_demand, problem.pair_value,
+                  problem.flow_pair, problem.flow_site, problem.supply):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update("\0".join(map(str, problem.unit_ids)).encode())
+    for name, codes in sorted(problem.groups.items()):
+        digest.update(name.encode() + codes.codes.tobytes() + "\0".join(codes.labels).encode())
+    for name, column in sorted(problem.unit_columns.items()):
+        digest.update(name.encode() + "\0".join(map(str, column)).encode())
+    return digest.hexdigest()
+
+
 def plan_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int = 1000, seed: int = 1, *,
                     uncertainty: Uncertainty | dict | None = None, cv: float | None = None,
                     shard_size: int = 25, solver: str = "highs", reuse: bool = True) -> SimulationPlan:
     """Check the request and resolve rules, constraints and uncertainty (``cv`` overrides demand noise)."""
     if draws < 1:
         raise UsageError(f"draws must be at least 1, got {draws}")
+    if seed < 0:
+        raise UsageError(f"the seed must be a whole number >= 0, got {seed}")
     if shard_size < 1:
         raise UsageError(f"shard_size must be at least 1, got {shard_size}")
     if not rules:
@@ -165,7 +185,10 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
     for rule in plan.rules:
         label = rule_label(rule)
         model = CompiledModel(plan.scenario, drawn, measures, rule, plan.constraints, feasible)
-        runner = StageRunner(backends[label], SolverOptions(), HighsBackend())
+        backend = backends[label]
+        # a reused model that fails is solved again cold; a cold HiGHS solve that fails, on PuLP/CBC
+        fallback = HighsBackend() if isinstance(backend, ReusingHighs) else fallback_for(backend)
+        runner = StageRunner(backend, SolverOptions(), fallback)
         try:
             outcome = rule.run(model, runner)
         except (StageInfeasible, StageTimeLimit) as exc:

@@ -23,8 +23,9 @@ with mean 1 and coefficient of variation ``cv``:
 
 with ``G`` one standard normal per group of attribute ``by`` and ``E`` one per unit, so that
 units of one group share the share ``rho`` of their log-variance. Where a unit has an interval
-the drawn demand is clipped into it; with intervals and no ``demand:`` noise, demand is drawn
-uniformly within each interval. Each shock then hits each of its sites (or all of them at once,
+the drawn demand is clipped into it (a blank side is the nominal demand; units without an
+interval are not clipped); with intervals and no ``demand:`` noise, demand is drawn uniformly
+within each interval. Each shock then hits each of its sites (or all of them at once,
 ``together``) with its probability, removing the share ``loss`` of that site's supply (of one
 ``resource``, or all). Draw ``k`` of seed ``s`` uses ``numpy.random.default_rng([s, k])`` and
 nothing else, so it is the same whichever machine or process computes it.
@@ -121,28 +122,35 @@ def check_uncertainty(uncertainty: Uncertainty | None, units, groups: list[str],
     return issues
 
 
-def pair_intervals(problem) -> tuple[np.ndarray, np.ndarray] | None:
+def pair_intervals(problem, *, with_mask: bool = False):
     """Per pair ``(low, high)`` demand, or None when the units table gives no interval at all.
 
-    A pair without an interval (or a blank cell) gets ``low = high = demand`` on that side.
+    A blank side (or no interval) is the nominal demand on that side: ``[demand, high]`` when
+    only the top is given. With ``with_mask`` also which pairs have an interval on either side
+    (the pairs whose drawn demand is clipped).
     """
     low, high = problem.pair_demand.copy(), problem.pair_demand.copy()
+    given = np.zeros(len(low), dtype=bool)
     found = False
     for k, (_, low_col, high_col) in enumerate(interval_columns(list(problem.resource_ids))):
-        mine = problem.pair_resource == k
+        mine = np.flatnonzero(problem.pair_resource == k)
         for column, target in ((low_col, low), (high_col, high)):
             if column in problem.unit_columns:
                 found = True
-                given = problem.unit_numbers(column)[problem.pair_unit[mine]]
-                target[mine] = np.where(np.isfinite(given), given, target[mine])  # blank: no interval
-    return (low, high) if found else None
+                values = problem.unit_numbers(column)[problem.pair_unit[mine]]
+                here = np.isfinite(values)  # blank: no interval on this side
+                target[mine[here]] = values[here]
+                given[mine[here]] = True
+    if not found:
+        return None
+    return (low, high, given) if with_mask else (low, high)
 
 
 def draw(problem, uncertainty: Uncertainty | None, seed: int, index: int) -> tuple[np.ndarray, np.ndarray]:
     """Pair demand and site supply of draw ``index`` (see the module docstring)."""
     rng = np.random.default_rng([seed, index])
     demand = problem.pair_demand.copy()
-    intervals = pair_intervals(problem)
+    intervals = pair_intervals(problem, with_mask=True)
     noise = uncertainty.demand if uncertainty is not None else None
     num_units = len(problem.unit_ids)
     if noise is not None and noise.cv > 0:
@@ -153,10 +161,11 @@ def draw(problem, uncertainty: Uncertainty | None, seed: int, index: int) -> tup
             common = rng.standard_normal(len(codes.labels))
             z = np.sqrt(noise.correlation) * common[codes.codes] + np.sqrt(1 - noise.correlation) * z
         demand = demand * np.exp(sigma * z - sigma ** 2 / 2)[problem.pair_unit]
-        if intervals is not None:
-            demand = np.clip(demand, *intervals)
+        if intervals is not None:  # clipped where a unit has an interval; others vary freely
+            low, high, given = intervals
+            demand = np.where(given, np.clip(demand, low, high), demand)
     elif intervals is not None:
-        low, high = intervals
+        low, high, _ = intervals
         demand = low + (high - low) * rng.random(len(demand))
     supply = problem.supply.copy()
     for shock in (uncertainty.supply_shocks if uncertainty is not None else ()):

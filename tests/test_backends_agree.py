@@ -166,3 +166,22 @@ def test_shipped_scenario_totals_are_consistent(name):
 def test_unknown_solver_is_a_usage_error():
     with pytest.raises(allocator.UsageError, match="bogus"):
         allocator.solve(_network(), "maxmin", solver="bogus")
+
+
+def test_model_reusing_and_warm_highs_solve_whole_unit_models_to_the_cold_gap():
+    # review: ReusingHighs/WarmHighs ran branch and bound at HiGHS's default 1e-4 gap
+    import scipy.sparse as sp
+
+    from allocator.backends.base import SolverOptions
+    from allocator.backends.highs import HighsBackend, ReusingHighs, WarmHighs
+    from allocator.lp import LPModel
+
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        weights = rng.integers(1000, 100000, 60).astype(float)
+        values = weights + rng.integers(-500, 500, 60)
+        lp = LPModel(values, np.zeros(60), np.full(60, 3.0), sp.csr_array(np.vstack([weights, rng.integers(1000, 100000, 60)])),
+                     np.full(2, -np.inf), np.array([weights.sum() * 0.37 + 0.5, 4e6]), integer=np.ones(60, bool))
+        cold = HighsBackend().solve(lp, SolverOptions()).objective
+        for backend in (ReusingHighs(), WarmHighs()):
+            assert backend.solve(lp, SolverOptions()).objective == pytest.approx(cold, rel=1e-9)

@@ -106,3 +106,21 @@ def test_the_cli_prints_and_writes_bounds(tmp_path):
     assert result.exit_code == 0, result.output
     assert "fixed" in result.output and "re-solved" in result.output and "exact" in result.output
     assert (tmp_path / "b" / "bounds.csv").read_text().startswith("setting,metric,nominal,worst,best,method")
+
+
+def test_exact_is_claimed_only_where_the_monotone_argument_holds():
+    # review counter-examples: whole units, value minus transport cost, and a rebate edge under a budget
+    interval = {"demand_low": 1.5, "demand_high": 2}
+    whole = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 2},
+                  units=[{"id": "a", "demand": 2, "data": interval}])
+    assert _row(bounds(whole, "maxmin", samples=3), "re-solved", "min_fill_rate")["method"].startswith("sampled")
+    net = dict(sites=[{"id": "W", "supply": {"food": 1}}],
+               units=[{"id": "A", "demand": 1, "value": 1, "data": {"node": "W", "demand_low": 0.5, "demand_high": 1}},
+                      {"id": "B", "demand": 1, "value": 3, "data": {"node": "H", "demand_low": 1, "demand_high": 1}}])
+    costly = build(**net, network={"mode": "flow", "objective": "value_minus_cost",
+                                   "edges": [{"from": "W", "to": "H", "cost": 2.5}]})
+    row = _row(bounds(costly, "utilitarian", samples=3), "re-solved", "total_value")
+    assert row["method"].startswith("sampled") and row["worst"] <= row["best"]
+    rebate = build(**net, network={"mode": "flow", "budget": 0, "edges": [{"from": "W", "to": "H", "cost": 10},
+                                                                          {"from": "W", "to": "R", "cost": -10}]})
+    assert _row(bounds(rebate, "maxmin", samples=3), "re-solved", "min_fill_rate")["method"].startswith("sampled")

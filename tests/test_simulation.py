@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import allocator
 from allocator.cli.app import app
 from allocator.errors import OutputExistsError, UsageError
 from allocator.problem import Problem
@@ -223,3 +224,33 @@ def test_a_killed_worker_process_is_reported_and_the_run_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     metrics = pd.read_parquet(out / "metrics.parquet")
     assert sorted(metrics["draw"].unique()) == list(range(300)) and len(metrics) == 600
+
+
+def _two_resources(seed: int) -> allocator.Scenario:
+    rng = np.random.default_rng(seed)
+    units = [{"id": f"u{i:02d}", "demand": {"food": int(rng.integers(5, 40)), "water": int(rng.integers(1, 9))},
+              "groups": {"g": "xyz"[i % 3]}} for i in range(14)]
+    links = [{"unit": u["id"], "site": f"s{j}"} for u in units for j in range(3) if rng.random() < 0.5]
+    sites = [{"id": f"s{j}", "supply": {"food": int(rng.integers(60, 150)), "water": int(rng.integers(5, 20))}}
+             for j in range(3)]
+    return build(resources=[{"id": "food"}, {"id": "water"}], sites=sites, units=units, links=links, groups=["g"])
+
+
+def test_a_cold_stage_that_fails_numerically_is_solved_again_on_the_other_backend():
+    # found in review: draw 4 made cold HiGHS report 'infeasible' for a feasible LP; allocator.solve
+    # re-solves such a stage on PuLP/CBC, and so must every draw
+    options = dict(draws=5, seed=2, cv=0.4, uncertainty={"supply_shocks": [{"probability": 0.3, "loss": 0.5}]})
+    for rule, reuse in (("maxmin", False), ("leximin", True)):
+        table = run_simulation(_two_resources(2), [rule], reuse=reuse, **options).metrics
+        assert (table["status"] == "optimal").all(), (rule, table["status"].tolist())
+
+
+def test_resume_notices_changed_numbers_in_a_scenario_built_in_code(tmp_path):
+    scenario = _sites(6)
+    changed = build(**{**{"sites": [{"id": s.id, "supply": {"food": 999}} for s in scenario.sites]},
+                       "units": [{"id": i, "demand": 7} for i in scenario.units.ids]})
+    run_simulation(scenario, ["maxmin"], draws=4, seed=1, out=tmp_path / "sim", shard_size=2)
+    with pytest.raises(UsageError, match="fingerprint"):
+        run_simulation(changed, ["maxmin"], draws=4, seed=1, out=tmp_path / "sim", shard_size=2, resume=True)
+    with pytest.raises(UsageError, match="seed"):
+        simulate(scenario, ["maxmin"], draws=2, seed=-1)

@@ -90,3 +90,14 @@ def test_bad_intervals_and_uncertainty_sections_are_reported_all_at_once():
     with pytest.raises(ScenarioError, match="probability"):
         build(supply={"food": 5}, units=[{"id": "a", "demand": 1}],
               uncertainty={"supply_shocks": [{"probability": 1.5, "loss": 0.5}]})
+
+
+def test_units_without_an_interval_keep_their_noise():
+    # only a has an interval: b must still vary (a review found every unit clipped to its nominal demand)
+    units = [{"id": "a", "demand": 10, "data": {"demand_low": 5, "demand_high": 20}},
+             {"id": "b", "demand": 10, "data": {"demand_low": "", "demand_high": ""}}]
+    problem = _problem(units)
+    noise = Uncertainty.model_validate({"demand": {"cv": 0.5}})
+    drawn = np.array([draw(problem, noise, 1, k)[0] for k in range(300)])
+    assert drawn[:, 1].std() > 1 and drawn[:, 1].min() < 5 < 20 < drawn[:, 1].max()
+    assert drawn[:, 0].min() >= 5 and drawn[:, 0].max() <= 20

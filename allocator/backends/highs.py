@@ -208,6 +208,8 @@ class WarmHighs(HighsBackend):
     def solve(self, model: LPModel, options: SolverOptions) -> LPSolution:
         if model.matrix.nnz == 0:
             return solve_without_coefficients(model)
+        if model.is_mip:  # branch and bound to the 1e-9 gap, whole numbers rounded: as the cold backend
+            return HighsBackend.solve(self, model, options)
         h = self._new(model, options)
         h.setOptionValue("solver", "simplex")
         if self._basis is not None and self._shape == (model.num_rows, model.num_cols):
@@ -263,7 +265,7 @@ class ReusingHighs(WarmHighs):
 
     def solve(self, model: LPModel, options: SolverOptions) -> LPSolution:
         if model.matrix.nnz == 0 or model.is_mip:
-            return super().solve(model, options)
+            return super().solve(model, options)  # MIPs: HighsBackend's branch and bound (see WarmHighs.solve)
         shape = (model.num_rows, model.num_cols)
         held = self._loaded.get(shape)
         if held is not None and _same_pattern(held[1], model):

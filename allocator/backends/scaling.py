@@ -65,8 +65,11 @@ class Equilibrated:
         Many solves of similar models keep the factors of the first, so that a model held by
         the solver changes only where the numbers of the problem changed.
         """
-        matrix = sp.csr_array(sp.diags_array(row_scale, format="csr") @ model.matrix
-                              @ sp.diags_array(col_scale, format="csr"))
+        # entry by entry on the CSR arrays: the same sparsity pattern as the model's, and no sparse products
+        source = model.matrix
+        rows = np.repeat(np.arange(source.shape[0]), np.diff(source.indptr))
+        matrix = sp.csr_array((source.data * row_scale[rows] * col_scale[source.indices], source.indices.copy(),
+                               source.indptr.copy()), shape=source.shape)
         return cls(
             model=replace(model, cost=model.cost * col_scale, col_lower=model.col_lower / col_scale,
                           col_upper=model.col_upper / col_scale, matrix=matrix,
