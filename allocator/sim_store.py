@@ -29,6 +29,11 @@ class ShardStore:
     """The shards of one simulation in ``folder`` (see the module docstring)."""
 
     def __init__(self, folder: str | Path, plan: dict, *, resume: bool = False, force: bool = False):
+        import importlib.util
+
+        if importlib.util.find_spec("pyarrow") is None:
+            raise UsageError("simulation shards are Parquet files, which need pyarrow: "
+                             "pip install 'allocator[simulate]' (or run allocator.simulate without out=)")
         self.folder = Path(folder)
         self.shards = self.folder / "shards"
         if self.folder.exists() and not self.folder.is_dir():
