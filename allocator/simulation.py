@@ -35,7 +35,6 @@ from allocator.scenario.checks import check_references
 from allocator.scenario.model import Scenario
 from allocator.uncertainty import DemandNoise, Uncertainty, draw
 
-ENGINES = ("serial", "processes", "dask")
 #: rules whose stages read interior-point duals (saturation tests): no warm-started simplex
 COLD_RULES = frozenset({"leximin"})
 
@@ -243,63 +242,6 @@ def warm_bases(plan: SimulationPlan) -> SimulationPlan:
     return replace(plan, bases=bases)
 
 
-def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tuple], None], *,
-            engine: str = "serial", workers: int | None = None, scheduler: str | None = None) -> None:
-    """Run ``shards`` of ``plan`` on ``engine`` and hand each finished shard to ``sink`` (in this process)."""
-    if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
-    if engine == "serial":
-        for shard in shards:
-            sink(shard, run_shard(plan, shard))
-    elif engine == "processes":
-        _run_processes(plan, shards, sink, workers)
-    else:
-        from allocator.dask_engine import run_dask
-
-        run_dask(plan, shards, sink, workers=workers, scheduler=scheduler)
-
-
-_PLAN: SimulationPlan | None = None  # a process worker's copy, set once by the pool's initializer
-
-
-def _set_plan(plan: SimulationPlan) -> None:
-    global _PLAN
-    _PLAN = plan
-
-
-def _shard_in_worker(shard: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return run_shard(_PLAN, shard)
-
-
-def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: int | None) -> None:
-    import multiprocessing
-    import os
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    count = max(1, min(workers or os.cpu_count() or 1, len(shards)))
-    # spawn, not fork: a forked copy of a process holding HiGHS or BLAS threads can deadlock
-    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_set_plan, initargs=(plan,)) as pool:
-        pending = {pool.submit(_shard_in_worker, shard): shard for shard in shards}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    sink(pending.pop(future), future.result())
-        except BrokenProcessPool:
-            raise WorkerLost("a worker process died (killed, or out of memory); the draws finished before "
-                             "are saved where an output folder was given: run again with --resume") from None
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-
-
-class WorkerLost(AllocatorError):
-    """A worker of the processes engine died; finished shards are on disk for ``--resume``."""
-
-
 class SimulationInterrupted(Interrupted):
     """Stopped (Ctrl-C) before every draw was solved; finished shards are on disk for ``--resume``."""
 
@@ -377,6 +319,8 @@ def run_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int
     todo = [k for k in range(plan.num_shards) if k not in finished]
     if todo:
         plan = warm_bases(plan)
+    from allocator.sim_engines import execute
+
     try:
         execute(plan, todo, sink, engine=engine, workers=workers, scheduler=scheduler)
     except KeyboardInterrupt:

@@ -1,0 +1,80 @@
+"""Where simulation shards run: in this process, in worker processes, or on Dask (:mod:`allocator.dask_engine`).
+
+Every engine runs the same shards of the same plan (:func:`allocator.simulation.run_shard`) and
+hands each finished shard to a ``sink`` in the calling process, which stores it; the results do
+not depend on the engine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import pandas as pd
+
+from allocator.errors import AllocatorError, UsageError
+
+if TYPE_CHECKING:
+    from allocator.simulation import SimulationPlan
+
+ENGINES = ("serial", "processes", "dask")
+
+
+class WorkerLost(AllocatorError):
+    """A worker of the processes engine died; finished shards are on disk for ``--resume``."""
+
+
+def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tuple], None], *,
+            engine: str = "serial", workers: int | None = None, scheduler: str | None = None) -> None:
+    """Run ``shards`` of ``plan`` on ``engine`` and hand each finished shard to ``sink`` (in this process)."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+    from allocator.simulation import run_shard
+
+    if engine == "serial":
+        for shard in shards:
+            sink(shard, run_shard(plan, shard))
+    elif engine == "processes":
+        _run_processes(plan, shards, sink, workers)
+    else:
+        from allocator.dask_engine import run_dask
+
+        run_dask(plan, shards, sink, workers=workers, scheduler=scheduler)
+
+
+_PLAN = None  # a process worker's copy, set once by the pool's initializer
+
+
+def _set_plan(plan: SimulationPlan) -> None:
+    global _PLAN
+    _PLAN = plan
+
+
+def _shard_in_worker(shard: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from allocator.simulation import run_shard
+
+    return run_shard(_PLAN, shard)
+
+
+def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: int | None) -> None:
+    import multiprocessing
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    count = max(1, min(workers or os.cpu_count() or 1, len(shards)))
+    # spawn, not fork: a forked copy of a process holding HiGHS or BLAS threads can deadlock
+    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_set_plan, initargs=(plan,)) as pool:
+        pending = {pool.submit(_shard_in_worker, shard): shard for shard in shards}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    sink(pending.pop(future), future.result())
+        except BrokenProcessPool:
+            raise WorkerLost("a worker process died (killed, or out of memory); the draws finished before "
+                             "are saved where an output folder was given: run again with --resume") from None
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
