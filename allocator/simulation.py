@@ -8,10 +8,11 @@ single-solve group table is kept per draw for the group intervals (:mod:`allocat
 Draws are cut into **shards** of ``shard_size`` consecutive draws, the unit of work of every
 engine. A shard indexes the scenario once and reuses, for each rule, one loaded HiGHS model per
 stage across its draws (:class:`~allocator.backends.highs.ReusingHighs`: only changed bounds,
-right-hand sides and coefficients are pushed, and dual simplex starts from the last basis).
-Leximin needs the strictly complementary duals of the interior point method and is solved cold.
-Because shards are the same on every engine and solved in the same order inside, the same seed
-gives the same table whichever engine runs it.
+right-hand sides and coefficients are pushed, and primal simplex starts from the held basis;
+each shard's first draw starts from bases solved once on the nominal scenario). Leximin needs
+the strictly complementary duals of the interior point method and is solved cold. Because
+shards are the same on every engine (:mod:`allocator.sim_engines`) and solved in the same order
+inside, the same seed gives the same table whichever engine runs it.
 """
 
 from __future__ import annotations
