@@ -83,21 +83,19 @@ def group_intervals(groups: pd.DataFrame, *, level: float = 0.95, resamples: int
     return pd.DataFrame(rows, columns=columns)
 
 
-#: the metrics drawn by :func:`distribution_figure` (plus every max_group_gap:<attribute>)
-PLOTTED = ("total_value", "min_fill_rate", "mean_fill_rate", "gini", "units_unserved")
 
 
 def distribution_figure(metrics: pd.DataFrame):
-    """A matplotlib figure: one panel per metric, one box per rule (the distribution over draws).
+    """A matplotlib figure: one panel per metric (all of them), one box per rule (the distribution over draws).
 
     Write it with :func:`allocator.plots.png` (no run-dependent metadata).
     """
     from matplotlib.figure import Figure
 
     solved = metrics[metrics["status"] == "optimal"]
-    names = [m for m in PLOTTED if m in metrics] + [c for c in metrics if c.startswith("max_group_gap:")]
+    names = metric_columns(metrics)  # every metric, in the order of summary.json
     rules = list(pd.unique(metrics["rule"]))
-    cols = min(3, len(names)) or 1
+    cols = min(4, len(names)) or 1
     rows = -(-len(names) // cols) or 1
     figure = Figure(figsize=(4.2 * cols, 3.2 * rows), dpi=100, layout="constrained")
     axes = figure.subplots(rows, cols, squeeze=False)
@@ -105,6 +103,7 @@ def distribution_figure(metrics: pd.DataFrame):
         data = [solved.loc[solved["rule"] == r, name].dropna().to_numpy(dtype=float) for r in rules]
         ax.boxplot(data, tick_labels=rules, showfliers=True)
         ax.set_title(name, fontsize=10)
+        ax.ticklabel_format(axis="y", useOffset=False)  # 1.0 +- 1e-12 reads as 1.0, not as an offset
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     for ax in axes.ravel()[len(names):]:
         ax.set_visible(False)
