@@ -26,9 +26,22 @@ from allocator.validation import validate
 
 from allocator._version import __version__  # noqa: E402
 
+#: imported on first use, so that `import allocator` (and every CLI command) does not pay for them
+# (bounds is not among them: `allocator.bounds` is the module, use `from allocator.bounds import bounds`)
+_LAZY = {"simulate": "allocator.simulation", "run_simulation": "allocator.simulation",
+         "Uncertainty": "allocator.uncertainty"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'allocator' has no attribute {name!r}")
+
 __all__ = [
     "AllocatorError", "CONSTRAINTS", "Comparison", "CompiledModel", "Frontier", "InfeasibleError", "Issue",
     "OutputExistsError", "RULES", "Result", "Scenario", "ScenarioError", "SolverError", "SolverUnavailableError",
     "Status", "UsageError", "compare", "compare_rules", "compile", "frontier", "load_scenario", "scenario_from_dict",
-    "solve", "solve_compiled", "validate", "__version__",
+    "solve", "solve_compiled", "validate", "__version__", "simulate", "run_simulation", "Uncertainty",
 ]

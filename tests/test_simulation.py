@@ -265,3 +265,12 @@ def test_without_pyarrow_the_folder_output_names_the_extra(tmp_path, monkeypatch
         run_simulation(_sites(0), ["maxmin"], draws=2, out=tmp_path / "sim")
     assert not (tmp_path / "sim").exists()
     assert len(simulate(_sites(0), ["maxmin"], draws=2)) == 2  # in memory, no Parquet needed
+
+
+def test_the_package_exposes_simulate_without_importing_it_up_front():
+    code = ("import sys, allocator; assert 'allocator.simulation' not in sys.modules; "
+            "assert allocator.simulate is simulate_fn and allocator.run_simulation is not None")
+    result = subprocess.run([sys.executable, "-c", code.replace("simulate_fn", "__import__('allocator.simulation', "
+                                                                "fromlist=['x']).simulate")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
