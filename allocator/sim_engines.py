@@ -30,6 +30,8 @@ def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tu
         raise UsageError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
     from allocator.simulation import run_shard
 
+    if engine == "processes" or (engine == "dask" and scheduler is None):
+        _check_workers_can_start()
     if engine == "serial":
         for shard in shards:
             sink(shard, run_shard(plan, shard))
@@ -39,6 +41,17 @@ def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tu
         from allocator.dask_engine import run_dask
 
         run_dask(plan, shards, sink, workers=workers, scheduler=scheduler)
+
+
+def _check_workers_can_start() -> None:
+    """Local worker processes are spawned and re-import the main module, which must be a file."""
+    import os
+    import sys
+
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main is not None and not os.path.exists(main):  # e.g. "<stdin>"
+        raise UsageError("local worker processes cannot start for code read from standard input: put it in a "
+                         "script (under `if __name__ == \"__main__\":`), or use engine='serial'")
 
 
 _PLAN = None  # a process worker's copy, set once by the pool's initializer
@@ -72,7 +85,8 @@ def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: i
                 for future in done:
                     sink(pending.pop(future), future.result())
         except BrokenProcessPool:
-            raise WorkerLost("a worker process died (killed, or out of memory); the draws finished before "
+            raise WorkerLost("a worker process died (killed, out of memory, or it could not start: a script that "
+                             "calls simulate needs `if __name__ == \"__main__\":`); the draws finished before "
                              "are saved where an output folder was given: run again with --resume") from None
         except BaseException:
             for future in pending:

@@ -274,3 +274,13 @@ def test_the_package_exposes_simulate_without_importing_it_up_front():
                                                                 "fromlist=['x']).simulate")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_local_workers_refuse_code_read_from_standard_input():
+    code = ("import allocator\nfrom allocator.errors import UsageError\n"
+            "s = allocator.scenario_from_dict({'name': 't', 'resources': [{'id': 'food'}], 'supply': {'food': 5}, "
+            "'units': [{'id': 'a', 'demand': 4}]})\n"
+            "try:\n    allocator.simulate(s, ['maxmin'], draws=2, engine='processes')\n"
+            "except UsageError as exc:\n    print('refused:', exc)\n")
+    result = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=120)
+    assert "refused:" in result.stdout and "__main__" in result.stdout, result.stdout + result.stderr
