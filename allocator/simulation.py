@@ -150,10 +150,10 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
     """Solve every rule on every draw of ``shard``: ``(metrics rows, group rows)``."""
     problem = Problem.from_scenario(plan.scenario)
     backends = draw_backends(plan)
-    rows, numbers, labels = [], [], None
+    rows, numbers, labels, cache = [], [], None, {}
     for index in plan.shard_draws(shard):
         demand, supply = draw(problem, plan.uncertainty, plan.seed, index)
-        for label, status, metrics, groups in solve_draw(plan, problem, demand, supply, backends):
+        for label, status, metrics, groups in solve_draw(plan, problem, demand, supply, backends, cache):
             rows.append({"draw": index, "rule": label, "status": status, **metrics})
             if groups is not None:
                 allocated, group_demand, table = groups
@@ -175,12 +175,16 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
     return pd.DataFrame(rows), group_frame
 
 
-def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends: dict) -> list[tuple]:
+def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends: dict,
+               cache: dict | None = None) -> list[tuple]:
     """Every rule of ``plan`` on ``problem`` with ``demand`` (per pair) and ``supply`` (per site):
-    ``(rule label, status, flat metrics, group numbers or None)`` per rule (see :func:`_group_numbers`)."""
+    ``(rule label, status, flat metrics, group numbers or None)`` per rule (see :func:`_group_numbers`).
+
+    ``cache`` (one dict per shard) keeps what does not change between draws (:func:`_feasible`).
+    """
     drawn = replace(problem, pair_demand=demand, supply=supply)
     measures = MeasureSet(drawn)
-    feasible = feasible_set(drawn, measures, plan.constraints)
+    feasible = _feasible(plan, drawn, measures, cache)
     out = []
     for rule in plan.rules:
         label = rule_label(rule)
@@ -198,6 +202,24 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
         out.append((label, "optimal", flat_metrics(compute_metrics(drawn, measures, flows), drawn.resource_ids),
                     _group_numbers(drawn, measures, flows)))
     return out
+
+
+def _feasible(plan: SimulationPlan, drawn: Problem, measures: MeasureSet, cache: dict | None):
+    """The draw's feasible set. Without constraints, exclusive sets or a network its matrix is the
+    same in every draw (pair sums and site sums of flows): the first draw's LP is kept and only the
+    bounds of its demand and supply rows are renewed, which is what :func:`feasible_set` would build."""
+    if cache is None or plan.constraints or drawn.exclusive or drawn.network is not None:
+        return feasible_set(drawn, measures, plan.constraints)
+    if "feasible" not in cache:
+        cell = drawn.flow_site * len(drawn.resource_ids) + drawn.pair_resource[drawn.flow_pair]
+        cache["feasible"], cache["supply_cells"] = feasible_set(drawn, measures, ()), np.unique(cell)
+        return cache["feasible"]
+    first = cache["feasible"]
+    upper = first.row_upper.copy()
+    upper[first.rows("demand")] = measures.pair.lp_denominator
+    upper[first.rows("supply")] = drawn.supply.ravel()[cache["supply_cells"]] / drawn.scale
+    upper.flags.writeable = False
+    return replace(first, row_upper=upper)
 
 
 def _group_numbers(problem: Problem, measures: MeasureSet, flows) -> tuple:

@@ -284,3 +284,23 @@ def test_local_workers_refuse_code_read_from_standard_input():
             "except UsageError as exc:\n    print('refused:', exc)\n")
     result = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=120)
     assert "refused:" in result.stdout and "__main__" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_kept_feasible_set_equals_a_rebuilt_one_in_every_draw():
+    from allocator.measures import MeasureSet
+    from allocator.compiler import feasible_set
+    from allocator.simulation import _feasible, plan_simulation
+
+    scenario = _sites(7)
+    plan = plan_simulation(scenario, ["maxmin"], draws=6, seed=3, cv=0.4,
+                           uncertainty={"supply_shocks": [{"probability": 0.5, "loss": 0.5}]})
+    problem, cache = Problem.from_scenario(scenario), {}
+    from dataclasses import replace
+
+    for k in range(6):
+        demand, supply = draw(problem, plan.uncertainty, 3, k)
+        drawn = replace(problem, pair_demand=demand, supply=supply)
+        kept, rebuilt = _feasible(plan, drawn, MeasureSet(drawn), cache), feasible_set(drawn, MeasureSet(drawn), ())
+        for name in ("cost", "col_lower", "col_upper", "row_lower", "row_upper"):
+            assert np.array_equal(getattr(kept, name), getattr(rebuilt, name)), name
+        assert (kept.matrix != rebuilt.matrix).nnz == 0 and dict(kept.row_blocks) == dict(rebuilt.row_blocks)
