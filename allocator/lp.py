@@ -198,17 +198,15 @@ class LPBuilder:
         row_blocks = dict(base.row_blocks) if base else {}
         num_rows = base.num_rows if base else 0
         if base is not None:
-            extra = n - base.num_cols
-            matrices.append(sp.hstack([base.matrix, sp.csr_array((base.num_rows, extra))], format="csr")
-                            if extra else base.matrix)
+            matrices.append(base.matrix)
         for block in self._rows:
             count = len(block.lower)
-            matrices.append(_assemble(block.parts, self._col_blocks, count, n))
+            matrices.append(_assemble(block.parts, self._col_blocks, count))
             row_lower.append(block.lower)
             row_upper.append(block.upper)
             row_blocks[block.name] = slice(num_rows, num_rows + count)
             num_rows += count
-        matrix = sp.vstack(matrices, format="csr") if matrices else sp.csr_array((0, n))
+        matrix = _stack_rows(matrices, n)
         cost = np.zeros(n)
         if base is not None:
             cost[: base.num_cols] = base.cost
@@ -216,7 +214,7 @@ class LPBuilder:
             cost=_frozen(cost),
             col_lower=_frozen(np.concatenate(col_lower) if col_lower else np.zeros(0)),
             col_upper=_frozen(np.concatenate(col_upper) if col_upper else np.zeros(0)),
-            matrix=sp.csr_array(matrix),
+            matrix=matrix,
             row_lower=_frozen(np.concatenate(row_lower) if row_lower else np.zeros(0)),
             row_upper=_frozen(np.concatenate(row_upper) if row_upper else np.zeros(0)),
             col_blocks=MappingProxyType(dict(self._col_blocks)),
@@ -233,14 +231,53 @@ def _integer(flags: np.ndarray) -> np.ndarray | None:
     return flags
 
 
-def _assemble(parts: Sequence[tuple[str, sp.sparray]], blocks: Mapping[str, slice], count: int, width: int):
-    """Place each part's columns at its block's offset, as one CSR matrix of full width."""
-    rows, cols, vals = [], [], []
-    for block, mat in parts:
-        coo = mat.tocoo()
-        rows.append(coo.row)
-        cols.append(coo.col + blocks[block].start)
-        vals.append(coo.data)
-    return sp.csr_array(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(count, width)
-    )
+def _canonical(matrix: sp.sparray) -> sp.csr_array:
+    """``matrix`` as CSR with sorted, unique column indices in every row."""
+    matrix = sp.csr_array(matrix)
+    if not matrix.has_canonical_format:
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
+    return matrix
+
+
+def _assemble(parts: Sequence[tuple[str, sp.sparray]], blocks: Mapping[str, slice], count: int):
+    """Place each part's columns at its block's offset: ``(data, indices, indptr)`` of one row block.
+
+    Parts are merged row by row in the order of their blocks' offsets, so every row's column
+    indices come out sorted (each part is canonical, and blocks do not overlap).
+    """
+    parts = sorted(((blocks[b].start, _canonical(m)) for b, m in parts), key=lambda part: part[0])
+    sizes = np.zeros(count, dtype=np.int64)
+    for _, mat in parts:
+        sizes += np.diff(mat.indptr)
+    indptr = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    data = np.empty(indptr[-1])
+    indices = np.empty(indptr[-1], dtype=np.int64)
+    filled = indptr[:-1].copy()  # next free position of every row
+    for offset, mat in parts:
+        per_row = np.diff(mat.indptr)
+        row = np.repeat(np.arange(count), per_row)
+        target = filled[row] + (np.arange(mat.nnz) - mat.indptr[:-1][row])
+        data[target] = mat.data
+        indices[target] = mat.indices + offset
+        filled += per_row
+    return data, indices, indptr
+
+
+def _stack_rows(blocks: Sequence, width: int) -> sp.csr_array:
+    """One CSR matrix of ``width`` columns from row blocks given as CSR matrices or ``(data, indices, indptr)``.
+
+    Built from the blocks' arrays directly: a base LP's matrix is not copied entry by entry into
+    a wider one, as ``scipy.sparse.hstack``/``vstack`` would.
+    """
+    parts = [(b.data, b.indices, b.indptr) if hasattr(b, "indptr") else b for b in blocks]
+    if not parts:
+        return sp.csr_array((0, width))
+    offsets = np.cumsum([0] + [p[2][-1] for p in parts[:-1]])
+    indptr = np.concatenate([np.zeros(1, dtype=np.int64)] + [p[2][1:] + o for p, o in zip(parts, offsets)])
+    nnz = int(indptr[-1])
+    index_type = np.int32 if max(nnz, width) < np.iinfo(np.int32).max else np.int64
+    return sp.csr_array((np.concatenate([p[0] for p in parts]).astype(float, copy=False),
+                         np.concatenate([p[1] for p in parts]).astype(index_type, copy=False),
+                         indptr.astype(index_type, copy=False)), shape=(len(indptr) - 1, width))

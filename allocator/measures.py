@@ -18,7 +18,7 @@ computed by :meth:`FillMeasure.rates` on the same matrices.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Callable
 
@@ -39,7 +39,8 @@ class FillMeasure:
     ``demand_rows`` is set when the entries coincide with the LP's ``demand`` row block
     (one row per reachable pair), so levels can be held by tightening those rows.
     The labels table is built on first use (``make_labels``): solves that only need the
-    numbers, such as simulation draws, never pay for it.
+    numbers, such as simulation draws, never pay for it. ``renew`` computes ``D`` for another
+    problem of the same structure (see :meth:`for_problem`).
     """
 
     name: str
@@ -49,6 +50,7 @@ class FillMeasure:
     resource: np.ndarray
     demand_rows: bool = False
     scale: float = 1.0
+    renew: Callable[[Problem], np.ndarray] | None = None
 
     @cached_property
     def labels(self) -> pd.DataFrame:
@@ -71,7 +73,18 @@ class FillMeasure:
         return (self.matrix @ lp_flows) / self.lp_denominator
 
     def subset(self, index: np.ndarray) -> sp.csr_array:
+        """The rows ``index`` of :attr:`matrix` (the matrix itself, not a copy, when that is all of them in order)."""
+        index = np.asarray(index)
+        if len(index) == len(self) and np.array_equal(index, np.arange(len(self))):
+            return self.matrix
         return self.matrix[index]
+
+    def for_problem(self, problem: Problem) -> FillMeasure:
+        """This measure for ``problem``, which differs from the one it was built for only in demand
+        and supply numbers (every demand still positive): same matrix and labels, new ``D``."""
+        if self.renew is None:
+            raise ValueError(f"measure {self.name!r} cannot be renewed")
+        return replace(self, denominator=self.renew(problem), scale=problem.scale)
 
 
 def pair_fill(problem: Problem) -> FillMeasure:
@@ -86,7 +99,8 @@ def pair_fill(problem: Problem) -> FillMeasure:
         })
 
     return FillMeasure("pair", sp.csr_array(matrix), problem.pair_demand[reachable], labels,
-                       problem.pair_resource[reachable], demand_rows=True, scale=problem.scale)
+                       problem.pair_resource[reachable], demand_rows=True, scale=problem.scale,
+                       renew=lambda other: other.pair_demand[reachable])
 
 
 def group_fill(problem: Problem, attribute: str, resource: str | None = None,
@@ -102,7 +116,11 @@ def group_fill(problem: Problem, attribute: str, resource: str | None = None,
     codes = problem.groups[attribute]
     num_res = len(problem.resource_ids)
     pair_cell, num_cells = problem.group_cells(attribute)
-    demand = np.bincount(pair_cell, weights=problem.pair_demand, minlength=num_cells)
+
+    def cell_demand(of: Problem) -> np.ndarray:
+        return np.bincount(pair_cell, weights=of.pair_demand, minlength=num_cells)
+
+    demand = cell_demand(problem)
     keep = demand > 0
     if servable_only:
         reachable = problem.pair_reachable
@@ -124,7 +142,8 @@ def group_fill(problem: Problem, attribute: str, resource: str | None = None,
             "resource": np.asarray(problem.resource_ids, dtype=object)[cells % num_res],
         })
 
-    return FillMeasure(f"group:{attribute}", matrix, demand[cells], labels, cells % num_res, scale=problem.scale)
+    return FillMeasure(f"group:{attribute}", matrix, demand[cells], labels, cells % num_res, scale=problem.scale,
+                       renew=lambda other: cell_demand(other)[cells])
 
 
 def potential_benefit(problem: Problem) -> np.ndarray:
@@ -152,7 +171,11 @@ def group_benefit(problem: Problem, attribute: str, *, servable_only: bool = Fal
     groups none of whose members can be reached are left out.
     """
     codes = problem.groups[attribute]
-    potential = np.bincount(codes.codes, weights=potential_benefit(problem), minlength=len(codes.labels))
+
+    def group_potential(of: Problem) -> np.ndarray:
+        return np.bincount(codes.codes, weights=potential_benefit(of), minlength=len(codes.labels))
+
+    potential = group_potential(problem)
     keep = potential > 0
     if servable_only:
         keep &= np.bincount(codes.codes[problem.pair_unit[problem.pair_reachable]], minlength=len(codes.labels)) > 0
@@ -169,7 +192,7 @@ def group_benefit(problem: Problem, attribute: str, *, servable_only: bool = Fal
                              "resource": "(benefit)"})
 
     return FillMeasure(f"benefit:{attribute}", matrix, potential[groups], labels, np.zeros(len(groups), dtype=np.int64),
-                       scale=problem.scale)
+                       scale=problem.scale, renew=lambda other: group_potential(other)[groups])
 
 
 def spread(rates: np.ndarray, resource: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -209,32 +232,46 @@ def min_ratio(rates: np.ndarray, resource: np.ndarray) -> float:
 
 
 class MeasureSet:
-    """Builds each :class:`FillMeasure` of a problem once and hands out the same object after."""
+    """Builds each :class:`FillMeasure` of a problem once and hands out the same object after.
+
+    A set made by :meth:`renewed` takes every measure's matrix from another set, whose problem
+    differs only in demand and supply numbers, and computes only the denominators (simulation
+    draws of one scenario share everything else).
+    """
 
     def __init__(self, problem: Problem):
         self.problem = problem
         self._cache: dict[tuple[str, str | None], FillMeasure] = {}
+        self._structure: MeasureSet | None = None
+
+    def renewed(self, problem: Problem) -> MeasureSet:
+        """The measures of ``problem``: this set's problem with other demand and supply numbers
+        (every demand still positive, so the same pairs and groups have demand)."""
+        renewed = MeasureSet(problem)
+        renewed._structure = self if self._structure is None else self._structure
+        return renewed
+
+    def _get(self, key: tuple[str, str | None], build: Callable[[Problem], FillMeasure]) -> FillMeasure:
+        if key not in self._cache:
+            if self._structure is None:
+                self._cache[key] = build(self.problem)
+            else:
+                self._cache[key] = self._structure._get(key, build).for_problem(self.problem)
+        return self._cache[key]
 
     @property
     def pair(self) -> FillMeasure:
-        key = ("pair", None)
-        if key not in self._cache:
-            self._cache[key] = pair_fill(self.problem)
-        return self._cache[key]
+        return self._get(("pair", None), pair_fill)
 
     def group(self, attribute: str, resource: str | None = None, *, servable_only: bool = True) -> FillMeasure:
         """Group fill rates; rules and constraints use the servable groups, reports use all."""
-        key = (f"group:{attribute}:{servable_only}", resource)
-        if key not in self._cache:
-            self._cache[key] = group_fill(self.problem, attribute, resource, servable_only=servable_only)
-        return self._cache[key]
+        return self._get((f"group:{attribute}:{servable_only}", resource),
+                         lambda problem: group_fill(problem, attribute, resource, servable_only=servable_only))
 
     def benefit(self, attribute: str, *, servable_only: bool = True) -> FillMeasure:
         """Group benefit rates (see :func:`group_benefit`)."""
-        key = (f"benefit:{attribute}:{servable_only}", None)
-        if key not in self._cache:
-            self._cache[key] = group_benefit(self.problem, attribute, servable_only=servable_only)
-        return self._cache[key]
+        return self._get((f"benefit:{attribute}:{servable_only}", None),
+                         lambda problem: group_benefit(problem, attribute, servable_only=servable_only))
 
     def over(self, attribute: str | None) -> FillMeasure:
         """The pair measure, or the group measure of ``attribute`` when one is given."""

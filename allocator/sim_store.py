@@ -13,16 +13,35 @@ killed run leaves complete shards and at most some temporary files, which the ne
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from allocator.errors import OutputExistsError, UsageError
+from allocator.problem import Problem
 
 PLAN_FILE = "simulation.json"
+
+
+def scenario_fingerprint(scenario) -> str:
+    """sha256 of the numbers a simulation reads (demand, values, supply, access, groups, unit columns):
+    a resumed run of a scenario built in code, which has no input files to hash, is checked too."""
+    problem = Problem.from_scenario(scenario)
+    digest = hashlib.sha256()
+    for array in (problem.pair_unit, problem.pair_resource, problem.pair_demand, problem.pair_value,
+                  problem.flow_pair, problem.flow_site, problem.supply):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update("\0".join(map(str, problem.unit_ids)).encode())
+    for name, codes in sorted(problem.groups.items()):
+        digest.update(name.encode() + codes.codes.tobytes() + "\0".join(codes.labels).encode())
+    for name, column in sorted(problem.unit_columns.items()):
+        digest.update(name.encode() + "\0".join(map(str, column)).encode())
+    return digest.hexdigest()
 
 
 class ShardStore:

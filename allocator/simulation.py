@@ -64,6 +64,8 @@ class SimulationPlan:
 
     def describe(self) -> dict:
         """The settings a resumed run must share (recorded in ``simulation.json``)."""
+        from allocator.sim_store import scenario_fingerprint
+
         return {"scenario": self.scenario.name, "fingerprint": scenario_fingerprint(self.scenario),
                 "inputs": [digest for _, _, digest in self.scenario.inputs],
                 "rules": [{"name": r.key, **r.params()} for r in self.rules],
@@ -71,24 +73,6 @@ class SimulationPlan:
                 "uncertainty": self.uncertainty.model_dump() if self.uncertainty is not None else None,
                 "draws": self.draws, "seed": self.seed, "shard_size": self.shard_size, "solver": self.solver,
                 "reuse": self.reuse}
-
-
-def scenario_fingerprint(scenario: Scenario) -> str:
-    """sha256 of the numbers a simulation reads (demand, values, supply, access, groups, unit columns):
-    a resumed run of a scenario built in code, which has no input files to hash, is checked too."""
-    import hashlib
-
-    problem = Problem.from_scenario(scenario)
-    digest = hashlib.sha256()
-    for array in (problem.pair_unit, problem.pair_resource, problem.pair_demand, problem.pair_value,
-                  problem.flow_pair, problem.flow_site, problem.supply):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    digest.update("\0".join(map(str, problem.unit_ids)).encode())
-    for name, codes in sorted(problem.groups.items()):
-        digest.update(name.encode() + codes.codes.tobytes() + "\0".join(codes.labels).encode())
-    for name, column in sorted(problem.unit_columns.items()):
-        digest.update(name.encode() + "\0".join(map(str, column)).encode())
-    return digest.hexdigest()
 
 
 def plan_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int = 1000, seed: int = 1, *,
@@ -183,7 +167,11 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
     ``cache`` (one dict per shard) keeps what does not change between draws (:func:`_feasible`).
     """
     drawn = replace(problem, pair_demand=demand, supply=supply)
-    measures = MeasureSet(drawn)
+    if cache is None:
+        measures = MeasureSet(drawn)
+    else:  # the measures' matrices are the same in every draw: only the denominators are computed again
+        measures = cache["measures"].renewed(drawn) if "measures" in cache else MeasureSet(drawn)
+        cache.setdefault("measures", measures)
     feasible = _feasible(plan, drawn, measures, cache)
     out = []
     for rule in plan.rules:

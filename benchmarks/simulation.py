@@ -2,14 +2,16 @@
 """Simulation speed: per-draw time with reused HiGHS models against cold solves, and engine scaling.
 
     python benchmarks/simulation.py                 # 2,000 units x 50 sites, density 0.2, --cv 0.2
-    python benchmarks/simulation.py --draws 100 --units 2000
+    python benchmarks/simulation.py --draws 400 --units 2000
 
 On the benchmark instance (../shared/bench/make_instance.py), for maxmin and utilitarian:
 
 * **reused**: ``run_simulation(..., shard_size=draws)``: one shard, so one HiGHS model per stage is
-  loaded once and each later draw pushes only what changed (per draw: total / draws, the first,
-  cold draw included);
-* **cold loop**: the same draws and the same per-draw work with ``reuse=False`` (every draw a
+  loaded once and each later draw pushes only what changed. Two figures: *run*, the whole run of
+  ``--draws`` draws divided by them (setup included: the nominal solve for the starting bases and
+  the shard's first draw); *steady*, what one more draw adds, ``(T(draws) - T(draws/2)) / (draws/2)``
+  from two runs;
+* **cold loop**: ``draws/4`` draws with the same per-draw work and ``reuse=False`` (every draw a
   fresh interior point solve);
 * **cold solve**: ``allocator.solve`` on the scenario itself (compile, solve, full Result), the
   median of 5.
@@ -46,22 +48,26 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--sites", type=int, default=50)
     parser.add_argument("--density", type=float, default=0.2)
-    parser.add_argument("--draws", type=int, default=60)
+    parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--cv", type=float, default=0.2)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "allocator-bench")
     args = parser.parse_args()
     scenario = allocator.load_scenario(instance(args.cache, args.units, args.sites, args.density))
     print(f"instance: {args.units} units x {args.sites} sites, density {args.density}; {args.draws} draws, "
           f"demand cv {args.cv}; {os.cpu_count()} cores")
-    print(f"{'rule':<12} {'reused s/draw':>14} {'cold loop s/draw':>17} {'cold solve s':>13} "
-          f"{'vs cold loop':>13} {'vs cold solve':>14}")
+    print(f"{'rule':<12} {'reused s/draw':>14} {'steady s/draw':>14} {'cold loop s/draw':>17} {'cold solve s':>13} "
+          f"{'steady vs cold loop':>20} {'steady vs cold solve':>21} {'run vs cold loop':>17}")
+    half = args.draws // 2
     for rule in ("maxmin", "utilitarian"):
-        options = dict(draws=args.draws, seed=1, cv=args.cv, shard_size=args.draws)
-        reused = timed(run_simulation, scenario, [rule], **options) / args.draws
-        cold_loop = timed(run_simulation, scenario, [rule], reuse=False, **options) / args.draws
+        whole, first_half = (timed(run_simulation, scenario, [rule], draws=n, seed=1, cv=args.cv, shard_size=n)
+                             for n in (args.draws, half))
+        run, steady = whole / args.draws, (whole - first_half) / (args.draws - half)
+        cold_draws = max(args.draws // 4, 1)
+        cold_loop = timed(run_simulation, scenario, [rule], draws=cold_draws, seed=1, cv=args.cv,
+                          shard_size=cold_draws, reuse=False) / cold_draws
         cold_solve = statistics.median(timed(allocator.solve, scenario, rule) for _ in range(5))
-        print(f"{rule:<12} {reused:>14.4f} {cold_loop:>17.4f} {cold_solve:>13.4f} "
-              f"{cold_loop / reused:>12.2f}x {cold_solve / reused:>13.2f}x")
+        print(f"{rule:<12} {run:>14.4f} {steady:>14.4f} {cold_loop:>17.4f} {cold_solve:>13.4f} "
+              f"{cold_loop / steady:>19.2f}x {cold_solve / steady:>20.2f}x {cold_loop / run:>16.2f}x")
     options = dict(draws=args.draws, seed=1, cv=args.cv, shard_size=10)
     serial = timed(run_simulation, scenario, ["maxmin", "utilitarian"], **options)
     processes = timed(run_simulation, scenario, ["maxmin", "utilitarian"], engine="processes", **options)

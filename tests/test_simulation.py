@@ -21,7 +21,7 @@ import allocator
 from allocator.cli.app import app
 from allocator.errors import OutputExistsError, UsageError
 from allocator.problem import Problem
-from allocator.simulation import SimulationInterrupted, run_simulation, simulate
+from allocator.simulation import SimulationInterrupted, plan_simulation, run_simulation, simulate
 from allocator.uncertainty import Uncertainty, draw
 from conftest import ROOT, build
 
@@ -304,3 +304,28 @@ def test_the_kept_feasible_set_equals_a_rebuilt_one_in_every_draw():
         for name in ("cost", "col_lower", "col_upper", "row_lower", "row_upper"):
             assert np.array_equal(getattr(kept, name), getattr(rebuilt, name)), name
         assert (kept.matrix != rebuilt.matrix).nnz == 0 and dict(kept.row_blocks) == dict(rebuilt.row_blocks)
+
+
+def test_renewed_measures_equal_measures_built_afresh_in_every_draw():
+    from dataclasses import replace
+
+    from allocator.measures import MeasureSet
+
+    scenario = _two_resources(5)
+    plan = plan_simulation(scenario, ["maxmin"], draws=5, seed=2, cv=0.5)
+    problem = Problem.from_scenario(scenario)
+    nominal = MeasureSet(problem)
+    for k in range(5):
+        demand, supply = draw(problem, plan.uncertainty, 2, k)
+        drawn = replace(problem, pair_demand=demand, supply=supply)
+        renewed, fresh = nominal.renewed(drawn), MeasureSet(drawn)
+        pairs = [(renewed.pair, fresh.pair), (renewed.group("g", "water"), fresh.group("g", "water"))]
+        for servable in (True, False):
+            pairs += [(renewed.group("g", servable_only=servable), fresh.group("g", servable_only=servable)),
+                      (renewed.benefit("g", servable_only=servable), fresh.benefit("g", servable_only=servable))]
+        for got, expected in pairs:
+            np.testing.assert_allclose(got.denominator, expected.denominator, rtol=1e-12)
+            assert got.scale == expected.scale and (got.matrix != expected.matrix).nnz == 0
+            assert got.labels.equals(expected.labels)
+        # the renewed denominators follow the draw, not the nominal numbers
+        assert not np.allclose(renewed.pair.denominator, nominal.pair.denominator)

@@ -38,6 +38,8 @@ ATTEMPTS: tuple[tuple[str, dict[str, object]], ...] = (
 
 #: HiGHS ``primal_solution_status`` of a feasible point (kSolutionStatusFeasible)
 FEASIBLE_SOLUTION = 2
+#: HiGHS ``simplex_strategy`` of the primal simplex method
+PRIMAL_SIMPLEX = 4
 #: relative gap at which branch and bound stops (HiGHS default 1e-4): whole-unit answers are exact
 MIP_GAP = 1e-9
 
@@ -274,16 +276,17 @@ class ReusingHighs(WarmHighs):
             # primal simplex from the held basis: on the draws of benchmarks/simulation.py it is as
             # fast as dual simplex where only bounds move and 3x faster where demand coefficients move
             h.setOptionValue("solver", "simplex")
-            h.setOptionValue("simplex_strategy", 4)
+            h.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
             self.reused += 1
         else:
             h = self._new(model, options)
-            # the first solve of a shape: dual simplex, for the basis the next ones start from (measured:
-            # as fast as interior point with crossover for utilitarian stages, 2x faster for maxmin)
             h.setOptionValue("solver", "simplex")
-            if shape in self._initial:
+            if shape in self._initial:  # a basis of a neighbouring LP: primal simplex from it, as above
                 h.setBasis(_basis_of(*self._initial[shape]))
+                h.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
                 self.warm_starts += 1
+            # else dual simplex from scratch, for the basis the next ones start from (measured: as fast
+            # as interior point with crossover for utilitarian stages, 2x faster for maxmin)
         status, seconds = _run_timed(h, options)
         if status is not Status.OPTIMAL:
             self._loaded.pop(shape, None)  # start the next solve of this shape from scratch
@@ -324,7 +327,7 @@ def _push_changes(h, old: LPModel, new: LPModel) -> None:
         h.changeRowsBounds(len(rows), rows.astype(np.int32), new.row_lower[rows], new.row_upper[rows])
     changed = np.flatnonzero(old.matrix.data != new.matrix.data)
     if len(changed):
-        rows = np.repeat(np.arange(new.num_rows), np.diff(new.matrix.indptr))[changed].tolist()
+        rows = (np.searchsorted(new.matrix.indptr, changed, side="right") - 1).tolist()
         cols, values = new.matrix.indices[changed].tolist(), new.matrix.data[changed].tolist()
         change = h.changeCoeff
         for row, col, value in zip(rows, cols, values):  # highspy has no bulk coefficient change

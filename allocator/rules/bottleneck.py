@@ -23,6 +23,7 @@ optimal allocation gives each unit the same amount, so total value is fixed too.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import time
 
@@ -39,7 +40,13 @@ MAX_NEWTON_STEPS = 200
 def applies(model, over: str | None) -> bool:
     """One divisible resource, unit (not group) rates, no constraints, and igraph installed."""
     return (len(model.problem.resource_ids) == 1 and over is None and not model.constraints
-            and model.problem.all_divisible and model.problem.network is None and importlib.util.find_spec("igraph") is not None)
+            and model.problem.all_divisible and model.problem.network is None and has_igraph())
+
+
+@functools.cache
+def has_igraph() -> bool:
+    """Whether igraph can be imported (looked up once: simulations ask on every draw)."""
+    return importlib.util.find_spec("igraph") is not None
 
 
 def solve_by_bottlenecks(model, runner) -> tuple[np.ndarray, dict] | None:

@@ -1,0 +1,61 @@
+"""LPBuilder assembles row blocks into one canonical CSR matrix, equal to the dense one by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocator.lp import LPBuilder
+
+
+def test_parts_in_any_block_order_with_duplicates_give_the_matrix_by_hand():
+    builder = LPBuilder()
+    builder.add_columns("x", 3, lower=0.0, upper=np.inf)
+    builder.add_columns("y", 2, lower=0.0, upper=1.0)
+    # y's part comes first, and x's part repeats entry (0, 2) and lists columns out of order
+    x_part = sp.coo_array(([1.0, 2.0, 5.0, 3.0], ([0, 0, 1, 0], [2, 0, 1, 2])), shape=(2, 3))
+    y_part = sp.csr_array(np.array([[0.0, 7.0], [4.0, 0.0]]))
+    builder.add_rows("r", {"y": y_part, "x": x_part}, lower=0.0, upper=1.0)
+    lp = builder.build()
+    expected = np.array([[2.0, 0.0, 4.0, 0.0, 7.0],
+                         [0.0, 5.0, 0.0, 4.0, 0.0]])
+    np.testing.assert_array_equal(lp.matrix.toarray(), expected)
+    assert lp.matrix.has_sorted_indices and lp.matrix.nnz == 5
+
+
+def test_a_builder_on_a_base_widens_its_rows_and_keeps_them_first():
+    first = LPBuilder()
+    first.add_columns("x", 2, lower=0.0, upper=np.inf)
+    first.add_rows("a", {"x": sp.csr_array(np.array([[1.0, 2.0]]))}, lower=-np.inf, upper=3.0)
+    base = first.build()
+    second = LPBuilder(base)
+    second.add_columns("t", 1, lower=0.0, upper=1.0)
+    second.add_rows("b", {"x": sp.csr_array(np.eye(2)), "t": sp.csr_array(np.array([[-1.0], [-2.0]]))},
+                    lower=0.0, upper=np.inf)
+    lp = second.build()
+    np.testing.assert_array_equal(lp.matrix.toarray(), [[1, 2, 0], [1, 0, -1], [0, 1, -2]])
+    assert dict(lp.row_blocks) == {"a": slice(0, 1), "b": slice(1, 3)}
+    np.testing.assert_array_equal(lp.row_upper, [3.0, np.inf, np.inf])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.integers(0, 5))
+def test_random_blocks_assemble_to_their_dense_sum(seed, blocks, rows):
+    rng = np.random.default_rng(seed)
+    builder = LPBuilder()
+    widths = rng.integers(1, 5, size=blocks)
+    for b, width in enumerate(widths):
+        builder.add_columns(f"c{b}", int(width), lower=0.0, upper=1.0)
+    expected = np.zeros((rows, int(widths.sum())))
+    parts = {}
+    for b in rng.permutation(blocks):
+        dense = np.where(rng.random((rows, widths[b])) < 0.4, rng.normal(size=(rows, widths[b])), 0.0)
+        start = int(widths[:b].sum())
+        expected[:, start:start + widths[b]] = dense
+        parts[f"c{b}"] = sp.csr_array(dense)
+    builder.add_rows("r", parts, lower=0.0, upper=1.0)
+    matrix = builder.build().matrix
+    np.testing.assert_array_equal(matrix.toarray(), expected)
+    assert matrix.has_sorted_indices
