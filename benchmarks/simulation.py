@@ -14,7 +14,11 @@ On the benchmark instance (../shared/bench/make_instance.py), for maxmin and uti
 * **cold loop**: ``draws/4`` draws with the same per-draw work and ``reuse=False`` (every draw a
   fresh interior point solve);
 * **cold solve**: ``allocator.solve`` on the scenario itself (compile, solve, full Result), the
-  median of 5.
+  median of 3.
+
+Each rule is measured in ``--rounds`` rounds (3), each round all four in turn, so that a busy spell
+of the shared machine falls on both sides; the rule's line holds the medians of the rounds' times
+and their ratios.
 
 Then the processes engine against serial on the same draws (shards of 10). Times are in this
 process; quote the ratios, not the seconds (the machine is shared).
@@ -43,6 +47,23 @@ def timed(call, *args, **kwargs) -> float:
     return time.perf_counter() - start
 
 
+def measure(scenario, rule: str, draws: int, cv: float) -> tuple[float, float, float, float]:
+    """One round: reused s/draw over the whole run, steady s/draw, cold loop s/draw, cold solve s."""
+    half = draws // 2
+    whole, first_half = (timed(run_simulation, scenario, [rule], draws=n, seed=1, cv=cv, shard_size=n)
+                         for n in (draws, half))
+    cold_draws = max(draws // 4, 1)
+    cold_loop = timed(run_simulation, scenario, [rule], draws=cold_draws, seed=1, cv=cv, shard_size=cold_draws,
+                      reuse=False) / cold_draws
+    cold_solve = statistics.median(timed(allocator.solve, scenario, rule) for _ in range(3))
+    return whole / draws, (whole - first_half) / (draws - half), cold_loop, cold_solve
+
+
+def print_row(label: str, run: float, steady: float, cold_loop: float, cold_solve: float) -> None:
+    print(f"{label:<12} {run:>14.4f} {steady:>14.4f} {cold_loop:>17.4f} {cold_solve:>13.4f} "
+          f"{cold_loop / steady:>19.2f}x {cold_solve / steady:>20.2f}x {cold_loop / run:>16.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--units", type=int, default=2000)
@@ -50,6 +71,7 @@ def main() -> None:
     parser.add_argument("--density", type=float, default=0.2)
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--cv", type=float, default=0.2)
+    parser.add_argument("--rounds", type=int, default=3, help="measurement rounds per rule; the rule's line has the medians")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "allocator-bench")
     args = parser.parse_args()
     scenario = allocator.load_scenario(instance(args.cache, args.units, args.sites, args.density))
@@ -57,17 +79,11 @@ def main() -> None:
           f"demand cv {args.cv}; {os.cpu_count()} cores")
     print(f"{'rule':<12} {'reused s/draw':>14} {'steady s/draw':>14} {'cold loop s/draw':>17} {'cold solve s':>13} "
           f"{'steady vs cold loop':>20} {'steady vs cold solve':>21} {'run vs cold loop':>17}")
-    half = args.draws // 2
     for rule in ("maxmin", "utilitarian"):
-        whole, first_half = (timed(run_simulation, scenario, [rule], draws=n, seed=1, cv=args.cv, shard_size=n)
-                             for n in (args.draws, half))
-        run, steady = whole / args.draws, (whole - first_half) / (args.draws - half)
-        cold_draws = max(args.draws // 4, 1)
-        cold_loop = timed(run_simulation, scenario, [rule], draws=cold_draws, seed=1, cv=args.cv,
-                          shard_size=cold_draws, reuse=False) / cold_draws
-        cold_solve = statistics.median(timed(allocator.solve, scenario, rule) for _ in range(5))
-        print(f"{rule:<12} {run:>14.4f} {steady:>14.4f} {cold_loop:>17.4f} {cold_solve:>13.4f} "
-              f"{cold_loop / steady:>19.2f}x {cold_solve / steady:>20.2f}x {cold_loop / run:>16.2f}x")
+        rounds = [measure(scenario, rule, args.draws, args.cv) for _ in range(args.rounds)]
+        for k, numbers in enumerate(rounds, 1):
+            print_row(f"  round {k}", *numbers)
+        print_row(rule, *(statistics.median(column) for column in zip(*rounds)))
     options = dict(draws=args.draws, seed=1, cv=args.cv, shard_size=10)
     serial = timed(run_simulation, scenario, ["maxmin", "utilitarian"], **options)
     processes = timed(run_simulation, scenario, ["maxmin", "utilitarian"], engine="processes", **options)
