@@ -329,3 +329,29 @@ def test_renewed_measures_equal_measures_built_afresh_in_every_draw():
             assert got.labels.equals(expected.labels)
         # the renewed denominators follow the draw, not the nominal numbers
         assert not np.allclose(renewed.pair.denominator, nominal.pair.denominator)
+
+
+@pytest.mark.parametrize("constraints", [[], [{"type": "group_gap", "attribute": "g", "max_gap": 0.15}]])
+def test_a_draw_solved_with_the_shard_cache_equals_one_built_afresh(constraints):
+    # the cache keeps measures' matrices (and, without constraints, the feasible set) between draws
+    from allocator.simulation import draw_backends, solve_draw
+
+    document = {"sites": [{"id": f"s{j}", "supply": {"food": 60 + 25 * j}} for j in range(3)],
+                "units": [{"id": f"u{i}", "demand": 8 + (7 * i) % 23, "groups": {"g": "xyz"[i % 3]}} for i in range(18)],
+                "links": [{"unit": f"u{i}", "site": f"s{j}"} for i in range(18) for j in range(3) if (i + j) % 3],
+                "groups": ["g"], "constraints": constraints}
+    scenario = build(document)
+    rules = ["maxmin", {"name": "maxmin", "over": "g"}, "utilitarian"]
+    plan = plan_simulation(scenario, rules, draws=4, seed=8, cv=0.4, reuse=False)
+    problem, cache = Problem.from_scenario(scenario), {}
+    for k in range(4):
+        demand, supply = draw(problem, plan.uncertainty, 8, k)
+        kept = solve_draw(plan, problem, demand, supply, draw_backends(plan), cache)
+        fresh = solve_draw(plan, problem, demand, supply, draw_backends(plan), None)
+        for (label, status, metrics, groups), (label2, status2, metrics2, groups2) in zip(kept, fresh):
+            assert (label, status) == (label2, status2) and status == "optimal"
+            assert metrics.keys() == metrics2.keys()
+            for name in metrics:
+                assert metrics[name] == pytest.approx(metrics2[name], abs=1e-9), (label, name)
+            np.testing.assert_allclose(groups[0], groups2[0], atol=1e-9)
+            np.testing.assert_allclose(groups[1], groups2[1], rtol=1e-12)
