@@ -24,23 +24,35 @@ class WorkerLost(AllocatorError):
 
 
 def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tuple], None], *,
-            engine: str = "serial", workers: int | None = None, scheduler: str | None = None) -> None:
-    """Run ``shards`` of ``plan`` on ``engine`` and hand each finished shard to ``sink`` (in this process)."""
+            engine: str = "serial", workers: int | None = None, scheduler: str | None = None,
+            prepare: Callable[[SimulationPlan], SimulationPlan] | None = None) -> SimulationPlan:
+    """Run ``shards`` of ``plan`` on ``engine`` and hand each finished shard to ``sink`` (in this process).
+
+    ``prepare`` (the starting bases, :func:`allocator.simulation.warm_bases`) is applied to the
+    plan in this process once the engine's workers are starting, so that their start-up overlaps
+    it; the prepared plan is what the shards run and what is returned.
+    """
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+    prepare = prepare or (lambda same: same)
+    if not shards:
+        return plan
     from allocator.simulation import run_shard
 
     if engine == "processes" or (engine == "dask" and scheduler is None):
         _check_workers_can_start()
     if engine == "serial":
+        plan = prepare(plan)
         for shard in shards:
             sink(shard, run_shard(plan, shard))
-    elif engine == "processes":
-        _run_processes(plan, shards, sink, workers)
-    else:
-        from allocator.dask_engine import run_dask
+        return plan
+    if engine == "processes":
+        return _run_processes(plan, shards, sink, workers, prepare)
+    from allocator.dask_engine import run_dask
 
-        run_dask(plan, shards, sink, workers=workers, scheduler=scheduler)
+    plan = prepare(plan)
+    run_dask(plan, shards, sink, workers=workers, scheduler=scheduler)
+    return plan
 
 
 def _check_workers_can_start() -> None:
@@ -54,7 +66,7 @@ def _check_workers_can_start() -> None:
                          "script (under `if __name__ == \"__main__\":`), or use engine='serial'")
 
 
-_PLAN = None  # a process worker's copy, set once by the pool's initializer
+_PLAN = None  # a process worker's copy, set once by the pool's initializer (without the starting bases)
 
 
 def _set_plan(plan: SimulationPlan) -> None:
@@ -62,13 +74,24 @@ def _set_plan(plan: SimulationPlan) -> None:
     _PLAN = plan
 
 
-def _shard_in_worker(shard: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _start_worker() -> None:
+    """Import what shards need, while the calling process prepares the plan."""
+    import allocator.simulation  # noqa: F401
+    from allocator.backends.highs import HighsBackend
+
+    HighsBackend().is_available()
+
+
+def _shard_in_worker(shard: int, bases: dict | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from dataclasses import replace
+
     from allocator.simulation import run_shard
 
-    return run_shard(_PLAN, shard)
+    return run_shard(replace(_PLAN, bases=bases), shard)
 
 
-def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: int | None) -> None:
+def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: int | None,
+                   prepare: Callable[[SimulationPlan], SimulationPlan]) -> SimulationPlan:
     import multiprocessing
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -78,7 +101,10 @@ def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: i
     # spawn, not fork: a forked copy of a process holding HiGHS or BLAS threads can deadlock
     with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_set_plan, initargs=(plan,)) as pool:
-        pending = {pool.submit(_shard_in_worker, shard): shard for shard in shards}
+        for _ in range(count):  # the pool spawns a worker per submission: all of them start now
+            pool.submit(_start_worker)
+        plan = prepare(plan)  # the starting bases, small: sent with every shard
+        pending = {pool.submit(_shard_in_worker, shard, plan.bases): shard for shard in shards}
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -92,3 +118,4 @@ def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: i
             for future in pending:
                 future.cancel()
             raise
+    return plan

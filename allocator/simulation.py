@@ -42,7 +42,8 @@ COLD_RULES = frozenset({"leximin"})
 
 @dataclass(frozen=True, eq=False)
 class SimulationPlan:
-    """Everything a shard needs; picklable, shipped once to each worker."""
+    """Everything a shard needs; picklable, shipped once to each worker (the processes engine sends
+    the starting ``bases``, computed while its workers start, with every shard)."""
 
     scenario: Scenario
     rules: tuple
@@ -328,12 +329,10 @@ def run_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int
     if progress is not None:
         progress(count[0], plan.draws)
     todo = [k for k in range(plan.num_shards) if k not in finished]
-    if todo:
-        plan = warm_bases(plan)
     from allocator.sim_engines import execute
 
     try:
-        execute(plan, todo, sink, engine=engine, workers=workers, scheduler=scheduler)
+        plan = execute(plan, todo, sink, engine=engine, workers=workers, scheduler=scheduler, prepare=warm_bases)
     except KeyboardInterrupt:
         raise SimulationInterrupted(count[0], plan.draws, out) from None
     if store is not None:
