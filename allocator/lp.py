@@ -271,7 +271,8 @@ def _stack_rows(blocks: Sequence, width: int) -> sp.csr_array:
     Built from the blocks' arrays directly: a base LP's matrix is not copied entry by entry into
     a wider one, as ``scipy.sparse.hstack``/``vstack`` would.
     """
-    parts = [(b.data, b.indices, b.indptr) if hasattr(b, "indptr") else b for b in blocks]
+    parts = [b if isinstance(b, tuple) else _canonical(b) for b in blocks]
+    parts = [p if isinstance(p, tuple) else (p.data, p.indices, p.indptr) for p in parts]
     if not parts:
         return sp.csr_array((0, width))
     offsets = np.cumsum([0] + [p[2][-1] for p in parts[:-1]])

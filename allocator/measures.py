@@ -75,7 +75,7 @@ class FillMeasure:
     def subset(self, index: np.ndarray) -> sp.csr_array:
         """The rows ``index`` of :attr:`matrix` (the matrix itself, not a copy, when that is all of them in order)."""
         index = np.asarray(index)
-        if len(index) == len(self) and np.array_equal(index, np.arange(len(self))):
+        if index.dtype.kind in "iu" and len(index) == len(self) and np.array_equal(index, np.arange(len(self))):
             return self.matrix
         return self.matrix[index]
 

@@ -29,8 +29,9 @@ def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tu
     """Run ``shards`` of ``plan`` on ``engine`` and hand each finished shard to ``sink`` (in this process).
 
     ``prepare`` (the starting bases, :func:`allocator.simulation.warm_bases`) is applied to the
-    plan in this process once the engine's workers are starting, so that their start-up overlaps
-    it; the prepared plan is what the shards run and what is returned.
+    plan in this process before the first shard runs; the processes engine applies it while its
+    workers start, so that their start-up overlaps it. The prepared plan is what the shards run
+    and what is returned.
     """
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
@@ -66,12 +67,21 @@ def _check_workers_can_start() -> None:
                          "script (under `if __name__ == \"__main__\":`), or use engine='serial'")
 
 
-_PLAN = None  # a process worker's copy, set once by the pool's initializer (without the starting bases)
+_PLAN = None  # a process worker's copy, read once by the pool's initializer (without the starting bases)
 
 
-def _set_plan(plan: SimulationPlan) -> None:
+def _load_plan(path: str) -> None:
+    """Pool initializer: read the plan from the file the calling process wrote.
+
+    A file, not the initializer's arguments: those travel through the new process's pipe, and a
+    plan larger than the pipe's buffer would block the caller until the child has imported
+    allocator (no overlap with preparing the bases), or forever if the child dies first.
+    """
+    import pickle
+
     global _PLAN
-    _PLAN = plan
+    with open(path, "rb") as file:
+        _PLAN = pickle.load(file)
 
 
 def _start_worker() -> None:
@@ -94,28 +104,35 @@ def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: i
                    prepare: Callable[[SimulationPlan], SimulationPlan]) -> SimulationPlan:
     import multiprocessing
     import os
+    import pickle
+    import tempfile
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     count = max(1, min(workers or os.cpu_count() or 1, len(shards)))
-    # spawn, not fork: a forked copy of a process holding HiGHS or BLAS threads can deadlock
-    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_set_plan, initargs=(plan,)) as pool:
-        for _ in range(count):  # the pool spawns a worker per submission: all of them start now
-            pool.submit(_start_worker)
-        plan = prepare(plan)  # the starting bases, small: sent with every shard
-        pending = {pool.submit(_shard_in_worker, shard, plan.bases): shard for shard in shards}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    sink(pending.pop(future), future.result())
-        except BrokenProcessPool:
-            raise WorkerLost("a worker process died (killed, out of memory, or it could not start: a script that "
-                             "calls simulate needs `if __name__ == \"__main__\":`); the draws finished before "
-                             "are saved where an output folder was given: run again with --resume") from None
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    with tempfile.TemporaryDirectory(prefix="allocator-plan-") as folder:
+        path = os.path.join(folder, "plan.pickle")
+        with open(path, "wb") as file:
+            pickle.dump(plan, file, protocol=pickle.HIGHEST_PROTOCOL)
+        # spawn, not fork: a forked copy of a process holding HiGHS or BLAS threads can deadlock
+        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_load_plan, initargs=(path,)) as pool:
+            pending = {}
+            try:
+                for _ in range(count):  # the pool spawns a worker per submission: all of them start now
+                    pool.submit(_start_worker)
+                plan = prepare(plan)  # the starting bases, small: sent with every shard
+                pending = {pool.submit(_shard_in_worker, shard, plan.bases): shard for shard in shards}
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        sink(pending.pop(future), future.result())
+            except BrokenProcessPool:
+                raise WorkerLost("a worker process died (killed, out of memory, or it could not start: a script "
+                                 "that calls simulate needs `if __name__ == \"__main__\":`); the draws finished "
+                                 "before are saved where an output folder was given: run again with --resume") from None
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
     return plan

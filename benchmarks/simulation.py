@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="measurement rounds per rule; the rule's line has the medians")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "allocator-bench")
     args = parser.parse_args()
+    if args.draws < 2:
+        parser.error("--draws must be at least 2 (the steady figure compares a run with one of half the draws)")
     scenario = allocator.load_scenario(instance(args.cache, args.units, args.sites, args.density))
     print(f"instance: {args.units} units x {args.sites} sites, density {args.density}; {args.draws} draws, "
           f"demand cv {args.cv}; {os.cpu_count()} cores")

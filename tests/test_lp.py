@@ -59,3 +59,24 @@ def test_random_blocks_assemble_to_their_dense_sum(seed, blocks, rows):
     matrix = builder.build().matrix
     np.testing.assert_array_equal(matrix.toarray(), expected)
     assert matrix.has_sorted_indices
+
+
+def test_a_base_holding_another_sparse_format_is_read_correctly():
+    # found in review: the base's arrays were read as CSR whatever the matrix's format
+    from allocator.lp import LPModel
+
+    dense = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]])
+    base = LPModel(cost=np.zeros(3), col_lower=np.zeros(3), col_upper=np.ones(3), matrix=sp.csc_array(dense),
+                   row_lower=np.zeros(2), row_upper=np.ones(2), col_blocks={"x": slice(0, 3)},
+                   row_blocks={"a": slice(0, 2)})
+    builder = LPBuilder(base)
+    builder.add_rows("b", {"x": sp.csr_array(np.array([[0.0, 4.0, 5.0]]))}, lower=0.0, upper=1.0)
+    np.testing.assert_array_equal(builder.build().matrix.toarray(), [[1, 0, 2], [0, 3, 0], [0, 4, 5]])
+
+
+def test_a_boolean_mask_selects_rows_of_a_measure():
+    from allocator.measures import FillMeasure
+
+    measure = FillMeasure("m", sp.csr_array(np.eye(2)), np.ones(2), lambda: None, np.zeros(2, dtype=int))
+    np.testing.assert_array_equal(measure.subset(np.array([False, True])).toarray(), [[0.0, 1.0]])
+    assert measure.subset(np.arange(2)) is measure.matrix

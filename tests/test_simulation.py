@@ -355,3 +355,38 @@ def test_a_draw_solved_with_the_shard_cache_equals_one_built_afresh(constraints)
                 assert metrics[name] == pytest.approx(metrics2[name], abs=1e-9), (label, name)
             np.testing.assert_allclose(groups[0], groups2[0], atol=1e-9)
             np.testing.assert_allclose(groups[1], groups2[1], rtol=1e-12)
+
+
+def test_a_worker_lost_while_the_bases_are_prepared_is_reported():
+    # found in review: the workers are spawned before the bases are solved, and a death in that window
+    # came out as a bare BrokenProcessPool ("internal error") instead of WorkerLost
+    import multiprocessing
+
+    from allocator.sim_engines import WorkerLost, execute
+    from allocator.simulation import warm_bases
+
+    plan = plan_simulation(_sites(1), ["maxmin"], draws=4, seed=1, cv=0.2, shard_size=2)
+
+    def prepare(unprepared):
+        victim = multiprocessing.active_children()[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(30)
+        return warm_bases(unprepared)
+
+    with pytest.raises(WorkerLost, match="--resume"):
+        execute(plan, [0, 1], lambda shard, result: None, engine="processes", workers=2, prepare=prepare)
+
+
+def test_a_script_without_a_main_guard_and_a_large_plan_gets_the_message_not_a_hang(tmp_path):
+    # found in review: a plan larger than a pipe's buffer, handed to each worker as the pool
+    # initializer's argument, blocked the caller forever when the worker died on start
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import allocator\n"
+        "units = [{'id': f'u{i:04d}', 'demand': 5 + i % 7, 'groups': {'g': 'ab'[i % 2]}} for i in range(3000)]\n"
+        "s = allocator.scenario_from_dict({'name': 'big', 'resources': [{'id': 'food'}], 'supply': {'food': 9000},\n"
+        "                                  'groups': ['g'], 'units': units})\n"
+        "allocator.simulate(s, ['utilitarian'], draws=4, shard_size=2, engine='processes', workers=2)\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode != 0 and "WorkerLost" in last and "__main__" in last, result.stderr[-3000:]

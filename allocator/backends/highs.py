@@ -234,8 +234,10 @@ class ReusingHighs(WarmHighs):
     For many solves of one compiled scenario with different numbers (simulation draws): when
     the next LP has the same rows, columns and sparsity pattern as the last one of its shape,
     only changed costs, column bounds, row bounds and coefficients are handed to the loaded
-    model, and dual simplex starts from the basis it holds. A rule with several stages keeps
-    one model per stage (stages differ in shape). Anything else is loaded afresh.
+    model, and primal simplex starts from the basis it holds. A rule with several stages keeps
+    one model per stage (stages differ in shape). Anything else is loaded afresh: from a basis
+    exported by another instance (``bases``, by shape) with primal simplex, else by dual simplex
+    from scratch.
     """
 
     def __init__(self, bases: dict | None = None) -> None:
