@@ -165,7 +165,8 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
     """Every rule of ``plan`` on ``problem`` with ``demand`` (per pair) and ``supply`` (per site):
     ``(rule label, status, flat metrics, group numbers or None)`` per rule (see :func:`_group_numbers`).
 
-    ``cache`` (one dict per shard) keeps what does not change between draws (:func:`_feasible`).
+    ``cache`` (one dict per shard) keeps what does not change between draws: the measures' matrices
+    (:meth:`~allocator.measures.MeasureSet.renewed`) and, where it can, the feasible set (:func:`_feasible`).
     """
     drawn = replace(problem, pair_demand=demand, supply=supply)
     if cache is None:
