@@ -9,11 +9,10 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    EXIT_INFEASIBLE, EXIT_MISMATCH, ConstraintOpt, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _constraints,
-    _run, app, parse_spec,
+    EXIT_INFEASIBLE, EXIT_MISMATCH, ConstraintOpt, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder,
+    _constraints, _rule, _run, _save_and_show, app,
 )
 from allocator.errors import UsageError
-from allocator.output import check_output_folder
 
 
 @app.command()
@@ -33,19 +32,12 @@ def explain(
     from allocator.explain import save_explanation
 
     def action():
-        if out is not None:
-            check_output_folder(out, force=force)
+        _check_folder(out, force)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        result = allocator.solve(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint),
-                                 solver=solver)
-        explanation = result.explain()
+        explanation = allocator.solve(loaded, _rule(rule), _constraints(constraint), solver=solver).explain()
         if unit is not None and unit not in set(explanation.units["unit"]):
             raise UsageError(f"no unit {unit!r} in the scenario")
-        if out is not None:
-            save_explanation(explanation, out, force=force)
-        render.explanation(explanation, unit)
-        if out is not None:
-            render.written(out)
+        _save_and_show(explanation, out, force, save_explanation, lambda shown: render.explanation(shown, unit))
 
     _run(action)
 
@@ -64,7 +56,7 @@ def diagnose(
 
     def action():
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        found = check(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint), solver=solver)
+        found = check(loaded, _rule(rule), _constraints(constraint), solver=solver)
         render.diagnosis(found)
         if not found.feasible:
             raise typer.Exit(EXIT_INFEASIBLE)
@@ -90,16 +82,10 @@ def disparity(
     from allocator.disparity import disparity as decompose, save_disparity
 
     def action():
-        if out is not None:
-            check_output_folder(out, force=force)
+        _check_folder(out, force)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        result = decompose(loaded, attribute, parse_spec(rule, "name") if rule else None, resource=resource,
-                           location=location, solver=solver)
-        if out is not None:
-            save_disparity(result, out, force=force)
-        render.disparity(result)
-        if out is not None:
-            render.written(out)
+        result = decompose(loaded, attribute, _rule(rule), resource=resource, location=location, solver=solver)
+        _save_and_show(result, out, force, save_disparity, render.disparity)
 
     _run(action)
 

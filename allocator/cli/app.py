@@ -77,6 +77,26 @@ def _constraints(values: list[str] | None):
     return [parse_spec(v, "type") for v in values]
 
 
+def _rule(text: str | None) -> dict | None:
+    """The ``--rule`` option as a spec, or ``None`` for the scenario's own rule."""
+    return parse_spec(text, "name") if text else None
+
+
+def _check_folder(out: Path | None, force: bool) -> None:
+    """Refuse an existing output folder (unless ``--force``) before any work is done."""
+    if out is not None:
+        check_output_folder(out, force=force)
+
+
+def _save_and_show(result, out: Path | None, force: bool, save, show) -> None:
+    """Write ``result`` with ``save`` when there is an output folder, show it, then name the folder."""
+    if out is not None:
+        save(result, out, force=force)
+    show(result)
+    if out is not None:
+        render.written(out)
+
+
 def _run(action) -> None:
     """Call ``action`` and turn allocator's typed errors into messages and exit codes."""
     try:
@@ -134,7 +154,7 @@ def solve(
         if out is not None:
             (check_output_file if excel else check_output_folder)(out, force=force)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        result = allocator.solve(loaded, parse_spec(rule, "name") if rule else None, _constraints(constraint),
+        result = allocator.solve(loaded, _rule(rule), _constraints(constraint),
                                  solver=solver, time_limit=time_limit)
         if excel:
             save_excel(result, out, force=force)
@@ -189,7 +209,7 @@ def export(
 
     def action():
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        render.written(export_lp(loaded, output, parse_spec(rule, "name") if rule else None,
+        render.written(export_lp(loaded, output, _rule(rule),
                                  _constraints(constraint), force=force))
 
     _run(action)

@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from allocator.cli import render
-from allocator.cli.app import ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _run, app, parse_spec
+from allocator.cli.app import (
+    ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _save_and_show, app,
+)
 from allocator.cli.tradeoffs import parse_rule_list
 
 
@@ -66,17 +68,11 @@ def bounds(
     """Worst and best min fill rate, group gaps and total value over the demand intervals."""
     import allocator
     from allocator.bounds import bounds as compute_bounds, save_bounds
-    from allocator.output import check_output_folder
 
     def action():
-        if out is not None:
-            check_output_folder(out, force=force)
+        _check_folder(out, force)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        table = compute_bounds(loaded, parse_spec(rule, "name") if rule else None, samples=samples, seed=seed,
-                               solver=solver)
-        render.bounds(table)
-        if out is not None:
-            save_bounds(table, out, force=force)
-            render.written(out)
+        table = compute_bounds(loaded, _rule(rule), samples=samples, seed=seed, solver=solver)
+        _save_and_show(table, out, force, save_bounds, render.bounds)
 
     _run(action)

@@ -10,7 +10,8 @@ import yaml
 
 from allocator.cli import render
 from allocator.cli.app import (
-    ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _constraints, _run, app, parse_spec,
+    ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _save_and_show, app,
+    parse_spec,
 )
 from allocator.errors import UsageError
 from allocator.output import check_output_file, check_output_folder
@@ -56,17 +57,12 @@ def compare(
     from allocator.comparison import compare_rules, save_comparison
 
     def action():
-        if out is not None:
-            check_output_folder(out, force=force)
+        _check_folder(out, force)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         specs = parse_rule_list(rules)
         with render.progress(len(specs), "solving") as step:
             comparison = compare_rules(loaded, specs, _constraints(constraint), solver=solver, progress=step)
-        if out is not None:
-            save_comparison(comparison, out, force=force)
-        render.comparison(comparison)
-        if out is not None:
-            render.written(out)
+        _save_and_show(comparison, out, force, save_comparison, render.comparison)
 
     _run(action)
 
@@ -92,18 +88,13 @@ def frontier(
     from allocator.frontiers import frontier as trace, save_frontier
 
     def action():
-        if out is not None:
-            check_output_folder(out, force=force)
+        _check_folder(out, force)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         values = np.linspace(start, stop, points)
         with render.progress(points, "solving") as step:
             result = trace(loaded, constraint, values, attribute=attribute, resource=resource, solver=solver,
                            progress=step)
-        if out is not None:
-            save_frontier(result, out, force=force)
-        render.frontier(result)
-        if out is not None:
-            render.written(out)
+        _save_and_show(result, out, force, save_frontier, render.frontier)
 
     _run(action)
 
@@ -185,15 +176,10 @@ def lottery(
     from allocator.lottery import lottery as draw_lottery, save_lottery
 
     def action():
-        if out is not None:
-            check_output_folder(out, force=force)
+        _check_folder(out, force)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         result = draw_lottery(loaded, parse_spec(rule, "name"), draws=draws, seed=seed,
                               constraints=_constraints(constraint), solver=solver)
-        if out is not None:
-            save_lottery(result, out, force=force)
-        render.lottery(result)
-        if out is not None:
-            render.written(out)
+        _save_and_show(result, out, force, save_lottery, render.lottery)
 
     _run(action)
