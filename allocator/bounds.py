@@ -196,11 +196,7 @@ def save_bounds(table: pd.DataFrame, folder, *, force: bool = False):
     """Write ``bounds.csv`` and ``bounds.json`` atomically into ``folder``."""
     import json
 
-    from allocator.output import atomic_folder
-    from allocator.result import report_frame, write_csv
+    from allocator.result import report_frame, save_tables
 
-    with atomic_folder(folder, force=force) as staging:
-        write_csv(table, staging / "bounds.csv")
-        (staging / "bounds.json").write_text(json.dumps(json.loads(report_frame(table).to_json(orient="records")),
-                                                        indent=2) + "\n", encoding="utf-8")
-    return folder
+    return save_tables(folder, {"bounds.csv": table},
+                       {"bounds.json": json.loads(report_frame(table).to_json(orient="records"))}, force=force)

@@ -173,14 +173,8 @@ def _plain(value):
 
 def save_comparison(comparison: Comparison, folder, *, force: bool = False):
     """Write ``comparison.csv``, ``per_unit.csv`` and ``comparison.json`` atomically into ``folder``."""
-    import json
+    from allocator.result import save_tables
 
-    from allocator.output import atomic_folder
-    from allocator.result import write_csv
-
-    with atomic_folder(folder, force=force) as staging:
-        write_csv(comparison.table.reset_index(), staging / "comparison.csv")
-        write_csv(comparison.per_unit.reset_index(), staging / "per_unit.csv")
-        (staging / "summary.json").write_text(json.dumps(comparison_summary(comparison), indent=2) + "\n",
-                                              encoding="utf-8")
-    return folder
+    return save_tables(folder, {"comparison.csv": comparison.table.reset_index(),
+                                "per_unit.csv": comparison.per_unit.reset_index()},
+                       {"summary.json": comparison_summary(comparison)}, force=force)

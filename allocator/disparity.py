@@ -217,15 +217,9 @@ def _sentences(d: Disparity) -> list[str]:
 
 def save_disparity(result: Disparity, folder, *, force: bool = False):
     """Write ``disparity.csv`` (the parts), ``variants.csv`` and ``summary.json`` atomically into ``folder``."""
-    import json
+    from allocator.result import save_tables
 
-    from allocator.output import atomic_folder
-    from allocator.result import write_csv
-
-    with atomic_folder(folder, force=force) as staging:
-        write_csv(result.table, staging / "disparity.csv")
-        write_csv(result.variants, staging / "variants.csv")
-        summary = {"attribute": result.attribute, "rule": result.rule, "resource": result.resource,
-                   "gap": result.gap, "remains": result.remains, "parts": result.parts, "summary": result.summary}
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return folder
+    summary = {"attribute": result.attribute, "rule": result.rule, "resource": result.resource,
+               "gap": result.gap, "remains": result.remains, "parts": result.parts, "summary": result.summary}
+    return save_tables(folder, {"disparity.csv": result.table, "variants.csv": result.variants},
+                       {"summary.json": summary}, force=force)

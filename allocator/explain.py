@@ -333,16 +333,9 @@ def _sentences(units, sites, constraints, objective, words: str) -> list[str]:
 
 def save_explanation(explanation: Explanation, folder, *, force: bool = False):
     """Write ``units.csv``, ``sites.csv``, ``constraints.csv`` and ``summary.json`` atomically into ``folder``."""
-    import json
+    from allocator.result import save_tables
 
-    from allocator.output import atomic_folder
-    from allocator.result import write_csv
-
-    with atomic_folder(folder, force=force) as staging:
-        write_csv(explanation.units, staging / "units.csv")
-        write_csv(explanation.sites, staging / "sites.csv")
-        write_csv(explanation.constraints, staging / "constraints.csv")
-        (staging / "summary.json").write_text(json.dumps({"objective": explanation.objective,
-                                                          "sentences": explanation.sentences}, indent=2) + "\n",
-                                              encoding="utf-8")
-    return folder
+    return save_tables(folder, {"units.csv": explanation.units, "sites.csv": explanation.sites,
+                                "constraints.csv": explanation.constraints},
+                       {"summary.json": {"objective": explanation.objective, "sentences": explanation.sentences}},
+                       force=force)

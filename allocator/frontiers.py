@@ -144,12 +144,8 @@ def save_frontier(result: Frontier, folder, *, force: bool = False):
     """Write ``frontier.csv`` and ``summary.json`` atomically into ``folder``."""
     import json
 
-    from allocator.output import atomic_folder
-    from allocator.result import write_csv
+    from allocator.result import save_tables
 
-    with atomic_folder(folder, force=force) as staging:
-        write_csv(result.table, staging / "frontier.csv")
-        summary = {"constraint": result.constraint, "parameter": result.parameter, "warm_starts": result.warm_starts,
-                   "points": json.loads(result.table.to_json(orient="records"))}
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return folder
+    summary = {"constraint": result.constraint, "parameter": result.parameter, "warm_starts": result.warm_starts,
+               "points": json.loads(result.table.to_json(orient="records"))}
+    return save_tables(folder, {"frontier.csv": result.table}, {"summary.json": summary}, force=force)

@@ -204,18 +204,12 @@ def _decompose(values: np.ndarray, graph, flows: pd.DataFrame) -> pd.DataFrame |
 
 def save_lottery(result: Lottery, folder, *, force: bool = False):
     """Write ``expected.csv``, ``draws.csv``, ``decomposition.csv`` (when small) and ``summary.json`` atomically."""
-    import json
+    from allocator.result import save_tables
 
-    from allocator.output import atomic_folder
-    from allocator.result import write_csv
-
-    with atomic_folder(folder, force=force) as staging:
-        write_csv(result.expected, staging / "expected.csv")
-        write_csv(result.draws, staging / "draws.csv")
-        if result.decomposition is not None:
-            write_csv(result.decomposition, staging / "decomposition.csv")
-        summary = {"rule": result.rule, "seed": result.seed, "draws": int(result.draws["draw"].nunique()),
-                   "allocations_in_decomposition": None if result.decomposition is None
-                   else int(result.decomposition["allocation"].nunique()), "notes": result.notes}
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return folder
+    tables = {"expected.csv": result.expected, "draws.csv": result.draws}
+    if result.decomposition is not None:
+        tables["decomposition.csv"] = result.decomposition
+    summary = {"rule": result.rule, "seed": result.seed, "draws": int(result.draws["draw"].nunique()),
+               "allocations_in_decomposition": None if result.decomposition is None
+               else int(result.decomposition["allocation"].nunique()), "notes": result.notes}
+    return save_tables(folder, tables, {"summary.json": summary}, force=force)

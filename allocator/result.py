@@ -254,3 +254,14 @@ def _formula_like(values: np.ndarray) -> np.ndarray:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV rounded by :func:`report_frame`, formula-like text escaped, ``\\n`` line ends (same bytes everywhere)."""
     spreadsheet_safe(report_frame(frame)).to_csv(path, index=False, lineterminator="\n")
+
+
+def save_tables(folder, tables: dict[str, pd.DataFrame], documents: dict[str, Any], *, force: bool = False):
+    """Write ``tables`` (file name -> frame, by :func:`write_csv`) and ``documents`` (file name ->
+    JSON-ready content, indented) atomically into ``folder``; return ``folder``."""
+    with atomic_folder(folder, force=force) as staging:
+        for name, frame in tables.items():
+            write_csv(frame, staging / name)
+        for name, content in documents.items():
+            (staging / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    return folder

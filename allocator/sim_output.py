@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from allocator.result import report_frame, spreadsheet_safe
+from allocator.result import report_frame, write_csv
 from allocator.sim_store import _write_atomic
 from allocator.sim_summary import distribution_figure, group_intervals, metric_summary
 
@@ -26,7 +26,7 @@ def save_simulation(simulation, folder) -> Path:
     groups = group_intervals(simulation.groups, seed=simulation.plan.seed)
 
     def csv(frame):
-        return lambda path: spreadsheet_safe(report_frame(frame)).to_csv(path, index=False, lineterminator="\n")
+        return lambda path: write_csv(frame, path)
 
     _write_atomic(folder / "metrics.parquet", lambda path: metrics.to_parquet(path, index=False))
     _write_atomic(folder / "metric_summary.csv", csv(summary))
