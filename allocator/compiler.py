@@ -123,12 +123,20 @@ def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Cons
         units, row_of_flow = np.unique(problem.pair_unit[problem.flow_pair[mine]], return_inverse=True)
         matrix = sp.csr_array((np.ones(len(mine)), (row_of_flow, mine)), shape=(len(units), problem.num_flows))
         builder.add_rows(f"exclusive:{k}", {"flow": matrix}, lower=-np.inf, upper=1.0 / problem.scale)
+    for constraint, block in constraint_blocks(constraints):
+        constraint.apply(builder, measures, block)
+    return builder.build()
+
+
+def constraint_blocks(constraints) -> list[tuple[Constraint, str]]:
+    """Each constraint with the name of its row block: its ``row_block``, numbered ``#2``, ``#3``... when repeated."""
     used: dict[str, int] = {}
+    named = []
     for constraint in constraints:
         name = constraint.row_block
         used[name] = used.get(name, 0) + 1
-        constraint.apply(builder, measures, name if used[name] == 1 else f"{name}#{used[name]}")
-    return builder.build()
+        named.append((constraint, name if used[name] == 1 else f"{name}#{used[name]}"))
+    return named
 
 
 def _network_rows(builder: LPBuilder, problem: Problem, cell: np.ndarray) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from allocator.compiler import constraint_blocks
 from allocator.constraints.base import group_measure
 from allocator.errors import UsageError
 from allocator.result import Result
@@ -172,11 +173,7 @@ def _site_table(problem, lp, flows, duals, objective_scale, largest) -> pd.DataF
 def _group_caps(model, lp, duals, largest) -> dict[tuple[str, str, str], str]:
     """``{(attribute, group, resource): constraint}`` for every group whose cap row binds."""
     caps = {}
-    used: dict[str, int] = {}
-    for constraint in model.constraints:
-        name = constraint.row_block
-        used[name] = used.get(name, 0) + 1
-        block = name if used[name] == 1 else f"{name}#{used[name]}"
+    for constraint, block in constraint_blocks(model.constraints):
         attribute = constraint.params().get("attribute")
         if not attribute or f"{block}:below_hi" not in lp.row_blocks:
             continue
@@ -240,12 +237,8 @@ def _label_of(problem, attribute: str, unit: int) -> str:
 
 def _constraint_table(model, lp, solution, duals, objective_scale, largest) -> pd.DataFrame:
     rows = []
-    used: dict[str, int] = {}
     problem, measures = model.problem, model.measures
-    for constraint in model.constraints:
-        name = constraint.row_block
-        used[name] = used.get(name, 0) + 1
-        block = name if used[name] == 1 else f"{name}#{used[name]}"
+    for constraint, block in constraint_blocks(model.constraints):
         params = constraint.params()
         price, parameter = None, None
         if constraint.key == "group_gap":
