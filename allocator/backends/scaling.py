@@ -53,8 +53,8 @@ class Equilibrated:
         col_scale = _implied_upper_bounds(model)
         if model.integer is not None:
             col_scale[model.integer] = 1.0  # a whole number divided by a scale is no longer whole
-        scaled = model.matrix @ sp.diags_array(col_scale, format="csr")
-        row_max = _segment_reduce(np.maximum, np.abs(scaled.data), scaled.indptr, empty=0.0)
+        source = model.matrix  # the entries after step 1, read off the CSR arrays (no sparse product)
+        row_max = _segment_reduce(np.maximum, np.abs(source.data * col_scale[source.indices]), source.indptr, empty=0.0)
         row_scale = 1.0 / np.where(row_max > 0, row_max, 1.0)
         return cls.with_scales(model, col_scale, row_scale)
 
