@@ -151,19 +151,18 @@ class HighsBackend:
             return LPSolution(status, x, float(model.cost @ x), None, seconds, message)
         if status is not Status.OPTIMAL:
             return LPSolution(status, None, float("nan"), None, seconds, message)
-        solution = h.getSolution()
-        return LPSolution(
-            status=status,
-            x=np.asarray(solution.col_value, dtype=float),
-            objective=float(h.getInfo().objective_function_value),
-            row_dual=np.asarray(solution.row_dual, dtype=float) if solution.dual_valid else None,
-            seconds=seconds,
-            message=message,
-        )
+        return _solved(h, status, seconds, message)
 
     def write(self, model: LPModel, path: str) -> None:
         h = self._new(model, SolverOptions())
         h.writeModel(str(path))
+
+
+def _solved(h, status: Status, seconds: float, message: str = "") -> LPSolution:
+    """The solution HiGHS holds after an optimal run: values, objective and (when valid) row duals."""
+    solution = h.getSolution()
+    return LPSolution(status, np.asarray(solution.col_value, dtype=float), float(h.getInfo().objective_function_value),
+                      np.asarray(solution.row_dual, dtype=float) if solution.dual_valid else None, seconds, message)
 
 
 def _run_timed(h, options: SolverOptions) -> tuple[Status, float]:
@@ -222,10 +221,7 @@ class WarmHighs(HighsBackend):
             self._basis = None
             return LPSolution(status, None, float("nan"), None, seconds, "simplex from the previous basis")
         self._basis, self._shape = h.getBasis(), (model.num_rows, model.num_cols)
-        solution = h.getSolution()
-        return LPSolution(status, np.asarray(solution.col_value, dtype=float),
-                          float(h.getInfo().objective_function_value),
-                          np.asarray(solution.row_dual, dtype=float) if solution.dual_valid else None, seconds)
+        return _solved(h, status, seconds)
 
 
 class ReusingHighs(WarmHighs):
@@ -294,10 +290,7 @@ class ReusingHighs(WarmHighs):
             self._loaded.pop(shape, None)  # start the next solve of this shape from scratch
             return LPSolution(status, None, float("nan"), None, seconds, "HiGHS on the reused model")
         self._loaded[shape] = (h, model)
-        solution = h.getSolution()
-        return LPSolution(status, np.asarray(solution.col_value, dtype=float),
-                          float(h.getInfo().objective_function_value),
-                          np.asarray(solution.row_dual, dtype=float) if solution.dual_valid else None, seconds)
+        return _solved(h, status, seconds)
 
 
 def _basis_of(col_status: np.ndarray, row_status: np.ndarray):
