@@ -34,7 +34,7 @@ from allocator.problem import Problem
 from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
 from allocator.scenario.checks import check_references
 from allocator.scenario.model import Scenario
-from allocator.uncertainty import DemandNoise, Uncertainty, draw
+from allocator.uncertainty import DemandNoise, Uncertainty, draw, pair_intervals
 
 #: rules whose stages read interior-point duals (saturation tests): no warm-started simplex
 COLD_RULES = frozenset({"leximin"})
@@ -136,8 +136,9 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
     problem = Problem.from_scenario(plan.scenario)
     backends = draw_backends(plan)
     rows, numbers, labels, cache = [], [], None, {}
+    intervals = pair_intervals(problem, with_mask=True)
     for index in plan.shard_draws(shard):
-        demand, supply = draw(problem, plan.uncertainty, plan.seed, index)
+        demand, supply = draw(problem, plan.uncertainty, plan.seed, index, intervals=intervals)
         for label, status, metrics, groups in solve_draw(plan, problem, demand, supply, backends, cache):
             rows.append({"draw": index, "rule": label, "status": status, **metrics})
             if groups is not None:
@@ -145,7 +146,7 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
                 if labels is None:
                     labels = table()  # the same groups in every draw: their names are built once
                 numbers.append((index, label, allocated, group_demand))
-    if labels is None or not numbers:
+    if labels is None:  # set with the first group numbers
         group_frame = pd.DataFrame(columns=["draw", "rule"])
     else:
         count = len(labels)

@@ -146,11 +146,20 @@ def pair_intervals(problem, *, with_mask: bool = False):
     return (low, high, given) if with_mask else (low, high)
 
 
-def draw(problem, uncertainty: Uncertainty | None, seed: int, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pair demand and site supply of draw ``index`` (see the module docstring)."""
+_UNREAD = object()
+
+
+def draw(problem, uncertainty: Uncertainty | None, seed: int, index: int, *,
+         intervals=_UNREAD) -> tuple[np.ndarray, np.ndarray]:
+    """Pair demand and site supply of draw ``index`` (see the module docstring).
+
+    ``intervals`` is ``pair_intervals(problem, with_mask=True)``, for callers that draw many times
+    from one problem (read from the units table when not given).
+    """
     rng = np.random.default_rng([seed, index])
     demand = problem.pair_demand.copy()
-    intervals = pair_intervals(problem, with_mask=True)
+    if intervals is _UNREAD:
+        intervals = pair_intervals(problem, with_mask=True)
     noise = uncertainty.demand if uncertainty is not None else None
     num_units = len(problem.unit_ids)
     if noise is not None and noise.cv > 0:
