@@ -8,12 +8,13 @@ written last: a folder with it holds a complete simulation.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 from allocator.result import report_frame, write_csv
 from allocator.sim_store import _write_atomic
-from allocator.sim_summary import distribution_figure, group_intervals, metric_summary
+from allocator.sim_summary import distribution_figure
 
 
 def save_simulation(simulation, folder) -> Path:
@@ -22,15 +23,10 @@ def save_simulation(simulation, folder) -> Path:
 
     folder = Path(folder)
     metrics = simulation.metrics
-    summary = metric_summary(metrics)
-    groups = group_intervals(simulation.groups, seed=simulation.plan.seed)
-
-    def csv(frame):
-        return lambda path: write_csv(frame, path)
-
+    summary = simulation.metric_summary()
     _write_atomic(folder / "metrics.parquet", lambda path: metrics.to_parquet(path, index=False))
-    _write_atomic(folder / "metric_summary.csv", csv(summary))
-    _write_atomic(folder / "groups.csv", csv(groups))
+    _write_atomic(folder / "metric_summary.csv", functools.partial(write_csv, summary))
+    _write_atomic(folder / "groups.csv", functools.partial(write_csv, simulation.group_intervals()))
     _write_atomic(folder / "distributions.png", lambda path: path.write_bytes(png(distribution_figure(metrics))))
     statuses = {rule: part["status"].value_counts().sort_index().to_dict()
                 for rule, part in metrics.groupby("rule", sort=False)}
