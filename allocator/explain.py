@@ -186,53 +186,45 @@ def _group_caps(model, lp, duals, largest) -> dict[tuple[str, str, str], str]:
 
 
 def _unit_table(result: Result, model, flows, sites: pd.DataFrame, caps) -> pd.DataFrame:
+    """The allocation table with each pair's serving sites and reason (the first that holds, in ``WORDS`` order)."""
     problem = model.problem
     table = result.allocations.copy()
-    num_res = len(problem.resource_ids)
-    exhausted_cell = dict(zip(sites["cell"], sites["unused"] <= 0))
-    pair_cells: dict[int, list[int]] = {}
+    num_pairs, num_res = problem.num_pairs, len(problem.resource_ids)
+    resource = table["resource"].to_numpy(dtype=object)
+    rate = table["fill_rate"].to_numpy(dtype=float)
+    # a pair's sites are used up when every cell (site, resource) it can draw from has nothing unused
     flow_cell = problem.flow_site * num_res + problem.pair_resource[problem.flow_pair]
-    for p, c in zip(problem.flow_pair, flow_cell):
-        pair_cells.setdefault(int(p), []).append(int(c))
-    site_names = np.asarray(problem.site_ids, dtype=object)
-    serving: dict[int, list[str]] = {}
-    for f in np.flatnonzero(flows > 0):
-        serving.setdefault(int(problem.flow_pair[f]), []).append(str(site_names[problem.flow_site[f]]))
+    exhausted = (sites["unused"].to_numpy() <= 0)[np.searchsorted(sites["cell"].to_numpy(), flow_cell)]
+    reachable = problem.pair_reachable
+    all_used = reachable & (np.bincount(problem.flow_pair, weights=~exhausted, minlength=num_pairs) == 0)
     levels = [float(v) for v in (result.equity.get("levels") or ([result.equity["level"]]
                                                                   if result.equity.get("level") is not None else []))]
-    codes, reasons, sites_text = [], [], []
-    for p in range(problem.num_pairs):
-        resource = str(table["resource"].iloc[p])
-        rate = float(table["fill_rate"].iloc[p])
-        cells = pair_cells.get(p, [])
-        group_cap = next(((f"{a}={g}", c) for (a, g, r), c in caps.items()
-                          if r in (resource, "(benefit)") and g == _label_of(problem, a, problem.pair_unit[p])), None)
-        all_used = bool(cells) and all(exhausted_cell.get(c, False) for c in cells)
-        level = next((v for v in levels if abs(rate - v) <= TIGHT * max(v, 1e-9) + 1e-9), None)
-        if not cells:
-            code, words = "unreachable", WORDS["unreachable"].format(resource=resource)
-        elif rate >= 1 - TIGHT:
-            code, words = "demand_met", WORDS["demand_met"]
-        elif group_cap is not None:
-            code, words = "group_capped", WORDS["group_capped"].format(group=group_cap[0], constraint=group_cap[1])
-        elif level is not None and all_used:
-            code, words = "held_at_level", WORDS["held_at_level"].format(level=level)
-        elif all_used:
-            code, words = "sites_used_up", WORDS["sites_used_up"]
-        else:
-            code, words = "rule", WORDS["rule"].format(rule=model.rule.label())
-        codes.append(code)
-        reasons.append(words)
-        sites_text.append(";".join(sorted(serving.get(p, []))))
-    table["sites"] = sites_text
-    table["reason_code"] = codes
-    table["reason"] = reasons
+    level = np.full(num_pairs, np.nan)
+    for v in reversed(levels):  # the first matching level wins
+        level[np.abs(rate - v) <= TIGHT * max(v, 1e-9) + 1e-9] = v
+    cap = np.full(num_pairs, "", dtype=object)  # the words of the first group cap that matches
+    for (attribute, group, cap_resource), constraint in reversed(list(caps.items())):
+        codes = problem.groups[attribute]
+        in_group = np.asarray(codes.labels, dtype=object)[codes.codes[problem.pair_unit]] == group
+        matches = in_group & ((resource == cap_resource) | (cap_resource == "(benefit)"))
+        cap[matches] = WORDS["group_capped"].format(group=f"{attribute}={group}", constraint=constraint)
+    code = np.select([~reachable, rate >= 1 - TIGHT, cap != "", ~np.isnan(level) & all_used, all_used],
+                     ["unreachable", "demand_met", "group_capped", "held_at_level", "sites_used_up"], "rule")
+    words = np.full(num_pairs, WORDS["rule"].format(rule=model.rule.label()), dtype=object)
+    for fixed in ("demand_met", "sites_used_up"):
+        words[code == fixed] = WORDS[fixed]
+    words[code == "group_capped"] = cap[code == "group_capped"]
+    unreachable, held = np.flatnonzero(code == "unreachable"), np.flatnonzero(code == "held_at_level")
+    words[unreachable] = [WORDS["unreachable"].format(resource=r) for r in resource[unreachable]]
+    words[held] = [WORDS["held_at_level"].format(level=v) for v in level[held]]
+    on = flows > 0
+    serving = (pd.DataFrame({"pair": problem.flow_pair[on],
+                             "site": np.asarray(problem.site_ids, dtype=object)[problem.flow_site[on]]})
+               .sort_values(["pair", "site"], kind="stable").groupby("pair")["site"].agg(";".join))
+    table["sites"] = serving.reindex(np.arange(num_pairs), fill_value="").to_numpy(dtype=object)
+    table["reason_code"] = code.astype(object)
+    table["reason"] = words
     return table
-
-
-def _label_of(problem, attribute: str, unit: int) -> str:
-    codes = problem.groups[attribute]
-    return str(codes.labels[codes.codes[unit]])
 
 
 def _constraint_table(model, lp, solution, duals, objective_scale, largest) -> pd.DataFrame:
