@@ -183,7 +183,9 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
         backend = backends[label]
         # a reused model that fails is solved again cold; a cold HiGHS solve that fails, on PuLP/CBC
         fallback = HighsBackend() if isinstance(backend, ReusingHighs) else fallback_for(backend)
-        runner = StageRunner(backend, SolverOptions(), fallback)
+        # what a rule carries from draw to draw is reuse too: not with reuse=False
+        memory = cache.setdefault(("memory", label), {}) if cache is not None and plan.reuse else None
+        runner = StageRunner(backend, SolverOptions(), fallback, memory)
         try:
             outcome = rule.run(model, runner)
         except (StageInfeasible, StageTimeLimit) as exc:
@@ -250,8 +252,13 @@ def warm_bases(plan: SimulationPlan) -> SimulationPlan:
     if plan.solver != "highs" or not plan.reuse:
         return plan
     problem = Problem.from_scenario(plan.scenario)
-    backends = draw_backends(plan)
-    solve_draw(plan, problem, problem.pair_demand, problem.supply, backends)
+    backends, cache = draw_backends(plan), {}
+    solve_draw(plan, problem, problem.pair_demand, problem.supply, backends, cache)
+    # a rule that remembered something solves its later draws another way (maxmin: one value LP at
+    # the level its duals prove): solved once more, so that LP's basis is ready too
+    remembering = tuple(rule for rule in plan.rules if cache.get(("memory", rule_label(rule))))
+    if remembering:
+        solve_draw(replace(plan, rules=remembering), problem, problem.pair_demand, problem.supply, backends, cache)
     bases = {label: backend.export_bases() for label, backend in backends.items() if isinstance(backend, ReusingHighs)}
     return replace(plan, bases=bases)
 

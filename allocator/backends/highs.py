@@ -286,10 +286,12 @@ class ReusingHighs(WarmHighs):
             # else dual simplex from scratch, for the basis the next ones start from (measured: as fast
             # as interior point with crossover for utilitarian stages, 2x faster for maxmin)
         status, seconds = _run_timed(h, options)
-        if status is not Status.OPTIMAL:
+        if status is Status.OPTIMAL or status is Status.INFEASIBLE:
+            self._loaded[shape] = (h, model)  # an infeasible draw leaves a sound basis to go on from
+        else:
             self._loaded.pop(shape, None)  # start the next solve of this shape from scratch
+        if status is not Status.OPTIMAL:
             return LPSolution(status, None, float("nan"), None, seconds, "HiGHS on the reused model")
-        self._loaded[shape] = (h, model)
         return _solved(h, status, seconds)
 
 

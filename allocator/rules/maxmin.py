@@ -10,8 +10,9 @@ import numpy as np
 from allocator.errors import UsageError
 from allocator.rules import bottleneck
 from allocator.rules.base import RULES, Rule, RuleOutcome
+from allocator.rules.level_certificate import level_bound
 from allocator.rules.stages import (
-    VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
+    SATURATION_DUAL, VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
 )
 
 
@@ -79,7 +80,13 @@ class MaxMin(Rule):
         measure = model.measures.over(self.over)
         everyone = np.arange(len(measure))
         lp = self.first_stage(model)
+        if runner.memory is not None:
+            found = self._at_remembered_level(model, runner, lp, measure)
+            if found is not None:
+                return found
         solution = runner.run("maxmin", lp)
+        if runner.memory is not None and solution.row_dual is not None:
+            runner.memory["level duals"] = solution.row_dual
         level = level_of(solution, lp)
         if level is None:  # no rate to rank (nothing reachable): only the value stage is left
             final = value_lp(model.base, model.problem)
@@ -94,6 +101,35 @@ class MaxMin(Rule):
         held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin",
                              saturated=saturated), model.problem)
         return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})
+
+    def _at_remembered_level(self, model, runner, level_problem, measure) -> RuleOutcome | None:
+        """Both stages as one value LP, at the level that the last solve's duals prove, or ``None``.
+
+        For simulation draws (``runner.memory``): the duals of the last level LP solved bound this
+        draw's level from above (:func:`~allocator.rules.level_certificate.level_bound`). If the
+        value LP that holds every rate at or above that bound (and the rates with positive dual
+        weight also at or below it) is feasible, the bound is the level, to ``LEVEL_TOLERANCE``, and
+        that LP's solution is the answer. Between draws only its bounds change, so the loaded HiGHS
+        model is never refactorised. Not tried once more than a third of the tries (after the
+        first three) have failed: a failed try costs a solve.
+        """
+        memory = runner.memory
+        duals = memory.get("level duals")
+        tries, misses = memory.get("level tries", (0, 0))
+        if duals is None or len(duals) != level_problem.num_rows or not len(measure) or 3 * misses > tries + 3:
+            return None
+        level = level_bound(level_problem, duals)
+        weights = np.abs(duals[level_problem.rows("level")]) * measure.lp_denominator
+        solution = None
+        if np.isfinite(level):
+            saturated = weights > SATURATION_DUAL * weights.max()  # none when no rate was priced (all served)
+            held = hold(model.base, measure, np.arange(len(measure)), np.full(len(measure), level), "maxmin",
+                        saturated=saturated)
+            if not (saturated.all() and measure.demand_rows):  # else every amount is fixed: any feasible point will do
+                held = value_lp(held, model.problem)
+            solution = runner.attempt("value", held, f"at the level {level:.9g} proven by the last solve's duals")
+        memory["level tries"] = (tries + 1, misses + (solution is None))
+        return None if solution is None else RuleOutcome(flows_of(solution, held), {"level": level})
 
     def _level_by_max_flow(self, model, runner) -> RuleOutcome:
         """Stage 1 by parametric max-flow; stage 2 by LP unless every rate is held at the level."""

@@ -79,10 +79,14 @@ class StageRunner:
     (:mod:`allocator.backends.scaling`).
     """
 
-    def __init__(self, backend: Backend, options: SolverOptions, fallback: Backend | None = None):
+    def __init__(self, backend: Backend, options: SolverOptions, fallback: Backend | None = None,
+                 memory: dict | None = None):
         self.backend = backend
         self.options = options
         self.fallback = fallback
+        #: what a rule may keep from one solve to the next of the same compiled scenario with other
+        #: numbers (the draws of one simulation shard); ``None`` for a single solve
+        self.memory = memory
         self.records: list[StageRecord] = []
         self.best: tuple[str, np.ndarray] | None = None  # (stage, flows in LP units)
         self.last: tuple[str, LPModel, LPSolution] | None = None  # the latest stage solved to optimality
@@ -96,20 +100,40 @@ class StageRunner:
         """Record a stage that was not needed, and why."""
         self.records.append(StageRecord(stage, Status.OPTIMAL, float("nan"), 0.0, f"skipped: {reason}"))
 
+    def _budget(self, stage: str) -> SolverOptions:
+        """The options for the next solve, with what is left of the time limit."""
+        if self.deadline is None:
+            return self.options
+        remaining = self.deadline - time.perf_counter()
+        if remaining <= 0:
+            self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), 0.0, "not started: no time left"))
+            raise StageTimeLimit(stage)
+        return replace(self.options, time_limit=remaining)
+
+    def attempt(self, stage: str, lp: LPModel, note: str) -> LPSolution | None:
+        """Solve ``lp`` and keep it like :meth:`run` if it is optimal; otherwise record why and return ``None``.
+
+        For a shortcut the rule can do without: no fallback backend, and an infeasible ``lp`` is an
+        answer, not an error.
+        """
+        solution = solve_equilibrated(self.backend, lp, self._budget(stage))
+        if solution.status is not Status.OPTIMAL:
+            self.records.append(StageRecord(stage, solution.status, float("nan"), solution.seconds,
+                                            f"not kept ({note}): {solution.message or solution.status.value}"))
+            return None
+        self.records.append(StageRecord(stage, solution.status, solution.objective, solution.seconds, note))
+        self.best = (stage, flows_of(solution, lp))
+        self.last = (stage, lp, solution)
+        return solution
+
     def run(self, stage: str, lp: LPModel) -> LPSolution:
-        options = self.options
-        if self.deadline is not None:
-            remaining = self.deadline - time.perf_counter()
-            if remaining <= 0:
-                self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), 0.0, "not started: no time left"))
-                raise StageTimeLimit(stage)
-            options = replace(options, time_limit=remaining)
-        solution = solve_equilibrated(self.backend, lp, options)
+        solution = solve_equilibrated(self.backend, lp, self._budget(stage))
         # a later stage only adds holds that an earlier solution met: if it is infeasible, that is
         # round-off, so it counts as a numerical failure too
         numerical = solution.status is Status.ERROR or (solution.status is Status.INFEASIBLE and self.best is not None)
         if numerical and self.fallback is not None:
             first = f"{self.backend.name} failed ({solution.message or solution.status.value})"
+            options = self.options
             if self.deadline is not None:  # the first backend used part of the budget
                 remaining = self.deadline - time.perf_counter()
                 if remaining <= 0:

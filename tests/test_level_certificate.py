@@ -1,0 +1,192 @@
+"""The level certificate: bounds from old duals, and simulation draws that skip the level LP with it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import allocator
+from allocator._sparse import sparse as sp
+from allocator.backends import SolverOptions
+from allocator.backends.highs import HighsBackend, ReusingHighs
+from allocator.lp import LPBuilder
+from allocator.problem import Problem
+from allocator.rules.level_certificate import level_bound
+from allocator.rules.maxmin import MaxMin
+from allocator.rules.stages import LEVEL_TOLERANCE, StageRunner, equity_lp
+from allocator.simulation import draw_backends, plan_simulation, solve_draw
+from allocator.status import Status
+from allocator.uncertainty import draw
+from conftest import build
+from test_simulation import _sites
+
+
+def _one_unit_one_site(demand=4.0, supply=2.0):
+    """max t s.t. x <= demand, x <= supply, x - demand t >= 0, 0 <= t <= 1 (rows: demand, supply, level)."""
+    builder = LPBuilder()
+    builder.add_columns("flow", 1, lower=0.0, upper=np.inf)
+    one = sp.csr_array(np.ones((1, 1)))
+    builder.add_rows("demand", {"flow": one}, lower=0.0, upper=demand)
+    builder.add_rows("supply", {"flow": one}, lower=0.0, upper=supply)
+    builder.add_columns("t", 1, lower=0.0, upper=1.0)
+    builder.add_rows("level", {"flow": one, "t": sp.csr_array(-demand * np.ones((1, 1)))}, lower=0.0, upper=np.inf)
+    return builder.build().with_objective({"t": 1.0})
+
+
+def test_the_bound_by_hand():
+    lp = _one_unit_one_site()
+    # pricing the site at 1/4 proves t <= supply / demand = 0.5
+    assert level_bound(lp, np.array([0.0, 0.25, -0.25])) == pytest.approx(0.5)
+    # pricing the unit's demand instead proves only t <= 1
+    assert level_bound(lp, np.array([0.25, 0.0, -0.25])) == pytest.approx(1.0)
+    # the same duals on other numbers (supply 3): the bound follows, 3 / 4
+    assert level_bound(_one_unit_one_site(supply=3.0), np.array([0.0, 0.25, -0.25])) == pytest.approx(0.75)
+    # scaled duals prove the same
+    assert level_bound(lp, np.array([0.0, 7.0, -7.0])) == pytest.approx(0.5)
+
+
+def test_duals_that_price_nothing_prove_only_the_bound_of_t():
+    lp = _one_unit_one_site()
+    assert level_bound(lp, np.zeros(3)) == 1.0
+    # a positive multiplier on the level row's infinite side is dropped: then t is not priced
+    assert level_bound(lp, np.array([0.0, -0.25, 0.25])) == 1.0
+    # a flow with a positive reduced cost and no upper bound, own or implied by a row: no bound
+    builder = LPBuilder()
+    builder.add_columns("flow", 1, lower=0.0, upper=np.inf)
+    builder.add_columns("t", 1, lower=0.0, upper=1.0)
+    builder.add_rows("level", {"flow": sp.csr_array(np.ones((1, 1))), "t": sp.csr_array(-np.ones((1, 1)))},
+                     lower=0.0, upper=np.inf)
+    assert level_bound(builder.build().with_objective({"t": 1.0}), np.array([-0.25])) == np.inf
+    # pricing the level row alone leaves the flow (no upper bound of its own) a positive reduced
+    # cost 1/4, bounded by the tighter of the rows it sits in: x <= supply 2 gives 1/2, and with
+    # supply 6, x <= demand 4 gives 1
+    assert level_bound(lp, np.array([0.0, 0.0, -0.25])) == pytest.approx(0.5)
+    assert level_bound(_one_unit_one_site(supply=6.0), np.array([0.0, 0.0, -0.25])) == pytest.approx(1.0)
+
+
+def _scenario(seed: int, units: int, sites: int, numbers_seed: int | None = None) -> allocator.Scenario:
+    """Random links from ``seed``; demand and supply from ``numbers_seed`` (default: ``seed``)."""
+    rng = np.random.default_rng(seed)
+    links = [{"unit": f"u{i}", "site": f"s{j}"} for i in range(units) for j in range(sites)
+             if rng.random() < 0.6 or j == i % sites]
+    rng = np.random.default_rng(seed if numbers_seed is None else numbers_seed)
+    unit_rows = [{"id": f"u{i}", "demand": float(rng.integers(1, 30)), "groups": {"g": "ab"[i % 2]}}
+                 for i in range(units)]
+    site_rows = [{"id": f"s{j}", "supply": {"food": float(rng.integers(1, 60))}} for j in range(sites)]
+    return build(sites=site_rows, units=unit_rows, links=links, groups=["g"])
+
+
+def _level_lp(scenario, over=None):
+    model = allocator.compile(scenario, "maxmin", [])
+    lp = equity_lp(model, over)
+    solution = HighsBackend().solve(lp, SolverOptions())
+    assert solution.status is Status.OPTIMAL
+    return lp, solution
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), units=st.integers(1, 7), sites=st.integers(1, 4),
+       over=st.sampled_from([None, "g"]))
+def test_any_multipliers_bound_the_level_and_its_own_duals_reach_it(seed, units, sites, over):
+    rng = np.random.default_rng(seed)
+    lp, solution = _level_lp(_scenario(seed, units, sites), over)
+    level = solution.x[lp.cols("t")][0]
+    # weak duality: any multipliers at all give a bound at or above the level
+    for _ in range(5):
+        assert level_bound(lp, rng.normal(size=lp.num_rows)) >= level - 1e-9
+    # strong duality: the LP's own optimal duals give the level itself
+    assert level_bound(lp, solution.row_dual) == pytest.approx(level, rel=1e-7, abs=1e-9)
+    # the duals of the same links with other demand and supply still bound this one's level
+    other_lp, other_solution = _level_lp(_scenario(seed, units, sites, numbers_seed=seed + 1), over)
+    assert other_lp.num_rows == lp.num_rows
+    assert level_bound(lp, other_solution.row_dual) >= level - 1e-9
+
+
+def _unique_numbers(label: str, metrics: dict, groups) -> dict:
+    """What maxmin pins down: its level (of units, or of groups with over:) and, after it, total value."""
+    level = float(np.min(groups[0] / groups[1])) if "over" in label else metrics["min_fill_rate"]
+    return {"level": level, "total_value": metrics["total_value"]}
+
+
+@pytest.mark.parametrize("case", ["one pool of sites", "group gap", "supply shocks"])
+def test_draws_at_the_remembered_level_give_the_cold_answers(case):
+    constraints, uncertainty = [], {}
+    scenario = _sites(3)
+    if case == "group gap":
+        constraints = [{"type": "group_gap", "attribute": "g", "max_gap": 0.2}]
+    if case == "supply shocks":
+        uncertainty = {"supply_shocks": [{"probability": 0.3, "loss": 0.5}]}
+    rules = ["maxmin", {"name": "maxmin", "over": "g"}]
+    plan = plan_simulation(scenario, rules, draws=16, seed=5, cv=0.3, uncertainty=uncertainty or None)
+    if constraints:
+        plan = replace(plan, constraints=allocator.compiler.resolve_constraints(constraints, scenario))
+    cold = replace(plan, reuse=False)
+    problem, cache, backends = Problem.from_scenario(scenario), {}, draw_backends(plan)
+    for k in range(16):
+        demand, supply = draw(problem, plan.uncertainty, 5, k)
+        warm = solve_draw(plan, problem, demand, supply, backends, cache)
+        fresh = solve_draw(cold, problem, demand, supply, draw_backends(cold), None)
+        for (label, status, metrics, groups), (_, status2, metrics2, groups2) in zip(warm, fresh):
+            assert status == status2 == "optimal"
+            got, expected = _unique_numbers(label, metrics, groups), _unique_numbers(label, metrics2, groups2)
+            for name in got:  # the holds of both ways allow LEVEL_TOLERANCE
+                assert got[name] == pytest.approx(expected[name], rel=2 * LEVEL_TOLERANCE), (label, name, k)
+    tries = {label: cache[("memory", label)].get("level tries", (0, 0)) for label in ("maxmin", "maxmin(over=g)")}
+    # the remembered level was used: at least one try succeeded for each rule
+    assert all(made > missed for made, missed in tries.values()), tries
+
+
+def _two_pools(supply_0: float, supply_1: float) -> allocator.Scenario:
+    """u0 is served only by s0 and u1 only by s1 (demand 10 each): the level is min(1, s0 / 10, s1 / 10)."""
+    return build(sites=[{"id": "s0", "supply": {"food": supply_0}}, {"id": "s1", "supply": {"food": supply_1}}],
+                 units=[{"id": "u0", "demand": 10}, {"id": "u1", "demand": 10}],
+                 links=[{"unit": "u0", "site": "s0"}, {"unit": "u1", "site": "s1"}])
+
+
+def test_a_bottleneck_that_moved_is_found_by_the_level_lp():
+    backend, memory = ReusingHighs(), {}
+    first = allocator.compile(_two_pools(2, 8), "maxmin", [])
+    assert MaxMin().run(first, StageRunner(backend, SolverOptions(), memory=memory)).equity["level"] \
+        == pytest.approx(0.2)
+    # the duals price s0: on (s0 = 8, s1 = 2) they prove only level <= 0.8, where u1 cannot be held
+    moved = allocator.compile(_two_pools(8, 2), "maxmin", [])
+    assert level_bound(equity_lp(moved, None), memory["level duals"]) == pytest.approx(0.8)
+    runner = StageRunner(backend, SolverOptions(), memory=memory)
+    outcome = MaxMin().run(moved, runner)
+    assert outcome.equity["level"] == pytest.approx(0.2)
+    assert memory["level tries"] == (1, 1)
+    assert [(record.stage, record.status) for record in runner.records][:2] == [
+        ("value", Status.INFEASIBLE), ("maxmin", Status.OPTIMAL)]
+    # the new duals price s1, so the next draw (s0 = 9, s1 = 3) is answered at 0.3 without the level LP
+    runner = StageRunner(backend, SolverOptions(), memory=memory)
+    reused = backend.reused
+    outcome = MaxMin().run(allocator.compile(_two_pools(9, 3), "maxmin", []), runner)
+    assert outcome.equity["level"] == pytest.approx(0.3, rel=LEVEL_TOLERANCE)
+    assert [record.stage for record in runner.records] == ["value"] and memory["level tries"] == (2, 1)
+    # the model of the infeasible try was kept loaded and reused
+    assert backend.reused == reused + 1
+
+
+def test_duals_that_price_nothing_try_level_one_and_tries_stop_after_many_fail():
+    model = allocator.compile(_two_pools(2, 8), "maxmin", [])
+    rows = equity_lp(model, None).num_rows
+    backend, memory = ReusingHighs(), {}
+    MaxMin().run(model, StageRunner(backend, SolverOptions(), memory=memory))
+    # no rate priced (as when everyone was served in full): level 1 is tried, and fails here
+    memory["level duals"] = np.zeros(rows)
+    again = MaxMin().run(model, StageRunner(backend, SolverOptions(), memory=memory))
+    assert memory["level tries"] == (1, 1)
+    assert again.equity["level"] == pytest.approx(0.2)
+    # where everyone can be served in full, the try succeeds
+    served = MaxMin().run(allocator.compile(_two_pools(20, 30), "maxmin", []),
+                          StageRunner(backend, SolverOptions(), memory={"level duals": np.zeros(rows)}))
+    assert served.equity["level"] == 1.0
+    # once a third of the tries have failed (after a few), no more tries
+    memory["level tries"], memory["level duals"] = (4, 3), np.zeros(rows)
+    runner = StageRunner(backend, SolverOptions(), memory=memory)
+    MaxMin().run(model, runner)
+    assert memory["level tries"] == (4, 3) and runner.records[0].stage == "maxmin"
