@@ -12,7 +12,8 @@ On the benchmark instance (../shared/bench/make_instance.py), for maxmin and uti
   the shard's first draw); *steady*, what one more draw adds, ``(T(draws) - T(draws/2)) / (draws/2)``
   from two runs;
 * **cold loop**: ``draws/4`` draws with the same per-draw work and ``reuse=False`` (every draw a
-  fresh interior point solve);
+  fresh interior point solve of every stage: no loaded model, and maxmin does not take its level
+  from the last draw's duals);
 * **cold solve**: ``allocator.solve`` on the scenario itself (compile, solve, full Result), the
   median of 3.
 
