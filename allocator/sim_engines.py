@@ -92,12 +92,12 @@ def _start_worker() -> None:
     HighsBackend().is_available()
 
 
-def _shard_in_worker(shard: int, bases: dict | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _shard_in_worker(shard: int, bases: dict | None, memory: dict | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     from dataclasses import replace
 
     from allocator.simulation import run_shard
 
-    return run_shard(replace(_PLAN, bases=bases), shard)
+    return run_shard(replace(_PLAN, bases=bases, memory=memory), shard)
 
 
 def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: int | None,
@@ -121,8 +121,8 @@ def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: i
             try:
                 for _ in range(count):  # the pool spawns a worker per submission: all of them start now
                     pool.submit(_start_worker)
-                plan = prepare(plan)  # the starting bases, small: sent with every shard
-                pending = {pool.submit(_shard_in_worker, shard, plan.bases): shard for shard in shards}
+                plan = prepare(plan)  # the starting bases and memory, small: sent with every shard
+                pending = {pool.submit(_shard_in_worker, shard, plan.bases, plan.memory): shard for shard in shards}
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:

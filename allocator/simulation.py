@@ -9,7 +9,8 @@ Draws are cut into **shards** of ``shard_size`` consecutive draws, the unit of w
 engine. A shard indexes the scenario once and reuses, for each rule, one loaded HiGHS model per
 stage across its draws (:class:`~allocator.backends.highs.ReusingHighs`: only changed bounds,
 right-hand sides and coefficients are pushed, and primal simplex starts from the held basis;
-each shard's first draw starts from bases solved once on the nominal scenario). Leximin needs
+each shard's first draw starts from bases solved once on the nominal scenario; maxmin draws
+usually take their level from the last draw's duals, :mod:`allocator.rules.level_certificate`). Leximin needs
 the strictly complementary duals of the interior point method and is solved cold. Because
 shards are the same on every engine (:mod:`allocator.sim_engines`) and solved in the same order
 inside, the same seed gives the same table whichever engine runs it.
@@ -55,6 +56,7 @@ class SimulationPlan:
     solver: str = "highs"
     reuse: bool = True  # HiGHS: keep loaded models between draws (False: every draw cold, for comparison)
     bases: dict | None = None  # rule label -> starting bases per LP shape (see warm_bases)
+    memory: dict | None = None  # rule label -> what the rule remembered of the nominal scenario (see warm_bases)
 
     @property
     def num_shards(self) -> int:
@@ -135,7 +137,9 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
     """Solve every rule on every draw of ``shard``: ``(metrics rows, group rows)``."""
     problem = Problem.from_scenario(plan.scenario)
     backends = draw_backends(plan)
-    rows, numbers, labels, cache = [], [], None, {}
+    rows, numbers, labels = [], [], None
+    # every shard starts from the same memory (a copy: a rule replaces what it keeps as it goes)
+    cache = {("memory", label): dict(kept) for label, kept in (plan.memory or {}).items()}
     intervals = pair_intervals(problem, with_mask=True)
     for index in plan.shard_draws(shard):
         demand, supply = draw(problem, plan.uncertainty, plan.seed, index, intervals=intervals)
@@ -246,8 +250,9 @@ def warm_bases(plan: SimulationPlan) -> SimulationPlan:
     """``plan`` with starting bases: every warm rule solved once on the nominal scenario.
 
     Each shard's first draw then starts from these bases instead of from scratch (a cold dual
-    simplex costs ten draws). Computed in the calling process, so every engine and every
-    resumed run starts its shards from the same bases.
+    simplex costs ten draws), and with what the rules remembered of the nominal scenario
+    (maxmin: the duals that prove its level). Computed in the calling process, so every engine
+    and every resumed run starts its shards from the same state.
     """
     if plan.solver != "highs" or not plan.reuse:
         return plan
@@ -260,7 +265,8 @@ def warm_bases(plan: SimulationPlan) -> SimulationPlan:
     if remembering:
         solve_draw(replace(plan, rules=remembering), problem, problem.pair_demand, problem.supply, backends, cache)
     bases = {label: backend.export_bases() for label, backend in backends.items() if isinstance(backend, ReusingHighs)}
-    return replace(plan, bases=bases)
+    memory = {rule_label(rule): cache[("memory", rule_label(rule))] for rule in remembering}
+    return replace(plan, bases=bases, memory=memory or None)
 
 
 class SimulationInterrupted(Interrupted):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -190,3 +191,46 @@ def test_duals_that_price_nothing_try_level_one_and_tries_stop_after_many_fail()
     runner = StageRunner(backend, SolverOptions(), memory=memory)
     MaxMin().run(model, runner)
     assert memory["level tries"] == (4, 3) and runner.records[0].stage == "maxmin"
+
+
+def test_pulp_draws_at_the_remembered_level_agree_with_highs():
+    scenario = _sites(4)
+    rules = ["maxmin", {"name": "maxmin", "over": "g"}]
+    problem = Problem.from_scenario(scenario)
+    plans = {solver: plan_simulation(scenario, rules, draws=8, seed=6, cv=0.3, solver=solver)
+             for solver in ("highs", "pulp")}
+    caches = {solver: {} for solver in plans}
+    backends = {solver: draw_backends(plan) for solver, plan in plans.items()}
+    for k in range(8):
+        demand, supply = draw(problem, plans["highs"].uncertainty, 6, k)
+        answers = {solver: solve_draw(plan, problem, demand, supply, backends[solver], caches[solver])
+                   for solver, plan in plans.items()}
+        for (label, _, metrics, groups), (_, _, metrics2, groups2) in zip(answers["highs"], answers["pulp"]):
+            got, expected = _unique_numbers(label, metrics, groups), _unique_numbers(label, metrics2, groups2)
+            for name in got:
+                assert got[name] == pytest.approx(expected[name], rel=2 * LEVEL_TOLERANCE), (label, name, k)
+    made, missed = caches["pulp"][("memory", "maxmin(over=g)")]["level tries"]
+    assert made > missed  # PuLP's duals serve as well
+
+
+def test_every_shard_starts_from_the_nominal_scenario_s_level_duals():
+    from allocator.simulation import run_shard, warm_bases
+
+    plan = warm_bases(plan_simulation(_sites(3), ["maxmin", "utilitarian"], draws=6, seed=2, cv=0.2, shard_size=3))
+    assert set(plan.memory) == {"maxmin"} and "level duals" in plan.memory["maxmin"]
+    kept = dict(plan.memory["maxmin"])
+    first, _ = run_shard(plan, 0)
+    second, _ = run_shard(plan, 1)
+    # the shards did not change the plan's memory (each works on a copy) ...
+    assert plan.memory["maxmin"].keys() == kept.keys()
+    assert all(plan.memory["maxmin"][key] is kept[key] for key in kept)
+    # ... and a shard gives the same table whoever ran before it
+    again, _ = run_shard(plan, 1)
+    pd.testing.assert_frame_equal(second, again)
+    # a shard's first draw already took the remembered level: its value LP is the only maxmin stage
+    cache = {("memory", "maxmin"): dict(plan.memory["maxmin"])}
+    problem = Problem.from_scenario(plan.scenario)
+    demand, supply = draw(problem, plan.uncertainty, 2, 0)
+    solve_draw(plan, problem, demand, supply, draw_backends(plan), cache)
+    made, missed = cache[("memory", "maxmin")]["level tries"]
+    assert (made, missed) == (kept["level tries"][0] + 1, kept["level tries"][1])
