@@ -234,3 +234,20 @@ def test_every_shard_starts_from_the_nominal_scenario_s_level_duals():
     solve_draw(plan, problem, demand, supply, draw_backends(plan), cache)
     made, missed = cache[("memory", "maxmin")]["level tries"]
     assert (made, missed) == (kept["level tries"][0] + 1, kept["level tries"][1])
+
+
+@pytest.mark.parametrize("solver", ["highs", "pulp"])
+def test_whole_units_never_take_the_remembered_level(solver):
+    # with indivisible units the level is a MIP's, which an LP bound does not prove: no tries, and
+    # duals a solver may report for a MIP are not used
+    scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 7},
+                     units=[{"id": f"u{i}", "demand": {"slot": 2 + i % 3}} for i in range(5)])
+    model = allocator.compile(scenario, "maxmin", [])
+    lp = equity_lp(model, None)
+    assert lp.is_mip
+    memory = {"level duals": np.ones(lp.num_rows)}
+    backend = allocator.backends.get_backend(solver)
+    outcome = MaxMin().run(model, StageRunner(backend, SolverOptions(), memory=memory))
+    assert "level tries" not in memory
+    flows = outcome.flows * model.problem.scale
+    assert np.allclose(flows, np.round(flows)) and flows.sum() <= 7 + 1e-9

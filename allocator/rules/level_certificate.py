@@ -79,7 +79,10 @@ def level_bound(lp: LPModel, row_dual: np.ndarray) -> float:
                    + np.where(reduced < 0, reduced * lp.col_lower, 0.0).sum())
         rows = np.where(y > 0, y * lp.row_upper, 0.0).sum() + np.where(y < 0, y * lp.row_lower, 0.0).sum()
     bound = float(columns + scale * rows)
-    return min(bound, float(lp.col_upper[t])) if np.isfinite(bound) else np.inf
+    if not np.isfinite(bound):
+        return np.inf
+    # within t's own bounds (a round-off bound below t's lower bound would otherwise be returned)
+    return max(float(lp.col_lower[t]), min(bound, float(lp.col_upper[t])))
 
 
 def _upper_bounds(lp: LPModel, wanted: np.ndarray) -> np.ndarray:

@@ -116,7 +116,8 @@ class MaxMin(Rule):
         memory = runner.memory
         duals = memory.get("level duals")
         tries, misses = memory.get("level tries", (0, 0))
-        if duals is None or len(duals) != level_problem.num_rows or not len(measure) or 3 * misses > tries + 3:
+        if (duals is None or len(duals) != level_problem.num_rows or not len(measure) or level_problem.is_mip
+                or 3 * misses > tries + 3):  # (a MIP's level is not the LP bound's)
             return None
         level = level_bound(level_problem, duals)
         weights = np.abs(duals[level_problem.rows("level")]) * measure.lp_denominator
