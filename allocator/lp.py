@@ -99,6 +99,19 @@ class LPModel:
             row_upper[rows] = upper
         return replace(self, row_lower=_frozen(row_lower), row_upper=_frozen(row_upper))
 
+    def violation(self, x: np.ndarray) -> float:
+        """The largest amount by which ``x`` breaks a row or column bound, relative to ``1 + |bound|``."""
+        x = np.asarray(x, dtype=float)
+        activity = self.matrix @ x
+
+        def excess(over: np.ndarray, bound: np.ndarray) -> float:
+            with np.errstate(invalid="ignore"):  # inf / inf at infinite bounds: not selected
+                relative = np.where(np.isfinite(bound), over / (1 + np.abs(bound)), 0.0)
+            return float(np.max(relative, initial=0.0))
+
+        return max(excess(self.row_lower - activity, self.row_lower), excess(activity - self.row_upper, self.row_upper),
+                   excess(self.col_lower - x, self.col_lower), excess(x - self.col_upper, self.col_upper))
+
     def column_names(self) -> list[str]:
         """Names ``<block>_<index>`` for every column, valid in LP and MPS files."""
         return _block_names(self.col_blocks, self.num_cols, "c")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,3 +81,18 @@ def test_a_boolean_mask_selects_rows_of_a_measure():
     measure = FillMeasure("m", sp.csr_array(np.eye(2)), np.ones(2), lambda: None, np.zeros(2, dtype=int))
     np.testing.assert_array_equal(measure.subset(np.array([False, True])).toarray(), [[0.0, 1.0]])
     assert measure.subset(np.arange(2)) is measure.matrix
+
+
+def test_violation_is_the_largest_relative_excess_over_any_finite_bound():
+    builder = LPBuilder()
+    builder.add_columns("x", 3, lower=np.array([0.0, -np.inf, 1.0]), upper=np.array([np.inf, 5.0, np.inf]))
+    builder.add_rows("r", {"x": sp.csr_array(np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))},
+                     lower=np.array([-np.inf, 2.0]), upper=np.array([4.0, np.inf]))
+    lp = builder.build()
+    assert lp.violation(np.array([1.0, 2.0, 3.0])) == 0.0
+    # row 0 over its upper bound 4 by 1: 1 / (1 + 4); infinite bounds elsewhere must not hide it
+    assert lp.violation(np.array([2.0, 3.0, 3.0])) == pytest.approx(0.2)
+    # column 0 below its lower bound 0 by 0.5, column 2 below 1 by 1 (row 1 below 2 by 2: 2/3 is the largest)
+    assert lp.violation(np.array([-0.5, 0.0, 0.0])) == pytest.approx(2 / 3)
+    # column 1 over its upper bound 5 (row 0 then over 4 too)
+    assert lp.violation(np.array([-1.0, 9.0, 3.0])) == pytest.approx(max(4 / 6, 1 / 1, 4 / 5))

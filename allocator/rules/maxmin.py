@@ -12,10 +12,12 @@ from allocator.rules import bottleneck
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.level_certificate import level_bound
 from allocator.rules.stages import (
-    SATURATION_DUAL, VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
+    VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
 )
 
 
+#: a remembered level counts for a draw when an allocation reaches it to within this (relative)
+REMEMBERED_LEVEL_GAP = 1e-9
 #: below this many links ``method: auto`` keeps the two LP stages: they take a few hundredths of a
 #: second there, less than importing igraph (about 0.4 s)
 FLOW_MIN_LINKS = 50_000
@@ -106,30 +108,40 @@ class MaxMin(Rule):
         """Both stages as one value LP, at the level that the last solve's duals prove, or ``None``.
 
         For simulation draws (``runner.memory``): the duals of the last level LP solved bound this
-        draw's level from above (:func:`~allocator.rules.level_certificate.level_bound`). If the
-        value LP that holds every rate at or above that bound (and the rates with positive dual
-        weight also at or below it) is feasible, the bound is the level, to ``LEVEL_TOLERANCE``, and
-        that LP's solution is the answer. Between draws only its bounds change, so the loaded HiGHS
-        model is never refactorised. Not tried once more than a third of the tries (after the
-        first three) have failed: a failed try costs a solve.
+        draw's level from above (:mod:`~allocator.rules.level_certificate`). The value LP then
+        holds every rate at or above ``bound (1 - REMEMBERED_LEVEL_GAP)``; if it is feasible and
+        its solution passes a check tighter than the solver's tolerance (1e-7), the bound is the
+        level to ``REMEMBERED_LEVEL_GAP`` and that solution is the answer. The gap is 100 times
+        below ``LEVEL_TOLERANCE``, so there is no tolerance for the value stage to collect and no
+        rate needs holding from above. Between draws only this LP's bounds change, so the loaded
+        HiGHS model is never refactorised. After three tries, not tried once more than a third
+        have failed: a failed try costs a solve.
         """
         memory = runner.memory
         duals = memory.get("level duals")
         tries, misses = memory.get("level tries", (0, 0))
         if (duals is None or len(duals) != level_problem.num_rows or not len(measure) or level_problem.is_mip
-                or 3 * misses > tries + 3):  # (a MIP's level is not the LP bound's)
+                or (tries >= 3 and 3 * misses > tries)):  # (a MIP's level is not the LP bound's)
             return None
         level = level_bound(level_problem, duals)
-        weights = np.abs(duals[level_problem.rows("level")]) * measure.lp_denominator
-        solution = None
-        if np.isfinite(level):
-            saturated = weights > SATURATION_DUAL * weights.max()  # none when no rate was priced (all served)
-            held = hold(model.base, measure, np.arange(len(measure)), np.full(len(measure), level), "maxmin",
-                        saturated=saturated)
-            if not (saturated.all() and measure.demand_rows):  # else every amount is fixed: any feasible point will do
-                held = value_lp(held, model.problem)
-            solution = runner.attempt("value", held, f"at the level {level:.9g} proven by the last solve's duals")
-        memory["level tries"] = (tries + 1, misses + (solution is None))
+        outcome = self._at_proven_level(model, runner, measure, level) if np.isfinite(level) else None
+        memory["level tries"] = (tries + 1, misses + (outcome is None))
+        return outcome
+
+    def _at_proven_level(self, model, runner, measure, level: float) -> RuleOutcome | None:
+        floor = level * (1 - REMEMBERED_LEVEL_GAP)
+        held = hold(model.base, measure, np.arange(len(measure)), np.full(len(measure), level), "maxmin",
+                    below=REMEMBERED_LEVEL_GAP)
+        if not _amounts_fixed(model.problem, measure, floor):
+            held = value_lp(held, model.problem)
+        base = model.base
+
+        def reaches_the_floor(solution) -> bool:  # checked here, tighter than the solver's tolerance (1e-7)
+            rates = measure.lp_rates(flows_of(solution, held))
+            return rates.min() >= floor * (1 - 1e-12) and base.violation(solution.x[:base.num_cols]) <= 1e-9
+
+        solution = runner.attempt("value", held, f"at the level {level:.9g} proven by the last solve's duals",
+                                  accept=reaches_the_floor)
         return None if solution is None else RuleOutcome(flows_of(solution, held), {"level": level})
 
     def _level_by_max_flow(self, model, runner) -> RuleOutcome:
@@ -149,3 +161,14 @@ class MaxMin(Rule):
         held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin",
                              saturated=tight), problem)
         return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})
+
+
+def _amounts_fixed(problem, measure, floor: float) -> bool:
+    """Whether holding every pair at ``floor`` uses up all but a ``REMEMBERED_LEVEL_GAP`` share of each
+    resource's supply. Then no allocation can add value beyond that share of the supply times the
+    largest value, so any feasible point answers the value stage (it is solved without objective)."""
+    if not measure.demand_rows or problem.network is not None:
+        return False
+    supply = problem.supply.sum(axis=0) / problem.scale
+    held = np.bincount(measure.resource, weights=floor * measure.lp_denominator, minlength=len(supply))
+    return bool(np.all(supply - held <= REMEMBERED_LEVEL_GAP * supply))

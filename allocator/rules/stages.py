@@ -110,16 +110,19 @@ class StageRunner:
             raise StageTimeLimit(stage)
         return replace(self.options, time_limit=remaining)
 
-    def attempt(self, stage: str, lp: LPModel, note: str) -> LPSolution | None:
-        """Solve ``lp`` and keep it like :meth:`run` if it is optimal; otherwise record why and return ``None``.
+    def attempt(self, stage: str, lp: LPModel, note: str, accept=None) -> LPSolution | None:
+        """Solve ``lp`` and keep it like :meth:`run` if it is optimal (and ``accept(solution)`` holds,
+        when given); otherwise record why and return ``None``.
 
         For a shortcut the rule can do without: no fallback backend, and an infeasible ``lp`` is an
         answer, not an error.
         """
         solution = solve_equilibrated(self.backend, lp, self._budget(stage))
-        if solution.status is not Status.OPTIMAL:
+        refused = solution.status is Status.OPTIMAL and accept is not None and not accept(solution)
+        if solution.status is not Status.OPTIMAL or refused:
+            why = "its check failed" if refused else solution.message or solution.status.value
             self.records.append(StageRecord(stage, solution.status, float("nan"), solution.seconds,
-                                            f"not kept ({note}): {solution.message or solution.status.value}"))
+                                            f"not kept ({note}): {why}"))
             return None
         self.records.append(StageRecord(stage, solution.status, solution.objective, solution.seconds, note))
         self.best = (stage, flows_of(solution, lp))
@@ -162,8 +165,9 @@ class StageRunner:
 
 
 def hold(lp: LPModel, measure: FillMeasure, index: np.ndarray, levels: np.ndarray, name: str,
-         *, saturated: np.ndarray | None = None) -> LPModel:
-    """Hold ``F_k >= level_k (1 - LEVEL_TOLERANCE)`` for the entries ``index`` of ``measure``.
+         *, saturated: np.ndarray | None = None, below: float = LEVEL_TOLERANCE) -> LPModel:
+    """Hold ``F_k >= level_k (1 - below)`` (``below`` = ``LEVEL_TOLERANCE`` unless given) for the
+    entries ``index`` of ``measure``.
 
     Entries flagged in ``saturated`` (equal to their level in every optimum of the stage that
     found it) are also held from above, ``F_k <= level_k (1 + LEVEL_TOLERANCE)``: otherwise a
@@ -174,7 +178,7 @@ def hold(lp: LPModel, measure: FillMeasure, index: np.ndarray, levels: np.ndarra
         return lp
     levels = np.asarray(levels, dtype=float)
     denominator = measure.lp_denominator[index]
-    lower = levels * (1 - LEVEL_TOLERANCE) * denominator
+    lower = levels * (1 - below) * denominator
     upper = np.where(saturated, levels * (1 + LEVEL_TOLERANCE) * denominator, np.inf) \
         if saturated is not None else np.full(len(index), np.inf)
     if measure.demand_rows:
