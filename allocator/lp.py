@@ -100,8 +100,11 @@ class LPModel:
         return replace(self, row_lower=_frozen(row_lower), row_upper=_frozen(row_upper))
 
     def violation(self, x: np.ndarray) -> float:
-        """The largest amount by which ``x`` breaks a row or column bound, relative to ``1 + |bound|``."""
+        """The largest amount by which ``x`` breaks a row or column bound, relative to ``1 + |bound|``
+        (``inf`` when ``x`` holds a NaN or an infinity)."""
         x = np.asarray(x, dtype=float)
+        if not np.isfinite(x).all():
+            return np.inf
         activity = self.matrix @ x
 
         def excess(over: np.ndarray, bound: np.ndarray) -> float:

@@ -96,3 +96,6 @@ def test_violation_is_the_largest_relative_excess_over_any_finite_bound():
     assert lp.violation(np.array([-0.5, 0.0, 0.0])) == pytest.approx(2 / 3)
     # column 1 over its upper bound 5 (row 0 then over 4 too)
     assert lp.violation(np.array([-1.0, 9.0, 3.0])) == pytest.approx(max(4 / 6, 1 / 1, 4 / 5))
+    # a NaN or an infinity anywhere is no solution
+    assert lp.violation(np.array([np.nan, 1.0, 1.0])) == np.inf
+    assert lp.violation(np.array([1.0, 1.0, np.inf])) == np.inf

@@ -112,8 +112,9 @@ class MaxMin(Rule):
         holds every rate at or above ``bound (1 - REMEMBERED_LEVEL_GAP)``; if it is feasible and
         its solution passes a check tighter than the solver's tolerance (1e-7), the bound is the
         level to ``REMEMBERED_LEVEL_GAP`` and that solution is the answer. The gap is 100 times
-        below ``LEVEL_TOLERANCE``, so there is no tolerance for the value stage to collect and no
-        rate needs holding from above. Between draws only this LP's bounds change, so the loaded
+        below ``LEVEL_TOLERANCE``: the value stage can collect at most ``REMEMBERED_LEVEL_GAP x
+        level x`` the held demand, so no rate is held from above (old duals cannot show which
+        rates are still at the level, see docs/simulation.md). Between draws only this LP's bounds change, so the loaded
         HiGHS model is never refactorised. After three tries, not tried once more than a third
         have failed: a failed try costs a solve.
         """
