@@ -114,9 +114,9 @@ class MaxMin(Rule):
         level to ``REMEMBERED_LEVEL_GAP`` and that solution is the answer. The gap is 100 times
         below ``LEVEL_TOLERANCE``: the value stage can collect at most ``REMEMBERED_LEVEL_GAP x
         level x`` the held demand, so no rate is held from above (old duals cannot show which
-        rates are still at the level, see docs/simulation.md). Between draws only this LP's bounds change, so the loaded
-        HiGHS model is never refactorised. After three tries, not tried once more than a third
-        have failed: a failed try costs a solve.
+        rates are still at the level, see docs/simulation.md). Between draws only this LP's
+        bounds change, so the loaded HiGHS model is never refactorised. After three tries, not
+        tried once more than a third have failed: a failed try costs a solve.
         """
         memory = runner.memory
         duals = memory.get("level duals")
