@@ -61,7 +61,8 @@ def bounds(scenario: Scenario, rule=None, *, samples: int = 200, seed: int = 0, 
     >>> table.loc[table["metric"] == "min_fill_rate", ["setting", "worst", "best", "method"]].values.tolist()
     [['fixed allocation', 0.5, 1.0, 'exact'], ['re-solved', 0.5, 1.0, 'exact']]
     """
-    from allocator.simulation import draw_backends, flat_metrics, plan_simulation, solve_draw
+    from allocator.sim_draws import draw_backends, flat_metrics, solve_draw
+    from allocator.simulation import plan_simulation
 
     rule = resolve_rule(rule, scenario)
     problem = Problem.from_scenario(scenario)

@@ -21,7 +21,7 @@ def run_dask(plan, shards: Sequence[int], sink, *, workers: int | None = None, s
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise SolverUnavailableError("the dask engine needs dask.distributed: pip install 'allocator[dask]'") from None
-    from allocator.simulation import run_shard
+    from allocator.sim_draws import run_shard
 
     cluster = None
     if scheduler is None:

@@ -1,6 +1,6 @@
 """Where simulation shards run: in this process, in worker processes, or on Dask (:mod:`allocator.dask_engine`).
 
-Every engine runs the same shards of the same plan (:func:`allocator.simulation.run_shard`) and
+Every engine runs the same shards of the same plan (:func:`allocator.sim_draws.run_shard`) and
 hands each finished shard to a ``sink`` in the calling process, which stores it; the results do
 not depend on the engine.
 """
@@ -28,7 +28,7 @@ def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tu
             prepare: Callable[[SimulationPlan], SimulationPlan] | None = None) -> SimulationPlan:
     """Run ``shards`` of ``plan`` on ``engine`` and hand each finished shard to ``sink`` (in this process).
 
-    ``prepare`` (the starting bases, :func:`allocator.simulation.warm_bases`) is applied to the
+    ``prepare`` (the starting bases, :func:`allocator.sim_draws.warm_bases`) is applied to the
     plan in this process before the first shard runs; the processes engine applies it while its
     workers start, so that their start-up overlaps it. The prepared plan is what the shards run
     and what is returned.
@@ -38,7 +38,7 @@ def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tu
     prepare = prepare or (lambda same: same)
     if not shards:
         return plan
-    from allocator.simulation import run_shard
+    from allocator.sim_draws import run_shard
 
     if engine == "processes" or (engine == "dask" and scheduler is None):
         _check_workers_can_start()
@@ -95,7 +95,7 @@ def _start_worker() -> None:
 def _shard_in_worker(shard: int, bases: dict | None, memory: dict | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     from dataclasses import replace
 
-    from allocator.simulation import run_shard
+    from allocator.sim_draws import run_shard
 
     return run_shard(replace(_PLAN, bases=bases, memory=memory), shard)
 

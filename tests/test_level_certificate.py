@@ -18,7 +18,8 @@ from allocator.problem import Problem
 from allocator.rules.level_certificate import level_bound
 from allocator.rules.maxmin import MaxMin
 from allocator.rules.stages import LEVEL_TOLERANCE, StageRunner, equity_lp
-from allocator.simulation import draw_backends, plan_simulation, solve_draw
+from allocator.sim_draws import draw_backends, solve_draw
+from allocator.simulation import plan_simulation
 from allocator.status import Status
 from allocator.uncertainty import draw
 from conftest import build
@@ -246,7 +247,7 @@ def test_pulp_draws_at_the_remembered_level_agree_with_highs():
 
 
 def test_every_shard_starts_from_the_nominal_scenario_s_level_duals():
-    from allocator.simulation import run_shard, warm_bases
+    from allocator.sim_draws import run_shard, warm_bases
 
     plan = warm_bases(plan_simulation(_sites(3), ["maxmin", "utilitarian"], draws=6, seed=2, cv=0.2, shard_size=3))
     assert set(plan.memory) == {"maxmin"} and "level duals" in plan.memory["maxmin"]

@@ -289,7 +289,8 @@ def test_local_workers_refuse_code_read_from_standard_input():
 def test_the_kept_feasible_set_equals_a_rebuilt_one_in_every_draw():
     from allocator.measures import MeasureSet
     from allocator.compiler import feasible_set
-    from allocator.simulation import _feasible, plan_simulation
+    from allocator.sim_draws import _feasible
+    from allocator.simulation import plan_simulation
 
     scenario = _sites(7)
     plan = plan_simulation(scenario, ["maxmin"], draws=6, seed=3, cv=0.4,
@@ -334,7 +335,7 @@ def test_renewed_measures_equal_measures_built_afresh_in_every_draw():
 @pytest.mark.parametrize("constraints", [[], [{"type": "group_gap", "attribute": "g", "max_gap": 0.15}]])
 def test_a_draw_solved_with_the_shard_cache_equals_one_built_afresh(constraints):
     # the cache keeps measures' matrices (and, without constraints, the feasible set) between draws
-    from allocator.simulation import draw_backends, solve_draw
+    from allocator.sim_draws import draw_backends, solve_draw
 
     document = {"sites": [{"id": f"s{j}", "supply": {"food": 60 + 25 * j}} for j in range(3)],
                 "units": [{"id": f"u{i}", "demand": 8 + (7 * i) % 23, "groups": {"g": "xyz"[i % 3]}} for i in range(18)],
@@ -363,7 +364,7 @@ def test_a_worker_lost_while_the_bases_are_prepared_is_reported():
     import multiprocessing
 
     from allocator.sim_engines import WorkerLost, execute
-    from allocator.simulation import warm_bases
+    from allocator.sim_draws import warm_bases
 
     plan = plan_simulation(_sites(1), ["maxmin"], draws=4, seed=1, cv=0.2, shard_size=2)
 
