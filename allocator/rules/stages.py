@@ -100,15 +100,21 @@ class StageRunner:
         """Record a stage that was not needed, and why."""
         self.records.append(StageRecord(stage, Status.OPTIMAL, float("nan"), 0.0, f"skipped: {reason}"))
 
-    def _budget(self, stage: str) -> SolverOptions:
-        """The options for the next solve, with what is left of the time limit."""
+    def _budget(self, stage: str, seconds: float = 0.0, why: str = "not started: no time left") -> SolverOptions:
+        """The options for the next solve, with what is left of the time limit (none left: recorded, raised)."""
         if self.deadline is None:
             return self.options
         remaining = self.deadline - time.perf_counter()
         if remaining <= 0:
-            self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), 0.0, "not started: no time left"))
+            self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), seconds, why))
             raise StageTimeLimit(stage)
         return replace(self.options, time_limit=remaining)
+
+    def _keep(self, stage: str, lp: LPModel, solution: LPSolution) -> LPSolution:
+        """Make an optimal stage solution the latest and best one."""
+        self.best = (stage, flows_of(solution, lp))
+        self.last = (stage, lp, solution)
+        return solution
 
     def attempt(self, stage: str, lp: LPModel, note: str, accept=None) -> LPSolution | None:
         """Solve ``lp`` and keep it like :meth:`run` if it is optimal (and ``accept(solution)`` holds,
@@ -125,9 +131,7 @@ class StageRunner:
                                             f"not kept ({note}): {why}"))
             return None
         self.records.append(StageRecord(stage, solution.status, solution.objective, solution.seconds, note))
-        self.best = (stage, flows_of(solution, lp))
-        self.last = (stage, lp, solution)
-        return solution
+        return self._keep(stage, lp, solution)
 
     def run(self, stage: str, lp: LPModel) -> LPSolution:
         solution = solve_equilibrated(self.backend, lp, self._budget(stage))
@@ -136,14 +140,8 @@ class StageRunner:
         numerical = solution.status is Status.ERROR or (solution.status is Status.INFEASIBLE and self.best is not None)
         if numerical and self.fallback is not None:
             first = f"{self.backend.name} failed ({solution.message or solution.status.value})"
-            options = self.options
-            if self.deadline is not None:  # the first backend used part of the budget
-                remaining = self.deadline - time.perf_counter()
-                if remaining <= 0:
-                    self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), solution.seconds,
-                                                    f"{first}; no time left for the fallback"))
-                    raise StageTimeLimit(stage)
-                options = replace(options, time_limit=remaining)
+            # what the first backend left of the budget
+            options = self._budget(stage, solution.seconds, f"{first}; no time left for the fallback")
             solution = solve_equilibrated(self.fallback, lp, options)
             solution = replace(solution, message=f"{first}; solved again with {self.fallback.name}"
                                + (f": {solution.message}" if solution.message else ""))
@@ -159,9 +157,7 @@ class StageRunner:
             detail = f": {solution.message}" if solution.message else ""
             raise SolverError(f"{self.backend.name} stopped at stage '{stage}' with status "
                               f"{solution.status.value}{detail}")
-        self.best = (stage, flows_of(solution, lp))
-        self.last = (stage, lp, solution)
-        return solution
+        return self._keep(stage, lp, solution)
 
 
 def hold(lp: LPModel, measure: FillMeasure, index: np.ndarray, levels: np.ndarray, name: str,
