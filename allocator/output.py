@@ -1,8 +1,10 @@
 """Atomic output folders: write everything into a temporary sibling folder, then rename.
 
-An interrupted run leaves nothing half-written (the temporary folder is removed), and an
-existing folder is replaced only with ``force``, and only if it is empty or holds an earlier
-allocator result (a ``summary.json``): ``--force`` never deletes someone else's folder.
+An interrupted run leaves nothing half-written (the temporary folder is removed). An existing
+folder is replaced only with ``force``, and only if allocator wrote everything in it: every
+folder allocator writes carries a manifest (:data:`MANIFEST`) listing its files, and a folder
+with a file the manifest does not list, or holding an input of the run, is refused whatever
+``force`` says. ``force`` never deletes a file the user owns.
 """
 
 from __future__ import annotations
@@ -10,23 +12,61 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fnmatch
 import glob
+import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
+from allocator._version import __version__
 from allocator.errors import OutputExistsError
 
 #: the file that marks a folder as an allocator result
 MARKER = "summary.json"
+#: the list of files allocator wrote into an output folder, written last into every output folder
+MANIFEST = ".allocator-output.json"
+#: what an output folder of an allocator release without manifests may hold (besides temporary files
+#: of a killed run): a folder with :data:`MARKER` and nothing but these is an earlier result
+LEGACY_OUTPUTS = (
+    "summary.json", "allocations.csv", "groups.csv", "flows.csv", "edges.csv", "nodes.csv", "units.csv",
+    "sites.csv", "constraints.csv", "disparity.csv", "decomposition.csv", "draws.csv", "expected.csv",
+    "per_unit.csv", "frontier.csv", "comparison.csv", "variants.csv", "bounds.csv", "bounds.json", "*.png",
+    "simulation.json", "metrics.parquet", "metric_summary.csv", "shards", "shards/*.parquet", "shards/.*.tmp-*",
+)
 
 
-def check_output_folder(target: str | Path, *, force: bool = False) -> None:
-    """Raise :class:`OutputExistsError` unless ``target`` may be written (before any work is done)."""
+def check_output_folder(target: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = (),
+                        legacy: tuple[str, ...] = LEGACY_OUTPUTS, marker: str = MARKER) -> None:
+    """Raise :class:`OutputExistsError` unless ``target`` may be written (before any work is done).
+
+    Parameters
+    ----------
+    target : str or Path
+        The output folder.
+    force : bool
+        Replace an existing folder that allocator wrote (never any other).
+    inputs : iterable of paths
+        Files the run reads (the scenario and its tables): a folder that holds one is never replaced.
+    legacy, marker : tuple of str, str
+        File name patterns an allocator folder without a manifest may hold, and the file that marks one.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "scenario.yaml").write_text("name: mine")
+    10
+    >>> check_output_folder(folder, force=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    allocator.errors.OutputExistsError: refusing to replace ...: it holds scenario.yaml, which allocator did not write; ...
+    """
     target = Path(target)
+    _refuse_inputs(target, inputs)
     if not target.exists():
         return
     if not target.is_dir():
@@ -36,13 +76,74 @@ def check_output_folder(target: str | Path, *, force: bool = False) -> None:
     resolved, here = target.resolve(), Path.cwd().resolve()
     if resolved == here or resolved in here.parents:
         raise OutputExistsError(f"refusing to replace {target}: it is the working folder or contains it")
-    if any(target.iterdir()) and not (target / MARKER).is_file():
-        raise OutputExistsError(f"refusing to replace {target}: it is not empty and holds no {MARKER}, so it "
-                                "does not look like an earlier allocator result; choose another --out")
+    foreign = foreign_files(target, legacy, marker)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise OutputExistsError(f"refusing to replace {target}: it holds {shown}, which allocator did not write; "
+                                "move those files out or choose another output folder")
+
+
+def foreign_files(folder: Path, legacy: tuple[str, ...] = LEGACY_OUTPUTS, marker: str = MARKER) -> list[str]:
+    """Files (and folders) under ``folder`` that allocator did not write, as sorted relative paths.
+
+    With a manifest, everything it does not list is foreign. Without one (an earlier release, a
+    simulation folder written shard by shard, or not an allocator folder at all), a folder holding
+    ``marker`` may hold only ``legacy`` names; any other non-empty folder is foreign as a whole.
+    """
+    present = sorted(_relative_entries(folder))
+    if not present:
+        return []
+    listed = _manifest_files(folder)
+    if listed is not None:
+        allowed = set(listed) | {MANIFEST} | {str(Path(f).parent.as_posix()) for f in listed}
+        return [p for p in present if p not in allowed and not _is_debris(p)]
+    if marker not in present:
+        return [p for p in present if "/" not in p]
+    return [p for p in present if not _is_debris(p) and not any(fnmatch.fnmatchcase(p, pat) for pat in legacy)]
+
+
+def _is_debris(relative: str) -> bool:
+    """A temporary file of an earlier, killed write (``.name.tmp-PID-...``)."""
+    name = relative.rsplit("/", 1)[-1]
+    return name.startswith(".") and ".tmp-" in name
+
+
+def _relative_entries(folder: Path) -> Iterator[str]:
+    for root, dirs, files in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        for name in sorted(dirs) + sorted(files):
+            yield (base / name).as_posix()
+
+
+def _manifest_files(folder: Path) -> list[str] | None:
+    try:
+        content = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = content["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else None
+
+
+def write_manifest(folder: Path) -> None:
+    """List every file under ``folder`` in its manifest (called last, so the manifest never lists a file
+    that is not there)."""
+    files = [p for p in sorted(_relative_entries(folder)) if (folder / p).is_file() and p != MANIFEST]
+    (folder / MANIFEST).write_text(json.dumps({"written_by": "allocator", "version": __version__, "files": files},
+                                              indent=2) + "\n", encoding="utf-8")
+
+
+def _refuse_inputs(target: Path, inputs: Iterable[str | Path]) -> None:
+    """An output must not be, or hold, a file the run reads: replacing it would delete the user's input."""
+    resolved = target.resolve()
+    for item in inputs:
+        path = Path(item).resolve()
+        if path == resolved or resolved in path.parents:
+            raise OutputExistsError(f"refusing to write {target}: it {'is' if path == resolved else 'holds'} "
+                                    f"{path.name}, an input of this run; choose an output outside the inputs")
 
 
 @contextlib.contextmanager
-def atomic_folder(target: str | Path, *, force: bool = False) -> Iterator[Path]:
+def atomic_folder(target: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Yield a temporary folder that becomes ``target`` when the block ends without error.
 
     The new folder replaces an old one in a single atomic exchange where the platform has one
@@ -59,12 +160,13 @@ def atomic_folder(target: str | Path, *, force: bool = False) -> Iterator[Path]:
     target = Path(target)
     if target.parent.is_dir():
         _clear_debris(target)  # first: outputs a killed run moved aside are back before the --force check
-    check_output_folder(target, force=force)
+    check_output_folder(target, force=force, inputs=inputs)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     retired = None
     try:
         yield staging
+        write_manifest(staging)
         for path in staging.iterdir():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -142,16 +244,17 @@ def _fsync_folder(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(target: str | Path, *, force: bool = False) -> Iterator[Path]:
+def atomic_file(target: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Yield a temporary path that becomes ``target`` (one file) when the block ends without error.
 
     Raises
     ------
     OutputExistsError
-        If ``target`` exists and ``force`` is false, or it is not a file, before anything is written.
+        If ``target`` exists and ``force`` is false, or it is not a file, or it is an input of the run,
+        before anything is written.
     """
     target = Path(target)
-    check_output_file(target, force=force)
+    check_output_file(target, force=force, inputs=inputs)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent)
     os.close(handle)
@@ -170,9 +273,10 @@ def atomic_file(target: str | Path, *, force: bool = False) -> Iterator[Path]:
             staging.unlink()
 
 
-def check_output_file(target: str | Path, *, force: bool = False) -> None:
-    """Raise :class:`OutputExistsError` unless the file ``target`` may be written."""
+def check_output_file(target: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> None:
+    """Raise :class:`OutputExistsError` unless the file ``target`` may be written (never over an input)."""
     target = Path(target)
+    _refuse_inputs(target, inputs)
     if not target.exists():
         return
     if not target.is_file():

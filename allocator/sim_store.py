@@ -18,14 +18,20 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from allocator.errors import OutputExistsError, UsageError
+from allocator.output import check_output_folder
 from allocator.problem import Problem
 
 PLAN_FILE = "simulation.json"
+#: everything a simulation folder holds (shards, summaries, temporary files of a killed run); with
+#: ``force`` a folder holding anything else is refused
+SIMULATION_OUTPUTS = ("simulation.json", "shards", "shards/groups-*.parquet", "shards/metrics-*.parquet",
+                      "metrics.parquet", "metric_summary.csv", "groups.csv", "distributions.png", "summary.json")
 
 
 def scenario_fingerprint(scenario) -> str:
@@ -47,7 +53,8 @@ def scenario_fingerprint(scenario) -> str:
 class ShardStore:
     """The shards of one simulation in ``folder`` (see the module docstring)."""
 
-    def __init__(self, folder: str | Path, plan: dict, *, resume: bool = False, force: bool = False):
+    def __init__(self, folder: str | Path, plan: dict, *, resume: bool = False, force: bool = False,
+                 inputs: Iterable[str | Path] = ()):
         import importlib.util
 
         if importlib.util.find_spec("pyarrow") is None:
@@ -64,6 +71,9 @@ class ShardStore:
             raise OutputExistsError(f"{self.folder} exists already: --resume to continue that simulation, "
                                     "--force to replace it, or choose another folder")
         elif occupied:
+            # the same rule as every output folder: only what allocator wrote, never an input of the run
+            check_output_folder(self.folder, force=True, inputs=inputs, legacy=SIMULATION_OUTPUTS,
+                                marker=PLAN_FILE)
             shutil.rmtree(self.folder)
         self.shards.mkdir(parents=True, exist_ok=True)
         for stale in self.shards.glob(".*.tmp-*"):  # left by a run that was killed while writing

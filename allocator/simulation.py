@@ -156,7 +156,8 @@ def run_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int
     if out is not None:
         from allocator.sim_store import ShardStore
 
-        store = ShardStore(out, plan.describe(), resume=resume, force=force)
+        store = ShardStore(out, plan.describe(), resume=resume, force=force,
+                           inputs=[path for _, path, _ in scenario.inputs])
     finished = store.done() if store is not None else set()
     finished &= set(range(plan.num_shards))
     resumed = sum(len(plan.shard_draws(k)) for k in finished)

@@ -57,7 +57,8 @@ def test_solve_json_is_summary_json(tmp_path):
 def test_solve_out_writes_all_tables(tmp_path):
     out = tmp_path / "out"
     assert run("solve", TUTORIAL, "--out", out).exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["allocations.csv", "flows.csv", "groups.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".allocator-output.json", "allocations.csv", "flows.csv",
+                                                     "groups.csv", "summary.json"]
     allocations = pd.read_csv(out / "allocations.csv")
     assert list(allocations.columns) == ["unit", "resource", "allocated", "demand", "fill_rate"]
     assert allocations["allocated"].sum() == pytest.approx(3000, rel=1e-6)
@@ -94,7 +95,7 @@ def test_force_never_replaces_a_folder_that_is_not_an_allocator_result(tmp_path)
     (out / "thesis.txt").write_text("precious")
     result = run("solve", TUTORIAL, "--out", out, "--force")
     assert result.exit_code == 2
-    assert "does not look like an earlier allocator result" in result.output
+    assert "thesis.txt, which allocator did not write" in result.output
     assert (out / "thesis.txt").read_text() == "precious"
 
 

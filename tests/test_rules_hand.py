@@ -355,7 +355,7 @@ def test_result_save_writes_tables_and_refuses_to_overwrite(tmp_path, network):
     r = allocator.solve(network, "leximin")
     out = r.save(tmp_path / "out")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["allocations.csv", "flows.csv", "groups.csv", "summary.json"]
+    assert names == [".allocator-output.json", "allocations.csv", "flows.csv", "groups.csv", "summary.json"]
     import json
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rule"]["name"] == "leximin"

@@ -32,7 +32,7 @@ def explain(
     from allocator.explain import save_explanation
 
     def action():
-        _check_folder(out, force)
+        _check_folder(out, force, scenario)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         explanation = allocator.solve(loaded, _rule(rule), _constraints(constraint), solver=solver).explain()
         if unit is not None and unit not in set(explanation.units["unit"]):
@@ -82,7 +82,7 @@ def disparity(
     from allocator.disparity import disparity as decompose, save_disparity
 
     def action():
-        _check_folder(out, force)
+        _check_folder(out, force, scenario)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         result = decompose(loaded, attribute, _rule(rule), resource=resource, location=location, solver=solver)
         _save_and_show(result, out, force, save_disparity, render.disparity)

@@ -82,10 +82,11 @@ def _rule(text: str | None) -> dict | None:
     return parse_spec(text, "name") if text else None
 
 
-def _check_folder(out: Path | None, force: bool) -> None:
-    """Refuse an existing output folder (unless ``--force``) before any work is done."""
+def _check_folder(out: Path | None, force: bool, scenario: Path) -> None:
+    """Refuse an existing output folder (unless ``--force``, and never one holding the scenario or
+    anything allocator did not write) before any work is done."""
     if out is not None:
-        check_output_folder(out, force=force)
+        check_output_folder(out, force=force, inputs=[scenario])
 
 
 def _save_and_show(result, out: Path | None, force: bool, save, show) -> None:
@@ -152,7 +153,7 @@ def solve(
             raise UsageError(f"--time-limit must be a positive number of seconds, got {time_limit}")
         excel = out is not None and out.suffix.lower() == ".xlsx"
         if out is not None:
-            (check_output_file if excel else check_output_folder)(out, force=force)
+            (check_output_file if excel else check_output_folder)(out, force=force, inputs=[scenario])
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         result = allocator.solve(loaded, _rule(rule), _constraints(constraint),
                                  solver=solver, time_limit=time_limit)

@@ -70,7 +70,7 @@ def bounds(
     from allocator.bounds import bounds as compute_bounds, save_bounds
 
     def action():
-        _check_folder(out, force)
+        _check_folder(out, force, scenario)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         table = compute_bounds(loaded, _rule(rule), samples=samples, seed=seed, solver=solver)
         _save_and_show(table, out, force, save_bounds, render.bounds)

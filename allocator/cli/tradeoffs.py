@@ -57,7 +57,7 @@ def compare(
     from allocator.comparison import compare_rules, save_comparison
 
     def action():
-        _check_folder(out, force)
+        _check_folder(out, force, scenario)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         specs = parse_rule_list(rules)
         with render.progress(len(specs), "solving") as step:
@@ -88,7 +88,7 @@ def frontier(
     from allocator.frontiers import frontier as trace, save_frontier
 
     def action():
-        _check_folder(out, force)
+        _check_folder(out, force, scenario)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         values = np.linspace(start, stop, points)
         with render.progress(points, "solving") as step:
@@ -118,9 +118,9 @@ def report(
     from allocator.report import render_html
 
     def action():
-        check_output_file(out, force=force)
+        check_output_file(out, force=force, inputs=[scenario])
         built = _built_report(scenario, rules, constraint, solver, allow_outside)
-        with atomic_file(out, force=force) as staging:
+        with atomic_file(out, force=force, inputs=[path for _, path, _ in built.scenario.inputs]) as staging:
             staging.write_text(render_html(built), encoding="utf-8")
         render.report_written(out, built)
 
@@ -152,7 +152,7 @@ def plot(
     from allocator.report import save_charts
 
     def action():
-        check_output_folder(out, force=force)
+        check_output_folder(out, force=force, inputs=[scenario])
         save_charts(_built_report(scenario, rules, constraint, solver, allow_outside), out, force=force)
         render.written(out)
 
@@ -176,7 +176,7 @@ def lottery(
     from allocator.lottery import lottery as draw_lottery, save_lottery
 
     def action():
-        _check_folder(out, force)
+        _check_folder(out, force, scenario)
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         result = draw_lottery(loaded, parse_spec(rule, "name"), draws=draws, seed=seed,
                               constraints=_constraints(constraint), solver=solver)

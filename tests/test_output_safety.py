@@ -1,0 +1,144 @@
+"""Nothing the user owns is ever lost: ``--force`` replaces only a folder allocator wrote, never one
+holding an input of the run or a file allocator did not write, and never overwrites an input file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import allocator
+from allocator.cli.app import app
+from allocator.errors import OutputExistsError
+from allocator.output import MANIFEST, atomic_folder, check_output_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+FOOD_BANK = ROOT / "scenarios" / "food-bank"
+TUTORIAL = ROOT / "scenarios" / "tutorial" / "scenario.yaml"
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_force_never_deletes_the_scenario_kept_inside_the_output_folder(tmp_path):
+    # The planner's mistake from the issue: an earlier result in results/, then the scenario and its
+    # tables copied in beside it, then `solve results/s.yaml --out results --force`.
+    results = tmp_path / "results"
+    assert run("solve", FOOD_BANK / "scenario.yaml", "--out", results).exit_code == 0
+    for name in ("units.csv", "links.csv"):
+        shutil.copy(FOOD_BANK / name, results / name)
+    shutil.copy(FOOD_BANK / "scenario.yaml", results / "s.yaml")
+    before = contents(results)
+    result = run("solve", results / "s.yaml", "--out", results, "--force")
+    assert result.exit_code == 2, result.output
+    assert "s.yaml" in result.output
+    assert contents(results) == before
+
+
+def test_an_earlier_result_without_a_manifest_with_the_scenario_inside_is_refused(tmp_path):
+    # a result of a release before manifests: summary.json + tables; units.csv is also an output name
+    # (explain writes one), so only the input check can tell it is the scenario's own table
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "summary.json").write_text("{}")
+    (results / "allocations.csv").write_text("unit\n")
+    shutil.copy(FOOD_BANK / "units.csv", results / "units.csv")
+    shutil.copy(FOOD_BANK / "links.csv", results / "links.csv")
+    text = (FOOD_BANK / "scenario.yaml").read_text()
+    (tmp_path / "s.yaml").write_text(text.replace("units.csv", "results/units.csv").replace("links.csv",
+                                                                                           "results/links.csv"))
+    before = contents(results)
+    result = run("solve", tmp_path / "s.yaml", "--out", results, "--force")
+    assert result.exit_code == 2, result.output
+    assert contents(results) == before
+
+
+def test_a_file_the_user_added_to_a_result_folder_is_never_deleted(tmp_path):
+    out = tmp_path / "out"
+    assert run("solve", TUTORIAL, "--out", out).exit_code == 0
+    (out / "notes.txt").write_text("what we decided at the meeting")
+    result = run("solve", TUTORIAL, "--out", out, "--force")
+    assert result.exit_code == 2
+    assert "notes.txt" in result.output
+    assert (out / "notes.txt").read_text() == "what we decided at the meeting"
+
+
+def test_force_replaces_a_folder_allocator_wrote_and_its_manifest_lists_every_file(tmp_path):
+    out = tmp_path / "out"
+    assert run("solve", TUTORIAL, "--rule", "utilitarian", "--out", out).exit_code == 0
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["files"] == ["allocations.csv", "flows.csv", "groups.csv", "summary.json"]
+    assert run("solve", TUTORIAL, "--out", out, "--force").exit_code == 0
+    assert json.loads((out / "summary.json").read_text())["rule"]["name"] == "maxmin"
+
+
+def test_an_earlier_result_without_a_manifest_is_still_replaced(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("summary.json", "allocations.csv", "groups.csv", "flows.csv"):
+        (out / name).write_text("{}" if name.endswith(".json") else "unit\n")
+    assert run("solve", TUTORIAL, "--out", out, "--force").exit_code == 0
+    assert (out / MANIFEST).is_file()
+
+
+@pytest.mark.parametrize("command", [["explain"], ["lottery", "--draws", "2"], ["compare"]])
+def test_every_output_folder_follows_the_same_rule(tmp_path, command):
+    out = tmp_path / "out"
+    assert run(*command, TUTORIAL, "--out", out).exit_code == 0, command
+    (out / "mine.csv").write_text("keep me")
+    result = run(*command, TUTORIAL, "--out", out, "--force")
+    assert result.exit_code == 2, result.output
+    assert (out / "mine.csv").read_text() == "keep me"
+    (out / "mine.csv").unlink()
+    assert run(*command, TUTORIAL, "--out", out, "--force").exit_code == 0
+
+
+def test_simulate_force_never_deletes_a_folder_allocator_did_not_write(tmp_path):
+    # before: ShardStore removed any occupied folder with shutil.rmtree under --force
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.tex").write_text("precious")
+    scenario = ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml"
+    result = run("simulate", scenario, "--draws", "2", "--out", out, "--force")
+    assert result.exit_code == 2, result.output
+    assert (out / "chapter1.tex").read_text() == "precious"
+
+
+def test_simulate_force_replaces_an_earlier_simulation(tmp_path):
+    out = tmp_path / "sim"
+    scenario = ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml"
+    assert run("simulate", scenario, "--draws", "2", "--rules", "maxmin", "--out", out).exit_code == 0
+    assert run("simulate", scenario, "--draws", "3", "--rules", "maxmin", "--out", out, "--force").exit_code == 0
+    assert json.loads((out / "simulation.json").read_text())["draws"] == 3
+
+
+def test_a_single_output_file_never_overwrites_an_input(tmp_path):
+    folder = tmp_path / "bank"
+    shutil.copytree(FOOD_BANK, folder)
+    before = (folder / "units.csv").read_bytes()
+    result = run("report", folder / "scenario.yaml", "--out", folder / "units.csv", "--force")
+    assert result.exit_code == 2, result.output
+    assert "input" in result.output
+    assert (folder / "units.csv").read_bytes() == before
+
+
+def test_the_library_refuses_the_same_folders(tmp_path):
+    scenario = allocator.load_scenario(FOOD_BANK / "scenario.yaml")
+    result = allocator.solve(scenario)
+    with pytest.raises(OutputExistsError, match="input of this run"):
+        result.save(FOOD_BANK, force=True)
+    folder = tmp_path / "mixed"
+    with atomic_folder(folder) as staging:
+        (staging / "summary.json").write_text("{}")
+    (folder / "user.xlsx").write_bytes(b"x")
+    with pytest.raises(OutputExistsError, match="user.xlsx"):
+        check_output_folder(folder, force=True)
