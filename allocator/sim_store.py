@@ -58,8 +58,8 @@ class ShardStore:
         import importlib.util
 
         if importlib.util.find_spec("pyarrow") is None:
-            raise UsageError("simulation shards are Parquet files, which need pyarrow: "
-                             "pip install 'allocator[simulate]' (or run allocator.simulate without out=)")
+            raise UsageError("simulation shards are Parquet files, which need pyarrow (a dependency of allocator "
+                             "that is missing here): reinstall allocator, or pip install pyarrow")
         self.folder = Path(folder)
         self.shards = self.folder / "shards"
         if self.folder.exists() and not self.folder.is_dir():

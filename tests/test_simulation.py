@@ -178,13 +178,18 @@ def test_the_cli_simulates_and_refuses_what_it_cannot_do(tmp_path):
 
 
 def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path):
+    # 100,000 draws cannot finish before the signal however the machine is loaded (with 400 the run
+    # sometimes ended first on a busy machine); the signal waits until two shards are saved, and so
+    # never lands before the run started drawing
     out = tmp_path / "sim"
     process = subprocess.Popen([sys.executable, "-m", "allocator", "simulate", str(UNCERTAIN), "--rules", "leximin",
-                                "--draws", "400", "--shard-size", "2", "--out", str(out)],
+                                "--draws", "100000", "--shard-size", "2", "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list((out / "shards").glob("metrics-*.parquet"))) < 2:
+    deadline = time.time() + 600
+    while (time.time() < deadline and process.poll() is None
+           and len(list((out / "shards").glob("metrics-*.parquet"))) < 2):
         time.sleep(0.05)
+    assert process.poll() is None, process.communicate()
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stdout + stderr
