@@ -114,3 +114,174 @@ def test_edge_price_of_a_value_stage_is_unchanged():
     # utilitarian: one more lb of capacity delivers one more lb of value 1
     result = allocator.solve(_road(10), "utilitarian")
     assert result.edges.iloc[0]["shadow_price"] == pytest.approx(1.0)
+
+
+# --- exported LP and MPS files -------------------------------------------------------------------
+
+GLPSOL = shutil.which("glpsol")
+needs_glpk = pytest.mark.skipif(GLPSOL is None, reason="glpsol (GLPK) is not installed: apt-get install glpk-utils")
+NAME = re.compile(r"^[A-DF-Za-df-z][A-Za-z0-9_]{0,254}$")
+
+
+def glpk_objective(path) -> float:
+    """The optimum glpsol reaches on ``path`` (``--lp`` or ``--freemps`` by the suffix)."""
+    flag = "--freemps" if str(path).endswith(".mps") else "--lp"
+    report = path.with_name(path.name + ".glpk.txt")
+    done = subprocess.run([GLPSOL, flag, str(path), "-o", str(report)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = report.read_text()
+    assert re.search(r"Status:\s+(INTEGER )?OPTIMAL", text), text[:400]
+    return float(re.search(r"Objective:\s+obj = (\S+)", text).group(1))
+
+
+def highs_objective(path) -> float:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return h.getInfo().objective_function_value
+
+
+def file_optimum(path, reader) -> float:
+    """The stage objective the file stands for: its optimum, or minus it for MPS (a minimisation of -objective)."""
+    value = reader(path)
+    return -value if str(path).endswith(".mps") else value
+
+
+def _sites_and_links():
+    # two sites, not every unit linked to both; the tutorial's numbers are all below 2**11
+    return build(sites=[{"id": "north", "supply": {"food": 70000}}, {"id": "south", "supply": {"food": 25000}}],
+                 units=[{"id": "a", "demand": 52000, "value": 2}, {"id": "b", "demand": 31000},
+                        {"id": "c", "demand": 40000, "value": 1.5}],
+                 links=[{"unit": "a", "site": "north"}, {"unit": "b", "site": "north"}, {"unit": "b", "site": "south"},
+                        {"unit": "c", "site": "south"}])
+
+
+def _resources():
+    return build(resources=[{"id": "food", "unit": "lb"}, {"id": "water", "unit": "gal"}],
+                 supply={"food": 900, "water": 130.5},
+                 units=[{"id": "a", "demand": {"food": 700, "water": 40}, "value": {"food": 1, "water": 3}},
+                        {"id": "b", "demand": {"food": 500, "water": 120}}])
+
+
+CASES = {
+    "tutorial": lambda: (shipped("tutorial"), None),
+    "constraints": lambda: (shipped("tutorial"), [{"type": "floor", "share": 0.3}, {"type": "group_floor",
+                                                                                  "attribute": "rurality", "share": 0.55}]),
+    "sites and links": lambda: (_sites_and_links(), [{"type": "floor", "share": 0.2}]),
+    "resources": lambda: (_resources(), None),
+    "group constraints": lambda: (shipped("food-bank"), None),  # floor and group_gap on rurality
+}
+
+
+@pytest.fixture(params=[pytest.param(reader, marks=needs_glpk if reader == "glpk" else ()) for reader in ("glpk", "highs")])
+def reader(request):
+    return glpk_objective if request.param == "glpk" else highs_objective
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("rule", ["utilitarian", {"name": "maxmin", "method": "lp"}, "proportional"])
+@pytest.mark.parametrize("suffix", [".lp", ".mps"])
+def test_exported_first_stage_reaches_the_objective_solve_reports(tmp_path, case, rule, suffix, reader):
+    scenario, constraints = CASES[case]()
+    result = allocator.solve(scenario, rule, constraints)
+    reported = result.summary()["solver"]["stages"][0]["objective"]
+    path = _export(scenario, tmp_path / f"model{suffix}", rule, constraints)
+    assert file_optimum(path, reader) == pytest.approx(reported, rel=1e-6, abs=1e-9)
+
+
+def _export(scenario, path, rule=None, constraints=None, **kwargs):
+    from allocator.export import export_lp
+
+    return export_lp(scenario, path, rule, constraints, **kwargs)
+
+
+def test_the_tutorials_numbers_are_the_scenarios(tmp_path):
+    # pantry-a asks for 1000 lb: the file says 1000, not 1000 / 1024 = 0.9765625
+    text = _export(shipped("tutorial"), tmp_path / "model.lp", "maxmin").read_text()
+    assert "demand_pantry_a_food_hi: + 1 flow_pantry_a_depot_north_food + 1 flow_pantry_a_depot_south_food <= 1000" \
+        in text
+    assert "0.9765625" not in text
+    assert text.splitlines()[5] == "Maximize" and "first stage" in text.splitlines()[1]
+
+
+@pytest.mark.parametrize("suffix", [".lp", ".mps"])
+def test_a_later_stage_reaches_its_reported_objective(tmp_path, suffix, reader):
+    # the S1/S2 scenario above: the value stage with the level 0.25 held reaches 400
+    scenario = build(sites=[{"id": "S1", "supply": {"food": 100}}, {"id": "S2", "supply": {"food": 100}}],
+                     units=[{"id": "a", "demand": 100, "value": 3}, {"id": "b", "demand": 400, "value": 1}],
+                     links=[{"unit": "a", "site": "S1"}, {"unit": "b", "site": "S2"}])
+    rule = {"name": "maxmin", "method": "lp"}
+    path = _export(scenario, tmp_path / f"value{suffix}", rule, stage="value")
+    assert "stage 'value'" in path.read_text()
+    assert file_optimum(path, reader) == pytest.approx(400, rel=1e-7)
+
+
+def test_an_unknown_or_skipped_stage_is_a_usage_error(tmp_path):
+    with pytest.raises(allocator.UsageError, match="its LP stages here: maxmin"):
+        # the tutorial's value stage is skipped: every pantry is held at 60%
+        _export(shipped("tutorial"), tmp_path / "m.lp", {"name": "maxmin", "method": "lp"}, stage="value")
+    assert not (tmp_path / "m.lp").exists()
+
+
+HOSTILE = [("pantry a", 300), ("pantry-a", 200), ("Zürich Nord", 250), ("été", 150), ("2nd", 100),
+           ("x" * 300, 120), ("a_b", 90), ("a b", 80)]
+
+
+@pytest.mark.parametrize("suffix", [".lp", ".mps"])
+def test_names_are_sanitised_collision_free_and_in_the_legend(tmp_path, suffix, reader):
+    # ids with spaces, dashes, accents, a leading digit and 'e', 300 characters, and pairs that sanitise
+    # alike ("pantry a"/"pantry-a", "a_b"/"a b"): 1000 lb for 1290 of demand, so utilitarian delivers 1000
+    scenario = build(resources=[{"id": "food stuff", "unit": "lb"}],
+                     sites=[{"id": "dépôt 1", "supply": {"food stuff": 600}}, {"id": "dépôt-1", "supply": {"food stuff": 400}}],
+                     units=[{"id": unit, "demand": {"food stuff": demand}} for unit, demand in HOSTILE])
+    path = _export(scenario, tmp_path / f"model{suffix}", "utilitarian")
+    assert file_optimum(path, reader) == pytest.approx(1000, rel=1e-9)
+    with open(tmp_path / f"model{suffix}.legend.csv", newline="", encoding="utf-8") as handle:
+        legend = list(csv.DictReader(handle))
+    for kind in ("column", "row"):
+        written = [row["name"] for row in legend if row["kind"] == kind]
+        assert len(written) == len(set(written)), kind
+        assert all(NAME.match(name) for name in written), [n for n in written if not NAME.match(n)]
+    flows = [row for row in legend if row["block"] == "flow"]
+    assert len(flows) == 2 * len(HOSTILE)  # every unit from both sites, each its own name
+    assert {(row["unit"], row["site"]) for row in flows} == {(u, s) for u, _ in HOSTILE for s in ("dépôt 1", "dépôt-1")}
+    assert all(row["resource"] == "food stuff" for row in flows)
+    name_of = {(row["unit"], row["site"]): row["name"] for row in flows}
+    assert name_of[("pantry a", "dépôt 1")] == "flow_pantry_a_depot_1_food_stuff"
+    assert name_of[("pantry-a", "dépôt 1")] == "flow_pantry_a_2_depot_1_food_stuff"
+    assert name_of[("pantry-a", "dépôt-1")] == "flow_pantry_a_2_depot_1_2_food_stuff"
+    assert name_of[("été", "dépôt 1")] == "flow_ete_depot_1_food_stuff"
+    text = path.read_text(encoding="ascii")  # ASCII only
+    assert all(name in text for name in name_of.values())
+
+
+def test_same_inputs_give_the_same_bytes(tmp_path):
+    first = _export(shipped("food-bank"), tmp_path / "a.mps", "utilitarian")
+    second = _export(shipped("food-bank"), tmp_path / "b.mps", "utilitarian")
+    assert first.read_bytes() == second.read_bytes().replace(b"b.mps.legend", b"a.mps.legend")
+    assert (tmp_path / "a.mps.legend.csv").read_bytes() == (tmp_path / "b.mps.legend.csv").read_bytes()
+
+
+def test_the_legend_is_not_replaced_without_force(tmp_path):
+    (tmp_path / "model.lp.legend.csv").write_text("mine\n")
+    with pytest.raises(allocator.OutputExistsError):
+        _export(shipped("tutorial"), tmp_path / "model.lp")
+    assert (tmp_path / "model.lp.legend.csv").read_text() == "mine\n" and not (tmp_path / "model.lp").exists()
+    _export(shipped("tutorial"), tmp_path / "model.lp", force=True)
+    assert (tmp_path / "model.lp.legend.csv").read_text().startswith("name,kind,block")
+
+
+def test_cli_stage_option(tmp_path):
+    from typer.testing import CliRunner
+
+    from allocator.cli.app import app
+
+    target = tmp_path / "value.lp"
+    done = CliRunner().invoke(app, ["export", str(TUTORIAL), "--rule", "utilitarian", "--stage", "value",
+                                    "--output", str(target)])
+    assert done.exit_code == 0, done.output
+    assert "stage 'value'" in target.read_text()
+    unknown = CliRunner().invoke(app, ["export", str(TUTORIAL), "--stage", "nope", "--output", str(tmp_path / "x.lp")])
+    assert unknown.exit_code == 2 and "its LP stages here: maxmin" in unknown.output
