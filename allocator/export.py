@@ -26,6 +26,7 @@ from allocator.lp_files import layout, lp_text, mps_text, sanitise, unique
 from allocator.measures import MeasureSet
 from allocator.output import atomic_file, check_output_file
 from allocator.problem import Problem
+from allocator.result import spreadsheet_safe
 from allocator.rules.stages import StageInfeasible, StageRunner
 from allocator.scenario.model import Scenario
 
@@ -92,7 +93,7 @@ def export_lp(scenario: Scenario, path: str | Path, rule=None, constraints=None,
     with atomic_file(path, force=force) as staging:
         staging.write_text(text, encoding="ascii")
     with atomic_file(legend_path(path), force=force) as staging:
-        _legend_table(legend, plan).to_csv(staging, index=False, lineterminator="\n")
+        spreadsheet_safe(_legend_table(legend, plan)).to_csv(staging, index=False, lineterminator="\n")
     return path
 
 
@@ -172,7 +173,8 @@ def names(model: CompiledModel, lp: LPModel) -> tuple[list[str], list[str], dict
             labels = _labels(model, kind, block, stop - start)
             prefix = PREFIX.get((kind, block)) or sanitise(block.replace(":", "_"))
             frame = pd.DataFrame({"block": block, "index": np.arange(stop - start),
-                                  "meaning": MEANING.get((kind, block), "")}, index=range(start, stop))
+                                  "meaning": MEANING.get((kind, block)) or _constraint_meaning(model, block)},
+                                 index=range(start, stop))
             if labels is None:
                 named[start:stop] = [prefix] if stop - start == 1 else [f"{prefix}_{k}" for k in range(stop - start)]
             else:
@@ -197,9 +199,23 @@ class _Tokens:
                    "to": distinct(problem.site_ids), "resource": distinct(problem.resource_ids)}
 
     def names(self, prefix: str, labels: pd.DataFrame) -> list[str]:
-        columns = [c for c in ("attribute", "group", "unit", "site", "to", "resource") if c in labels.columns]
+        columns = [c for c in ("attribute", "group", "unit", "site", "to", "resource") if c in labels.columns
+                   and not (c == "attribute" and _said(prefix, labels[c]))]
         parts = [[self.of.get(c, {}).get(str(v)) or sanitise(str(v), ID_PART, leading=False) for v in labels[c]] for c in columns]
         return ["_".join((prefix, *row)) for row in zip(*parts)] if parts else [prefix] * len(labels)
+
+
+def _said(prefix: str, values: pd.Series) -> bool:
+    """Whether every value is a part of ``prefix`` already (a constraint block's name holds its attribute)."""
+    return all(f"_{sanitise(str(v), ID_PART, leading=False)}" in f"{prefix}_" for v in values.unique())
+
+
+def _constraint_meaning(model: CompiledModel, block: str) -> str:
+    """The constraint (as written) that a block of rows or helper columns belongs to, or ''."""
+    for constraint, name in constraint_blocks(model.constraints):
+        if block == name or block.startswith(name + ":"):
+            return f"part of {constraint.describe()}"
+    return ""
 
 
 def _labels(model: CompiledModel, kind: str, block: str, count: int) -> pd.DataFrame | None:

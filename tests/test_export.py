@@ -285,3 +285,26 @@ def test_cli_stage_option(tmp_path):
     assert "stage 'value'" in target.read_text()
     unknown = CliRunner().invoke(app, ["export", str(TUTORIAL), "--stage", "nope", "--output", str(tmp_path / "x.lp")])
     assert unknown.exit_code == 2 and "its LP stages here: maxmin" in unknown.output
+
+
+@pytest.mark.parametrize("suffix", [".lp", ".mps"])
+def test_whole_units_stay_whole_in_the_file(tmp_path, suffix, reader):
+    # 4 whole beds for a (asks 3) and b (asks 2), maxmin: the LP relaxation reaches 4/5 (2.4 and 1.6);
+    # in whole beds the best is 2 and 2, a level of min(2/3, 1) = 2/3
+    scenario = build(resources=[{"id": "bed", "divisible": False}], supply={"bed": 4},
+                     units=[{"id": "a", "demand": 3}, {"id": "b", "demand": 2}])
+    rule = {"name": "maxmin", "method": "lp"}
+    reported = allocator.solve(scenario, rule).summary()["solver"]["stages"][0]["objective"]
+    assert reported == pytest.approx(2 / 3, rel=1e-6)
+    path = _export(scenario, tmp_path / f"beds{suffix}", rule)
+    text = path.read_text()
+    assert ("General" in text) if suffix == ".lp" else ("INTORG" in text)
+    assert file_optimum(path, reader) == pytest.approx(2 / 3, rel=1e-6)
+
+
+def test_legend_ids_reach_a_spreadsheet_as_text(tmp_path):
+    scenario = build(supply={"food": 10}, units=[{"id": "=HYPERLINK(1)", "demand": 4}, {"id": "b", "demand": 6}])
+    _export(scenario, tmp_path / "m.lp", "utilitarian")
+    with open(tmp_path / "m.lp.legend.csv", newline="") as handle:
+        units = {row["unit"] for row in csv.DictReader(handle) if row["block"] == "flow"}
+    assert units == {"'=HYPERLINK(1)", "b"}
