@@ -308,3 +308,21 @@ def test_legend_ids_reach_a_spreadsheet_as_text(tmp_path):
     with open(tmp_path / "m.lp.legend.csv", newline="") as handle:
         units = {row["unit"] for row in csv.DictReader(handle) if row["block"] == "flow"}
     assert units == {"'=HYPERLINK(1)", "b"}
+
+
+# --- explain: checked by hand, already in the scenario's units (guards) --------------------------
+
+def test_explain_prices_are_per_lb():
+    from allocator.explain import explain_result
+
+    # proportional, 50 lb for 40 + 60: t = 0.5, and one more lb raises t by 1/100
+    pool = build(supply={"food": 50}, units=[{"id": "a", "demand": 40}, {"id": "b", "demand": 60}])
+    assert explain_result(allocator.solve(pool, "proportional")).sites["marginal_value"].tolist() == \
+        [pytest.approx(0.01)]
+    # utilitarian, 60 lb, a (40, value 3), b (60, value 1), floor 0.5: b 30, a 30, value 120; one more lb
+    # goes to a (+3); a share 0.01 higher moves 0.6 lb from a to b: -3 x 60 + 60 = -120 per unit of share
+    floor = build(supply={"food": 60}, units=[{"id": "a", "demand": 40, "value": 3}, {"id": "b", "demand": 60}],
+                  constraints=[{"type": "floor", "share": 0.5}])
+    explanation = explain_result(allocator.solve(floor, "utilitarian"))
+    assert explanation.sites["marginal_value"].tolist() == [pytest.approx(3.0)]
+    assert explanation.constraints["shadow_price"].tolist() == [pytest.approx(-120.0)]
