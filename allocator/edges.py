@@ -6,17 +6,19 @@ import numpy as np
 import pandas as pd
 
 from allocator.problem import Problem
+from allocator.rules.stages import objective_unit
 
 #: an edge or node is a bottleneck when it is this full and its limit has a nonzero price
 FULL = 1 - 1e-6
 
 
-def _prices(lp, solution, block: str, count: int) -> np.ndarray:
-    """The duals of row block ``block`` (zeros without duals), in the stage objective per unit."""
+def _prices(lp, solution, block: str, count: int, scale: float) -> np.ndarray:
+    """The duals of row block ``block`` (zeros without duals), in the stage objective per unit of the
+    limit, both in the scenario's units (the LP counts quantities in units of ``scale``)."""
     if solution.row_dual is None or block not in lp.row_blocks:
         return np.zeros(count)
     price = np.asarray(solution.row_dual[lp.rows(block)], dtype=float)
-    return np.where(np.abs(price) > 1e-9, price, 0.0)
+    return np.where(np.abs(price) > 1e-9, price, 0.0) * (objective_unit(lp, scale) / scale)
 
 
 def _use(flow: np.ndarray, limit: np.ndarray) -> np.ndarray:
@@ -41,7 +43,8 @@ def edge_table(problem: Problem, last) -> pd.DataFrame | None:
     by_resource = np.where(by_resource > 1e-9, by_resource, 0.0) * problem.scale
     shipped = by_resource.sum(axis=1)
     price = np.zeros(len(edges.tail))
-    price[np.isfinite(edges.capacity)] = _prices(lp, solution, "edge_capacity", int(np.isfinite(edges.capacity).sum()))
+    price[np.isfinite(edges.capacity)] = _prices(lp, solution, "edge_capacity", int(np.isfinite(edges.capacity).sum()),
+                                               problem.scale)
     names = np.asarray(problem.site_ids, dtype=object)
     table = pd.DataFrame({
         "from": names[edges.tail], "to": names[edges.head], "flow": shipped, "capacity": edges.capacity,
@@ -52,7 +55,7 @@ def edge_table(problem: Problem, last) -> pd.DataFrame | None:
         limited = np.isfinite(edges.resource_capacity)
         prices = np.zeros(edges.resource_capacity.shape)
         prices.ravel()[np.flatnonzero(limited.ravel())] = _prices(lp, solution, "edge_resource_capacity",
-                                                                  int(limited.sum()))
+                                                                  int(limited.sum()), problem.scale)
         for r, resource in enumerate(problem.resource_ids):
             if limited[:, r].any():
                 cap = edges.resource_capacity[:, r]
@@ -82,7 +85,7 @@ def node_table(problem: Problem, last) -> pd.DataFrame | None:
     return pd.DataFrame({
         "node": np.asarray(problem.site_ids, dtype=object)[limited], "handled": handled,
         "throughput": edges.throughput[limited], "utilisation": _use(handled, edges.throughput[limited]),
-        "shadow_price": _prices(lp, solution, "node_throughput", len(limited)),
+        "shadow_price": _prices(lp, solution, "node_throughput", len(limited), problem.scale),
     })
 
 

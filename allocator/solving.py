@@ -72,7 +72,7 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
     backend = get_backend(solver)
     if not backend.is_available():
         raise SolverUnavailableError(backend.unavailable_reason())
-    runner = StageRunner(backend, options, fallback_for(backend) if fallback else None)
+    runner = StageRunner(backend, options, fallback_for(backend) if fallback else None, unit=model.problem.scale)
     start = time.perf_counter()
     status, stopped = Status.OPTIMAL, None
     try:

@@ -228,7 +228,8 @@ def test_export_writes_first_stage_lp(tmp_path, suffix, marker):
     result = run("export", TUTORIAL, "--rule", "maxmin", "--output", target)
     assert result.exit_code == 0, result.output
     text = target.read_text()
-    assert marker in text and "level_0" in text
+    assert marker in text and "level_pantry_a_food" in text
+    assert (tmp_path / f"model{suffix}.legend.csv").is_file() and "legend.csv" in result.output
     again = run("export", TUTORIAL, "--output", target)
     assert again.exit_code == 2 and "--force" in again.output
     assert run("export", TUTORIAL, "--output", target, "--force").exit_code == 0

@@ -152,9 +152,14 @@ class PulpBackend:
         return LPSolution(status, x, float(model.cost @ x), duals, seconds)
 
     def write(self, model: LPModel, path: str) -> None:
-        with _pulp_quiet():
-            prob, _, _ = self.build(model)
-            if str(path).lower().endswith(".mps"):
-                prob.writeMPS(str(path))
-            else:
-                prob.writeLP(str(path))
+        """Write ``model`` as it is (names ``<block>_<index>``) as an LP or MPS file that every reader
+        takes in the same sense (:mod:`allocator.lp_files`; PuLP's own MPS writer marks a maximisation
+        only in a comment, so other readers minimise)."""
+        from pathlib import Path
+
+        from allocator.lp_files import layout, lp_text, mps_text
+
+        plan = layout(model, model.column_names(), model.row_names())
+        write = mps_text if str(path).lower().endswith(".mps") else lp_text
+        Path(path).write_text(write(model, plan, [f"written by allocator's {self.name} backend, in the LP's units"]),
+                              encoding="ascii")

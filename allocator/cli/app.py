@@ -201,17 +201,20 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="model.lp or model.mps")],
     rule: RuleOpt = None,
     constraint: ConstraintOpt = None,
+    stage: Annotated[Optional[str], typer.Option(
+        help="a stage as 'solve' lists it (e.g. value): solve, then write that stage's LP; default: the first")] = None,
     force: ForceOpt = False,
     allow_outside: OutsideOpt = False,
 ) -> None:
-    """Write the first-stage LP of a rule as an LP or MPS file."""
+    """Write a stage LP of a rule, in the scenario's units, as an LP or MPS file with a legend of its names."""
     import allocator
-    from allocator.export import export_lp
+    from allocator.export import export_lp, legend_path
 
     def action():
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        render.written(export_lp(loaded, output, _rule(rule),
-                                 _constraints(constraint), force=force))
+        path = export_lp(loaded, output, _rule(rule), _constraints(constraint), stage=stage, force=force)
+        render.written(path)
+        render.written(legend_path(path))
 
     _run(action)
 

@@ -39,9 +39,14 @@ SATURATION_DUAL = 1e-6
 SATURATION_SLACK = 1e-6
 
 
+#: column blocks that count quantities: in the LP they are in units of ``Problem.scale``; every other
+#: column (levels, rates, welfare) has no unit
+QUANTITY_BLOCKS = ("flow", "edge")
+
+
 @dataclass(frozen=True)
 class StageRecord:
-    """One LP solve of a rule: its name, status, objective and time."""
+    """One LP solve of a rule: its name, status, objective (in the scenario's units) and time."""
 
     stage: str
     status: Status
@@ -76,12 +81,14 @@ class StageRunner:
     algorithm fallbacks, or ``infeasible`` after an earlier stage succeeded: its holds were met
     by that stage's solution, so only round-off can make it infeasible) is solved again with
     ``fallback`` when one is given. Every stage is solved through the equilibration reduction
-    (:mod:`allocator.backends.scaling`).
+    (:mod:`allocator.backends.scaling`). ``unit`` is what one LP unit of a quantity column stands
+    for (``Problem.scale``): the records give objectives in the scenario's own units.
     """
 
     def __init__(self, backend: Backend, options: SolverOptions, fallback: Backend | None = None,
-                 memory: dict | None = None):
+                 memory: dict | None = None, *, unit: float = 1.0):
         self.backend = backend
+        self.unit = unit
         self.options = options
         self.fallback = fallback
         #: what a rule may keep from one solve to the next of the same compiled scenario with other
@@ -93,7 +100,7 @@ class StageRunner:
         self.deadline = None if options.time_limit is None else time.perf_counter() + options.time_limit
 
     def record(self, stage: str, objective: float, seconds: float, note: str) -> None:
-        """Record a stage solved without the LP backend (e.g. by max-flow)."""
+        """Record a stage solved without the LP backend (e.g. by max-flow); ``objective`` in the scenario's units."""
         self.records.append(StageRecord(stage, Status.OPTIMAL, objective, seconds, note))
 
     def skip(self, stage: str, reason: str) -> None:
@@ -130,7 +137,8 @@ class StageRunner:
             self.records.append(StageRecord(stage, solution.status, float("nan"), solution.seconds,
                                             f"not kept ({note}): {why}"))
             return None
-        self.records.append(StageRecord(stage, solution.status, solution.objective, solution.seconds, note))
+        self.records.append(StageRecord(stage, solution.status, planner_objective(lp, solution, self.unit),
+                                        solution.seconds, note))
         return self._keep(stage, lp, solution)
 
     def run(self, stage: str, lp: LPModel) -> LPSolution:
@@ -145,8 +153,8 @@ class StageRunner:
             solution = solve_equilibrated(self.fallback, lp, options)
             solution = replace(solution, message=f"{first}; solved again with {self.fallback.name}"
                                + (f": {solution.message}" if solution.message else ""))
-        self.records.append(StageRecord(stage, solution.status, solution.objective, solution.seconds,
-                                        solution.message))
+        self.records.append(StageRecord(stage, solution.status, planner_objective(lp, solution, self.unit),
+                                        solution.seconds, solution.message))
         if solution.status is Status.INFEASIBLE:
             raise StageInfeasible(stage)
         if solution.status is Status.TIME_LIMIT:
@@ -158,6 +166,38 @@ class StageRunner:
             raise SolverError(f"{self.backend.name} stopped at stage '{stage}' with status "
                               f"{solution.status.value}{detail}")
         return self._keep(stage, lp, solution)
+
+
+def planner_objective(lp: LPModel, solution: LPSolution, unit: float) -> float:
+    """The objective of ``solution`` in the scenario's units: its part on quantity columns times ``unit``.
+
+    The LP counts quantities in units of ``unit`` (``Problem.scale``), so an objective on flows
+    (total value) is ``unit`` times smaller there; one on levels or rates has no unit.
+    """
+    if unit == 1.0 or solution.x is None or not np.isfinite(solution.objective):
+        return solution.objective
+    on_quantity = np.zeros(lp.num_cols, dtype=bool)
+    for block in QUANTITY_BLOCKS:
+        if block in lp.col_blocks:
+            on_quantity[lp.cols(block)] = True
+    counted = lp.cost != 0
+    if not (counted & on_quantity).any():
+        return solution.objective
+    if not (counted & ~on_quantity).any():
+        return solution.objective * unit  # a power of two: exact
+    part = float(lp.cost[on_quantity] @ solution.x[on_quantity])
+    return solution.objective + (unit - 1.0) * part
+
+
+def objective_unit(lp: LPModel, unit: float) -> float:
+    """What one unit of ``lp``'s objective is in the scenario's units: ``unit`` when the objective
+    has a quantity column (total value), 1 when it counts only levels or rates.
+
+    A dual of a row whose bound is a quantity is then ``dual * objective_unit / unit`` per unit of
+    that bound in the scenario's units.
+    """
+    on_quantity = [lp.cost[lp.cols(block)] for block in QUANTITY_BLOCKS if block in lp.col_blocks]
+    return unit if any(np.any(cost != 0) for cost in on_quantity) else 1.0
 
 
 def hold(lp: LPModel, measure: FillMeasure, index: np.ndarray, levels: np.ndarray, name: str,
