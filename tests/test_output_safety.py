@@ -142,3 +142,16 @@ def test_the_library_refuses_the_same_folders(tmp_path):
     (folder / "user.xlsx").write_bytes(b"x")
     with pytest.raises(OutputExistsError, match="user.xlsx"):
         check_output_folder(folder, force=True)
+
+
+def test_export_never_overwrites_an_input(tmp_path):
+    # a scenario whose units table happens to be called model.lp.legend.csv: the legend must not replace it
+    folder = tmp_path / "bank"
+    shutil.copytree(FOOD_BANK, folder)
+    (folder / "units.csv").rename(folder / "model.lp.legend.csv")
+    text = (folder / "scenario.yaml").read_text().replace("units.csv", "model.lp.legend.csv")
+    (folder / "scenario.yaml").write_text(text)
+    before = (folder / "model.lp.legend.csv").read_bytes()
+    result = run("export", folder / "scenario.yaml", "--output", folder / "model.lp", "--force")
+    assert result.exit_code == 2, result.output
+    assert (folder / "model.lp.legend.csv").read_bytes() == before
