@@ -310,3 +310,21 @@ def test_a_wide_table_is_rounded_per_value_not_per_column(amounts, shares):
     size = min(len(amounts), len(shares))
     memory = pd.DataFrame({"allocated": amounts[:size], "fill_rate": shares[:size]})
     assert_table_kept(report_frame(memory), memory, "wide table")
+
+
+def test_lottery_files_equal_memory(tmp_path):
+    from allocator.lottery import lottery, save_lottery
+
+    # 2,000,001 whole slots for demands of 3,000,000 and 1: each gets 2,000,001 / 3,000,001 = 0.6666668
+    # of its demand in expectation, so unit b's 0.67 slots sit beside a's 2,000,000.33
+    scenario = allocator.scenario_from_dict({
+        "name": "slots", "resources": [{"id": "slot", "divisible": False}], "supply": {"slot": 2_000_001},
+        "units": [{"id": "a", "demand": 3_000_000}, {"id": "b", "demand": 1}]})
+    drawn = lottery(scenario, "maxmin", draws=3, seed=1)
+    save_lottery(drawn, tmp_path / "l")
+    expected = pd.read_csv(tmp_path / "l" / "expected.csv")
+    assert_table_kept(expected, drawn.expected, "expected.csv")
+    assert_table_kept(pd.read_csv(tmp_path / "l" / "draws.csv"), drawn.draws, "draws.csv")
+    if drawn.decomposition is not None:
+        assert_table_kept(pd.read_csv(tmp_path / "l" / "decomposition.csv"), drawn.decomposition, "decomposition.csv")
+    assert expected.set_index("unit").loc["b", "expected"] == pytest.approx(2_000_001 / 3_000_001, rel=5e-7)
