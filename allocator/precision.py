@@ -36,6 +36,8 @@ REPORT_PRECISION = 1e-6
 RATE_DECIMALS = 6  # = -log10(REPORT_PRECISION)
 #: np.round scales by 10**decimals: quantities needing more decimals (below ~1e-294) are kept as they are
 MAX_DECIMALS = 300
+#: 10**d is an exact double up to here, so np.round(x, d) is the double nearest a d-decimal number
+EXACT_POWERS = 22
 
 RATE, QUANTITY, COUNT, EXACT = "rate", "quantity", "count", "exact"
 #: the column (of a long table) that names each row's metric, and so its kind
@@ -95,8 +97,8 @@ def round_quantities(values: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> round_quantities(np.array([2_000_000.4, 123456.7891, 3.14159265e-7, 0.454545454])).tolist()
-    [2000000.0, 123456.8, 3.141593e-07, 0.4545455]
+    >>> round_quantities(np.array([2_000_000.4, 123456.7891, 3.14159265e-7, 0.454545454, 5.551115123125783e-17])).tolist()
+    [2000000.0, 123456.8, 3.141593e-07, 0.4545455, 5.551115e-17]
     """
     x = np.asarray(values, dtype=float)
     out = x.copy()
@@ -106,7 +108,10 @@ def round_quantities(values: np.ndarray) -> np.ndarray:
         decimals[nonzero] = np.maximum(0, np.ceil(-np.log10(np.abs(x[nonzero])) - math.log10(REPORT_PRECISION)))
     for d in np.unique(decimals[decimals <= MAX_DECIMALS]):  # one np.round per distinct magnitude
         chosen = decimals == d
-        out[chosen] = np.round(x[chosen], int(d))
+        if d <= EXACT_POWERS:
+            out[chosen] = np.round(x[chosen], int(d))
+        else:  # 10**d is inexact: np.round would give 5.5511150000000004e-17; decimal text rounds correctly
+            out[chosen] = [float(f"{v:.{int(d)}f}") for v in x[chosen]]
     return out + 0.0
 
 

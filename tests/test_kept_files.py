@@ -328,3 +328,17 @@ def test_lottery_files_equal_memory(tmp_path):
     if drawn.decomposition is not None:
         assert_table_kept(pd.read_csv(tmp_path / "l" / "decomposition.csv"), drawn.decomposition, "decomposition.csv")
     assert expected.set_index("unit").loc["b", "expected"] == pytest.approx(2_000_001 / 3_000_001, rel=5e-7)
+
+
+def _significant_digits(number: float) -> int:
+    """Digits of ``repr(number)`` without sign, exponent, point and leading or trailing zeros."""
+    return len(repr(abs(number)).split("e")[0].replace(".", "").strip("0"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(quantities, min_size=1, max_size=20))
+def test_a_kept_quantity_reads_as_at_most_7_significant_digits(amounts):
+    """0 decimals at least: 12,345,678 keeps its 8 digits, but 5.551115e-17 is not 5.5511150000000004e-17."""
+    kept = report_frame(pd.DataFrame({"allocated": amounts}))["allocated"]
+    for number, value in zip(kept, amounts):
+        assert _significant_digits(number) <= max(7, len(str(int(abs(value)))) + 1), (number, value)
