@@ -72,6 +72,7 @@ units:
 network:
   mode: flow
   edges: [{from: W, to: H, capacity: 1000000, cost: 0.1234567891}]
+  nodes: [{id: H, throughput: 3000000}]  # a third used: 0.333333 beside 3,000,000 lb
 rule: utilitarian
 """
 
@@ -270,9 +271,10 @@ def test_network_summary_keeps_a_small_shadow_price(network, tmp_path):
     # rounded as a rate to 6 decimals it was 0.0; transport cost 0.1234567891 x 1,000,000 = 123,456.7891
     assert summary["network"]["bottlenecks"][0]["shadow_price"] == pytest.approx(3e-7, rel=1e-6)
     assert summary["network"]["transport_cost"] == pytest.approx(123_456.7891, rel=5e-7)
-    assert_table_kept(pd.read_csv(out / "edges.csv"), result.edges, "edges.csv")
     sheets = pd.read_excel(allocator.result.save_excel(result, tmp_path / "net.xlsx"), sheet_name=None)
-    assert_table_kept(sheets["edges"], result.edges, "edges sheet")
+    for name in ("edges", "nodes"):
+        assert_table_kept(pd.read_csv(out / f"{name}.csv"), getattr(result, name), f"{name}.csv")
+        assert_table_kept(sheets[name], getattr(result, name), f"{name} sheet")
 
 
 def test_html_report_shows_a_small_shadow_price(network):
