@@ -201,9 +201,13 @@ def test_solve_out_folder_files_equal_the_result(big, tmp_path):
 def test_summary_json_keeps_the_constraints_as_resolved(big, tmp_path):
     """allocator verify re-solves from summary.json's rule and constraints: they are never rounded."""
     out = tmp_path / "results"
-    allocator.solve(allocator.load_scenario(big)).save(out)
+    assert runner.invoke(app, ["solve", str(big), "--rule", "utilitarian", "--out", str(out)]).exit_code == 0
     constraints = json.loads((out / "summary.json").read_text())["constraints"]
     assert constraints[0]["share"] == 0.123456789  # was 0.123457
+    # utilitarian holds b at the floor: 0.123456789 x 600,000 = 74,074.07 lb; re-solved at 0.123457
+    # it got 74,074.2 lb and verify reported allocations.csv as different (exit 5)
+    verified = runner.invoke(app, ["verify", str(out)])
+    assert verified.exit_code == 0, verified.output
 
 
 def test_metric_summary_of_simulate_out_keeps_the_rates(big, tmp_path):
