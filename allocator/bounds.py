@@ -194,10 +194,8 @@ def group_rate_range(allocated: np.ndarray, low: np.ndarray, high: np.ndarray) -
 
 
 def save_bounds(table: pd.DataFrame, folder, *, force: bool = False):
-    """Write ``bounds.csv`` and ``bounds.json`` atomically into ``folder``."""
-    import json
+    """Write ``bounds.csv`` and ``bounds.json`` atomically into ``folder`` (each row rounded by its metric's kind)."""
+    from allocator.precision import frame_records
+    from allocator.result import save_tables
 
-    from allocator.result import report_frame, save_tables
-
-    return save_tables(folder, {"bounds.csv": table},
-                       {"bounds.json": json.loads(report_frame(table).to_json(orient="records"))}, force=force)
+    return save_tables(folder, {"bounds.csv": table}, {"bounds.json": frame_records(table)}, force=force)

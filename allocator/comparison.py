@@ -107,6 +107,7 @@ def compare_rules(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constrain
     table = pd.DataFrame(rows).set_index("rule")
     per_unit = pd.DataFrame({name: result.allocations["fill_rate"].to_numpy() for name, result in results.items()},
                             index=pd.MultiIndex.from_frame(next(iter(results.values())).allocations[["unit", "resource"]]))
+    per_unit = per_unit.rename_axis(columns="fill_rate")  # what the values are: kept files round them as rates
     return Comparison(table, per_unit, results)
 
 

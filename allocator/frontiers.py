@@ -142,10 +142,9 @@ def frontier(scenario: Scenario, constraint: str, values: Sequence[float], *, at
 
 def save_frontier(result: Frontier, folder, *, force: bool = False):
     """Write ``frontier.csv`` and ``summary.json`` atomically into ``folder``."""
-    import json
-
+    from allocator.precision import frame_records
     from allocator.result import save_tables
 
     summary = {"constraint": result.constraint, "parameter": result.parameter, "warm_starts": result.warm_starts,
-               "points": json.loads(result.table.to_json(orient="records"))}
+               "points": frame_records(result.table)}  # not to_json: it keeps 10 decimals at most
     return save_tables(folder, {"frontier.csv": result.table}, {"summary.json": summary}, force=force)

@@ -20,6 +20,7 @@ from allocator.comparison import DEFAULT_RULES, Comparison, compare_rules
 from allocator.disparity import Disparity, disparity
 from allocator.errors import InfeasibleError, UsageError
 from allocator.frontiers import Frontier, frontier
+from allocator.precision import round_frame
 from allocator.scenario.model import Scenario
 from allocator.solving import solve
 
@@ -165,21 +166,21 @@ def render_html(report: Report) -> str:
     if drawing is not None:
         chosen = comparison.results[report.chosen]
         parts.append(_section("The network", _image(drawing, f"Flows under {report.chosen}")
-                              + _table(chosen.edges.round(4))
-                              + (_table(chosen.nodes.round(4)) if chosen.nodes is not None else "")))
+                              + _table(round_frame(chosen.edges))
+                              + (_table(round_frame(chosen.nodes)) if chosen.nodes is not None else "")))
     parts.append(_section("Inequality between units", _image(plots.lorenz_curves(comparison), "Lorenz curves")
                           + _image(plots.fill_rate_distribution(comparison), "Distribution of fill rates")))
     frontier_parts = []
     for attribute, traced in report.frontiers.items():
         frontier_parts.append(_image(plots.frontier_curve(traced), f"Frontier of the group gap on {attribute}"))
-        frontier_parts.append(_table(traced.table.round(4)))
+        frontier_parts.append(_table(round_frame(traced.table)))
     parts.append(_section("The cost of equity", "".join(frontier_parts)
                           or "<p>No group attributes: no gap frontier to trace.</p>"))
     origin = []
     for attribute, d in report.disparities.items():
         origin.append(_image(plots.disparity_parts(d), f"Where the {attribute} gap comes from (Shapley parts)"))
         origin.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in d.summary) + "</ul>")
-        origin.append(_table(d.table.round(4)))
+        origin.append(_table(round_frame(d.table)))
     if origin:
         parts.append(_section("Where the gaps come from", "".join(origin)))
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(scenario.name)} report</title>"
@@ -208,7 +209,7 @@ def _glance(scenario: Scenario, comparison: Comparison) -> str:
              f"{len(scenario.sites)} sites" if scenario.sites is not None else "one pool of supply per resource",
              "groups: " + (", ".join(scenario.groups) or "none"),
              f"constraints: {', '.join(c.describe() for c in scenario.constraints) or 'none'}"]
-    return "<ul>" + "".join(f"<li>{_e(f)}</li>" for f in facts) + "</ul>" + _table(pd.DataFrame(rows).round(4))
+    return "<ul>" + "".join(f"<li>{_e(f)}</li>" for f in facts) + "</ul>" + _table(round_frame(pd.DataFrame(rows)))
 
 
 def _comparison_table(comparison: Comparison, chosen: str) -> str:
@@ -217,7 +218,7 @@ def _comparison_table(comparison: Comparison, chosen: str) -> str:
     columns += [c for c in comparison.table.columns if c.startswith(("max_group_gap[", "min_group_ratio["))]
     head = "<tr><th>rule</th>" + "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in columns) + "</tr>"
     body = []
-    for name, row in comparison.table.iterrows():
+    for name, row in round_frame(comparison.table).iterrows():  # solver round-off (a gini of 1e-12) reads as 0
         cells = "".join(f"<td>{_number(row[c])}</td>" for c in columns)
         marker = ' class="chosen"' if name == chosen else ""
         body.append(f"<tr{marker}><td>{_e(name)}{' (chosen)' if name == chosen else ''}</td>{cells}</tr>")
@@ -237,6 +238,8 @@ def _number(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, (int, float, np.integer, np.floating)):
         value = float(value)
+        if 0 < abs(value) < 5e-5:  # a small quantity (a shadow price of 3e-7) is not 0.0000
+            return f"{value:.3g}"
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
     return _e(str(value))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,22 +12,8 @@ import pandas as pd
 
 from allocator.errors import Issue
 from allocator.output import atomic_folder
+from allocator.precision import REPORT_PRECISION, round_document, round_frame  # noqa: F401 (REPORT_PRECISION: re-exported)
 from allocator.status import Status
-
-#: reported precision, relative to each column's (or quantity's) scale. The solver's own accuracy is
-#: about 1e-7 relative, so digits beyond this are round-off; dropping them keeps outputs readable and
-#: byte-stable.
-REPORT_PRECISION = 1e-6
-#: summary keys that hold quantities (rounded to significant digits) rather than rates in [0, 1]
-QUANTITY_KEYS = {"total_allocated", "total_value", "supply", "demand", "allocated", "objective", "seconds"}
-
-
-def decimals_for(scale: float) -> int:
-    """Decimals that keep ``REPORT_PRECISION`` relative to ``scale`` (0 to 12)."""
-    if not math.isfinite(scale) or scale <= 0:
-        return 6
-    return int(min(12, max(0, math.ceil(-math.log10(REPORT_PRECISION * scale)))))
-
 
 def _network_summary(edges: pd.DataFrame, nodes: pd.DataFrame | None) -> dict:
     from allocator.edges import bottlenecks, node_bottlenecks
@@ -43,30 +28,17 @@ def _network_summary(edges: pd.DataFrame, nodes: pd.DataFrame | None) -> dict:
     return summary
 
 
-def _round(value: Any, key: str = "") -> Any:
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        if key in QUANTITY_KEYS:
-            rounded = round(value, decimals_for(abs(value)))
-        else:
-            rounded = round(value, decimals_for(1.0))
-        return rounded + 0.0  # no "-0.0"
-    if isinstance(value, dict):
-        return {k: _round(v, k if k in QUANTITY_KEYS or not isinstance(v, dict) else key) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_round(v, key) for v in value]
-    return value
+def _round(value: Any) -> Any:
+    """``summary.json`` content rounded by kind (:func:`allocator.precision.round_document`)."""
+    return round_document(value)
 
 
 def report_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Round every float column to ``REPORT_PRECISION`` relative to that column's largest value."""
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_float_dtype(out[column]):
-            scale = float(out[column].abs().max()) if len(out) else 1.0
-            out[column] = out[column].round(decimals_for(max(scale, 1.0) if column == "fill_rate" else scale)) + 0.0
-    return out
+    """Round every float by its kind: per column in wide tables, per row in ``metric`` tables.
+
+    See :mod:`allocator.precision`; a column's largest value never sets another value's decimals.
+    """
+    return round_frame(frame)
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,10 +234,10 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def save_tables(folder, tables: dict[str, pd.DataFrame], documents: dict[str, Any], *, force: bool = False):
     """Write ``tables`` (file name -> frame, by :func:`write_csv`) and ``documents`` (file name ->
-    JSON-ready content, indented) atomically into ``folder``; return ``folder``."""
+    JSON-ready content, rounded by kind like the tables, indented) atomically into ``folder``; return ``folder``."""
     with atomic_folder(folder, force=force) as staging:
         for name, frame in tables.items():
             write_csv(frame, staging / name)
         for name, content in documents.items():
-            (staging / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+            (staging / name).write_text(json.dumps(round_document(content), indent=2) + "\n", encoding="utf-8")
     return folder

@@ -12,7 +12,8 @@ import functools
 import json
 from pathlib import Path
 
-from allocator.result import report_frame, write_csv
+from allocator.precision import frame_records
+from allocator.result import write_csv
 from allocator.sim_store import _write_atomic
 from allocator.sim_summary import distribution_figure
 
@@ -31,7 +32,7 @@ def save_simulation(simulation, folder) -> Path:
     statuses = {rule: part["status"].value_counts().sort_index().to_dict()
                 for rule, part in metrics.groupby("rule", sort=False)}
     content = {"complete": True, "plan": simulation.plan.describe(), "statuses": statuses,
-               "metrics": json.loads(report_frame(summary).to_json(orient="records"))}
+               "metrics": frame_records(summary)}
     _write_atomic(folder / "summary.json", lambda path: path.write_text(
         json.dumps(content, indent=2) + "\n", encoding="utf-8"))
     return folder
