@@ -333,20 +333,24 @@ def _supply_warnings(sections: dict, resources: list[str], source: str) -> tuple
 
 
 def _table(spec: Any, files: TableFiles, key: str, source: str):
-    """Frame, file label, row locator, header location and issues for a table given as a path or DataFrame."""
+    """Frame, file label, row locator, header location and issues for a table given as a path,
+    ``{file, sheet}`` or a DataFrame."""
+    from allocator.scenario.files import table_reference
+    from allocator.scenario.tables import REQUIRED_COLUMNS
+
     if isinstance(spec, pd.DataFrame):
         frame = spec.astype(object).where(spec.notna(), "")  # in a DataFrame, NaN means a missing cell
         return frame, f"{source} ({key} DataFrame)", frame_locate, "columns", []
-    if isinstance(spec, (str, Path)):
-        path, issues = files.resolve(spec, key, source)
-        if path is None:
-            return None, source, None, key, issues
-        frame, issues = read_table(path, str(path))
-        if frame is not None:
-            files.note(key, path)
-        return frame, str(path), csv_locate, "header", issues
-    return None, source, None, key, [Issue(source, key, f"must be a file name or a list, got {type(spec).__name__}",
-                                           f"e.g. {key}: {key}.csv")]
+    name, sheet, issues = table_reference(spec, key, source)
+    if name is None:
+        return None, source, None, key, issues
+    path, issues = files.resolve(name, key, source)
+    if path is None:
+        return None, source, None, key, issues
+    frame, label, issues = read_table(path, str(path), sheet, REQUIRED_COLUMNS[key])
+    if frame is not None:
+        files.note(key, path)
+    return frame, label, csv_locate, "header", issues
 
 
 def _load_units(spec, files, resources, groups, source):

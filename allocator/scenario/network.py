@@ -26,9 +26,9 @@ class NetworkSpec(BaseModel):
     """The ``network:`` section (see the module docstring and docs/scenario-format.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    edges: str | list[dict[str, Any]]
+    edges: str | dict[str, Any] | list[dict[str, Any]]  # a dict: {file, sheet}
     #: flow mode: a nodes table (columns id, throughput, supply:<resource>), CSV/Excel or inline
-    nodes: str | list[dict[str, Any]] | None = None
+    nodes: str | dict[str, Any] | list[dict[str, Any]] | None = None
     #: access: units reach sites within max_travel; flow: supply moves along the edges to the units' nodes
     mode: Literal["access", "flow"] = "access"
     max_travel: float | None = Field(None, ge=0, allow_inf_nan=False)

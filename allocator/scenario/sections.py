@@ -118,19 +118,21 @@ def network_nodes(document: dict, files, source: str) -> tuple[dict, dict[str, f
 
 def _network_table(spec, where: str, role: str, files, source: str):
     """A network table from a file (recorded as an input with ``role``) or an inline list: frame, issues, label."""
-    from allocator.scenario.tables import read_table
+    from allocator.scenario.files import read_table, table_reference
+    from allocator.scenario.tables import REQUIRED_COLUMNS
 
-    if isinstance(spec, str):
-        path, issues = files.resolve(spec, where, source)
+    if isinstance(spec, (str, dict)):
+        name, sheet, issues = table_reference(spec, where, source)
+        path, found = files.resolve(name, where, source) if name is not None else (None, [])
         if path is None:
-            return None, issues, source
-        frame, issues = read_table(path, str(path))
+            return None, issues + found, source
+        frame, label, issues = read_table(path, str(path), sheet, REQUIRED_COLUMNS[role])
         if frame is not None:
             files.note(role, path)
-        return frame, issues, str(path)
+        return frame, issues, label
     if not isinstance(spec, list) or not all(isinstance(row, dict) for row in spec):
         return None, [Issue(source, where, "must be a file name or a list of mappings",
-                            "e.g. routes.csv, or [{from: a, to: b}]")], source
+                            "e.g. routes.csv, {file: data.xlsx, sheet: routes}, or [{from: a, to: b}]")], source
     return pd.DataFrame(spec, dtype=object).fillna(""), [], f"{source} ({where})"
 
 

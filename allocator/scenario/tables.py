@@ -6,7 +6,6 @@ Every check is vectorised over the whole table and reports the offending rows (u
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,13 +13,15 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import Issue, Severity
+from allocator.scenario.files import read_table  # noqa: F401 (its home before files.py; load.py imports it here)
 from allocator.scenario.model import MAX_QUANTITY, LinkTable, UnitTable
 
 MAX_ROWS_REPORTED = 10
 RUN_SAMPLE = 10_000  # cells looked at to decide whether a column comes in runs of repeats
-EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 Locate = Callable[[int, str], str]
+#: the columns that tell a table's header row (a title row above it is an error)
+REQUIRED_COLUMNS = {"units": ("id",), "links": ("unit", "site"), "edges": ("from", "to"), "nodes": ("id",)}
 
 
 def csv_locate(i: int, column: str) -> str:
@@ -35,54 +36,6 @@ def inline_locate(key: str) -> Locate:
 def frame_locate(i: int, column: str) -> str:
     """DataFrames passed in code: rows by position, counted from 0."""
     return f"position {i}, column {column}"
-
-
-def read_table(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
-    """Read a CSV or Excel file with every cell as text; problems become issues.
-
-    The header row is read raw (not through pandas' renaming of repeated names), stripped and
-    checked for duplicates; a data row with more fields than the header is an error, not a
-    silent shift of columns.
-    """
-    if not path.exists():
-        return None, [Issue(label, "(file)", "file not found", "a CSV or Excel file at this path")]
-    if not path.is_file():
-        return None, [Issue(label, "(file)", "is not a regular file", "a CSV or Excel file")]
-    try:
-        if path.suffix.lower() in EXCEL_SUFFIXES:
-            raw = pd.read_excel(path, dtype=object, header=None, keep_default_na=False).fillna("")
-        else:
-            # object, not str: pandas' string arrays are slower to factorise and to iterate
-            raw = pd.read_csv(path, dtype=object, header=None, keep_default_na=False, encoding="utf-8-sig",
-                              skip_blank_lines=True, na_filter=False)  # short rows come back as ""
-    except UnicodeDecodeError as exc:
-        return None, [Issue(label, "(file)", f"is not valid UTF-8 text ({exc.reason} at byte {exc.start})",
-                            "a UTF-8 encoded CSV file")]
-    except pd.errors.ParserError as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            width, line, seen = found.groups()
-            return None, [Issue(label, f"row {line}", f"has {seen} fields but the header has {width}",
-                                "as many fields as header columns (a trailing comma adds one)")]
-        return None, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip()}",
-                            "a CSV file with a header row")]
-    except (pd.errors.EmptyDataError, ValueError, OSError) as exc:
-        return None, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip() or 'it is empty'}",
-                            "a CSV file with a header row")]
-    if raw.empty:
-        return None, [Issue(label, "(file)", "has no header row", "a header row naming the columns")]
-    header = [str(name).strip() for name in raw.iloc[0]]
-    seen, dupes = set(), []
-    for name in header:
-        if name in seen:
-            dupes.append(name)
-        seen.add(name)
-    if dupes:
-        return None, [Issue(label, "header", f"duplicated column name(s): {', '.join(sorted(set(dupes)))}",
-                            "each column name once")]
-    frame = raw.iloc[1:].reset_index(drop=True)
-    frame.columns = header
-    return frame, []
 
 
 def _rows_issue(label: str, locate: Locate, rows: np.ndarray, column: str, message: str,
