@@ -28,8 +28,8 @@ from allocator.scenario.sections import check_reserves, exclusive_sets, network_
 from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
 from allocator.scenario.model import Identifier, LinkTable, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
-    csv_locate, frame_from_inline_units, frame_locate, inline_locate, links_from_frame, read_table,
-    stripped_text, units_from_frame,
+    csv_locate, frame_from_inline_units, frame_locate, inline_group_attributes, inline_locate, links_from_frame,
+    read_table, stripped_text, units_from_frame, unlisted_label_columns,
 )
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
@@ -189,6 +189,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     issues += _duplicates(resources, source, "resources", "resource")
     issues += _check_supply(document, sections, resources, source)
     groups = list(sections.get("groups", []))
+    groups += [a for a in inline_group_attributes(document.get("units")) if a not in groups]  # units' own groups:
     exclusive, found = exclusive_sets(sections.get("exclusive"), resources, source)
     issues += found
     issues += _reserved_groups(groups, source)
@@ -363,6 +364,8 @@ def _load_units(spec, files, resources, groups, source):
     if frame is None:
         return None, None, issues
     table, found = units_from_frame(frame, resources, groups, label, locate, header)
+    if table is not None:
+        found += unlisted_label_columns(table, groups, label, header)
     ids = table.ids if table is not None else (stripped_text(frame["id"]) if "id" in frame.columns else None)
     return table, ids, issues + found
 

@@ -180,6 +180,8 @@ def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str
         if r in demand_cols:
             demand[:, k], found = _numbers(frame, demand_cols[r], 0.0, label, locate)
             issues += found
+    issues += _blank_quantities(frame, demand_cols, value_cols, demand, resources, label, locate)
+    for k, r in enumerate(resources):
         if r in value_cols:
             value[:, k], found = _numbers(frame, value_cols[r], 1.0, label, locate)
             issues += found
@@ -214,6 +216,30 @@ def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str
     return UnitTable(ids=ids, demand=demand, value=value, groups=group_values, columns=columns), issues
 
 
+def _blank_quantities(frame: pd.DataFrame, demand_cols: dict[str, str], value_cols: dict[str, str],
+                      demand: np.ndarray, resources: list[str], label: str, locate: Locate) -> list[Issue]:
+    """Blank cells that would change the result unseen: a unit whose every demand cell is blank
+    (it would ask for nothing and vanish from every table), and a blank value where the unit asks
+    for that resource (1 would be a guess). A blank ``demand:<r>`` beside another demand is 0."""
+    if not demand_cols or not len(frame):
+        return []
+    columns = [demand_cols[r] for r in resources if r in demand_cols]
+    blank = np.column_stack([stripped_text(frame[c]) == "" for c in columns])
+    shown = columns[0] if len(columns) == 1 else "demand"
+    every = "" if len(columns) == 1 else f" in every demand column ({', '.join(columns)})"
+    issues = _rows_issue(label, locate, np.flatnonzero(blank.all(axis=1)), shown,
+                         f"is blank{every}: the unit would ask for nothing and vanish from the results",
+                         "a number (0 if the unit asks for none)")
+    for k, r in enumerate(resources):
+        if r in value_cols:
+            unclear = (stripped_text(frame[value_cols[r]]) == "") & (demand[:, k] > 0)
+            issues += _rows_issue(label, locate, np.flatnonzero(unclear), value_cols[r],
+                                  f"is blank, and the unit asks for {r}",
+                                  "a number (blank only where the unit asks for none; leave the column out "
+                                  "for value 1 everywhere)")
+    return issues
+
+
 def links_from_frame(frame: pd.DataFrame, unit_ids: np.ndarray | None, site_ids: set[str], label: str,
                      locate: Locate, header: str = "header") -> tuple[LinkTable | None, list[Issue]]:
     """Check a links table (columns ``unit``, ``site``) against the known unit and site ids."""
@@ -224,16 +250,20 @@ def links_from_frame(frame: pd.DataFrame, unit_ids: np.ndarray | None, site_ids:
     unit_codes, unit_labels = factorized_text(frame["unit"])
     site_codes, site_labels = factorized_text(frame["site"])
     issues = []
+    unit_blank, site_blank = (unit_labels == "")[unit_codes], (site_labels == "")[site_codes]
+    for column, blank in (("unit", unit_blank), ("site", site_blank)):
+        issues += _rows_issue(label, locate, np.flatnonzero(blank), column, "is blank",
+                              f"a {column} id (every link names both its unit and its site)")
     if unit_ids is not None:
         known = pd.Index(np.asarray(unit_ids, dtype=object))
         # a look-up in the ids' hash table; isin when repeated ids (already reported) rule that out
         found = known.get_indexer(unit_labels) >= 0 if known.is_unique else pd.Index(unit_labels).isin(known)
-        unknown = np.flatnonzero(~found[unit_codes])
+        unknown = np.flatnonzero(~found[unit_codes] & ~unit_blank)
         issues += [Issue(label, locate(int(i), "unit"), f"link to unknown unit {unit_labels[unit_codes[i]]!r}",
                          "an id from the units table") for i in unknown[:MAX_ROWS_REPORTED]]
         if len(unknown) > MAX_ROWS_REPORTED:
             issues.append(Issue(label, "column unit", f"... and {len(unknown) - MAX_ROWS_REPORTED} more unknown units"))
-    unknown = np.flatnonzero(~pd.Index(site_labels).isin(site_ids)[site_codes])
+    unknown = np.flatnonzero(~pd.Index(site_labels).isin(site_ids)[site_codes] & ~site_blank)
     issues += [Issue(label, locate(int(i), "site"), f"link to unknown site {site_labels[site_codes[i]]!r}",
                      f"one of the sites: {', '.join(sorted(site_ids)[:20])}") for i in unknown[:MAX_ROWS_REPORTED]]
     if len(unknown) > MAX_ROWS_REPORTED:
@@ -329,5 +359,43 @@ def frame_from_inline_units(items: list[Any], resources: list[str], label: str) 
             row[str(attribute)] = text
         rows.append(row)
     columns = list(dict.fromkeys(["id", *(key for row in rows for key in row)]))
-    data = {c: [("" if row.get(c) is None else row.get(c)) for row in rows] for c in columns}
+    data = {c: [_inline_cell(row, c) for row in rows] for c in columns}
     return pd.DataFrame(data, dtype=object), issues
+
+
+def _inline_cell(row: dict[str, Any], column: str) -> Any:
+    """An inline unit's cell; a key left out of its ``demand``/``value`` mapping is 0/1, as written."""
+    if column in row:
+        return "" if row[column] is None else row[column]
+    if column.startswith("value:"):
+        return 1
+    if column.startswith("demand:") and any(key.startswith("demand:") for key in row):
+        return 0
+    return ""
+
+
+def inline_group_attributes(units: Any) -> list[str]:
+    """The group attributes inline units define under ``groups:``, in order of first use.
+
+    They need no top-level ``groups:`` list: writing ``groups: {ward: w1}`` on a unit says what
+    ``ward`` is.
+    """
+    if not isinstance(units, list):
+        return []
+    found = (str(a) for item in units if isinstance(item, dict) and isinstance(item.get("groups"), dict)
+             for a in item["groups"])
+    return list(dict.fromkeys(found))
+
+
+def unlisted_label_columns(table: UnitTable, groups: list[str], label: str, header: str) -> list[Issue]:
+    """A warning when no group attribute is listed but the table has text columns (ward, region...):
+    they are kept as data, and no report breaks the results down by them."""
+    if groups:
+        return []
+    text = [c for c, cells in table.columns.items() if c != "node" and len(cells)
+            and pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce").isna().any()]
+    if not text:
+        return []
+    return [Issue(label, header, f"no group attributes are listed, so the text column(s) {', '.join(text)} are kept "
+                                 "as data only: no report or group constraint uses them",
+                  "groups: [" + ", ".join(text) + "] in the scenario if they are groups", severity=Severity.WARNING)]
