@@ -330,3 +330,17 @@ def test_csv_text_columns_with_no_groups_listed_get_a_warning(tmp_path):
     assert "groups: [ward]" in warning.expected
     listed = scenario(tmp_path, "units: units.csv\ngroups: [ward]\n")
     assert not [w for w in allocator.load_scenario(listed).warnings if "group" in w.message]
+
+
+def test_rows_below_a_blank_line_keep_their_row_numbers(tmp_path):
+    # before: blank lines were skipped and the rows renumbered, so b (line 4) was reported as row 3
+    path = scenario(tmp_path, "units: units.csv\n", units="id,demand\na,1\n\nb,-2\n,\n")
+    issues = issues_of(path)
+    find(issues, location="row 4, column demand", text="negative")
+    assert len(issues) == 1  # the empty lines 3 and 5 (",") hold nothing and are skipped
+    cli_refuses(path, "row 4, column demand")
+
+
+def test_excel_blank_row_in_the_middle_keeps_the_numbering(tmp_path):
+    workbook(tmp_path / "units.xlsx", units=[["id", "demand"], ["a", 1], [None, None], ["b", -2]])
+    find(issues_of(scenario(tmp_path, "units: units.xlsx\n")), location="row 4, column demand", text="negative")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from allocator.errors import Issue
@@ -154,7 +155,7 @@ def read_table(path: Path, label: str, sheet: str | None = None,
     try:
         # object, not str: pandas' string arrays are slower to factorise and to iterate
         raw = pd.read_csv(path, dtype=object, header=None, keep_default_na=False, encoding="utf-8-sig",
-                          skip_blank_lines=True, na_filter=False)  # short rows come back as ""
+                          skip_blank_lines=False, na_filter=False)  # short rows come back as ""
     except UnicodeDecodeError as exc:
         return None, label, [Issue(label, "(file)", f"is not valid UTF-8 text ({exc.reason} at byte {exc.start})",
                                    "a UTF-8 encoded CSV file")]
@@ -217,9 +218,27 @@ def _framed(raw: pd.DataFrame, label: str, required: tuple[str, ...]) -> tuple[p
     if dupes:
         return None, label, [Issue(label, "header", f"duplicated column name(s): {', '.join(sorted(set(dupes)))}",
                                    "each column name once")]
-    frame = raw.iloc[1:].reset_index(drop=True)
+    frame = raw.iloc[1:]
     frame.columns = header
-    return frame, label, []
+    frame.index = np.arange(2, len(raw) + 1)  # the row numbers a spreadsheet shows (the header is row 1)
+    return _without_empty_rows(frame), label, []
+
+
+def _without_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without rows whose every cell is blank (a blank line, ``,,,``); the others keep
+    their row numbers, so an error below a blank line names the row the planner sees."""
+    if not len(frame.columns) or not len(frame):
+        return frame
+    # only rows with a blank first cell can be empty: a 2-million-row table is compared once, in one column
+    candidates = np.flatnonzero(frame.iloc[:, 0].map(_is_blank).to_numpy(dtype=bool))
+    if not len(candidates):
+        return frame
+    empty = frame.iloc[candidates].map(_is_blank).all(axis=1).to_numpy()
+    return frame.drop(index=frame.index[candidates[empty]])
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _first_csv_rows(path: Path) -> list[list[str]]:

@@ -28,7 +28,7 @@ from allocator.scenario.sections import check_reserves, exclusive_sets, network_
 from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
 from allocator.scenario.model import Identifier, LinkTable, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
-    csv_locate, frame_from_inline_units, frame_locate, inline_group_attributes, inline_locate, links_from_frame,
+    frame_from_inline_units, frame_locate, inline_group_attributes, inline_locate, links_from_frame,
     read_table, stripped_text, units_from_frame, unlisted_label_columns,
 )
 
@@ -337,7 +337,7 @@ def _table(spec: Any, files: TableFiles, key: str, source: str):
     """Frame, file label, row locator, header location and issues for a table given as a path,
     ``{file, sheet}`` or a DataFrame."""
     from allocator.scenario.files import table_reference
-    from allocator.scenario.tables import REQUIRED_COLUMNS
+    from allocator.scenario.tables import REQUIRED_COLUMNS, rows_locate
 
     if isinstance(spec, pd.DataFrame):
         frame = spec.astype(object).where(spec.notna(), "")  # in a DataFrame, NaN means a missing cell
@@ -351,7 +351,7 @@ def _table(spec: Any, files: TableFiles, key: str, source: str):
     frame, label, issues = read_table(path, str(path), sheet, REQUIRED_COLUMNS[key])
     if frame is not None:
         files.note(key, path)
-    return frame, label, csv_locate, "header", issues
+    return frame, label, rows_locate(frame) if frame is not None else None, "header", issues
 
 
 def _load_units(spec, files, resources, groups, source):

@@ -29,6 +29,12 @@ def csv_locate(i: int, column: str) -> str:
     return f"row {i + 2}, column {column}"
 
 
+def rows_locate(frame: pd.DataFrame) -> Locate:
+    """Rows of a table read from a file, by the row numbers :func:`read_table` keeps in the index."""
+    rows = frame.index.to_numpy()
+    return lambda i, column: f"row {rows[i]}, column {column}"
+
+
 def inline_locate(key: str) -> Locate:
     return lambda i, column: f"{key}[{i}].{column}" if column else f"{key}[{i}]"
 
