@@ -6,7 +6,6 @@ Every check is vectorised over the whole table and reports the offending rows (u
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
