@@ -344,3 +344,15 @@ def test_rows_below_a_blank_line_keep_their_row_numbers(tmp_path):
 def test_excel_blank_row_in_the_middle_keeps_the_numbering(tmp_path):
     workbook(tmp_path / "units.xlsx", units=[["id", "demand"], ["a", 1], [None, None], ["b", -2]])
     find(issues_of(scenario(tmp_path, "units: units.xlsx\n")), location="row 4, column demand", text="negative")
+
+
+def test_network_table_rows_keep_their_numbers_in_excel_and_csv(tmp_path):
+    # an empty row 3 is skipped; the bad travel is in row 4 of the sheet and of the CSV
+    workbook(tmp_path / "data.xlsx", units=[["id", "demand", "node"], ["a", 5, "A"]],
+             roads=[["from", "to", "travel"], ["A", "s1", 3], [None, None, None], ["s1", "A", -1]])
+    body = "units: {file: data.xlsx, sheet: units}\nnetwork: {edges: EDGES, max_travel: 5}\n"
+    path = scenario(tmp_path, body.replace("EDGES", "{file: data.xlsx, sheet: roads}"), head=SITES)
+    find(issues_of(path), file=f"{tmp_path / 'data.xlsx'} (sheet roads)", location="row 4, column travel")
+    path = scenario(tmp_path, body.replace("EDGES", "roads.csv"), head=SITES, roads="from,to,travel\nA,s1,3\n\ns1,A,-1\n")
+    find(issues_of(path), file=tmp_path / "roads.csv", location="row 4, column travel")
+    cli_refuses(path, "roads.csv: row 4, column travel")
