@@ -356,3 +356,11 @@ def test_network_table_rows_keep_their_numbers_in_excel_and_csv(tmp_path):
     path = scenario(tmp_path, body.replace("EDGES", "roads.csv"), head=SITES, roads="from,to,travel\nA,s1,3\n\ns1,A,-1\n")
     find(issues_of(path), file=tmp_path / "roads.csv", location="row 4, column travel")
     cli_refuses(path, "roads.csv: row 4, column travel")
+
+
+def test_title_row_with_trailing_commas_above_a_links_header_is_named(tmp_path):
+    # a CSV saved from Excel pads the title to the table's width; before: "duplicated column name(s): "
+    path = scenario(tmp_path, "units: units.csv\nlinks: links.csv\n", head=SITES, units="id,demand\na,5\n",
+                    links="Links 2026,\nunit,site\na,s1\n")
+    find(issues_of(path), file=tmp_path / "links.csv", location="row 1", text="seems to be in row 2 (unit, site)")
+    cli_refuses(path, "links.csv: row 1")
