@@ -10,7 +10,7 @@ import allocator
 from allocator.scenario import tables
 
 UNITS = pd.DataFrame({"id": ["a", "b", "c"], "demand:food": [10, 20, ""], "demand:care": [1, "", 3],
-                      "value:food": [2, "", 1], "region": ["east", "west", "west"]})
+                      "value:food": [2, 1, ""], "region": ["east", "west", "west"]})
 
 
 def _scenario(tmp_path, units_file: str) -> str:
@@ -28,7 +28,7 @@ def test_csv_with_byte_order_mark_loads(tmp_path):
     (tmp_path / "units.csv").write_bytes(b"\xef\xbb\xbf" + UNITS.to_csv(index=False).encode())
     scenario = _load(tmp_path, "units.csv")
     assert scenario.units.ids.tolist() == ["a", "b", "c"]
-    # blank demand = 0, blank value = 1
+    # a blank demand:<r> beside another demand = 0; a blank value where the unit asks for none (c, food) = 1
     assert scenario.units.demand.tolist() == [[10, 1], [20, 0], [0, 3]]
     assert scenario.units.value.tolist() == [[2, 1], [1, 1], [1, 1]]
 

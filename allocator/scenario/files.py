@@ -1,4 +1,4 @@
-"""Guards on what a scenario file may point at and how large it may expand.
+"""Guards on what a scenario file may point at and how large it may expand; reading its tables.
 
 Scenario files travel between agencies, so the loader treats them as untrusted:
 
@@ -7,23 +7,33 @@ Scenario files travel between agencies, so the loader treats them as untrusted:
 * a symbolic link loop is named as such, not reported as a missing file;
 * a parsed document may hold at most ``MAX_DOCUMENT_VALUES`` values once YAML aliases are
   expanded (the "billion laughs" document is a few hundred bytes that expand to 10^9) and
-  nest at most ``MAX_DEPTH`` levels deep.
+  nest at most ``MAX_DEPTH`` levels deep;
+* a table is a path, or ``{file: ..., sheet: ...}`` naming the sheet of a workbook, and its
+  header must be row 1 (a title row above it is named as such, not read as the header).
 """
 
 from __future__ import annotations
 
+import csv
 import errno
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from allocator.errors import Issue
+from allocator.scenario.workbook import read_sheet
 
 #: values a scenario document may expand to; large tables belong in CSV files
 MAX_DOCUMENT_VALUES = 2_000_000
 #: nesting levels a scenario document may use (the format itself needs fewer than ten)
 MAX_DEPTH = 64
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+HEADER_SEARCH_ROWS = 20  # rows looked at for a header below a title
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,22 @@ class TableFiles:
         return path, []
 
 
+def table_reference(spec: Any, key: str, source: str) -> tuple[str | Path | None, str | None, list[Issue]]:
+    """``(path, sheet, issues)`` of a table given as a path or as ``{file: ..., sheet: ...}``."""
+    if isinstance(spec, (str, Path)):
+        return spec, None, []
+    if not isinstance(spec, dict):
+        return None, None, [Issue(source, key, f"must be a file name or a list, got {type(spec).__name__}",
+                                  f"e.g. {key}: {key}.csv, or {key}: {{file: data.xlsx, sheet: {key}}}")]
+    issues = [Issue(source, f"{key}.{name}", "unknown key", "file, sheet") for name in sorted(set(spec) - {"file", "sheet"}, key=str)]
+    path, sheet = spec.get("file"), spec.get("sheet")
+    if not isinstance(path, str) or not path.strip():
+        issues.append(Issue(source, f"{key}.file", f"must be a file name, got {path!r}", "e.g. file: data.xlsx"))
+    if sheet is not None and not isinstance(sheet, str):
+        issues.append(Issue(source, f"{key}.sheet", f"must be a sheet name, got {sheet!r}", f"e.g. sheet: {key}"))
+    return (None, None, issues) if issues else (path, sheet, [])
+
+
 def is_link_loop(path: Path) -> bool:
     """True if ``path`` is a symbolic link that leads back to itself."""
     try:
@@ -105,3 +131,134 @@ def sha256_of(path: Path) -> str:
     """The sha256 of a file's bytes, hex."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def read_table(path: Path, label: str, sheet: str | None = None,
+               required: tuple[str, ...] = ()) -> tuple[pd.DataFrame | None, str, list[Issue]]:
+    """Read a CSV or Excel file with every cell as text; the frame, its label and the issues.
+
+    The header row is read raw (not through pandas' renaming of repeated names), stripped and
+    checked for duplicates; a data row with more fields than the header is an error, not a
+    silent shift of columns. ``sheet`` names an Excel sheet (see :mod:`allocator.scenario.workbook`;
+    the label then names it too). When row 1 lacks the ``required`` columns and a row below has
+    them all (a title above the header), that is the error.
+    """
+    if not path.exists():
+        return None, label, [Issue(label, "(file)", "file not found", "a CSV or Excel file at this path")]
+    if not path.is_file():
+        return None, label, [Issue(label, "(file)", "is not a regular file", "a CSV or Excel file")]
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return _excel_table(path, label, sheet, required)
+    if sheet is not None:
+        return None, label, [Issue(label, "(file)", f"a sheet ({sheet!r}) is named for a CSV file, which has none",
+                                   "a sheet only for an Excel workbook (.xlsx)")]
+    try:
+        # object, not str: pandas' string arrays are slower to factorise and to iterate
+        raw = pd.read_csv(path, dtype=object, header=None, keep_default_na=False, encoding="utf-8-sig",
+                          skip_blank_lines=False, na_filter=False)  # short rows come back as ""
+    except UnicodeDecodeError as exc:
+        return None, label, [Issue(label, "(file)", f"is not valid UTF-8 text ({exc.reason} at byte {exc.start})",
+                                   "a UTF-8 encoded CSV file")]
+    except pd.errors.ParserError as exc:
+        title = _title_above_header(_first_csv_rows(path), required, label)
+        if title:
+            return None, label, title
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            width, line, seen = found.groups()
+            return None, label, [Issue(label, f"row {line}", f"has {seen} fields but the header has {width}",
+                                       "as many fields as header columns (a trailing comma adds one)")]
+        return None, label, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip()}",
+                                   "a CSV file with a header row")]
+    except (pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        return None, label, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip() or 'it is empty'}",
+                                   "a CSV file with a header row")]
+    return _framed(raw, label, required)
+
+
+def _excel_table(path: Path, label: str, sheet: str | None,
+                 required: tuple[str, ...]) -> tuple[pd.DataFrame | None, str, list[Issue]]:
+    rows, label, issues = read_sheet(path, label, sheet)
+    if rows is None or issues:
+        return None, label, issues
+    width = max(map(len, rows), default=0)
+    # as pandas does: a whole number read as 12.0 is 12, so an id typed 7 is "7", not "7.0"
+    grid = [[_excel_value(v) for v in row] + [""] * (width - len(row)) for row in rows]
+    raw = pd.DataFrame(grid, dtype=object)
+    if len(raw.columns):
+        header = raw.iloc[0].map(lambda v: str(v).strip())
+        unused = (header == "") & (raw.iloc[1:] == "").all(axis=0)  # formatted but empty columns past the table
+        raw = raw.loc[:, ~unused.to_numpy()]
+        raw.columns = range(raw.shape[1])
+    return _framed(raw, label, required)
+
+
+def _excel_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _framed(raw: pd.DataFrame, label: str, required: tuple[str, ...]) -> tuple[pd.DataFrame | None, str, list[Issue]]:
+    """Row 1 as the column names (checked), the rest as the data."""
+    if raw.empty:
+        return None, label, [Issue(label, "(file)", "has no header row", "a header row naming the columns")]
+    title = _title_above_header([[str(v) for v in raw.iloc[k]] for k in range(min(len(raw), HEADER_SEARCH_ROWS))],
+                                required, label)
+    if title:
+        return None, label, title
+    header = [str(name).strip() for name in raw.iloc[0]]
+    seen, dupes = set(), []
+    for name in header:
+        if name in seen:
+            dupes.append(name)
+        seen.add(name)
+    if dupes:
+        return None, label, [Issue(label, "header", f"duplicated column name(s): {', '.join(sorted(set(dupes)))}",
+                                   "each column name once")]
+    frame = raw.iloc[1:]
+    frame.columns = header
+    frame.index = np.arange(2, len(raw) + 1)  # the row numbers a spreadsheet shows (the header is row 1)
+    return _without_empty_rows(frame), label, []
+
+
+def _without_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without rows whose every cell is blank (a blank line, ``,,,``); the others keep
+    their row numbers, so an error below a blank line names the row the planner sees."""
+    if not len(frame.columns) or not len(frame):
+        return frame
+    # only rows with a blank first cell can be empty: a 2-million-row table is compared once, in one column
+    candidates = np.flatnonzero(frame.iloc[:, 0].map(_is_blank).to_numpy(dtype=bool))
+    if not len(candidates):
+        return frame
+    empty = frame.iloc[candidates].map(_is_blank).all(axis=1).to_numpy()
+    return frame.drop(index=frame.index[candidates[empty]])
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _first_csv_rows(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return [row for _, row in zip(range(HEADER_SEARCH_ROWS), csv.reader(handle)) if row]
+
+
+def _title_above_header(rows: list[list[str]], required: tuple[str, ...], label: str) -> list[Issue]:
+    """The error for a header below row 1 (a title row above it), or nothing.
+
+    Only said when row 1 lacks a required column and a later row has them all: a table whose
+    header simply misses a column gets the "required column missing" error instead.
+    """
+    names = [[cell.strip() for cell in row] for row in rows]
+    if not required or not names or all(c in names[0] for c in required):
+        return []
+    for k, row in enumerate(names[1:], start=2):
+        if all(c in row for c in required):
+            first = " ".join(cell for cell in names[0] if cell)
+            return [Issue(label, "row 1", f"the header was not found in row 1 (it reads {first!r}); it seems to be "
+                                          f"in row {k} ({', '.join(cell for cell in row if cell)})",
+                          "the column names in row 1: delete the rows above the header")]
+    return []

@@ -28,8 +28,8 @@ from allocator.scenario.sections import check_reserves, exclusive_sets, network_
 from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
 from allocator.scenario.model import Identifier, LinkTable, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
-    csv_locate, frame_from_inline_units, frame_locate, inline_locate, links_from_frame, read_table,
-    stripped_text, units_from_frame,
+    frame_from_inline_units, frame_locate, inline_group_attributes, inline_locate, links_from_frame,
+    read_table, stripped_text, units_from_frame, unlisted_label_columns,
 )
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
@@ -189,6 +189,7 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     issues += _duplicates(resources, source, "resources", "resource")
     issues += _check_supply(document, sections, resources, source)
     groups = list(sections.get("groups", []))
+    groups += [a for a in inline_group_attributes(document.get("units")) if a not in groups]  # units' own groups:
     exclusive, found = exclusive_sets(sections.get("exclusive"), resources, source)
     issues += found
     issues += _reserved_groups(groups, source)
@@ -333,20 +334,24 @@ def _supply_warnings(sections: dict, resources: list[str], source: str) -> tuple
 
 
 def _table(spec: Any, files: TableFiles, key: str, source: str):
-    """Frame, file label, row locator, header location and issues for a table given as a path or DataFrame."""
+    """Frame, file label, row locator, header location and issues for a table given as a path,
+    ``{file, sheet}`` or a DataFrame."""
+    from allocator.scenario.files import table_reference
+    from allocator.scenario.tables import REQUIRED_COLUMNS, rows_locate
+
     if isinstance(spec, pd.DataFrame):
         frame = spec.astype(object).where(spec.notna(), "")  # in a DataFrame, NaN means a missing cell
         return frame, f"{source} ({key} DataFrame)", frame_locate, "columns", []
-    if isinstance(spec, (str, Path)):
-        path, issues = files.resolve(spec, key, source)
-        if path is None:
-            return None, source, None, key, issues
-        frame, issues = read_table(path, str(path))
-        if frame is not None:
-            files.note(key, path)
-        return frame, str(path), csv_locate, "header", issues
-    return None, source, None, key, [Issue(source, key, f"must be a file name or a list, got {type(spec).__name__}",
-                                           f"e.g. {key}: {key}.csv")]
+    name, sheet, issues = table_reference(spec, key, source)
+    if name is None:
+        return None, source, None, key, issues
+    path, issues = files.resolve(name, key, source)
+    if path is None:
+        return None, source, None, key, issues
+    frame, label, issues = read_table(path, str(path), sheet, REQUIRED_COLUMNS[key])
+    if frame is not None:
+        files.note(key, path)
+    return frame, label, rows_locate(frame) if frame is not None else None, "header", issues
 
 
 def _load_units(spec, files, resources, groups, source):
@@ -359,6 +364,8 @@ def _load_units(spec, files, resources, groups, source):
     if frame is None:
         return None, None, issues
     table, found = units_from_frame(frame, resources, groups, label, locate, header)
+    if table is not None:
+        found += unlisted_label_columns(table, groups, label, header)
     ids = table.ids if table is not None else (stripped_text(frame["id"]) if "id" in frame.columns else None)
     return table, ids, issues + found
 

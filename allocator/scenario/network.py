@@ -26,9 +26,9 @@ class NetworkSpec(BaseModel):
     """The ``network:`` section (see the module docstring and docs/scenario-format.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    edges: str | list[dict[str, Any]]
+    edges: str | dict[str, Any] | list[dict[str, Any]]  # a dict: {file, sheet}
     #: flow mode: a nodes table (columns id, throughput, supply:<resource>), CSV/Excel or inline
-    nodes: str | list[dict[str, Any]] | None = None
+    nodes: str | dict[str, Any] | list[dict[str, Any]] | None = None
     #: access: units reach sites within max_travel; flow: supply moves along the edges to the units' nodes
     mode: Literal["access", "flow"] = "access"
     max_travel: float | None = Field(None, ge=0, allow_inf_nan=False)
@@ -67,7 +67,7 @@ def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, li
         raw = frame["travel"]
         travel = pd.to_numeric(pd.Series(raw, dtype=object).astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
         bad = np.flatnonzero(~(travel >= 0))
-    issues = [Issue(label, f"row {i + 2}, column travel", f"is not a travel time >= 0: {raw.iloc[i]!r}",
+    issues = [Issue(label, f"row {raw.index[i]}, column travel", f"is not a travel time >= 0: {raw.iloc[i]!r}",
                     "a number >= 0") for i in bad[:10]]
     if len(bad) > 10:
         issues.append(Issue(label, "column travel", f"... and {len(bad) - 10} more rows with the same problem"))
@@ -75,7 +75,7 @@ def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, li
 
     ends = pd.DataFrame({"from": stripped_text(frame["from"]), "to": stripped_text(frame["to"])})
     blank = np.flatnonzero((ends["from"] == "") | (ends["to"] == ""))
-    issues += [Issue(label, f"row {i + 2}", "an edge needs both ends", "from and to node ids") for i in blank[:10]]
+    issues += [Issue(label, f"row {frame.index[i]}", "an edge needs both ends", "from and to node ids") for i in blank[:10]]
     optional = {}
     limits = ["capacity", *(c for c in frame.columns if str(c).startswith("capacity:"))]
     for column in [*limits, "cost"]:
@@ -99,7 +99,7 @@ def _numbers(raw: pd.Series, label: str, column: str, blank: float, negative: bo
     if blank == np.inf:
         bad &= ~((text == "").to_numpy())
     meaning = "no limit" if blank == np.inf else f"{blank:g}"
-    issues = [Issue(label, f"row {i + 2}, column {column}",
+    issues = [Issue(label, f"row {raw.index[i]}, column {column}",
                     f"is not a {'finite number' if negative else 'number >= 0'}: {raw.iloc[i]!r}",
                     f"a {'number' if negative else 'number >= 0'} (blank: {meaning})")
               for i in np.flatnonzero(bad)[:10]]
@@ -119,14 +119,14 @@ def node_frame(frame: pd.DataFrame, label: str, resources: list[str]) -> tuple[p
               for c in frame.columns if c not in known]
     ids = frame["id"].astype(str).str.strip()
     for i in np.flatnonzero((ids == "").to_numpy())[:10]:
-        issues.append(Issue(label, f"row {i + 2}, column id", "is blank", "a node id"))
+        issues.append(Issue(label, f"row {ids.index[i]}, column id", "is blank", "a node id"))
     for i in np.flatnonzero(ids.duplicated().to_numpy())[:10]:
-        issues.append(Issue(label, f"row {i + 2}, column id", f"node {ids.iloc[i]!r} is listed twice", "each node once"))
+        issues.append(Issue(label, f"row {ids.index[i]}, column id", f"node {ids.iloc[i]!r} is listed twice", "each node once"))
     table = {"id": ids.to_numpy(dtype=object)}
     for column in [c for c in frame.columns if c in known and c != "id"]:
         table[column], found = _numbers(frame[column], label, column, np.inf if column == "throughput" else 0.0)
         issues += found
-    return (None, issues) if issues else (pd.DataFrame(table), [])
+    return (None, issues) if issues else (pd.DataFrame(table, index=frame.index), [])
 
 
 def negative_cycle(tails: np.ndarray, heads: np.ndarray, cost: np.ndarray, names: list[str]) -> list[str] | None:

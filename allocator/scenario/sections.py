@@ -104,7 +104,7 @@ def network_nodes(document: dict, files, source: str) -> tuple[dict, dict[str, f
         if not stock:
             continue
         if nodes["id"].iat[k] in listed:
-            issues.append(Issue(label, f"row {k + 2}", f"node {nodes['id'].iat[k]!r} has supply here and under 'sites'",
+            issues.append(Issue(label, f"row {nodes.index[k]}", f"node {nodes['id'].iat[k]!r} has supply here and under 'sites'",
                                 "its supply in one place"))
         new_sites.append({"id": nodes["id"].iat[k], "supply": stock})
     throughput = {}
@@ -118,20 +118,24 @@ def network_nodes(document: dict, files, source: str) -> tuple[dict, dict[str, f
 
 def _network_table(spec, where: str, role: str, files, source: str):
     """A network table from a file (recorded as an input with ``role``) or an inline list: frame, issues, label."""
-    from allocator.scenario.tables import read_table
+    from allocator.scenario.files import read_table, table_reference
+    from allocator.scenario.tables import REQUIRED_COLUMNS
 
-    if isinstance(spec, str):
-        path, issues = files.resolve(spec, where, source)
+    if isinstance(spec, (str, dict)):
+        name, sheet, issues = table_reference(spec, where, source)
+        path, found = files.resolve(name, where, source) if name is not None else (None, [])
         if path is None:
-            return None, issues, source
-        frame, issues = read_table(path, str(path))
+            return None, issues + found, source
+        frame, label, issues = read_table(path, str(path), sheet, REQUIRED_COLUMNS[role])
         if frame is not None:
             files.note(role, path)
-        return frame, issues, str(path)
+        return frame, issues, label
     if not isinstance(spec, list) or not all(isinstance(row, dict) for row in spec):
         return None, [Issue(source, where, "must be a file name or a list of mappings",
-                            "e.g. routes.csv, or [{from: a, to: b}]")], source
-    return pd.DataFrame(spec, dtype=object).fillna(""), [], f"{source} ({where})"
+                            "e.g. routes.csv, {file: data.xlsx, sheet: routes}, or [{from: a, to: b}]")], source
+    frame = pd.DataFrame(spec, dtype=object).fillna("")
+    frame.index = np.arange(2, len(frame) + 2)  # rows counted as in a file (issues say "row <index>")
+    return frame, [], f"{source} ({where})"
 
 
 def network_links_of(document, files, units, source: str, throughput: dict[str, float] | None = None):

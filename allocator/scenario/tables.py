@@ -6,26 +6,32 @@ Every check is vectorised over the whole table and reports the offending rows (u
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from allocator.errors import Issue, Severity
+from allocator.scenario.files import read_table  # noqa: F401 (its home before files.py; load.py imports it here)
 from allocator.scenario.model import MAX_QUANTITY, LinkTable, UnitTable
 
 MAX_ROWS_REPORTED = 10
 RUN_SAMPLE = 10_000  # cells looked at to decide whether a column comes in runs of repeats
-EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 Locate = Callable[[int, str], str]
+#: the columns that tell a table's header row (a title row above it is an error)
+REQUIRED_COLUMNS = {"units": ("id",), "links": ("unit", "site"), "edges": ("from", "to"), "nodes": ("id",)}
 
 
 def csv_locate(i: int, column: str) -> str:
     """Rows are numbered as a spreadsheet shows them: the header is row 1."""
     return f"row {i + 2}, column {column}"
+
+
+def rows_locate(frame: pd.DataFrame) -> Locate:
+    """Rows of a table read from a file, by the row numbers :func:`read_table` keeps in the index."""
+    rows = frame.index.to_numpy()
+    return lambda i, column: f"row {rows[i]}, column {column}"
 
 
 def inline_locate(key: str) -> Locate:
@@ -35,54 +41,6 @@ def inline_locate(key: str) -> Locate:
 def frame_locate(i: int, column: str) -> str:
     """DataFrames passed in code: rows by position, counted from 0."""
     return f"position {i}, column {column}"
-
-
-def read_table(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
-    """Read a CSV or Excel file with every cell as text; problems become issues.
-
-    The header row is read raw (not through pandas' renaming of repeated names), stripped and
-    checked for duplicates; a data row with more fields than the header is an error, not a
-    silent shift of columns.
-    """
-    if not path.exists():
-        return None, [Issue(label, "(file)", "file not found", "a CSV or Excel file at this path")]
-    if not path.is_file():
-        return None, [Issue(label, "(file)", "is not a regular file", "a CSV or Excel file")]
-    try:
-        if path.suffix.lower() in EXCEL_SUFFIXES:
-            raw = pd.read_excel(path, dtype=object, header=None, keep_default_na=False).fillna("")
-        else:
-            # object, not str: pandas' string arrays are slower to factorise and to iterate
-            raw = pd.read_csv(path, dtype=object, header=None, keep_default_na=False, encoding="utf-8-sig",
-                              skip_blank_lines=True, na_filter=False)  # short rows come back as ""
-    except UnicodeDecodeError as exc:
-        return None, [Issue(label, "(file)", f"is not valid UTF-8 text ({exc.reason} at byte {exc.start})",
-                            "a UTF-8 encoded CSV file")]
-    except pd.errors.ParserError as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            width, line, seen = found.groups()
-            return None, [Issue(label, f"row {line}", f"has {seen} fields but the header has {width}",
-                                "as many fields as header columns (a trailing comma adds one)")]
-        return None, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip()}",
-                            "a CSV file with a header row")]
-    except (pd.errors.EmptyDataError, ValueError, OSError) as exc:
-        return None, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip() or 'it is empty'}",
-                            "a CSV file with a header row")]
-    if raw.empty:
-        return None, [Issue(label, "(file)", "has no header row", "a header row naming the columns")]
-    header = [str(name).strip() for name in raw.iloc[0]]
-    seen, dupes = set(), []
-    for name in header:
-        if name in seen:
-            dupes.append(name)
-        seen.add(name)
-    if dupes:
-        return None, [Issue(label, "header", f"duplicated column name(s): {', '.join(sorted(set(dupes)))}",
-                            "each column name once")]
-    frame = raw.iloc[1:].reset_index(drop=True)
-    frame.columns = header
-    return frame, []
 
 
 def _rows_issue(label: str, locate: Locate, rows: np.ndarray, column: str, message: str,
@@ -227,6 +185,8 @@ def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str
         if r in demand_cols:
             demand[:, k], found = _numbers(frame, demand_cols[r], 0.0, label, locate)
             issues += found
+    issues += _blank_quantities(frame, demand_cols, value_cols, demand, resources, label, locate)
+    for k, r in enumerate(resources):
         if r in value_cols:
             value[:, k], found = _numbers(frame, value_cols[r], 1.0, label, locate)
             issues += found
@@ -261,6 +221,30 @@ def units_from_frame(frame: pd.DataFrame, resources: list[str], groups: list[str
     return UnitTable(ids=ids, demand=demand, value=value, groups=group_values, columns=columns), issues
 
 
+def _blank_quantities(frame: pd.DataFrame, demand_cols: dict[str, str], value_cols: dict[str, str],
+                      demand: np.ndarray, resources: list[str], label: str, locate: Locate) -> list[Issue]:
+    """Blank cells that would change the result unseen: a unit whose every demand cell is blank
+    (it would ask for nothing and vanish from every table), and a blank value where the unit asks
+    for that resource (1 would be a guess). A blank ``demand:<r>`` beside another demand is 0."""
+    if not demand_cols or not len(frame):
+        return []
+    columns = [demand_cols[r] for r in resources if r in demand_cols]
+    blank = np.column_stack([stripped_text(frame[c]) == "" for c in columns])
+    shown = columns[0] if len(columns) == 1 else "demand"
+    every = "" if len(columns) == 1 else f" in every demand column ({', '.join(columns)})"
+    issues = _rows_issue(label, locate, np.flatnonzero(blank.all(axis=1)), shown,
+                         f"is blank{every}: the unit would ask for nothing and vanish from the results",
+                         "a number (0 if the unit asks for none)")
+    for k, r in enumerate(resources):
+        if r in value_cols:
+            unclear = (stripped_text(frame[value_cols[r]]) == "") & (demand[:, k] > 0)
+            issues += _rows_issue(label, locate, np.flatnonzero(unclear), value_cols[r],
+                                  f"is blank, and the unit asks for {r}",
+                                  "a number (blank only where the unit asks for none; leave the column out "
+                                  "for value 1 everywhere)")
+    return issues
+
+
 def links_from_frame(frame: pd.DataFrame, unit_ids: np.ndarray | None, site_ids: set[str], label: str,
                      locate: Locate, header: str = "header") -> tuple[LinkTable | None, list[Issue]]:
     """Check a links table (columns ``unit``, ``site``) against the known unit and site ids."""
@@ -271,16 +255,20 @@ def links_from_frame(frame: pd.DataFrame, unit_ids: np.ndarray | None, site_ids:
     unit_codes, unit_labels = factorized_text(frame["unit"])
     site_codes, site_labels = factorized_text(frame["site"])
     issues = []
+    unit_blank, site_blank = (unit_labels == "")[unit_codes], (site_labels == "")[site_codes]
+    for column, blank in (("unit", unit_blank), ("site", site_blank)):
+        issues += _rows_issue(label, locate, np.flatnonzero(blank), column, "is blank",
+                              f"a {column} id (every link names both its unit and its site)")
     if unit_ids is not None:
         known = pd.Index(np.asarray(unit_ids, dtype=object))
         # a look-up in the ids' hash table; isin when repeated ids (already reported) rule that out
         found = known.get_indexer(unit_labels) >= 0 if known.is_unique else pd.Index(unit_labels).isin(known)
-        unknown = np.flatnonzero(~found[unit_codes])
+        unknown = np.flatnonzero(~found[unit_codes] & ~unit_blank)
         issues += [Issue(label, locate(int(i), "unit"), f"link to unknown unit {unit_labels[unit_codes[i]]!r}",
                          "an id from the units table") for i in unknown[:MAX_ROWS_REPORTED]]
         if len(unknown) > MAX_ROWS_REPORTED:
             issues.append(Issue(label, "column unit", f"... and {len(unknown) - MAX_ROWS_REPORTED} more unknown units"))
-    unknown = np.flatnonzero(~pd.Index(site_labels).isin(site_ids)[site_codes])
+    unknown = np.flatnonzero(~pd.Index(site_labels).isin(site_ids)[site_codes] & ~site_blank)
     issues += [Issue(label, locate(int(i), "site"), f"link to unknown site {site_labels[site_codes[i]]!r}",
                      f"one of the sites: {', '.join(sorted(site_ids)[:20])}") for i in unknown[:MAX_ROWS_REPORTED]]
     if len(unknown) > MAX_ROWS_REPORTED:
@@ -376,5 +364,43 @@ def frame_from_inline_units(items: list[Any], resources: list[str], label: str) 
             row[str(attribute)] = text
         rows.append(row)
     columns = list(dict.fromkeys(["id", *(key for row in rows for key in row)]))
-    data = {c: [("" if row.get(c) is None else row.get(c)) for row in rows] for c in columns}
+    data = {c: [_inline_cell(row, c) for row in rows] for c in columns}
     return pd.DataFrame(data, dtype=object), issues
+
+
+def _inline_cell(row: dict[str, Any], column: str) -> Any:
+    """An inline unit's cell; a key left out of its ``demand``/``value`` mapping is 0/1, as written."""
+    if column in row:
+        return "" if row[column] is None else row[column]
+    if column.startswith("value:"):
+        return 1
+    if column.startswith("demand:") and any(key.startswith("demand:") for key in row):
+        return 0
+    return ""
+
+
+def inline_group_attributes(units: Any) -> list[str]:
+    """The group attributes inline units define under ``groups:``, in order of first use.
+
+    They need no top-level ``groups:`` list: writing ``groups: {ward: w1}`` on a unit says what
+    ``ward`` is.
+    """
+    if not isinstance(units, list):
+        return []
+    found = (str(a) for item in units if isinstance(item, dict) and isinstance(item.get("groups"), dict)
+             for a in item["groups"])
+    return list(dict.fromkeys(found))
+
+
+def unlisted_label_columns(table: UnitTable, groups: list[str], label: str, header: str) -> list[Issue]:
+    """A warning when no group attribute is listed but the table has text columns (ward, region...):
+    they are kept as data, and no report breaks the results down by them."""
+    if groups:
+        return []
+    text = [c for c, cells in table.columns.items() if c != "node" and len(cells)
+            and pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce").isna().any()]
+    if not text:
+        return []
+    return [Issue(label, header, f"no group attributes are listed, so the text column(s) {', '.join(text)} are kept "
+                                 "as data only: no report or group constraint uses them",
+                  "groups: [" + ", ".join(text) + "] in the scenario if they are groups", severity=Severity.WARNING)]
