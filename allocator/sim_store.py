@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from allocator.errors import OutputExistsError, UsageError
 from allocator.problem import Problem
 
 PLAN_FILE = "simulation.json"
+#: what :meth:`ShardStore.write` names a shard's marker file
+SHARD_NAME = re.compile(r"metrics-(\d{5})\.parquet")
 
 
 def scenario_fingerprint(scenario) -> str:
@@ -55,6 +58,7 @@ class ShardStore:
                              "pip install 'allocator[simulate]' (or run allocator.simulate without out=)")
         self.folder = Path(folder)
         self.shards = self.folder / "shards"
+        self.count = -(-int(plan["draws"]) // int(plan["shard_size"]))  # the plan's shards: 0 .. count - 1
         if self.folder.exists() and not self.folder.is_dir():
             raise OutputExistsError(f"{self.folder} exists and is not a folder")
         occupied = self.folder.exists() and any(self.folder.iterdir())
@@ -76,7 +80,13 @@ class ShardStore:
         path = self.folder / PLAN_FILE
         if not path.exists():
             raise UsageError(f"{self.folder} is not a simulation folder (no {PLAN_FILE}): nothing to resume")
-        recorded = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            recorded = exc
+        if not isinstance(recorded, dict):
+            raise UsageError(f"{path} cannot be read as a simulation plan ({recorded!s:.200}); expected the plan "
+                             "the simulation wrote: start the simulation again instead of resuming it")
         current = json.loads(json.dumps(plan))  # the same JSON round trip as the recorded copy
         differ = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
         if differ:
@@ -84,8 +94,10 @@ class ShardStore:
                              "resume with the same scenario and options, or use --force to start again")
 
     def done(self) -> set[int]:
-        """Shards whose results are on disk."""
-        return {int(p.stem.split("-")[1]) for p in self.shards.glob("metrics-*.parquet")}
+        """Shards of the plan whose two files are on disk (other files in ``shards/`` are not read)."""
+        named = (SHARD_NAME.fullmatch(p.name) for p in self.shards.glob("metrics-*.parquet"))
+        found = {int(m.group(1)) for m in named if m}
+        return {k for k in found if k < self.count and (self.shards / f"groups-{k:05d}.parquet").is_file()}
 
     def write(self, shard: int, metrics: pd.DataFrame, groups: pd.DataFrame) -> None:
         """Store one finished shard (groups first: the metrics file marks it complete)."""

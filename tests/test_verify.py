@@ -265,15 +265,22 @@ def test_a_resumed_shard_missing_its_groups_file_is_solved_again(tmp_path):
     resumed = run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
                              resume=True)
     assert resumed.resumed_draws == 2  # shard 0 only; shard 1 (draws 2 and 3) again
-    assert sorted(resumed.groups["draw"].unique()) == [0, 1, 2, 3]
+    assert sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]
 
 
-def test_stray_files_in_the_shards_folder_are_not_read_as_shards(tmp_path):
+def test_a_shard_beyond_the_plan_is_not_read_on_resume(tmp_path):
     _, run_simulation, scenario = _simulated(tmp_path)
     shards = tmp_path / "sim" / "shards"
-    shutil.copy(shards / "metrics-00000.parquet", shards / "metrics-00007.parquet")  # beyond the plan's 2 shards
+    shutil.copy(shards / "metrics-00000.parquet", shards / "metrics-00007.parquet")  # the plan has shards 0 and 1
     shutil.copy(shards / "groups-00000.parquet", shards / "groups-00007.parquet")
-    (shards / "metrics-copy.parquet").write_bytes(b"")
     resumed = run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
                              resume=True)
-    assert len(resumed.metrics) == 4 and sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]  # 4 draws, 1 rule
+    assert sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]  # 4 draws x 1 rule, not 6 rows with draws 0, 1 twice
+
+
+def test_a_stray_file_named_like_a_shard_is_ignored_on_resume(tmp_path):
+    _, run_simulation, scenario = _simulated(tmp_path)
+    (tmp_path / "sim" / "shards" / "metrics-copy.parquet").write_bytes(b"")
+    resumed = run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
+                             resume=True)
+    assert resumed.resumed_draws == 4 and sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]
