@@ -107,10 +107,17 @@ class ShardStore:
     def load(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Every stored shard, concatenated in shard order."""
         done = sorted(self.done())
-        metrics = [pd.read_parquet(self.shards / f"metrics-{k:05d}.parquet") for k in done]
-        groups = [pd.read_parquet(self.shards / f"groups-{k:05d}.parquet") for k in done]
+        metrics = [self._read(f"metrics-{k:05d}.parquet") for k in done]
+        groups = [self._read(f"groups-{k:05d}.parquet") for k in done]
         return (pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame(),
                 pd.concat(groups, ignore_index=True) if groups else pd.DataFrame())
+
+    def _read(self, name: str) -> pd.DataFrame:
+        try:
+            return pd.read_parquet(self.shards / name)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise UsageError(f"{self.shards / name} cannot be read as a shard ({exc!s:.200}); remove it and "
+                             "resume: its draws are solved again") from None
 
 
 def _write_atomic(target: Path, write) -> None:

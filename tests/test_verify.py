@@ -284,3 +284,11 @@ def test_a_stray_file_named_like_a_shard_is_ignored_on_resume(tmp_path):
     resumed = run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
                              resume=True)
     assert resumed.resumed_draws == 4 and sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]
+
+
+def test_a_damaged_shard_is_a_usage_error_naming_it(tmp_path):
+    _, run_simulation, scenario = _simulated(tmp_path)
+    (tmp_path / "sim" / "shards" / "metrics-00001.parquet").write_bytes(b"PAR1 not a parquet file")
+    with pytest.raises(UsageError, match="metrics-00001.parquet cannot be read as a shard"):
+        run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
+                       resume=True)
