@@ -110,8 +110,10 @@ class Result:
 
         return explain_result(self)
 
-    def summary(self) -> dict:
-        """The content of ``summary.json``."""
+    def summary(self, folder: str | Path | None = None) -> dict:
+        """The content of ``summary.json``; written into ``folder``, input paths relative to it."""
+        from allocator.audit import relative_inputs
+
         return _round({
             "status": self.status.value,
             "scenario": self.scenario,
@@ -121,15 +123,17 @@ class Result:
             "metrics": self.metrics,
             "solver": self.solver,
             "warnings": [str(w) for w in self.warnings],
-            "audit": self.audit,
+            "audit": self.audit if folder is None else relative_inputs(self.audit, folder),
             **({"network": _network_summary(self.edges, self.nodes)} if self.edges is not None else {}),
         })
 
-    def to_json(self) -> str:
-        return json.dumps(self.summary(), indent=2, sort_keys=False) + "\n"
+    def to_json(self, folder: str | Path | None = None) -> str:
+        return json.dumps(self.summary(folder), indent=2, sort_keys=False) + "\n"
 
     def save(self, folder: str | Path, *, force: bool = False) -> Path:
-        """Write ``allocations.csv``, ``groups.csv``, ``flows.csv`` (with sites) and ``summary.json`` atomically.
+        """Write ``allocations.csv``, ``groups.csv``, ``flows.csv`` (with sites), ``edges.csv`` and ``nodes.csv``
+        (flow networks) and ``summary.json`` atomically; ``summary.json`` records the input paths relative
+        to ``folder``.
 
         Raises
         ------
@@ -145,7 +149,8 @@ class Result:
                 write_csv(self.edges, staging / "edges.csv")
             if self.nodes is not None:
                 write_csv(self.nodes, staging / "nodes.csv")
-            (staging / "summary.json").write_text(self.to_json(), encoding="utf-8")
+            # input paths relative to the final folder, not the staging one: the project can move
+            (staging / "summary.json").write_text(self.to_json(folder), encoding="utf-8")
         return Path(folder)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Iterable
@@ -32,6 +33,8 @@ PLAN_FILE = "simulation.json"
 #: ``force`` a folder holding anything else is refused
 SIMULATION_OUTPUTS = ("simulation.json", "shards", "shards/groups-*.parquet", "shards/metrics-*.parquet",
                       "metrics.parquet", "metric_summary.csv", "groups.csv", "distributions.png", "summary.json")
+#: what :meth:`ShardStore.write` names a shard's marker file
+SHARD_NAME = re.compile(r"metrics-(\d{5})\.parquet")
 
 
 def scenario_fingerprint(scenario) -> str:
@@ -62,6 +65,7 @@ class ShardStore:
                              "that is missing here): reinstall allocator, or pip install pyarrow")
         self.folder = Path(folder)
         self.shards = self.folder / "shards"
+        self.count = -(-int(plan["draws"]) // int(plan["shard_size"]))  # the plan's shards: 0 .. count - 1
         if self.folder.exists() and not self.folder.is_dir():
             raise OutputExistsError(f"{self.folder} exists and is not a folder")
         occupied = self.folder.exists() and any(self.folder.iterdir())
@@ -86,7 +90,13 @@ class ShardStore:
         path = self.folder / PLAN_FILE
         if not path.exists():
             raise UsageError(f"{self.folder} is not a simulation folder (no {PLAN_FILE}): nothing to resume")
-        recorded = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            recorded = exc
+        if not isinstance(recorded, dict):
+            raise UsageError(f"{path} cannot be read as a simulation plan ({recorded!s:.200}); expected the plan "
+                             "the simulation wrote: start the simulation again instead of resuming it")
         current = json.loads(json.dumps(plan))  # the same JSON round trip as the recorded copy
         differ = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
         if differ:
@@ -94,8 +104,10 @@ class ShardStore:
                              "resume with the same scenario and options, or use --force to start again")
 
     def done(self) -> set[int]:
-        """Shards whose results are on disk."""
-        return {int(p.stem.split("-")[1]) for p in self.shards.glob("metrics-*.parquet")}
+        """Shards of the plan whose two files are on disk (other files in ``shards/`` are not read)."""
+        named = (SHARD_NAME.fullmatch(p.name) for p in self.shards.glob("metrics-*.parquet"))
+        found = {int(m.group(1)) for m in named if m}
+        return {k for k in found if k < self.count and (self.shards / f"groups-{k:05d}.parquet").is_file()}
 
     def write(self, shard: int, metrics: pd.DataFrame, groups: pd.DataFrame) -> None:
         """Store one finished shard (groups first: the metrics file marks it complete)."""
@@ -105,10 +117,17 @@ class ShardStore:
     def load(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Every stored shard, concatenated in shard order."""
         done = sorted(self.done())
-        metrics = [pd.read_parquet(self.shards / f"metrics-{k:05d}.parquet") for k in done]
-        groups = [pd.read_parquet(self.shards / f"groups-{k:05d}.parquet") for k in done]
+        metrics = [self._read(f"metrics-{k:05d}.parquet") for k in done]
+        groups = [self._read(f"groups-{k:05d}.parquet") for k in done]
         return (pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame(),
                 pd.concat(groups, ignore_index=True) if groups else pd.DataFrame())
+
+    def _read(self, name: str) -> pd.DataFrame:
+        try:
+            return pd.read_parquet(self.shards / name)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise UsageError(f"{self.shards / name} cannot be read as a shard ({exc!s:.200}); remove it and "
+                             "resume: its draws are solved again") from None
 
 
 def _write_atomic(target: Path, write) -> None:

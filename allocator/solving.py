@@ -122,7 +122,11 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
 
 
 def audit_record(scenario: Scenario, options: SolverOptions) -> dict:
-    """What ``summary.json`` records so that ``allocator verify`` can redo the run: version, inputs, options, time."""
+    """What ``summary.json`` records so that ``allocator verify`` can redo the run: version, inputs, options, time.
+
+    Input paths are absolute here (as read); :meth:`Result.save` writes them relative to its folder
+    (:func:`allocator.audit.relative_inputs`).
+    """
     return {
         "allocator_version": __version__,
         "inputs": [{"role": role, "path": path, "sha256": digest} for role, path, digest in scenario.inputs],

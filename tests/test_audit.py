@@ -29,9 +29,9 @@ def test_summary_records_inputs_version_options_and_time(tmp_path):
     roles = {item["role"]: item for item in audit["inputs"]}
     assert set(roles) == {"scenario", "units", "links"}
     for item in audit["inputs"]:
-        with open(item["path"], "rb") as handle:
+        with open(out / item["path"], "rb") as handle:
             assert item["sha256"] == hashlib.sha256(handle.read()).hexdigest()
-    assert roles["units"]["path"] == str((scenario.parent / "units.csv").resolve())
+    assert roles["units"]["path"] == "../food-bank/units.csv"  # relative to the result folder
     assert audit["allocator_version"] == "0.1.0"
     assert audit["solver_options"] == {"time_limit": 600.0, "threads": None}
     assert datetime.datetime.fromisoformat(audit["created"]).tzinfo is not None

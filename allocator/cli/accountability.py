@@ -91,12 +91,17 @@ def disparity(
 
 
 @app.command()
-def verify(folder: Annotated[Path, typer.Argument(help="an output folder of 'allocator solve --out'")]) -> None:
-    """Re-solve from the inputs recorded in FOLDER/summary.json and check the tables match byte for byte (exit 5 if not)."""
+def verify(
+    folder: Annotated[Path, typer.Argument(help="an output folder of 'allocator solve --out'")],
+    allow_outside: Annotated[bool, typer.Option(
+        "--allow-outside", help="read recorded inputs outside the scenario's folder, and a scenario outside the "
+                                "project (only for a result you trust)")] = False,
+) -> None:
+    """Re-solve from the inputs recorded in FOLDER/summary.json and check every kept file matches (exit 5 if not)."""
     from allocator.verify import verify as check
 
     def action():
-        outcome = check(folder)
+        outcome = check(folder, allow_outside=allow_outside)
         render.verification(outcome)
         if not outcome.ok:
             raise typer.Exit(EXIT_MISMATCH)

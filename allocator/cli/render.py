@@ -205,15 +205,16 @@ def report_written(path, report) -> None:
 
 
 def verification(outcome) -> None:
-    """What ``allocator verify`` found: each input file, each table."""
+    """What ``allocator verify`` found: each input file, each kept file (with the summary fields that differ)."""
     for role, path, state in outcome.inputs:
         _labelled(out, state, "green" if state == "unchanged" else "red", f"{role} {path}")
     for name, state in outcome.tables:
-        _labelled(out, state, "green" if state == "identical" else "red", name)
+        differ = f" ({', '.join(outcome.fields)})" if name == "summary.json" and outcome.fields else ""
+        _labelled(out, state, "green" if state == "identical" else "red", name + differ)
     if outcome.note:
         _labelled(out, "cannot verify", "red", outcome.note)
-    verdict = ("verified: the same inputs give byte-identical tables" if outcome.ok else
-               "NOT verified: an input changed, or the tables differ")
+    verdict = ("verified: the same inputs give byte-identical tables and the same summary" if outcome.ok else
+               "NOT verified: an input changed or is missing, or a kept file differs")
     _labelled(out, "result", "green" if outcome.ok else "red", verdict)
 
 
