@@ -6,15 +6,11 @@ at once; the result is either a complete :class:`Scenario` or a :class:`Scenario
 
 from __future__ import annotations
 
-import json
-import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from allocator.constraints import CONSTRAINTS
@@ -22,10 +18,12 @@ from allocator.errors import Issue, ScenarioError, Severity
 from allocator.registry import issues_from_validation
 from allocator.reserves import Reserves
 from allocator.rules import RULES
+from allocator.scalars import written_text
 from allocator.scenario.checks import check_spec_references
 from allocator.uncertainty import Uncertainty, check_uncertainty
 from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
-from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
+from allocator.scenario.documents import read_document
+from allocator.scenario.files import TableFiles, sha256_of
 from allocator.scenario.model import Identifier, LinkTable, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
     csv_locate, frame_from_inline_units, frame_locate, inline_locate, links_from_frame, read_table,
@@ -34,7 +32,6 @@ from allocator.scenario.tables import (
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
                   "reserves", "network", "uncertainty", "rule", "constraints")
-SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 DEFAULT_RULE = "maxmin"
 
 _ITEM_TYPES = {"resources": TypeAdapter(Resource), "sites": TypeAdapter(Site)}
@@ -84,65 +81,6 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False, record_input
         return scenario
     own = ("scenario", str(path.resolve()), sha256_of(path))
     return scenario.model_copy(update={"inputs": (own, *scenario.inputs)})
-
-
-class YAML_LOADER(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # noqa: N801 (used like PyYAML's loaders)
-    """PyYAML's safe loader (libyaml's when built with it: ~10x faster), reading ``1e6`` as a number.
-
-    YAML 1.1 wants a dot and a signed exponent (``1.0e+6``); YAML 1.2 and every spreadsheet
-    accept ``1e6``, and a planner writing it means the number, not the text.
-    """
-
-
-YAML_LOADER.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def read_document(path: Path) -> tuple[dict | None, list[Issue]]:
-    """Parse the scenario file into a mapping, or explain why it cannot be parsed."""
-    label = str(path)
-    kind = SUFFIXES.get(path.suffix.lower())
-    if is_link_loop(path):
-        return None, [Issue(label, "(file)", "is a symbolic link loop", "a scenario file (.yaml, .json or .toml)")]
-    if not path.exists():
-        return None, [Issue(label, "(file)", "file not found", "a scenario file (.yaml, .json or .toml)")]
-    if not path.is_file():
-        return None, [Issue(label, "(file)", "is not a regular file", "a scenario file (.yaml, .json or .toml)")]
-    if kind is None:
-        return None, [Issue(label, "(file)", f"unsupported file type {path.suffix!r}", "a .yaml, .yml, .json or .toml file")]
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return None, [Issue(label, "(file)", f"is not valid UTF-8 text (byte {exc.start})", "a UTF-8 text file")]
-    try:
-        if kind == "YAML":
-            document = yaml.load(text, Loader=YAML_LOADER)
-        elif kind == "JSON":
-            document = json.loads(text)
-        else:
-            document = tomllib.loads(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        return None, [Issue(label, where, f"YAML syntax error: {exc.problem}", "valid YAML")]
-    except yaml.YAMLError as exc:
-        return None, [Issue(label, "(file)", f"YAML error: {exc}", "valid YAML")]
-    except json.JSONDecodeError as exc:
-        return None, [Issue(label, f"line {exc.lineno}, column {exc.colno}", f"JSON syntax error: {exc.msg}", "valid JSON")]
-    except tomllib.TOMLDecodeError as exc:
-        return None, [Issue(label, "(file)", f"TOML syntax error: {exc}", "valid TOML")]
-    except RecursionError:
-        return None, [Issue(label, "(file)", "is nested too deeply to parse", "the scenario format (a few levels)")]
-    if document is None:
-        return None, [Issue(label, "(file)", "is empty", "a scenario with at least name, resources, supply or sites, units")]
-    if not isinstance(document, dict):
-        return None, [Issue(label, "(top level)", f"must be a mapping of keys, got {type(document).__name__}",
-                            "keys such as name, resources, units")]
-    too_large = document_issues(document, label)
-    return (None, too_large) if too_large else (document, [])
 
 
 def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None = None,
@@ -277,8 +215,12 @@ def _raw_ids(document: dict, key: str) -> list[str]:
         return []
     ids = []
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get("id"), (str, int)) and not isinstance(item["id"], bool):
-            ids.append(str(item["id"]).strip())
+        try:
+            text = written_text(item.get("id")).strip() if isinstance(item, dict) else ""
+        except ValueError:  # reported by the section's own check
+            continue
+        if text:
+            ids.append(text)
     return ids
 
 
