@@ -18,7 +18,7 @@ from allocator.errors import Issue, ScenarioError, Severity
 from allocator.registry import issues_from_validation
 from allocator.reserves import Reserves
 from allocator.rules import RULES
-from allocator.scalars import written_text
+from allocator.scalars import no_text_or_bool, written_text
 from allocator.scenario.checks import check_spec_references
 from allocator.uncertainty import Uncertainty, check_uncertainty
 from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
@@ -133,8 +133,12 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     issues += _duplicates(groups, source, "groups", "group attribute")
 
     units, unit_ids = None, None
-    if document.get("units") is not None and resources:
-        units, unit_ids, found = _load_units(document["units"], files, resources, groups, source)
+    # a broken resources section must not hide the units' own problems: check them against the supply's resources
+    unit_resources = resources if _section_valid(document, sections, "resources") else _supplied(document)
+    if document.get("units") is not None and unit_resources:
+        unit_spec, found = _strict_inline_numbers(document["units"], source)
+        issues += found
+        units, unit_ids, found = _load_units(unit_spec, files, unit_resources, groups, source)
         issues += found
     links = None
     if document.get("links") is not None:
@@ -224,6 +228,48 @@ def _raw_ids(document: dict, key: str) -> list[str]:
     return ids
 
 
+def _section_valid(document: dict, sections: dict, key: str) -> bool:
+    """The list section ``key`` passed validation with every item."""
+    items = document.get(key)
+    return isinstance(items, list) and len(sections.get(key) or []) == len(items)
+
+
+def _supplied(document: dict) -> list[str]:
+    """The resources named in ``supply`` or the sites' supply, in the order first written."""
+    pools = [document.get("supply")] + [site.get("supply") for site in document.get("sites") or []
+                                        if isinstance(site, dict)]
+    return list(dict.fromkeys(str(r) for pool in pools if isinstance(pool, dict) for r in pool))
+
+
+def _strict_inline_numbers(spec: Any, source: str) -> tuple[Any, list[Issue]]:
+    """Inline units' quantities and data must be numbers: ``demand: '10'`` or ``true`` is a mistake, not 10 or 1.
+
+    Returns the units with each refused value replaced by 0 (the scenario fails anyway, and the
+    table checks then do not report it a second time) and one issue per refused value.
+    """
+    if not isinstance(spec, list):
+        return spec, []
+    issues, fixed = [], list(spec)
+    for k, item in enumerate(spec):
+        if not isinstance(item, dict):
+            continue
+        replaced = dict(item)
+        for key in ("demand", "value", "data"):
+            given = item.get(key)
+            cells = given if isinstance(given, dict) else ({None: given} if key != "data" else {})
+            for name, cell in cells.items():
+                if isinstance(cell, (str, bool)) and not (key == "data" and isinstance(cell, str)):
+                    where = f"units[{k}].{key}" + (f".{name}" if name is not None else "")
+                    try:
+                        no_text_or_bool(cell)
+                    except ValueError as exc:
+                        issues.append(Issue(source, where, str(exc)))
+                    replaced[key] = {**given, name: 0} if isinstance(given, dict) else 0
+        if replaced != item:
+            fixed[k] = replaced
+    return (fixed, issues) if issues else (spec, [])
+
+
 def _reserved_groups(groups: list[str], source: str) -> list[Issue]:
     """Group attributes cannot reuse the names of the units table's own columns."""
     reserved = [g for g in groups if g in ("id", "demand", "value") or g.startswith(("demand:", "value:"))]
@@ -249,8 +295,8 @@ def _check_supply(document: dict, sections: dict, resources: list[str], source: 
         return [Issue(source, "supply/sites", message,
                       "exactly one: 'supply' (one pool per resource) or 'sites' (supply held at sites)")]
     issues = []
-    if "resources" not in sections:
-        return issues
+    if not _section_valid(document, sections, "resources"):
+        return issues  # which supply is of an unknown resource cannot be told
     known = ", ".join(resources)
     for r in sections.get("supply", {}):
         if r not in resources:
