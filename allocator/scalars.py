@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import BeforeValidator, Field
 
 
 class WrittenInt(int):
@@ -56,7 +56,7 @@ class WrittenFloat(float):
         return (WrittenFloat, (float(self), self.text))
 
 
-def written_text(value: object) -> object:
+def written_text(value: object) -> str:
     """Ids and names are text: a number read from a file is its text, a whole number in code its digits.
 
     Anything else (``true``, ``null``, a date, a list) is refused with a message that says what was seen.
@@ -84,8 +84,12 @@ def no_text_or_bool(value: object) -> object:
     return value
 
 
-#: an id or a name (resource, site, unit, group attribute or label...): exact text, never empty
-Identifier = Annotated[str, BeforeValidator(written_text), StringConstraints(strip_whitespace=True, min_length=1)]
+def _stripped_text(value: object) -> str:
+    return written_text(value).strip()  # type: ignore[union-attr] (written_text returns text or raises)
+
+
+#: an id or a name (resource, site, unit, group attribute or label...): the text written, stripped, never empty
+Identifier = Annotated[str, BeforeValidator(_stripped_text), Field(min_length=1)]
 #: a name that refers to something else (a group attribute, a resource, a column): text as written
 Name = Annotated[str, BeforeValidator(written_text)]
 #: a finite number, never a yes/no value or text
