@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, ClassVar, Generic, Iterable, Iterator, TypeVar
 
@@ -195,6 +196,8 @@ def _issue(err: dict, path: tuple, *, file: str, where: str, allowed: Iterable[s
         bound = ctx.get("min_length", ctx.get("max_length"))
         message = f"has {ctx.get('actual_length', len(got) if hasattr(got, '__len__') else '?')} item(s)"
         expected = f"{'at least' if kind == 'too_short' else 'at most'} {bound}"
+    elif kind in _NUMBER_BOUNDS and isinstance(got, float) and not math.isfinite(got):
+        message = f"must be a finite number (got {_shown(got)})"
     elif kind in _NUMBER_BOUNDS:
         name, words = _NUMBER_BOUNDS[kind]
         message = f"is out of range (got {_shown(got)})"

@@ -6,6 +6,7 @@ at once; the result is either a complete :class:`Scenario` or a :class:`Scenario
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from allocator.errors import Issue, ScenarioError, Severity
 from allocator.registry import issues_from_validation
 from allocator.reserves import Reserves
 from allocator.rules import RULES
-from allocator.scalars import no_text_or_bool, written_text
+from allocator.scalars import WrittenFloat, WrittenInt, no_text_or_bool, written_text
 from allocator.scenario.checks import check_spec_references
 from allocator.uncertainty import Uncertainty, check_uncertainty
 from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
@@ -258,16 +259,24 @@ def _strict_inline_numbers(spec: Any, source: str) -> tuple[Any, list[Issue]]:
             given = item.get(key)
             cells = given if isinstance(given, dict) else ({None: given} if key != "data" else {})
             for name, cell in cells.items():
+                number = cell
                 if isinstance(cell, (str, bool)) and not (key == "data" and isinstance(cell, str)):
                     where = f"units[{k}].{key}" + (f".{name}" if name is not None else "")
                     try:
                         no_text_or_bool(cell)
                     except ValueError as exc:
                         issues.append(Issue(source, where, str(exc)))
-                    replaced[key] = {**given, name: 0} if isinstance(given, dict) else 0
-        if replaced != item:
+                    number = 0
+                elif isinstance(cell, (WrittenInt, WrittenFloat)) and not _DECIMAL.match(cell.text):
+                    number = float(cell)  # 0x1F, .inf: the tables read numbers from their text
+                if number is not cell:
+                    replaced[key] = {**replaced[key], name: number} if isinstance(given, dict) else number
+        if replaced != item or any(replaced[key] is not item.get(key) for key in replaced):
             fixed[k] = replaced
-    return (fixed, issues) if issues else (spec, [])
+    return fixed, issues
+
+
+_DECIMAL = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 
 def _reserved_groups(groups: list[str], source: str) -> list[Issue]:
