@@ -221,3 +221,10 @@ def test_scenario_errors_raised_in_the_library_are_inert_too(tmp_path):
     with pytest.raises(ScenarioError) as caught:
         load_scenario(write(tmp_path, HEAD + 'supply: {food: 1}\nunits: [{id: a, demand: 1}]\n"\\e[2J": 1\n'))
     assert "\x1b" not in str(caught.value) and "\\x1b[2J" in str(caught.value)
+
+
+def test_a_flow_mapping_option_reads_yaml_the_same_way(tmp_path):
+    # --constraint '{...}' used YAML 1.1: attribute: no became false, resource: 02134 became 1116
+    result = runner.invoke(app, ["solve", str(TUTORIAL), "-c", "{type: group_gap, attribute: no, max_gap: 0.1}"])
+    assert result.exit_code == 2, result.output
+    assert "'no' is not a group attribute" in result.output
