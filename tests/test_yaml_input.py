@@ -68,7 +68,8 @@ def test_a_json_key_given_twice_is_an_error_naming_both_lines(tmp_path):
 
 
 def test_the_same_key_in_two_json_objects_is_not_a_duplicate(tmp_path):
-    text = '{"name": "t", "resources": [{"id": "food"}], "supply": {"food": 10},\n "units": [{"id": "a", "demand": 3}, {"id": "b", "demand": 1}]}'
+    text = ('{"name": "t", "resources": [{"id": "food"}], "supply": {"food": 10},\n'
+            ' "units": [{"id": "a", "demand": 3}, {"id": "b", "demand": 1}]}')
     assert list(load_scenario(write(tmp_path, text, "scenario.json")).units.ids) == ["a", "b"]
 
 
