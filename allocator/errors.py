@@ -70,6 +70,7 @@ class ScenarioError(AllocatorError):
     """The scenario is malformed or inconsistent; ``issues`` lists every problem found."""
 
     def __init__(self, issues: list[Issue]):
+        issues = list(dict.fromkeys(issues))  # two checks finding the same problem say it once
         self.issues = [i for i in issues if i.severity is Severity.ERROR]
         self.warnings = [i for i in issues if i.severity is Severity.WARNING]
         count = len(self.issues)

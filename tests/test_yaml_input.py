@@ -229,3 +229,17 @@ def test_a_flow_mapping_option_reads_yaml_the_same_way(tmp_path):
     result = runner.invoke(app, ["solve", str(TUTORIAL), "-c", "{type: group_gap, attribute: no, max_gap: 0.1}"])
     assert result.exit_code == 2, result.output
     assert "'no' is not a group attribute" in result.output
+
+
+def test_a_description_that_looks_like_a_number_is_its_text(tmp_path):
+    # before: "Input should be a valid string" for description: 2024
+    path = write(tmp_path, HEAD.replace("name: t\n", "name: t\ndescription: 2024\n") + "supply: {food: 1}\n"
+                 "units: [{id: a, demand: 1}]\n")
+    assert load_scenario(path).description == "2024"
+
+
+def test_the_same_problem_found_twice_is_reported_once():
+    from allocator.errors import Issue
+
+    issue = Issue("s.yaml", "units[0].id", "unit id is blank")
+    assert ScenarioError([issue, issue]).issues == [issue]

@@ -25,7 +25,7 @@ from allocator.uncertainty import Uncertainty, check_uncertainty
 from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
 from allocator.scenario.documents import read_document
 from allocator.scenario.files import TableFiles, sha256_of
-from allocator.scenario.model import Identifier, LinkTable, Quantity, Resource, Scenario, Site
+from allocator.scenario.model import Identifier, LinkTable, Name, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
     csv_locate, frame_from_inline_units, frame_locate, inline_locate, links_from_frame, read_table,
     stripped_text, units_from_frame,
@@ -38,7 +38,7 @@ DEFAULT_RULE = "maxmin"
 _ITEM_TYPES = {"resources": TypeAdapter(Resource), "sites": TypeAdapter(Site)}
 _SECTION_TYPES = {
     "name": TypeAdapter(Identifier),
-    "description": TypeAdapter(str),
+    "description": TypeAdapter(Name),
     "resources": TypeAdapter(list[Resource]),
     "supply": TypeAdapter(dict[Identifier, Quantity]),
     "sites": TypeAdapter(list[Site]),

@@ -21,7 +21,7 @@ from allocator.uncertainty import Uncertainty
 from allocator.rules.base import Rule
 from allocator.scalars import Identifier, Name, no_text_or_bool
 
-__all__ = ["Identifier", "MAX_QUANTITY", "LinkTable", "Quantity", "Resource", "Scenario", "Site", "UnitTable"]
+__all__ = ["Identifier", "MAX_QUANTITY", "LinkTable", "Name", "Quantity", "Resource", "Scenario", "Site", "UnitTable"]
 
 #: the largest quantity accepted: sums of larger ones lose whole units in double precision
 MAX_QUANTITY = 1e15
