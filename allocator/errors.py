@@ -10,6 +10,24 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+#: C0 controls (ESC, BEL, backspace, carriage return, newline...), DEL, C1 controls (8-bit CSI, OSC...)
+#: and the bidirectional overrides that reorder what a terminal shows
+_CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_VISIBLE = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _CONTROLS}
+
+
+def inert(text: str) -> str:
+    r"""``text`` with every control character written out, so a terminal shows it and obeys none.
+
+    Ids and keys come from files written elsewhere; printed raw, ``"\x1b[2J"`` would clear the
+    planner's screen and ``"\x1b]0;...\x07"`` retitle the window.
+
+    >>> inert("a\x1b[2Jb\r")
+    'a\\x1b[2Jb\\x0d'
+    """
+    return text.translate(_VISIBLE)
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
@@ -41,7 +59,7 @@ class Issue:
 
     def __str__(self) -> str:
         text = f"{self.file}: {self.location}: {self.message}"
-        return f"{text} (expected {self.expected})" if self.expected else text
+        return inert(f"{text} (expected {self.expected})" if self.expected else text)
 
 
 class AllocatorError(Exception):
@@ -52,6 +70,7 @@ class ScenarioError(AllocatorError):
     """The scenario is malformed or inconsistent; ``issues`` lists every problem found."""
 
     def __init__(self, issues: list[Issue]):
+        issues = list(dict.fromkeys(issues))  # two checks finding the same problem say it once
         self.issues = [i for i in issues if i.severity is Severity.ERROR]
         self.warnings = [i for i in issues if i.severity is Severity.WARNING]
         count = len(self.issues)

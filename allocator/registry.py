@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, ClassVar, Generic, Iterable, Iterator, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -104,23 +106,128 @@ class Registry(Generic[T]):
 def issues_from_validation(
     exc: ValidationError, *, file: str, where: str, allowed: Iterable[str] = ()
 ) -> list[Issue]:
-    """Translate pydantic's errors into :class:`Issue` objects with a readable location.
+    """Translate pydantic's errors into :class:`Issue` objects in the planner's words.
 
-    ``allowed`` lists the valid keys at the top level, named when an unknown key is found.
+    Locations read like the file (``constraints[2].share``); pydantic's internals (validator
+    names, union member tags) never show. Where a value could take several forms (``a`` or
+    ``[a, b]``), only the form it came closest to is explained. ``allowed`` lists the valid
+    keys at the top level, named when an unknown key is found.
     """
-    issues = []
+    chosen: dict[tuple, list[tuple[tuple, dict]]] = {}
     for err in exc.errors():
-        loc = where
-        for part in err["loc"]:
-            loc = f"{loc}[{part}]" if isinstance(part, int) else (f"{loc}.{part}" if loc else str(part))
-        message, expected = err["msg"].removeprefix("Value error, "), ""
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-            expected = f"one of: {', '.join(allowed)}" if allowed and len(err["loc"]) == 1 else ""
-        elif err["type"] == "missing":
-            message = "required key is missing"
-        got = err.get("input")
-        if err["type"] not in ("missing", "extra_forbidden", "value_error") and not isinstance(got, (dict, list)):
-            message = f"{message} (got {got!r})"
-        issues.append(Issue(file, loc or "(top level)", message, expected))
-    return issues
+        path, union = _split_location(err["loc"])
+        chosen.setdefault(path[:len(path) if union is None else union[0]], []).append((path, err, union))
+    found = [(path, err) for prefix, errors in chosen.items() for path, err in _closest_form(prefix, errors)]
+    issues: list[Issue] = []
+    for path, err in found:
+        if err["type"] == "too_short" and any(len(p) > len(path) and p[:len(path)] == path for p, _ in found):
+            continue  # "no items after validation" only because its items failed: they are reported
+        issues.append(_issue(err, path, file=file, where=where, allowed=allowed))
+    return list(dict.fromkeys(issues))  # one message once, even when two forms say the same
+
+
+def _is_tag(part: object) -> bool:
+    """pydantic's name for one member of a union (``str``, ``list[...]``, ``function-after[...]``)."""
+    return isinstance(part, str) and (part in ("str", "int", "float", "bool", "none")
+                                      or _TAG.match(part) is not None)
+
+
+_TAG = re.compile(r"^[a-z][a-z-]*\[.*\]$", re.DOTALL)
+
+
+def _split_location(loc: tuple) -> tuple[tuple, tuple[int, str] | None]:
+    """The location without union tags, and (position, tag) of the first tag there was."""
+    path, union = [], None
+    for part in loc:
+        if _is_tag(part):
+            if union is None:
+                union = (len(path), part)
+            continue
+        path.append(part)
+    return tuple(path), union
+
+
+def _closest_form(prefix: tuple, errors: list) -> list[tuple[tuple, dict]]:
+    """Of a union's members, the errors of the one the value came closest to (errors reaching deepest)."""
+    forms: dict[str | None, list] = {}
+    for path, err, union in errors:
+        forms.setdefault(union[1] if union else None, []).append((path, err))
+    if len(forms) == 1:
+        return next(iter(forms.values()))
+    depth = {tag: max(len(path) for path, _ in found) for tag, found in forms.items()}
+    deepest = max(depth.values())
+    best = [found for tag, found in forms.items() if depth[tag] == deepest]
+    if deepest == len(prefix) and all(len(found) == 1 and found[0][1]["type"] in _KINDS for found in best):
+        # the value itself has none of the forms: one message naming them all
+        kinds = " or ".join(dict.fromkeys(_KINDS[found[0][1]["type"]] for found in best))
+        return [(prefix, {**best[0][0][1], "type": "forms", "msg": f"must be {kinds}"})]
+    return min(best, key=len)
+
+
+_KINDS = {"string_type": "text", "dict_type": "a mapping", "model_type": "a mapping",
+          "model_attributes_type": "a mapping", "list_type": "a list", "tuple_type": "a list",
+          "float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
+          "literal_error": "one of the named choices", "none_required": "empty"}
+_NUMBER_BOUNDS = {"greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "more than"),
+                  "less_than_equal": ("le", "at most"), "less_than": ("lt", "less than")}
+
+
+def _issue(err: dict, path: tuple, *, file: str, where: str, allowed: Iterable[str]) -> Issue:
+    loc = where
+    if path[-1:] == ("[key]",):  # a mapping's key is wrong, not its value
+        path, key = path[:-2], path[-2]
+    for part in path:
+        loc = f"{loc}[{part}]" if isinstance(part, int) else (f"{loc}.{part}" if loc else str(part))
+    if err["loc"][-1:] == ("[key]",):
+        loc = f"{loc} (the key {key!r})"
+    kind, got, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    expected = ""
+    if kind == "extra_forbidden":
+        message = "unknown key"
+        expected = f"one of: {', '.join(allowed)}" if allowed and len(path) == 1 else ""
+    elif kind == "missing":
+        message = "required key is missing"
+    elif kind == "value_error":
+        message = str(ctx.get("error", err["msg"].removeprefix("Value error, ")))
+    elif kind in ("too_short", "string_too_short") and isinstance(got, str) and not got.strip():
+        message = "is empty"
+        expected = "an id or name"
+    elif kind in ("too_short", "too_long"):
+        bound = ctx.get("min_length", ctx.get("max_length"))
+        message = f"has {ctx.get('actual_length', len(got) if hasattr(got, '__len__') else '?')} item(s)"
+        expected = f"{'at least' if kind == 'too_short' else 'at most'} {bound}"
+    elif kind in _NUMBER_BOUNDS and isinstance(got, float) and not math.isfinite(got):
+        message = f"must be a finite number (got {_shown(got)})"
+    elif kind in _NUMBER_BOUNDS:
+        name, words = _NUMBER_BOUNDS[kind]
+        message = f"is out of range (got {_shown(got)})"
+        expected = f"a number {words} {ctx.get(name):g}"
+    elif kind == "literal_error":
+        message = f"is not one of the choices (got {_shown(got)})"
+        expected = f"one of: {ctx.get('expected', '')}"
+    elif kind == "forms" or kind in _KINDS:
+        message = f"{err['msg'] if kind == 'forms' else 'must be ' + _KINDS[kind]} (got {_shown(got)})"
+    elif kind in ("finite_number", "float_parsing", "int_parsing", "int_from_float", "bool_parsing"):
+        wanted = {"finite_number": "a finite number", "int_from_float": "a whole number",
+                  "int_parsing": "a whole number", "bool_parsing": "true or false"}.get(kind, "a number")
+        message = f"must be {wanted} (got {_shown(got)})"
+    else:  # a kind not translated yet: pydantic's sentence, never its internals
+        message = f"{_INTERNALS.sub('', err['msg']).strip()} (got {_shown(got)})"
+    return Issue(file, loc or "(top level)", message, expected)
+
+
+_INTERNALS = re.compile(r"functools\.partial\(.*?\)\(\)|<function [^>]*>|\[type=[^\]]*\]")
+
+
+def _shown(value: object) -> str:
+    """A value as the message echoes it: short, and a list or mapping by its kind."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "nothing (null)"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

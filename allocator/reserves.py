@@ -29,6 +29,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from allocator.scalars import Count, Identifier, Number
+
 OPEN = "open"
 
 
@@ -36,7 +38,7 @@ class Priority(BaseModel):
     """A priority order: by a numeric units column, highest first unless ``order: ascending``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    score: str
+    score: Identifier
     order: Literal["descending", "ascending"] = "descending"
 
 
@@ -44,10 +46,10 @@ class Category(BaseModel):
     """A reserve category: a share of the supply, who is eligible, and in which order."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    id: str
-    share: float = Field(gt=0, le=1)
-    attribute: str
-    groups: tuple[str, ...] = Field(min_length=1)
+    id: Identifier
+    share: Number = Field(gt=0, le=1)
+    attribute: Identifier
+    groups: tuple[Identifier, ...] = Field(min_length=1)
     priority: Priority | None = None  # default: the reserve system's baseline priority
 
 
@@ -55,13 +57,13 @@ class Reserves(BaseModel):
     """The ``reserves:`` section of a scenario (see docs/rules.md, "Reserve systems")."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    resource: str | None = None
+    resource: Identifier | None = None
     categories: tuple[Category, ...] = Field(min_length=1)
     priority: Priority  # the baseline order, used by the open category and by categories without their own
     method: Literal["sequential", "smart"] = "sequential"
-    seed: int = Field(0, ge=0)
+    seed: Count = Field(0, ge=0)
     #: processing order of the category ids, ``open`` included (default: as listed, then open)
-    order: tuple[str, ...] | None = None
+    order: tuple[Identifier, ...] | None = None
     #: where unused reserve places go: to the open category (soft reserves) or nowhere (hard reserves)
     unused: Literal["open", "lost"] = "open"
 

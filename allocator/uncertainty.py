@@ -37,25 +37,26 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from allocator.errors import Issue
+from allocator.scalars import Identifier, Number
 
 
 class DemandNoise(BaseModel):
     """Multiplicative lognormal noise on demand (mean 1, coefficient of variation ``cv``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    cv: float = Field(ge=0, le=10, allow_inf_nan=False)
-    correlation: float = Field(0.0, ge=0, le=1, allow_inf_nan=False)
-    by: str | None = None  # group attribute whose members share the correlated part
+    cv: Number = Field(ge=0, le=10, allow_inf_nan=False)
+    correlation: Number = Field(0.0, ge=0, le=1, allow_inf_nan=False)
+    by: Identifier | None = None  # group attribute whose members share the correlated part
 
 
 class SupplyShock(BaseModel):
     """With ``probability``, a site loses the share ``loss`` of its supply."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    probability: float = Field(ge=0, le=1, allow_inf_nan=False)
-    loss: float = Field(gt=0, le=1, allow_inf_nan=False)
-    sites: tuple[str, ...] | None = None  # default: every site
-    resource: str | None = None  # default: every resource
+    probability: Number = Field(ge=0, le=1, allow_inf_nan=False)
+    loss: Number = Field(gt=0, le=1, allow_inf_nan=False)
+    sites: tuple[Identifier, ...] | None = None  # default: every site
+    resource: Identifier | None = None  # default: every resource
     together: bool = False  # one coin for all its sites instead of one per site
 
 

@@ -66,7 +66,7 @@ CORPUS = {
     "1e308 demand": (HEAD + "units: units.csv\n", {"units": "id,demand\na,1e308\n"},
                      ["row 2, column demand", "larger than 1e+15"]),
     "1e308 supply": ("name: t\nresources: [{id: food}]\nsupply: {food: 1.0e308}\nunits: [{id: a, demand: 1}]\n", {},
-                     ["supply.food", "less than or equal to 1000000000000000"]),
+                     ["supply.food", "at most 1e+15"]),
     "NaN supply in YAML": ("name: t\nresources: [{id: food}]\nsupply: {food: .nan}\nunits: [{id: a, demand: 1}]\n", {},
                            ["supply.food", "finite number"]),
     "billion laughs": (BILLION_LAUGHS, {}, ["scenario.yaml", f"expands to more than {MAX_DOCUMENT_VALUES:,} values"]),

@@ -191,8 +191,8 @@ def test_bad_numbers_in_csv_name_row_and_column(good, tmp_path, cell, text, colu
     (-0.5, "negative"),
     (math.inf, "not a finite number"),
     (-math.inf, "not a finite number"),
-    ("nan", "not a finite number"),
-    ("many", "not a number"),
+    ("nan", "got the text 'nan'"),  # text where a number is expected is refused as text (issue #15)
+    ("many", "got the text 'many'"),
     (math.nan, "not a finite number"),
 ])
 @pytest.mark.parametrize("key", ["demand", "value"])
@@ -200,17 +200,19 @@ def test_bad_numbers_inline_name_the_unit(number, text, key):
     doc = {"name": "t", "resources": [{"id": "food"}], "supply": {"food": 1},
            "units": [{"id": "a", "demand": 1}, {"id": "b", "demand": 1}]}
     doc["units"][1][key] = number
-    find(issues_of(doc), file="<inline>", location=f"units[1].{key}:food", text=text)
+    where = f"units[1].{key}" if isinstance(number, str) else f"units[1].{key}:food"
+    find(issues_of(doc), file="<inline>", location=where, text=text)
 
 
 @pytest.mark.parametrize("key", ["demand", "value"])
 def test_yaml_nan_inline_is_reported(tmp_path, key):
     path = write(tmp_path, "s.yaml", "name: t\nresources: [{id: food}]\nsupply: {food: 10}\nunits:\n"
-                                     "  - {id: a, demand: 5}\n  - {id: b, demand: 5, %s: .nan}\n" % key)
+                                     "  - {id: a, demand: 5}\n  - {id: b, %s}\n"
+                                     % ("demand: .nan" if key == "demand" else "demand: 5, value: .nan"))
     find(issues_of(path), file=path, location=f"units[1].{key}:food", text="not a finite number")
 
 
-@pytest.mark.parametrize("value, text", [(-1, "greater than or equal to 0"), (".nan", "finite"), (".inf", "finite")])
+@pytest.mark.parametrize("value, text", [(-1, "at least 0"), (".nan", "finite"), (".inf", "finite")])
 def test_bad_supply_numbers(tmp_path, value, text):
     pool = write(tmp_path, "pool.yaml", f"name: t\nresources: [{{id: food}}]\nsupply: {{food: {value}}}\n"
                                         "units: [{id: a, demand: 1}]\n")
@@ -308,7 +310,7 @@ def test_unknown_constraint_type(good):
 def test_constraint_parameter_out_of_range_and_unknown_key(good):
     good.write_text(GOOD_YAML + "  - {type: floor, share: 1.5}\n  - {type: floor, share: 0.1, colour: red}\n")
     issues = issues_of(good)
-    find(issues, file=good, location="constraints[1].share", text="less than or equal to 1")
+    find(issues, file=good, location="constraints[1].share", text="at most 1")
     find(issues, file=good, location="constraints[2].colour", text="unknown key")
 
 
@@ -365,7 +367,7 @@ def test_a_bad_site_supply_does_not_hide_link_problems(good, tmp_path):
     write(tmp_path, "links.csv", GOOD_LINKS + "zz,s1\n")
     good.write_text(GOOD_YAML.replace("{food: 30}", "{food: -30}"))
     issues = issues_of(good)
-    find(issues, file=good, location="sites[1].supply.food", text="greater than or equal to 0")
+    find(issues, file=good, location="sites[1].supply.food", text="at least 0")
     find(issues, file=tmp_path / "links.csv", location="row 6, column unit", text="unknown unit 'zz'")
 
 

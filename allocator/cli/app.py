@@ -19,6 +19,7 @@ import yaml
 from allocator.cli import render
 from allocator.status import Status
 from allocator.output import check_output_file, check_output_folder
+from allocator.scenario.documents import YAML_LOADER
 from allocator.errors import (
     AllocatorError, InfeasibleError, Interrupted, OutputExistsError, ScenarioError, SolverError, UsageError,
 )
@@ -45,7 +46,7 @@ def parse_spec(text: str, name_field: str) -> dict:
     text = text.strip()
     if text.startswith("{"):
         try:
-            spec = yaml.safe_load(text)
+            spec = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader; YAML 1.2: no is text)
         except yaml.YAMLError as exc:
             raise UsageError(f"cannot read {text!r}: {exc}") from None
         if not isinstance(spec, dict):

@@ -8,13 +8,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from allocator.errors import InfeasibleError, ScenarioError
+from allocator.errors import InfeasibleError, ScenarioError, inert
 from allocator.metrics import METRICS
 from allocator.result import Result
 
+class InertConsole(Console):
+    """A console that prints control characters as text (``\\x1b``): ids and names come from users' files."""
+
+    def render_str(self, text: str, **kwargs):
+        # every str printed, table cells and titles included, passes here before markup and styling
+        return super().render_str(inert(text), **kwargs)
+
+
 # markup off by default: ids, names and group labels come from users and may contain "[" and "]"
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+out = InertConsole(highlight=False, soft_wrap=True, markup=False)
+err = InertConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def _fmt(value) -> str:

@@ -15,6 +15,7 @@ from allocator.cli.app import (
 )
 from allocator.errors import UsageError
 from allocator.output import check_output_file, check_output_folder
+from allocator.scenario.documents import YAML_LOADER
 
 
 def parse_rule_list(text: str) -> list:
@@ -25,7 +26,7 @@ def parse_rule_list(text: str) -> list:
     text = text.strip()
     if text.startswith("["):
         try:
-            items = yaml.safe_load(text)
+            items = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader)
         except yaml.YAMLError as exc:
             raise UsageError(f"cannot read {text!r}: {exc}") from None
         return [item if isinstance(item, dict) else parse_spec(str(item), "name") for item in items or []]

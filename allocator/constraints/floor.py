@@ -8,8 +8,9 @@ import numpy as np
 from pydantic import Field
 
 from allocator.constraints.base import CONSTRAINTS, Constraint
+from allocator.scalars import Identifier, Number
 
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Share = Annotated[Number, Field(ge=0, le=1)]
 
 
 @CONSTRAINTS.register
@@ -34,7 +35,7 @@ class Floor(Constraint):
     summary: ClassVar[str] = "every unit gets at least `share` of its demand"
 
     share: Share
-    resource: str | None = None
+    resource: Identifier | None = None
 
     def apply(self, builder, measures, name):
         pair = measures.pair

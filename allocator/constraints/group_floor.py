@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_measure
 from allocator.constraints.floor import Share
+from allocator.scalars import Identifier
 
 
 @CONSTRAINTS.register
@@ -28,9 +29,9 @@ class GroupFloor(Constraint):
     key: ClassVar[str] = "group_floor"
     summary: ClassVar[str] = "every group of `attribute` gets at least `share` of its demand"
 
-    attribute: str
+    attribute: Identifier
     share: Share
-    resource: str | None = None
+    resource: Identifier | None = None
     measure: GroupMeasure | None = None  # None: fill rates
 
     def model_post_init(self, _context) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 from allocator._sparse import sparse as sp
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_bounds, group_measure
 from allocator.constraints.floor import Share
+from allocator.scalars import Identifier
 
 
 @CONSTRAINTS.register
@@ -32,9 +33,9 @@ class GroupGap(Constraint):
     key: ClassVar[str] = "group_gap"
     summary: ClassVar[str] = "group fill rates of `attribute` differ by at most `max_gap`"
 
-    attribute: str
+    attribute: Identifier
     max_gap: Share
-    resource: str | None = None
+    resource: Identifier | None = None
     measure: GroupMeasure | None = None  # None: fill rates
 
     def model_post_init(self, _context) -> None:

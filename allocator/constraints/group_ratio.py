@@ -8,6 +8,7 @@ import numpy as np
 
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_bounds, group_measure
 from allocator.constraints.floor import Share
+from allocator.scalars import Identifier
 
 
 @CONSTRAINTS.register
@@ -31,9 +32,9 @@ class GroupRatio(Constraint):
     key: ClassVar[str] = "group_ratio"
     summary: ClassVar[str] = "lowest group fill rate of `attribute` >= `min_ratio` x the highest"
 
-    attribute: str
+    attribute: Identifier
     min_ratio: Share
-    resource: str | None = None
+    resource: Identifier | None = None
     measure: GroupMeasure | None = None  # None: fill rates
 
     def model_post_init(self, _context) -> None:

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from allocator.rules import concave
 from allocator.rules.base import RULES, Rule
+from allocator.scalars import Count, Number
 
 
 @RULES.register
@@ -37,9 +38,9 @@ class Alpha(Rule):
     key: ClassVar[str] = "alpha"
     summary: ClassVar[str] = "alpha-fair welfare of fill rates: 0 sum of rates, 1 nash, large -> maxmin"
 
-    alpha: float = Field(ge=0, le=50, allow_inf_nan=False)
-    tolerance: float = Field(1e-6, gt=0, le=0.1)
-    max_rounds: int = Field(30, ge=1, le=200)
+    alpha: Number = Field(ge=0, le=50, allow_inf_nan=False)
+    tolerance: Number = Field(1e-6, gt=0, le=0.1)
+    max_rounds: Count = Field(30, ge=1, le=200)
 
     def first_stage(self, model):
         return concave.initial_lp(model, concave.alpha_welfare(self.alpha))

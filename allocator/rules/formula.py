@@ -9,6 +9,7 @@ from pydantic import Field
 
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import flows_of
+from allocator.scalars import Identifier, Number
 
 
 def capped_shares(shares: np.ndarray, caps: np.ndarray, total: float) -> np.ndarray:
@@ -74,7 +75,7 @@ class Formula(Rule):
     key: ClassVar[str] = "formula"
     summary: ClassVar[str] = "shares from a weighted index of unit columns (e.g. TEFAP: 60% poverty, 40% unemployed)"
 
-    weights: dict[str, float] = Field(min_length=1)
+    weights: dict[Identifier, Number] = Field(min_length=1)
 
     def columns(self):
         return tuple(self.weights)

@@ -17,6 +17,7 @@ from allocator.rules.stages import (
     LEVEL_TOLERANCE, VALUE_STAGE_SKIPPED, at_level, StageRunner, equity_lp, flows_of, hold, level_lp,
     level_of, pins_every_pair, saturated_rows, value_lp,
 )
+from allocator.scalars import Count, Identifier
 
 
 @RULES.register
@@ -57,8 +58,8 @@ class Leximin(Rule):
     key: ClassVar[str] = "leximin"
     summary: ClassVar[str] = "lexicographically maximise the sorted fill rates (lowest first), then total value"
 
-    over: str | None = None
-    max_rounds: Annotated[int, Field(ge=1)] | None = None
+    over: Identifier | None = None
+    max_rounds: Annotated[Count, Field(ge=1)] | None = None
     method: Literal["auto", "lp", "flow"] = "auto"
 
     def first_stage(self, model):

@@ -14,6 +14,7 @@ from allocator.rules.level_certificate import level_bound
 from allocator.rules.stages import (
     VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
 )
+from allocator.scalars import Identifier
 
 
 #: a remembered level counts for a draw when an allocation reaches it to within this (relative)
@@ -56,7 +57,7 @@ class MaxMin(Rule):
     key: ClassVar[str] = "maxmin"
     summary: ClassVar[str] = "maximise the lowest fill rate (of units, or of groups with over:), then total value"
 
-    over: str | None = None
+    over: Identifier | None = None
     method: Literal["auto", "lp", "flow"] = "auto"
 
     def first_stage(self, model):

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from allocator.rules import concave
 from allocator.rules.base import RULES, Rule
+from allocator.scalars import Count, Number
 
 
 @RULES.register
@@ -35,8 +36,8 @@ class Nash(Rule):
     key: ClassVar[str] = "nash"
     summary: ClassVar[str] = "maximise the sum of log(allocated) over units: proportional fairness"
 
-    tolerance: float = Field(1e-6, gt=0, le=0.1)
-    max_rounds: int = Field(30, ge=1, le=200)
+    tolerance: Number = Field(1e-6, gt=0, le=0.1)
+    max_rounds: Count = Field(30, ge=1, le=200)
 
     def first_stage(self, model):
         return concave.initial_lp(model, concave.alpha_welfare(1.0))

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import flows_of
+from allocator.scalars import Count, Identifier
 
 
 @RULES.register
@@ -41,9 +42,9 @@ class Priority(Rule):
     key: ClassVar[str] = "priority"
     summary: ClassVar[str] = "serve units in the order of a score column (ties by a seeded lottery)"
 
-    score: str = Field(min_length=1)
+    score: Identifier
     order: Literal["descending", "ascending"] = "descending"
-    seed: int = Field(0, ge=0)
+    seed: Count = Field(0, ge=0)
 
     def columns(self):
         return (self.score,)

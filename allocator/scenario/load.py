@@ -6,15 +6,12 @@ at once; the result is either a complete :class:`Scenario` or a :class:`Scenario
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from allocator.constraints import CONSTRAINTS
@@ -22,11 +19,13 @@ from allocator.errors import Issue, ScenarioError, Severity
 from allocator.registry import issues_from_validation
 from allocator.reserves import Reserves
 from allocator.rules import RULES
+from allocator.scalars import WrittenFloat, WrittenInt, no_text_or_bool, written_text
 from allocator.scenario.checks import check_spec_references
 from allocator.uncertainty import Uncertainty, check_uncertainty
 from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
-from allocator.scenario.files import TableFiles, document_issues, is_link_loop, sha256_of
-from allocator.scenario.model import Identifier, LinkTable, Quantity, Resource, Scenario, Site
+from allocator.scenario.documents import read_document
+from allocator.scenario.files import TableFiles, sha256_of
+from allocator.scenario.model import Identifier, LinkTable, Name, Quantity, Resource, Scenario, Site
 from allocator.scenario.tables import (
     frame_from_inline_units, frame_locate, inline_group_attributes, inline_locate, links_from_frame,
     read_table, stripped_text, units_from_frame, unlisted_label_columns,
@@ -34,13 +33,12 @@ from allocator.scenario.tables import (
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
                   "reserves", "network", "uncertainty", "rule", "constraints")
-SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 DEFAULT_RULE = "maxmin"
 
 _ITEM_TYPES = {"resources": TypeAdapter(Resource), "sites": TypeAdapter(Site)}
 _SECTION_TYPES = {
     "name": TypeAdapter(Identifier),
-    "description": TypeAdapter(str),
+    "description": TypeAdapter(Name),
     "resources": TypeAdapter(list[Resource]),
     "supply": TypeAdapter(dict[Identifier, Quantity]),
     "sites": TypeAdapter(list[Site]),
@@ -84,65 +82,6 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False, record_input
         return scenario
     own = ("scenario", str(path.resolve()), sha256_of(path))
     return scenario.model_copy(update={"inputs": (own, *scenario.inputs)})
-
-
-class YAML_LOADER(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # noqa: N801 (used like PyYAML's loaders)
-    """PyYAML's safe loader (libyaml's when built with it: ~10x faster), reading ``1e6`` as a number.
-
-    YAML 1.1 wants a dot and a signed exponent (``1.0e+6``); YAML 1.2 and every spreadsheet
-    accept ``1e6``, and a planner writing it means the number, not the text.
-    """
-
-
-YAML_LOADER.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def read_document(path: Path) -> tuple[dict | None, list[Issue]]:
-    """Parse the scenario file into a mapping, or explain why it cannot be parsed."""
-    label = str(path)
-    kind = SUFFIXES.get(path.suffix.lower())
-    if is_link_loop(path):
-        return None, [Issue(label, "(file)", "is a symbolic link loop", "a scenario file (.yaml, .json or .toml)")]
-    if not path.exists():
-        return None, [Issue(label, "(file)", "file not found", "a scenario file (.yaml, .json or .toml)")]
-    if not path.is_file():
-        return None, [Issue(label, "(file)", "is not a regular file", "a scenario file (.yaml, .json or .toml)")]
-    if kind is None:
-        return None, [Issue(label, "(file)", f"unsupported file type {path.suffix!r}", "a .yaml, .yml, .json or .toml file")]
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return None, [Issue(label, "(file)", f"is not valid UTF-8 text (byte {exc.start})", "a UTF-8 text file")]
-    try:
-        if kind == "YAML":
-            document = yaml.load(text, Loader=YAML_LOADER)
-        elif kind == "JSON":
-            document = json.loads(text)
-        else:
-            document = tomllib.loads(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        return None, [Issue(label, where, f"YAML syntax error: {exc.problem}", "valid YAML")]
-    except yaml.YAMLError as exc:
-        return None, [Issue(label, "(file)", f"YAML error: {exc}", "valid YAML")]
-    except json.JSONDecodeError as exc:
-        return None, [Issue(label, f"line {exc.lineno}, column {exc.colno}", f"JSON syntax error: {exc.msg}", "valid JSON")]
-    except tomllib.TOMLDecodeError as exc:
-        return None, [Issue(label, "(file)", f"TOML syntax error: {exc}", "valid TOML")]
-    except RecursionError:
-        return None, [Issue(label, "(file)", "is nested too deeply to parse", "the scenario format (a few levels)")]
-    if document is None:
-        return None, [Issue(label, "(file)", "is empty", "a scenario with at least name, resources, supply or sites, units")]
-    if not isinstance(document, dict):
-        return None, [Issue(label, "(top level)", f"must be a mapping of keys, got {type(document).__name__}",
-                            "keys such as name, resources, units")]
-    too_large = document_issues(document, label)
-    return (None, too_large) if too_large else (document, [])
 
 
 def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None = None,
@@ -196,8 +135,12 @@ def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None 
     issues += _duplicates(groups, source, "groups", "group attribute")
 
     units, unit_ids = None, None
-    if document.get("units") is not None and resources:
-        units, unit_ids, found = _load_units(document["units"], files, resources, groups, source)
+    # a broken resources section must not hide the units' own problems: check them against the supply's resources
+    unit_resources = resources if _section_valid(document, sections, "resources") else _supplied(document)
+    if document.get("units") is not None and unit_resources:
+        unit_spec, found = _strict_inline_numbers(document["units"], source)
+        issues += found
+        units, unit_ids, found = _load_units(unit_spec, files, unit_resources, groups, source)
         issues += found
     links = None
     if document.get("links") is not None:
@@ -278,9 +221,63 @@ def _raw_ids(document: dict, key: str) -> list[str]:
         return []
     ids = []
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get("id"), (str, int)) and not isinstance(item["id"], bool):
-            ids.append(str(item["id"]).strip())
+        try:
+            text = written_text(item.get("id")).strip() if isinstance(item, dict) else ""
+        except ValueError:  # reported by the section's own check
+            continue
+        if text:
+            ids.append(text)
     return ids
+
+
+def _section_valid(document: dict, sections: dict, key: str) -> bool:
+    """The list section ``key`` passed validation with every item."""
+    items = document.get(key)
+    return isinstance(items, list) and len(sections.get(key) or []) == len(items)
+
+
+def _supplied(document: dict) -> list[str]:
+    """The resources named in ``supply`` or the sites' supply, in the order first written."""
+    pools = [document.get("supply")] + [site.get("supply") for site in document.get("sites") or []
+                                        if isinstance(site, dict)]
+    return list(dict.fromkeys(str(r) for pool in pools if isinstance(pool, dict) for r in pool))
+
+
+def _strict_inline_numbers(spec: Any, source: str) -> tuple[Any, list[Issue]]:
+    """Inline units' quantities and data must be numbers: ``demand: '10'`` or ``true`` is a mistake, not 10 or 1.
+
+    Returns the units with each refused value replaced by 0 (the scenario fails anyway, and the
+    table checks then do not report it a second time) and one issue per refused value.
+    """
+    if not isinstance(spec, list):
+        return spec, []
+    issues, fixed = [], list(spec)
+    for k, item in enumerate(spec):
+        if not isinstance(item, dict):
+            continue
+        replaced = dict(item)
+        for key in ("demand", "value", "data"):
+            given = item.get(key)
+            cells = given if isinstance(given, dict) else ({None: given} if key != "data" else {})
+            for name, cell in cells.items():
+                number = cell
+                if isinstance(cell, (str, bool)) and not (key == "data" and isinstance(cell, str)):
+                    where = f"units[{k}].{key}" + (f".{name}" if name is not None else "")
+                    try:
+                        no_text_or_bool(cell)
+                    except ValueError as exc:
+                        issues.append(Issue(source, where, str(exc)))
+                    number = 0
+                elif isinstance(cell, (WrittenInt, WrittenFloat)) and not _DECIMAL.match(cell.text):
+                    number = float(cell)  # 0x1F, .inf: the tables read numbers from their text
+                if number is not cell:
+                    replaced[key] = {**replaced[key], name: number} if isinstance(given, dict) else number
+        if replaced != item or any(replaced[key] is not item.get(key) for key in replaced):
+            fixed[k] = replaced
+    return fixed, issues
+
+
+_DECIMAL = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 
 def _reserved_groups(groups: list[str], source: str) -> list[Issue]:
@@ -308,8 +305,8 @@ def _check_supply(document: dict, sections: dict, resources: list[str], source: 
         return [Issue(source, "supply/sites", message,
                       "exactly one: 'supply' (one pool per resource) or 'sites' (supply held at sites)")]
     issues = []
-    if "resources" not in sections:
-        return issues
+    if not _section_valid(document, sections, "resources"):
+        return issues  # which supply is of an unknown resource cannot be told
     known = ", ".join(resources)
     for r in sections.get("supply", {}):
         if r not in resources:

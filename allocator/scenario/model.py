@@ -12,26 +12,21 @@ from typing import Annotated, Mapping
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from allocator.constraints.base import Constraint
 from allocator.errors import Issue
 from allocator.reserves import Reserves
 from allocator.uncertainty import Uncertainty
 from allocator.rules.base import Rule
+from allocator.scalars import Identifier, Name, no_text_or_bool
 
-def id_text(value: object) -> object:
-    """Ids are text; whole numbers (``id: 101``) are read as their digits, anything else is refused."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"an id must be text or a whole number, got {type(value).__name__} {value!r}")
-    return str(value)
+__all__ = ["Identifier", "MAX_QUANTITY", "LinkTable", "Name", "Quantity", "Resource", "Scenario", "Site", "UnitTable"]
 
-
-Identifier = Annotated[str, BeforeValidator(id_text), StringConstraints(strip_whitespace=True, min_length=1)]
 #: the largest quantity accepted: sums of larger ones lose whole units in double precision
 MAX_QUANTITY = 1e15
 #: strict: a YAML ``true`` or a quoted ``"10"`` is a mistake, not a quantity
-Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False, strict=True)]
+Quantity = Annotated[float, BeforeValidator(no_text_or_bool), Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False, strict=True)]
 
 
 class Frozen(BaseModel):
@@ -42,7 +37,7 @@ class Resource(Frozen):
     """A kind of supply: ``{id: food, unit: lb, divisible: true}``."""
 
     id: Identifier
-    unit: str = ""
+    unit: Name = ""
     divisible: bool = True
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from allocator.errors import Issue, Severity
 
+from allocator.scalars import Number
 
 class NetworkSpec(BaseModel):
     """The ``network:`` section (see the module docstring and docs/scenario-format.md)."""
@@ -31,9 +32,9 @@ class NetworkSpec(BaseModel):
     nodes: str | dict[str, Any] | list[dict[str, Any]] | None = None
     #: access: units reach sites within max_travel; flow: supply moves along the edges to the units' nodes
     mode: Literal["access", "flow"] = "access"
-    max_travel: float | None = Field(None, ge=0, allow_inf_nan=False)
+    max_travel: Number | None = Field(None, ge=0, allow_inf_nan=False)
     #: flow mode: total transport cost (sum of cost x quantity over edges) may not exceed this
-    budget: float | None = Field(None, ge=0, allow_inf_nan=False)
+    budget: Number | None = Field(None, ge=0, allow_inf_nan=False)
     #: flow mode: what value stages maximise: total value, or total value minus transport cost
     objective: Literal["value", "value_minus_cost"] = "value"
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import Issue, Severity
+from allocator.scalars import WrittenFloat
 from allocator.scenario.files import read_table  # noqa: F401 (its home before files.py; load.py imports it here)
 from allocator.scenario.model import MAX_QUANTITY, LinkTable, UnitTable
 
@@ -300,6 +301,8 @@ def _label(value: Any) -> str | None:
     """Text of an inline id or group label (whole numbers allowed), or None if it is neither."""
     if value is None:
         return ""
+    if isinstance(value, WrittenFloat):  # an id written 1.50 in YAML is the text "1.50"
+        return value.text
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     return str(value)
