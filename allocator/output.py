@@ -73,7 +73,9 @@ def check_output_folder(target: str | Path, *, force: bool = False, inputs: Iter
         raise OutputExistsError(f"{target} exists and is not a folder")
     if not force:
         raise OutputExistsError(f"output folder {target} exists already; pass --force to replace it")
-    resolved, here = target.resolve(), Path.cwd().resolve()
+    resolved, here = _resolved(target), Path.cwd().resolve()
+    if resolved is None:
+        raise OutputExistsError(f"{target} is a symbolic link loop, not a folder")
     if resolved == here or resolved in here.parents:
         raise OutputExistsError(f"refusing to replace {target}: it is the working folder or contains it")
     foreign = foreign_files(target, legacy, marker)
@@ -132,11 +134,20 @@ def write_manifest(folder: Path) -> None:
                                               indent=2) + "\n", encoding="utf-8")
 
 
+def _resolved(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+        return None
+
+
 def _refuse_inputs(target: Path, inputs: Iterable[str | Path]) -> None:
     """An output must not be, or hold, a file the run reads: replacing it would delete the user's input."""
-    resolved = target.resolve()
+    resolved = _resolved(target)
     for item in inputs:
-        path = Path(item).resolve()
+        path = _resolved(Path(item))
+        if path is None or resolved is None:
+            continue  # a symbolic link loop: the loader names it; there is nothing to overwrite
         if path == resolved or resolved in path.parents:
             raise OutputExistsError(f"refusing to write {target}: it {'is' if path == resolved else 'holds'} "
                                     f"{path.name}, an input of this run; choose an output outside the inputs")
