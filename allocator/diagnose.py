@@ -6,7 +6,10 @@ clash with a constraint that forces some rates up. So an infeasible solve is alw
 the constraints, possibly together with the rule. A deletion filter finds a minimal
 conflicting subset: drop each constraint in turn and keep it dropped if the rest is still
 infeasible. For a single culprit with a numeric parameter, bisection finds the strictest
-value that holds.
+value that holds. Every verdict follows the tolerance policy (:mod:`allocator.tolerance`): the
+LPs impose each parameter loosened by ``PARAMETER_TOLERANCE``, they are solved through the same
+equilibration as the rule's stages, and a strictest value is reported to ``REPORTED_RATE``
+towards the loose side, so the value named holds.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 from allocator.backends.base import Backend, SolverOptions
+from allocator.backends.scaling import solve_equilibrated
 from allocator.compiler import CompiledModel, feasible_set
 from allocator.constraints.base import Constraint
 from allocator.errors import InfeasibleError, SolverError
 from allocator.lp import LPModel
 from allocator.status import Status
+from allocator.tolerance import FLOAT_ROUNDOFF, SOLVER_FEASIBILITY, loosened, reported_limit, shown
 
 #: per constraint type: (parameter, True if raising it makes the constraint stricter)
 PARAMETERS: dict[str, tuple[str, bool]] = {
@@ -30,7 +35,9 @@ PARAMETERS: dict[str, tuple[str, bool]] = {
     "group_gap": ("max_gap", False),
     "group_ratio": ("min_ratio", True),
 }
-BISECTION_STEPS = 14
+#: bisection stops when the bracket is this narrow: below the reported precision, so the rounded
+#: limit is the strictest reported value that holds
+BISECTION_WIDTH = SOLVER_FEASIBILITY
 
 
 class _Oracle:
@@ -46,7 +53,8 @@ class _Oracle:
         return self.model.rule.first_stage(replace(self.model, constraints=tuple(constraints), base=base))
 
     def feasible(self, constraints: list[Constraint]) -> bool:
-        status = self.backend.solve(self._lp(constraints), self.options).status
+        # equilibrated like the rule's stages: a verdict must not depend on which path asked
+        status = solve_equilibrated(self.backend, self._lp(constraints), self.options).status
         if status not in (Status.OPTIMAL, Status.INFEASIBLE):
             raise SolverError(f"{self.backend.name} could not decide feasibility (status {status.value})")
         return status is Status.OPTIMAL
@@ -70,13 +78,13 @@ class _Oracle:
             return None
         if self.feasible([*others, culprit.model_copy(update={name: infeasible_end})]):
             return float(infeasible_end)  # the value asked for holds already
-        for _ in range(BISECTION_STEPS):
+        while abs(infeasible_end - feasible_end) > BISECTION_WIDTH:
             middle = (feasible_end + infeasible_end) / 2
             if self.feasible([*others, culprit.model_copy(update={name: middle})]):
                 feasible_end = middle
             else:
                 infeasible_end = middle
-        return feasible_end
+        return reported_limit(feasible_end, stricter_up)
 
 
 def infeasibility(model: CompiledModel, backend: Backend, options: SolverOptions) -> InfeasibleError:
@@ -116,7 +124,7 @@ def _strictest(oracle: _Oracle, conflict: list[Constraint]) -> list[str]:
     name, stricter_up = PARAMETERS[culprit.key]
     bound = "at most" if stricter_up else "at least"
     scope = ", with the other constraints kept" if others else ""
-    return [f"The {name} that can hold is {bound} {best:.4f}{scope} (it asks for {getattr(culprit, name)})."]
+    return [f"The {name} that can hold is {bound} {shown(best)}{scope} (it asks for {shown(getattr(culprit, name))})."]
 
 
 #: units and sites named in a shortage sentence before "and N more"
@@ -145,7 +153,7 @@ def floor_shortage(problem, share: float, resource: str | None = None) -> list[s
         pair_node[pairs] = 2 + np.arange(len(pairs))
         site_node = np.full(len(problem.site_ids), -1)
         site_node[sites] = 2 + len(pairs) + np.arange(len(sites))
-        wanted = share * problem.pair_demand[pairs]
+        wanted = loosened(share, True) * problem.pair_demand[pairs]  # what the LP imposes
         stock = problem.supply[sites, r]
         edges = np.concatenate([np.stack([np.zeros(len(pairs), dtype=np.int64), pair_node[pairs]], axis=1),
                                 np.stack([pair_node[problem.flow_pair[links]], site_node[problem.flow_site[links]]], axis=1),
@@ -153,7 +161,7 @@ def floor_shortage(problem, share: float, resource: str | None = None) -> list[s
         capacity = np.concatenate([wanted, np.full(len(links), wanted.sum() + stock.sum() + 1.0), stock])
         graph = igraph.Graph(n=2 + len(pairs) + len(sites), edges=edges.tolist(), directed=True)
         flow = graph.maxflow(0, 1, capacity=capacity.tolist())
-        if flow.value >= wanted.sum() * (1 - 1e-9):
+        if flow.value >= wanted.sum() * (1 - FLOAT_ROUNDOFF):
             continue
         side = np.zeros(graph.vcount(), dtype=bool)
         side[flow.partition[0]] = True
@@ -168,7 +176,7 @@ def floor_shortage(problem, share: float, resource: str | None = None) -> list[s
                  f"{'holds' if len(names) == 1 else 'hold'} {held:,.6g}")
         lines.append(f"A {share:.0%} floor for every unit is impossible for {problem.resource_ids[r]}: "
                      f"{'unit' if len(units) == 1 else 'units'} {_listed(units)} can reach {where} for their "
-                     f"{demand:,.6g} of demand (the floor asks for {share * demand:,.6g}).")
+                     f"{demand:,.6g} of demand (the floor asks for {share * demand:,.7g}).")
     return lines
 
 
@@ -202,8 +210,9 @@ class Diagnosis:
 def diagnose(scenario, rule=None, constraints=None, solver: str = "highs") -> Diagnosis:
     """Check whether the constraints can hold, explain why not, and find the strictest values that can.
 
-    Each limit is found by bisection on the constraint's parameter (``BISECTION_STEPS`` feasibility
-    LPs, so to about 1e-4), keeping every other constraint of the scenario.
+    Each limit is found by bisection on the constraint's parameter (to ``BISECTION_WIDTH``, about 24
+    feasibility LPs), keeping every other constraint of the scenario, and reported to the reported
+    precision towards the loose side (:func:`allocator.tolerance.reported_limit`).
     """
     from allocator.backends import get_backend
     from allocator.compiler import compile as compile_model

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_measure
 from allocator.constraints.floor import Share
+from allocator.tolerance import loosened
 
 
 @CONSTRAINTS.register
@@ -17,7 +18,8 @@ class GroupFloor(Constraint):
         \\sum_{i \\in g} a_{ir}(x) \\ge \\text{share} \\cdot \\sum_{i \\in g} d_{ir}
         \\qquad \\forall g \\in \\text{attribute},\\; \\forall r
 
-    One row per (group, resource) with positive demand.
+    One row per (group, resource) with positive demand; ``share`` is loosened by
+    ``PARAMETER_TOLERANCE`` (:mod:`allocator.tolerance`).
 
     Examples
     --------
@@ -39,4 +41,4 @@ class GroupFloor(Constraint):
     def apply(self, builder, measures, name):
         measure = group_measure(self, measures)
         builder.add_rows(name, {"flow": measure.matrix},
-                         lower=self.share * measure.lp_denominator, upper=float("inf"))
+                         lower=loosened(self.share, True) * measure.lp_denominator, upper=float("inf"))
