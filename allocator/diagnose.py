@@ -7,7 +7,8 @@ the constraints, possibly together with the rule. A deletion filter finds a mini
 conflicting subset: drop each constraint in turn and keep it dropped if the rest is still
 infeasible. For a single culprit with a numeric parameter, bisection finds the strictest
 value that holds. Every verdict follows the tolerance policy (:mod:`allocator.tolerance`): the
-LPs impose each parameter loosened by ``PARAMETER_TOLERANCE``, they are solved through the same
+LPs impose each parameter loosened by ``PARAMETER_TOLERANCE`` (as :func:`allocator.solve` does
+at a boundary, :mod:`allocator.constraints.boundary`), they are solved through the same
 equilibration as the rule's stages, and a strictest value is reported to ``REPORTED_RATE``
 towards the loose side, so the value named holds.
 """
@@ -23,18 +24,12 @@ from allocator.backends.base import Backend, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
 from allocator.compiler import CompiledModel, feasible_set
 from allocator.constraints.base import Constraint
+from allocator.constraints.boundary import PARAMETERS, loosen
 from allocator.errors import InfeasibleError, SolverError
 from allocator.lp import LPModel
 from allocator.status import Status
 from allocator.tolerance import FLOAT_ROUNDOFF, SOLVER_FEASIBILITY, loosened, reported_limit, shown
 
-#: per constraint type: (parameter, True if raising it makes the constraint stricter)
-PARAMETERS: dict[str, tuple[str, bool]] = {
-    "floor": ("share", True),
-    "group_floor": ("share", True),
-    "group_gap": ("max_gap", False),
-    "group_ratio": ("min_ratio", True),
-}
 #: bisection stops when the bracket is this narrow: below the reported precision, so the rounded
 #: limit is the strictest reported value that holds
 BISECTION_WIDTH = SOLVER_FEASIBILITY
@@ -47,7 +42,8 @@ class _Oracle:
         self.model, self.backend, self.options, self.with_rule = model, backend, options, with_rule
 
     def _lp(self, constraints: list[Constraint]) -> LPModel:
-        base = feasible_set(self.model.problem, self.model.measures, tuple(constraints))
+        constraints = loosen(constraints)  # the verdict of the tolerance policy
+        base = feasible_set(self.model.problem, self.model.measures, constraints)
         if not self.with_rule:
             return base
         return self.model.rule.first_stage(replace(self.model, constraints=tuple(constraints), base=base))
@@ -112,19 +108,28 @@ def infeasibility(model: CompiledModel, backend: Backend, options: SolverOptions
     return InfeasibleError([c.describe() for c in conflict], lines + _strictest(oracle, conflict))
 
 
+#: a conflict of more constraints than this is explained without the strictest values (a bisection each)
+STRICTEST_OF = 3
+
+
 def _strictest(oracle: _Oracle, conflict: list[Constraint]) -> list[str]:
-    """For a single culprit, the sentence naming the strictest value of its parameter that can hold."""
-    if len(conflict) != 1:
+    """For each culprit with a numeric parameter, the sentence naming the strictest value of it that
+    can hold with the other constraints kept."""
+    if len(conflict) > STRICTEST_OF:
         return []
-    culprit = conflict[0]
-    others = [c for c in oracle.model.constraints if c is not culprit]
-    best = oracle.strictest(culprit, others)
-    if best is None:
-        return []
-    name, stricter_up = PARAMETERS[culprit.key]
-    bound = "at most" if stricter_up else "at least"
-    scope = ", with the other constraints kept" if others else ""
-    return [f"The {name} that can hold is {bound} {shown(best)}{scope} (it asks for {shown(getattr(culprit, name))})."]
+    lines = []
+    for culprit in conflict:
+        others = [c for c in oracle.model.constraints if c is not culprit]
+        best = oracle.strictest(culprit, others)
+        if best is None:
+            continue
+        name, stricter_up = PARAMETERS[culprit.key]
+        bound = "at most" if stricter_up else "at least"
+        scope = ", with the other constraints kept" if others else ""
+        subject = f"The {name}" if len(conflict) == 1 else f"The {name} of {culprit.key}"
+        lines.append(f"{subject} that can hold is {bound} {shown(best)}{scope} "
+                     f"(it asks for {shown(getattr(culprit, name))}).")
+    return lines
 
 
 #: units and sites named in a shortage sentence before "and N more"

@@ -34,7 +34,6 @@ from allocator.constraints.base import group_measure
 from allocator.errors import UsageError
 from allocator.result import Result
 from allocator.status import Status
-from allocator.tolerance import loosened
 
 #: a supply row is used up, or a rate at a level, within this relative tolerance
 TIGHT = 1e-6
@@ -250,8 +249,7 @@ def _constraint_table(model, lp, solution, duals, objective_scale, largest) -> p
             mine = np.ones(len(pair), dtype=bool) if params.get("resource") is None else (
                 pair.resource == problem.resource_ids.index(params["resource"]))
             # only rows whose lower bound is the floor itself (later stages may hold a higher level there)
-            # (the share as the LP imposes it: loosened by the tolerance policy)
-            floor_rows = np.isclose(lp.row_lower[lp.rows("demand")], loosened(params["share"], True) * pair.lp_denominator,
+            floor_rows = np.isclose(lp.row_lower[lp.rows("demand")], params["share"] * pair.lp_denominator,
                                     rtol=1e-9, atol=0.0)
             demand_duals = np.where(floor_rows & mine, np.minimum(duals[lp.rows("demand")], 0.0), 0.0)
             parameter, price = "share", float(demand_duals @ pair.lp_denominator)

@@ -21,6 +21,7 @@ import pandas as pd
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.highs import HighsBackend, ReusingHighs
 from allocator.compiler import CompiledModel, feasible_set
+from allocator.constraints.boundary import run_rule
 from allocator.errors import AllocatorError
 from allocator.measures import MeasureSet
 from allocator.metrics import clean_flows, compute_metrics, group_table
@@ -112,8 +113,8 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
         # what a rule carries from draw to draw is reuse too: not with reuse=False
         memory = cache.setdefault(("memory", label), {}) if cache is not None and plan.reuse else None
         runner = StageRunner(backend, SolverOptions(), fallback, memory)
-        try:
-            outcome = rule.run(model, runner)
+        try:  # at the constraints' boundary, the tolerance policy (allocator.constraints.boundary)
+            outcome = run_rule(model, runner, lambda: StageRunner(backend, SolverOptions(), fallback, memory))[2]
         except (StageInfeasible, StageTimeLimit) as exc:
             out.append((label, "infeasible" if isinstance(exc, StageInfeasible) else "time_limit", {}, None))
             continue

@@ -47,9 +47,7 @@ def test_group_gap_frontier_by_hand_and_monotone():
     # to b or c: value 38. With gap 0: F_x = F_y, a + (b + c) = 18 and a/10 = (b+c)/30 -> a = 4.5
     traced = frontier(build(**GROUPS), "group_gap", np.linspace(0.8, 0.0, 9), attribute="g").table
     assert traced["total_value"].iloc[0] == pytest.approx(38, abs=1e-6)
-    # (the LP imposes gap 0 loosened to 4e-7, the tolerance policy: the value may rise by the gap's
-    # shadow price, about 15 per unit of gap, times 4e-7 = 6e-6)
-    assert traced["total_value"].iloc[-1] == pytest.approx(3 * 4.5 + 13.5, abs=1e-5)
+    assert traced["total_value"].iloc[-1] == pytest.approx(3 * 4.5 + 13.5, abs=1e-6)
     values = traced["total_value"].to_numpy()
     assert (np.diff(values) <= 1e-7).all()  # tighter never raises the value
     assert traced["price_of_equity"].iloc[-1] == pytest.approx(1 - 27 / 38, abs=1e-6)

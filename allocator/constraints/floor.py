@@ -8,7 +8,6 @@ import numpy as np
 from pydantic import Field
 
 from allocator.constraints.base import CONSTRAINTS, Constraint
-from allocator.tolerance import loosened
 
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
@@ -22,8 +21,7 @@ class Floor(Constraint):
         a_{ir}(x) \\ge \\text{share} \\cdot d_{ir} \\qquad \\forall (i, r) \\text{ reachable}
         \\;(\\text{and } r = \\text{resource if given})
 
-    The LP imposes ``share`` loosened by ``PARAMETER_TOLERANCE`` (:mod:`allocator.tolerance`),
-    so a floor at the max-min level holds. Implemented by raising the lower bound of the pair's demand row, so it adds no rows.
+    Implemented by raising the lower bound of the pair's demand row, so it adds no rows.
     Pairs that no site can reach are exempt (they are warned about instead).
 
     Examples
@@ -40,7 +38,7 @@ class Floor(Constraint):
 
     def apply(self, builder, measures, name):
         pair = measures.pair
-        wanted = loosened(self.share, True) * pair.lp_denominator  # the tolerance policy: see allocator.tolerance
+        wanted = self.share * pair.lp_denominator
         if self.resource is not None:
             mine = pair.resource == measures.problem.resource_ids.index(self.resource)
             wanted = np.where(mine, wanted, -np.inf)

@@ -6,7 +6,6 @@ from typing import ClassVar
 
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_measure
 from allocator.constraints.floor import Share
-from allocator.tolerance import loosened
 
 
 @CONSTRAINTS.register
@@ -18,8 +17,7 @@ class GroupFloor(Constraint):
         \\sum_{i \\in g} a_{ir}(x) \\ge \\text{share} \\cdot \\sum_{i \\in g} d_{ir}
         \\qquad \\forall g \\in \\text{attribute},\\; \\forall r
 
-    One row per (group, resource) with positive demand; ``share`` is loosened by
-    ``PARAMETER_TOLERANCE`` (:mod:`allocator.tolerance`).
+    One row per (group, resource) with positive demand.
 
     Examples
     --------
@@ -41,4 +39,4 @@ class GroupFloor(Constraint):
     def apply(self, builder, measures, name):
         measure = group_measure(self, measures)
         builder.add_rows(name, {"flow": measure.matrix},
-                         lower=loosened(self.share, True) * measure.lp_denominator, upper=float("inf"))
+                         lower=self.share * measure.lp_denominator, upper=float("inf"))

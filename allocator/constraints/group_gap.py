@@ -9,7 +9,6 @@ import numpy as np
 from allocator._sparse import sparse as sp
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_bounds, group_measure
 from allocator.constraints.floor import Share
-from allocator.tolerance import loosened
 
 
 @CONSTRAINTS.register
@@ -22,8 +21,7 @@ class GroupGap(Constraint):
 
     with O(groups) rows through helper columns per resource:
     ``lo_r <= F_gr <= hi_r`` for every group ``g`` and ``hi_r - lo_r <= max_gap``
-    (the measure reported as ``max_group_gap``); ``max_gap`` is loosened by ``PARAMETER_TOLERANCE``
-    (:mod:`allocator.tolerance`).
+    (the measure reported as ``max_group_gap``).
 
     Examples
     --------
@@ -47,4 +45,4 @@ class GroupGap(Constraint):
         high, low, _ = group_bounds(builder, measure, name, low=True)
         count = len(np.unique(measure.resource))
         eye = sp.identity(count, format="csr")
-        builder.add_rows(name, {high: eye, low: -eye}, lower=-np.inf, upper=loosened(self.max_gap, False))
+        builder.add_rows(name, {high: eye, low: -eye}, lower=-np.inf, upper=self.max_gap)

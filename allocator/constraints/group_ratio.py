@@ -8,7 +8,6 @@ import numpy as np
 
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_bounds, group_measure
 from allocator.constraints.floor import Share
-from allocator.tolerance import loosened
 
 
 @CONSTRAINTS.register
@@ -21,8 +20,7 @@ class GroupRatio(Constraint):
 
     Exact and linear because ``min_ratio`` is a constant: with a helper column ``hi_r`` and
     ``F_gr <= hi_r``, the rows ``(E x)_g - min_ratio D_g hi_r >= 0``. ``min_ratio: 0.8`` is the
-    four-fifths rule of US adverse-impact practice (the measure reported as ``min_group_ratio``);
-    ``min_ratio`` is loosened by ``PARAMETER_TOLERANCE`` (:mod:`allocator.tolerance`).
+    four-fifths rule of US adverse-impact practice (the measure reported as ``min_group_ratio``).
 
     Examples
     --------
@@ -44,4 +42,4 @@ class GroupRatio(Constraint):
     def apply(self, builder, measures, name):
         measure = group_measure(self, measures)
         high, _, spread = group_bounds(builder, measure, name, low=False)
-        builder.add_rows(name, {"flow": measure.matrix, high: loosened(self.min_ratio, True) * spread}, lower=0.0, upper=np.inf)
+        builder.add_rows(name, {"flow": measure.matrix, high: self.min_ratio * spread}, lower=0.0, upper=np.inf)
