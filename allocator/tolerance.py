@@ -11,8 +11,8 @@ Shares, ratios and gaps are rates in [0, 1], so one *absolute* tolerance fits th
   about ``SOLVER_FEASIBILITY`` in fill-rate units (:mod:`allocator.backends.scaling`);
 * a constraint holds when it holds with its parameter loosened by ``PARAMETER_TOLERANCE``,
   which is larger than the solver's tolerance (so verdicts do not flip with round-off) and
-  smaller than half the reported precision (so a rate at ``share - PARAMETER_TOLERANCE`` is
-  reported as ``share``).
+  half the reported precision: a value reported as ``p`` (rounded to ``REPORTED_RATE``) is
+  within it of ``p``, so a floor at the reported max-min level holds.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ SOLVER_FEASIBILITY = 1e-7
 #: rates, shares, ratios and gaps are reported to this (absolute; result.REPORT_PRECISION)
 REPORTED_RATE = 1e-6
 #: a constraint with parameter ``p`` holds iff it holds with ``p`` loosened by this
-PARAMETER_TOLERANCE = 4e-7
+PARAMETER_TOLERANCE = 5e-7
+#: at a boundary, a group_gap or group_ratio is imposed loosened by the first of these that is feasible
+#: (the last is ``PARAMETER_TOLERANCE``): the less it is loosened, the closer the reported value is to it
+BOUNDARY_STEPS = (1e-7, 2.5e-7, 5e-7)
 #: a level found by one stage is held in the next at ``level (1 - HELD_LEVEL)`` (relative): the
 #: solver's own round-off in the stage that found it must not make the next stage infeasible
 HELD_LEVEL = SOLVER_FEASIBILITY
@@ -34,20 +37,20 @@ BINARY_ROUNDOFF = 1e-12
 #: this share of it: round-off of sums of many terms, not a modelling tolerance
 FLOAT_ROUNDOFF = 1e-9
 
-assert SOLVER_FEASIBILITY < PARAMETER_TOLERANCE < REPORTED_RATE / 2
+assert SOLVER_FEASIBILITY < PARAMETER_TOLERANCE <= REPORTED_RATE / 2 and BOUNDARY_STEPS[-1] == PARAMETER_TOLERANCE
 
 
-def loosened(value: float, stricter_up: bool) -> float:
-    """``value`` loosened by ``PARAMETER_TOLERANCE`` (down if raising it is stricter), kept in [0, 1].
+def loosened(value: float, stricter_up: bool, by: float = PARAMETER_TOLERANCE) -> float:
+    """``value`` loosened by ``by`` (down if raising it is stricter), kept in [0, 1].
 
     Examples
     --------
     >>> loosened(0.6, True), loosened(0.0, True), loosened(1.0, False)
-    (0.5999996, 0.0, 1.0)
+    (0.5999995, 0.0, 1.0)
     """
     if stricter_up:
-        return max(0.0, round(value - PARAMETER_TOLERANCE, 15))
-    return min(1.0, round(value + PARAMETER_TOLERANCE, 15))
+        return max(0.0, round(value - by, 15))
+    return min(1.0, round(value + by, 15))
 
 
 def holds(reached: float, asked: float, stricter_up: bool) -> bool:
@@ -69,7 +72,7 @@ def reported_limit(limit: float, stricter_up: bool) -> float:
 
     Examples
     --------
-    >>> reported_limit(0.6000003, True), reported_limit(0.3999997, False)
+    >>> reported_limit(0.6000004, True), reported_limit(0.3999996, False)
     (0.6, 0.4)
     """
     steps = limit / REPORTED_RATE

@@ -41,10 +41,10 @@ def _solve(scenario, constraint, solver, rule="utilitarian"):
 # --------------------------------------------------------------------------- the policy itself
 
 def test_the_tolerance_sits_between_the_solver_and_the_report():
-    # above the solver's feasibility tolerance (verdicts do not flip with round-off), below half the
-    # reported precision (a rate at share - tolerance is reported as share)
-    assert SOLVER_FEASIBILITY < PARAMETER_TOLERANCE < REPORTED_RATE / 2
-    assert round(loosened(0.6, True), 6) == 0.6 and round(loosened(0.05, False), 6) == 0.05
+    # above the solver's feasibility tolerance (verdicts do not flip with round-off), and half the
+    # reported precision: a level reported as 0.6 is within it of 0.6, so a floor of 0.6 holds
+    assert SOLVER_FEASIBILITY < PARAMETER_TOLERANCE <= REPORTED_RATE / 2
+    assert loosened(0.6, True) == 0.5999995 and loosened(0.05, False) == 0.0500005
     # a limit found for the loosened parameter is reported towards the loose side, to 1e-6
     assert reported_limit(0.6 + PARAMETER_TOLERANCE, True) == 0.6
     assert reported_limit(0.6 - PARAMETER_TOLERANCE, False) == 0.6
@@ -69,6 +69,31 @@ def test_floor_at_the_boundary_gives_every_unit_exactly_the_share(solver):
     for unit, rate in fills(result).items():
         assert rate == pytest.approx(0.6, abs=REPORTED_RATE / 2), unit
     assert round(result.metrics["min_fill_rate"], 6) == 0.6
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_floor_at_a_level_reported_as_the_share_holds_and_gives_every_unit_the_level(solver):
+    # 96.95605 in stock: 0.6 x 161.593456789 = 96.9560740734 written to 5 decimals, rounded down. The
+    # max-min level is 96.95605 / 161.593456789 = 0.59999985..., 1.5e-7 below 0.6 (more than the
+    # solver's 1e-7), and is reported as 0.6: a floor of 0.6 holds, every unit gets the level
+    scenario = build(supply={"food": 96.95605},
+                     units=[{"id": k, "demand": d, "value": v} for k, d, v in zip("abc", DEMANDS, [3, 1, 2])])
+    level = 96.95605 / sum(DEMANDS)
+    result = _solve(scenario, {"type": "floor", "share": 0.6}, solver)
+    for unit, rate in fills(result).items():
+        assert rate == pytest.approx(level, abs=SOLVER_FEASIBILITY), unit
+        assert round(rate, 6) == 0.6
+    found = allocator.diagnose.diagnose(scenario, "utilitarian", [{"type": "floor", "share": 0.6}], solver=solver)
+    assert found.feasible
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_group_floor_at_a_level_reported_as_the_share_holds(solver):
+    # s1 holds 21.79055 (0.45 x 48.423456789 = 21.79055555505, to 5 decimals, rounded down): region A
+    # reaches 21.79055 / 48.423456789 = 0.44999988..., reported as 0.45; a group floor of 0.45 holds
+    result = _solve(_groups(21.79055), {"type": "group_floor", "attribute": "region", "share": 0.45}, solver)
+    assert group_fills(result, "region")["A"] == pytest.approx(21.79055 / A_DEMAND, abs=SOLVER_FEASIBILITY)
+    assert round(group_fills(result, "region")["A"], 6) == 0.45
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

@@ -9,8 +9,8 @@ parameters as given; only if its stages are infeasible is the policy needed:
 2. the model the rule runs on: a ``floor`` or ``group_floor`` at ``min(share, level)`` (never
    below the loosened share), where ``level`` is the max-min level of its rates with the other
    constraints loosened, so units at the boundary get exactly the level and no slack is left to
-   collect; ``group_gap`` and ``group_ratio`` at their loosened parameter (a relaxed right-hand
-   side: they fix no unit's rate);
+   collect; ``group_gap`` and ``group_ratio`` loosened by the first of ``BOUNDARY_STEPS`` that is
+   feasible (a relaxed right-hand side, as little as will do: they fix no unit's rate);
 3. if round-off makes that model infeasible too, every parameter loosened.
 """
 
@@ -25,7 +25,7 @@ from allocator.backends.base import Backend, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
 from allocator.constraints.base import Constraint, group_measure
 from allocator.status import Status
-from allocator.tolerance import loosened
+from allocator.tolerance import BOUNDARY_STEPS, loosened
 
 if TYPE_CHECKING:
     from allocator.compiler import CompiledModel
@@ -43,13 +43,14 @@ PARAMETERS: dict[str, tuple[str, bool]] = {
 AT_BOUNDARY = "constraints at their boundary: run again with them held to the tolerance policy"
 
 
-def loosen(constraints) -> tuple[Constraint, ...]:
-    """Every constraint with a numeric parameter loosened by ``PARAMETER_TOLERANCE`` (the others as they are)."""
+def loosen(constraints, keys=tuple(PARAMETERS), by: float | None = None) -> tuple[Constraint, ...]:
+    """Every constraint of a type in ``keys`` with its parameter loosened by ``by`` (default
+    ``PARAMETER_TOLERANCE``); the others as they are."""
     out = []
     for c in constraints:
-        if c.key in PARAMETERS:
+        if c.key in PARAMETERS and c.key in keys:
             name, stricter_up = PARAMETERS[c.key]
-            c = c.model_copy(update={name: loosened(getattr(c, name), stricter_up)})
+            c = c.model_copy(update={name: loosened(getattr(c, name), stricter_up, *(() if by is None else (by,)))})
         out.append(c)
     return tuple(out)
 
@@ -105,7 +106,12 @@ def boundary_models(model: CompiledModel, backend: Backend, options: SolverOptio
         level = best_level(model, c, effective[:k] + effective[k + 1:], backend, options)
         if level is not None:
             effective[k] = c.model_copy(update={"share": min(c.share, max(loosened(c.share, True), level))})
-    return [with_constraints(model, effective), relaxed]
+    with_floors = [model.constraints[k] if c.key in ("group_gap", "group_ratio") else c for k, c in enumerate(effective)]
+    for step in BOUNDARY_STEPS:
+        candidate = with_constraints(model, loosen(with_floors, ("group_gap", "group_ratio"), step))
+        if step == BOUNDARY_STEPS[-1] or _optimal(backend, candidate.base, options) is not None:
+            return [candidate, relaxed]
+    return [relaxed]
 
 
 def run_rule(model: CompiledModel, runner: StageRunner,
