@@ -13,6 +13,7 @@ the shard number, so every engine (:mod:`allocator.sim_engines`) gives the same 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -114,7 +115,7 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
         memory = cache.setdefault(("memory", label), {}) if cache is not None and plan.reuse else None
         runner = StageRunner(backend, SolverOptions(), fallback, memory)
         try:  # at the constraints' boundary, the tolerance policy (allocator.constraints.boundary)
-            outcome = run_rule(model, runner, lambda: StageRunner(backend, SolverOptions(), fallback, memory))[2]
+            outcome = run_rule(model, runner, partial(StageRunner, backend, SolverOptions(), fallback, memory))[2]
         except (StageInfeasible, StageTimeLimit) as exc:
             out.append((label, "infeasible" if isinstance(exc, StageInfeasible) else "time_limit", {}, None))
             continue

@@ -107,11 +107,12 @@ def boundary_models(model: CompiledModel, backend: Backend, options: SolverOptio
         if level is not None:
             effective[k] = c.model_copy(update={"share": min(c.share, max(loosened(c.share, True), level))})
     with_floors = [model.constraints[k] if c.key in ("group_gap", "group_ratio") else c for k, c in enumerate(effective)]
-    for step in BOUNDARY_STEPS:
-        candidate = with_constraints(model, loosen(with_floors, ("group_gap", "group_ratio"), step))
-        if step == BOUNDARY_STEPS[-1] or _optimal(backend, candidate.base, options) is not None:
+    gaps = ("group_gap", "group_ratio")
+    for step in BOUNDARY_STEPS[:-1]:
+        candidate = with_constraints(model, loosen(with_floors, gaps, step))
+        if _optimal(backend, candidate.base, options) is not None:
             return [candidate, relaxed]
-    return [relaxed]
+    return [with_constraints(model, loosen(with_floors, gaps, BOUNDARY_STEPS[-1])), relaxed]
 
 
 def run_rule(model: CompiledModel, runner: StageRunner,
