@@ -24,11 +24,13 @@ from allocator.backends.base import Backend, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
 from allocator.compiler import CompiledModel, feasible_set
 from allocator.constraints.base import Constraint
-from allocator.constraints.boundary import PARAMETERS, loosen
+from allocator.constraints.boundary import PARAMETERS, best_level, loosen
 from allocator.errors import InfeasibleError, SolverError
 from allocator.lp import LPModel
 from allocator.status import Status
-from allocator.tolerance import FLOAT_ROUNDOFF, SOLVER_FEASIBILITY, loosened, reported_limit, shown
+from allocator.tolerance import (
+    FLOAT_ROUNDOFF, PARAMETER_TOLERANCE, SOLVER_FEASIBILITY, holds, loosened, reported_limit, shown,
+)
 
 #: bisection stops when the bracket is this narrow: below the reported precision, so the rounded
 #: limit is the strictest reported value that holds
@@ -65,10 +67,16 @@ class _Oracle:
         return active
 
     def strictest(self, culprit: Constraint, others: list[Constraint]) -> float | None:
-        """The strictest value of ``culprit``'s parameter that holds with ``others``, by bisection."""
+        """The strictest value of ``culprit``'s parameter that holds with ``others`` (one LP for a floor, else bisection)."""
         if culprit.key not in PARAMETERS:
             return None
         name, stricter_up = PARAMETERS[culprit.key]
+        if culprit.key in ("floor", "group_floor") and not self.with_rule:
+            # one LP: the share holds iff the max-min level of its rates is at least share - tolerance
+            level = best_level(self.model, culprit, loosen(others), self.backend, self.options)
+            if level is not None:
+                asked = getattr(culprit, name)
+                return float(asked) if holds(level, asked, True) else reported_limit(level + PARAMETER_TOLERANCE, True)
         feasible_end, infeasible_end = (0.0 if stricter_up else 1.0), getattr(culprit, name)
         if not self.feasible([*others, culprit.model_copy(update={name: feasible_end})]):
             return None
@@ -215,8 +223,9 @@ class Diagnosis:
 def diagnose(scenario, rule=None, constraints=None, solver: str = "highs") -> Diagnosis:
     """Check whether the constraints can hold, explain why not, and find the strictest values that can.
 
-    Each limit is found by bisection on the constraint's parameter (to ``BISECTION_WIDTH``, about 24
-    feasibility LPs), keeping every other constraint of the scenario, and reported to the reported
+    Each limit holds together with every other constraint of the scenario: for a floor or group
+    floor, the max-min level of its rates (one LP); otherwise by bisection on the constraint's
+    parameter (to ``BISECTION_WIDTH``, about 24 feasibility LPs). It is reported to the reported
     precision towards the loose side (:func:`allocator.tolerance.reported_limit`).
     """
     from allocator.backends import get_backend

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import allocator
+from allocator.result import REPORT_PRECISION
 from allocator.tolerance import PARAMETER_TOLERANCE, REPORTED_RATE, SOLVER_FEASIBILITY, loosened, reported_limit
 from conftest import build, fills, group_fills
 
@@ -44,6 +45,7 @@ def test_the_tolerance_sits_between_the_solver_and_the_report():
     # above the solver's feasibility tolerance (verdicts do not flip with round-off), and half the
     # reported precision: a level reported as 0.6 is within it of 0.6, so a floor of 0.6 holds
     assert SOLVER_FEASIBILITY < PARAMETER_TOLERANCE <= REPORTED_RATE / 2
+    assert REPORTED_RATE == REPORT_PRECISION  # the precision the result tables are rounded to
     assert loosened(0.6, True) == 0.5999995 and loosened(0.05, False) == 0.0500005
     # a limit found for the loosened parameter is reported towards the loose side, to 1e-6
     assert reported_limit(0.6 + PARAMETER_TOLERANCE, True) == 0.6
