@@ -9,6 +9,7 @@ whole-unit path, both backends) follows it.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -304,3 +305,21 @@ def test_bounds_re_solve_a_floor_at_a_level_reported_as_the_share():
     again = table[table["setting"] == "re-solved"].set_index("metric")
     assert again.loc["min_fill_rate", ["worst", "best"]].round(6).tolist() == [0.6, 0.6]
     assert again.loc["total_value", "worst"] == pytest.approx(96.95605, rel=1e-9)
+
+
+def test_cli_solve_and_diagnose_agree_on_a_floor_at_the_reported_level(tmp_path):
+    # the commands, on the 96.95605 pool (level 0.59999985, reported 0.6): solve exits 0 with
+    # min fill rate 0.6, and diagnose says the floor holds, strictest 0.6 (it used to exit 3)
+    from typer.testing import CliRunner
+
+    from allocator.cli.app import app
+
+    units = "\n".join(f"  - {{id: {k}, demand: {d}}}" for k, d in zip("abc", DEMANDS))
+    path = tmp_path / "scenario.yaml"
+    path.write_text(f"name: boundary\nresources:\n  - {{id: food}}\nsupply: {{food: 96.95605}}\nunits:\n{units}\n")
+    cli = CliRunner()
+    solved = cli.invoke(app, ["solve", str(path), "--rule", "utilitarian", "-c", "floor:share=0.6", "--json"])
+    assert solved.exit_code == 0, solved.output
+    assert json.loads(solved.output)["metrics"]["min_fill_rate"] == 0.6
+    found = cli.invoke(app, ["diagnose", str(path), "-c", "floor:share=0.6"])
+    assert found.exit_code == 0 and "0.600000" in found.output, found.output
