@@ -6,7 +6,11 @@ clash with a constraint that forces some rates up. So an infeasible solve is alw
 the constraints, possibly together with the rule. A deletion filter finds a minimal
 conflicting subset: drop each constraint in turn and keep it dropped if the rest is still
 infeasible. For a single culprit with a numeric parameter, bisection finds the strictest
-value that holds.
+value that holds. Every verdict follows the tolerance policy (:mod:`allocator.tolerance`): the
+LPs impose each parameter loosened by ``PARAMETER_TOLERANCE`` (as :func:`allocator.solve` does
+at a boundary, :mod:`allocator.constraints.boundary`), they are solved through the same
+equilibration as the rule's stages, and a strictest value is reported to ``REPORTED_RATE``
+towards the loose side, so the value named holds.
 """
 
 from __future__ import annotations
@@ -17,20 +21,20 @@ import numpy as np
 import pandas as pd
 
 from allocator.backends.base import Backend, SolverOptions
+from allocator.backends.scaling import solve_equilibrated
 from allocator.compiler import CompiledModel, feasible_set
 from allocator.constraints.base import Constraint
+from allocator.constraints.boundary import PARAMETERS, best_level, loosen
 from allocator.errors import InfeasibleError, SolverError
 from allocator.lp import LPModel
 from allocator.status import Status
+from allocator.tolerance import (
+    FLOAT_ROUNDOFF, PARAMETER_TOLERANCE, SOLVER_FEASIBILITY, holds, loosened, reported_limit, shown,
+)
 
-#: per constraint type: (parameter, True if raising it makes the constraint stricter)
-PARAMETERS: dict[str, tuple[str, bool]] = {
-    "floor": ("share", True),
-    "group_floor": ("share", True),
-    "group_gap": ("max_gap", False),
-    "group_ratio": ("min_ratio", True),
-}
-BISECTION_STEPS = 14
+#: bisection stops when the bracket is this narrow: below the reported precision, so the rounded
+#: limit is the strictest reported value that holds
+BISECTION_WIDTH = SOLVER_FEASIBILITY
 
 
 class _Oracle:
@@ -40,13 +44,15 @@ class _Oracle:
         self.model, self.backend, self.options, self.with_rule = model, backend, options, with_rule
 
     def _lp(self, constraints: list[Constraint]) -> LPModel:
-        base = feasible_set(self.model.problem, self.model.measures, tuple(constraints))
+        constraints = loosen(constraints)  # the verdict of the tolerance policy
+        base = feasible_set(self.model.problem, self.model.measures, constraints)
         if not self.with_rule:
             return base
         return self.model.rule.first_stage(replace(self.model, constraints=tuple(constraints), base=base))
 
     def feasible(self, constraints: list[Constraint]) -> bool:
-        status = self.backend.solve(self._lp(constraints), self.options).status
+        # equilibrated like the rule's stages: a verdict must not depend on which path asked
+        status = solve_equilibrated(self.backend, self._lp(constraints), self.options).status
         if status not in (Status.OPTIMAL, Status.INFEASIBLE):
             raise SolverError(f"{self.backend.name} could not decide feasibility (status {status.value})")
         return status is Status.OPTIMAL
@@ -61,22 +67,28 @@ class _Oracle:
         return active
 
     def strictest(self, culprit: Constraint, others: list[Constraint]) -> float | None:
-        """The strictest value of ``culprit``'s parameter that holds with ``others``, by bisection."""
+        """The strictest value of ``culprit``'s parameter that holds with ``others`` (one LP for a floor, else bisection)."""
         if culprit.key not in PARAMETERS:
             return None
         name, stricter_up = PARAMETERS[culprit.key]
+        if culprit.key in ("floor", "group_floor") and not self.with_rule:
+            # one LP: the share holds iff the max-min level of its rates is at least share - tolerance
+            level = best_level(self.model, culprit, loosen(others), self.backend, self.options)
+            if level is not None:
+                asked = getattr(culprit, name)
+                return float(asked) if holds(level, asked, True) else reported_limit(level + PARAMETER_TOLERANCE, True)
         feasible_end, infeasible_end = (0.0 if stricter_up else 1.0), getattr(culprit, name)
         if not self.feasible([*others, culprit.model_copy(update={name: feasible_end})]):
             return None
         if self.feasible([*others, culprit.model_copy(update={name: infeasible_end})]):
             return float(infeasible_end)  # the value asked for holds already
-        for _ in range(BISECTION_STEPS):
+        while abs(infeasible_end - feasible_end) > BISECTION_WIDTH:
             middle = (feasible_end + infeasible_end) / 2
             if self.feasible([*others, culprit.model_copy(update={name: middle})]):
                 feasible_end = middle
             else:
                 infeasible_end = middle
-        return feasible_end
+        return reported_limit(feasible_end, stricter_up)
 
 
 def infeasibility(model: CompiledModel, backend: Backend, options: SolverOptions) -> InfeasibleError:
@@ -104,19 +116,28 @@ def infeasibility(model: CompiledModel, backend: Backend, options: SolverOptions
     return InfeasibleError([c.describe() for c in conflict], lines + _strictest(oracle, conflict))
 
 
+#: a conflict of more constraints than this is explained without the strictest values (a bisection each)
+STRICTEST_OF = 3
+
+
 def _strictest(oracle: _Oracle, conflict: list[Constraint]) -> list[str]:
-    """For a single culprit, the sentence naming the strictest value of its parameter that can hold."""
-    if len(conflict) != 1:
+    """For each culprit with a numeric parameter, the sentence naming the strictest value of it that
+    can hold with the other constraints kept."""
+    if len(conflict) > STRICTEST_OF:
         return []
-    culprit = conflict[0]
-    others = [c for c in oracle.model.constraints if c is not culprit]
-    best = oracle.strictest(culprit, others)
-    if best is None:
-        return []
-    name, stricter_up = PARAMETERS[culprit.key]
-    bound = "at most" if stricter_up else "at least"
-    scope = ", with the other constraints kept" if others else ""
-    return [f"The {name} that can hold is {bound} {best:.4f}{scope} (it asks for {getattr(culprit, name)})."]
+    lines = []
+    for culprit in conflict:
+        others = [c for c in oracle.model.constraints if c is not culprit]
+        best = oracle.strictest(culprit, others)
+        if best is None:
+            continue
+        name, stricter_up = PARAMETERS[culprit.key]
+        bound = "at most" if stricter_up else "at least"
+        scope = ", with the other constraints kept" if others else ""
+        subject = f"The {name}" if len(conflict) == 1 else f"The {name} of {culprit.key}"
+        lines.append(f"{subject} that can hold is {bound} {shown(best)}{scope} "
+                     f"(it asks for {shown(getattr(culprit, name))}).")
+    return lines
 
 
 #: units and sites named in a shortage sentence before "and N more"
@@ -145,7 +166,7 @@ def floor_shortage(problem, share: float, resource: str | None = None) -> list[s
         pair_node[pairs] = 2 + np.arange(len(pairs))
         site_node = np.full(len(problem.site_ids), -1)
         site_node[sites] = 2 + len(pairs) + np.arange(len(sites))
-        wanted = share * problem.pair_demand[pairs]
+        wanted = loosened(share, True) * problem.pair_demand[pairs]  # what the LP imposes
         stock = problem.supply[sites, r]
         edges = np.concatenate([np.stack([np.zeros(len(pairs), dtype=np.int64), pair_node[pairs]], axis=1),
                                 np.stack([pair_node[problem.flow_pair[links]], site_node[problem.flow_site[links]]], axis=1),
@@ -153,7 +174,7 @@ def floor_shortage(problem, share: float, resource: str | None = None) -> list[s
         capacity = np.concatenate([wanted, np.full(len(links), wanted.sum() + stock.sum() + 1.0), stock])
         graph = igraph.Graph(n=2 + len(pairs) + len(sites), edges=edges.tolist(), directed=True)
         flow = graph.maxflow(0, 1, capacity=capacity.tolist())
-        if flow.value >= wanted.sum() * (1 - 1e-9):
+        if flow.value >= wanted.sum() * (1 - FLOAT_ROUNDOFF):
             continue
         side = np.zeros(graph.vcount(), dtype=bool)
         side[flow.partition[0]] = True
@@ -168,7 +189,7 @@ def floor_shortage(problem, share: float, resource: str | None = None) -> list[s
                  f"{'holds' if len(names) == 1 else 'hold'} {held:,.6g}")
         lines.append(f"A {share:.0%} floor for every unit is impossible for {problem.resource_ids[r]}: "
                      f"{'unit' if len(units) == 1 else 'units'} {_listed(units)} can reach {where} for their "
-                     f"{demand:,.6g} of demand (the floor asks for {share * demand:,.6g}).")
+                     f"{demand:,.6g} of demand (the floor asks for {share * demand:,.7g}).")
     return lines
 
 
@@ -202,8 +223,10 @@ class Diagnosis:
 def diagnose(scenario, rule=None, constraints=None, solver: str = "highs") -> Diagnosis:
     """Check whether the constraints can hold, explain why not, and find the strictest values that can.
 
-    Each limit is found by bisection on the constraint's parameter (``BISECTION_STEPS`` feasibility
-    LPs, so to about 1e-4), keeping every other constraint of the scenario.
+    Each limit holds together with every other constraint of the scenario: for a floor or group
+    floor, the max-min level of its rates (one LP); otherwise by bisection on the constraint's
+    parameter (to ``BISECTION_WIDTH``, about 24 feasibility LPs). It is reported to the reported
+    precision towards the loose side (:func:`allocator.tolerance.reported_limit`).
     """
     from allocator.backends import get_backend
     from allocator.compiler import compile as compile_model

@@ -13,6 +13,7 @@ the shard number, so every engine (:mod:`allocator.sim_engines`) gives the same 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.highs import HighsBackend, ReusingHighs
 from allocator.compiler import CompiledModel, feasible_set
+from allocator.constraints.boundary import run_rule
 from allocator.errors import AllocatorError
 from allocator.measures import MeasureSet
 from allocator.metrics import clean_flows, compute_metrics, group_table
@@ -112,8 +114,8 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
         # what a rule carries from draw to draw is reuse too: not with reuse=False
         memory = cache.setdefault(("memory", label), {}) if cache is not None and plan.reuse else None
         runner = StageRunner(backend, SolverOptions(), fallback, memory)
-        try:
-            outcome = rule.run(model, runner)
+        try:  # at the constraints' boundary, the tolerance policy (allocator.constraints.boundary)
+            outcome = run_rule(model, runner, partial(StageRunner, backend, SolverOptions(), fallback, memory))[2]
         except (StageInfeasible, StageTimeLimit) as exc:
             out.append((label, "infeasible" if isinstance(exc, StageInfeasible) else "time_limit", {}, None))
             continue

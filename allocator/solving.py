@@ -9,6 +9,7 @@ from allocator._version import __version__
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.base import Backend
 from allocator.compiler import CompiledModel, compile
+from allocator.constraints.boundary import run_rule
 from allocator.diagnose import infeasibility
 from allocator.errors import SolverError, SolverUnavailableError
 from allocator.edges import edge_table, node_table
@@ -72,11 +73,16 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
     backend = get_backend(solver)
     if not backend.is_available():
         raise SolverUnavailableError(backend.unavailable_reason())
-    runner = StageRunner(backend, options, fallback_for(backend) if fallback else None, unit=model.problem.scale)
+    def fresh() -> StageRunner:
+        return StageRunner(backend, options, fallback_for(backend) if fallback else None, unit=model.problem.scale)
+
+    runner = fresh()
     start = time.perf_counter()
     status, stopped = Status.OPTIMAL, None
+    solved = model  # the model the answer comes from: at the constraints' boundary, if they are there
     try:
-        outcome = model.rule.run(model, runner)
+        # a constraint at its boundary holds to the tolerance policy (allocator.constraints.boundary)
+        solved, runner, outcome = run_rule(model, runner, fresh)
         lp_flows, equity = outcome.flows, dict(outcome.equity)
     except StageInfeasible:
         raise infeasibility(model, backend, options) from None
@@ -117,7 +123,7 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
         },
         warnings=tuple(model.scenario.warnings) + tuple(problem.warnings),
         audit=audit_record(model.scenario, options),
-        trace=SolveTrace(model, runner.last),
+        trace=SolveTrace(solved, runner.last),
     )
 
 

@@ -269,7 +269,7 @@ def diagnosis(found) -> None:
         table.add_column(column, justify="left" if column in ("constraint", "parameter") else "right")
     for row in found.limits.itertuples(index=False):
         table.add_row(row.constraint, row.parameter, "-" if row.given is None or row.given != row.given else f"{row.given:g}",
-                      "none holds" if row.limit is None or row.limit != row.limit else f"{row.limit:.4f}")
+                      "none holds" if row.limit is None or row.limit != row.limit else f"{row.limit:.6f}")  # to 1e-6
     out.print(table)
 
 

@@ -8,9 +8,10 @@ import numpy as np
 from pydantic import field_validator
 
 from allocator.constraints.base import CONSTRAINTS, Constraint
+from allocator.tolerance import HELD_LEVEL
 
 #: the baseline amounts are held at (1 - this): the baseline's own round-off must not make them unreachable
-BASELINE_TOLERANCE = 1e-7
+BASELINE_TOLERANCE = HELD_LEVEL  # a level held from one solve in another (allocator.tolerance)
 
 
 @CONSTRAINTS.register

@@ -31,8 +31,10 @@ import numpy as np
 
 from allocator._sparse import sparse as sp
 from allocator.problem import Problem
+from allocator.tolerance import BINARY_ROUNDOFF, FLOAT_ROUNDOFF
 
-#: relative step above a level at which the largest bottleneck set is read off a minimum cut
+#: relative step above a level at which the largest bottleneck set is read off a minimum cut (not a
+#: feasibility verdict: it picks which cut is read, see docs/solving.md, "Tolerance policy")
 TIE = 1e-9
 MAX_NEWTON_STEPS = 200
 
@@ -104,7 +106,7 @@ class FlowNetwork:
         """Flows (real units, one per problem flow) giving every unit ``levels * demand``, or None if short."""
         final = self.max_flow(levels * self.demand, self.supply)
         wanted = float((levels * self.demand).sum())
-        if final.value < wanted * (1 - 1e-9) - 1e-9:
+        if final.value < wanted * (1 - FLOAT_ROUNDOFF) - FLOAT_ROUNDOFF:
             return None
         edge_flow = np.asarray(final.flow, dtype=float)[self.n:self.n + len(self.links)]
         flows = np.zeros(self.problem.num_flows)
@@ -160,7 +162,7 @@ def _next_bottleneck(net: FlowNetwork, active: np.ndarray, sites_left: np.ndarra
     for _ in range(MAX_NEWTON_STEPS):
         flow = net.max_flow(np.where(active, level * net.demand, 0.0), site_caps)
         wanted = float((level * net.demand[active]).sum())
-        if flow.value >= wanted * (1 - 1e-12):
+        if flow.value >= wanted * (1 - BINARY_ROUNDOFF):
             break
         short = net.source_side_units(flow) & active
         if not short.any():

@@ -11,6 +11,7 @@ from allocator.errors import UsageError
 from allocator.rules import bottleneck
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.level_certificate import level_bound
+from allocator.tolerance import BINARY_ROUNDOFF, FLOAT_ROUNDOFF
 from allocator.rules.stages import (
     VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
 )
@@ -140,7 +141,8 @@ class MaxMin(Rule):
 
         def reaches_the_floor(solution) -> bool:  # checked here, tighter than the solver's tolerance (1e-7)
             rates = measure.lp_rates(flows_of(solution, held))
-            return rates.min() >= floor * (1 - 1e-12) and base.violation(solution.x[:base.num_cols]) <= 1e-9
+            return (rates.min() >= floor * (1 - BINARY_ROUNDOFF)
+                    and base.violation(solution.x[:base.num_cols]) <= FLOAT_ROUNDOFF)
 
         solution = runner.attempt("value", held, f"at the level {level:.9g} proven by the last solve's duals",
                                   accept=reaches_the_floor)

@@ -28,11 +28,12 @@ from allocator.lp import LPBuilder, LPModel
 from allocator.measures import FillMeasure
 from allocator.problem import Problem
 from allocator.status import Status
+from allocator.tolerance import HELD_LEVEL
 
 if TYPE_CHECKING:
     from allocator.compiler import CompiledModel
 
-LEVEL_TOLERANCE = 1e-7
+LEVEL_TOLERANCE = HELD_LEVEL  # the solver's feasibility tolerance (allocator.tolerance)
 #: a level row counts as saturated when its dual weight |y_k| D_k exceeds this share of the largest one ...
 SATURATION_DUAL = 1e-6
 #: ... and its fill rate is within this of the level (both must hold)
