@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, Iterable, Iterator, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from allocator.errors import Issue
+from allocator.errors import Issue, UsageError
 
 T = TypeVar("T", bound="Spec")
 
@@ -76,9 +78,14 @@ class Registry(Generic[T]):
         Returns the instance (or ``None``) and the problems found, so callers can collect all of them.
         """
         if isinstance(spec, Spec):
+            if self._classes.get(spec.key) is not type(spec):  # e.g. a constraint object given as a rule
+                return None, [Issue(file, where, f"{spec.describe()} is not a {self.kind}",
+                                    f"a {self.kind}: one of {', '.join(self.names())}")]
             return spec, []  # type: ignore[return-value]
         if isinstance(spec, str):
             spec = {self.name_field: spec}
+        if isinstance(spec, Mapping):
+            spec = dict(spec)
         if not isinstance(spec, dict):
             return None, [Issue(file, where, f"a {self.kind} must be a name or a mapping, got {spec!r}",
                                 f"e.g. {{{self.name_field}: {self.names()[0]}}}")]
@@ -99,6 +106,100 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> type[T]:
         return self._classes[name]
+
+    def coerce(self, spec: Any, *, file: str = "<argument>", where: str = "") -> tuple[T | None, list[Issue]]:
+        """Like :meth:`parse`, and also reads the CLI's spec strings (``"floor:share=0.2"``, ``"{name: nash}"``)."""
+        where = where or self.kind
+        if isinstance(spec, str) and (":" in spec or spec.strip().startswith("{") or spec != spec.strip()):
+            try:
+                spec = parse_spec(spec, self.name_field)
+            except UsageError as exc:
+                return None, [Issue(file, where, str(exc), f"e.g. '{self.names()[0]}' or 'name:key=value'")]
+        return self.parse(spec, file=file, where=where)
+
+    def one(self, spec: Any, *, where: str = "") -> T:
+        """One spec (object, mapping, name or CLI string) as an object; :class:`UsageError` if it is not one."""
+        parsed, issues = self.coerce(spec, where=where or self.kind)
+        if issues:
+            raise UsageError(_joined(issues))
+        return parsed
+
+    def many(self, specs: Any, *, where: str = "") -> tuple[T, ...]:
+        """Specs as a tuple of objects: one spec or a sequence of them, objects, mappings, names or CLI strings.
+
+        A single string may list several, comma-separated (``"utilitarian,maxmin:over=region"``);
+        every problem is reported in one :class:`UsageError`.
+        """
+        where = where or f"{self.kind}s"
+        if isinstance(specs, str):
+            specs = parse_spec_list(specs, self.name_field)
+        elif isinstance(specs, (Spec, Mapping)):
+            specs = [specs]
+        elif isinstance(specs, bytes) or not isinstance(specs, Iterable):
+            raise UsageError(f"{where}: expected a {self.kind}, or a list of them, got {specs!r}")
+        parsed, issues = [], []
+        for k, spec in enumerate(specs):
+            item, found = self.coerce(spec, where=f"{where}[{k}]")
+            parsed.append(item)
+            issues += found
+        if issues:
+            raise UsageError(_joined(issues))
+        return tuple(parsed)
+
+
+def _joined(issues: list[Issue]) -> str:
+    return "; ".join(f"{i.location}: {i.message}" + (f" (expected {i.expected})" if i.expected else "")
+                     for i in issues)
+
+
+def parse_spec(text: str, name_field: str) -> dict:
+    """``"maxmin"``, ``"maxmin:over=region"``, ``"floor:share=0.2"`` or a YAML flow mapping -> dict."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"cannot read {text!r}: {exc}") from None
+        if not isinstance(spec, dict):
+            raise UsageError(f"{text!r} is not a mapping")
+        return spec
+    name, _, rest = text.partition(":")
+    spec: dict = {name_field: name.strip()}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"in {text!r}: expected key=value, got {item!r}")
+        spec[key.strip()] = _number_or_text(value.strip())
+    return spec
+
+
+def parse_spec_list(text: str, name_field: str) -> list:
+    """``"utilitarian,maxmin:over=region,alpha:alpha=2,nash"`` or ``"[{name: alpha, alpha: 2}, nash]"`` -> specs.
+
+    A comma starts a new spec unless what follows is another ``key=value`` of the previous one.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            items = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"cannot read {text!r}: {exc}") from None
+        return [item if isinstance(item, dict) else parse_spec(str(item), name_field) for item in items or []]
+    parts: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if parts and "=" in piece and ":" not in piece:
+            parts[-1] += "," + piece
+        elif piece:
+            parts.append(piece)
+    return [parse_spec(part, name_field) for part in parts]
+
+
+def _number_or_text(value: str) -> float | str:
+    """``share=0.2`` is a number; ``attribute=no`` stays the text 'no' (not YAML's false)."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def issues_from_validation(

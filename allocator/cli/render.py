@@ -180,6 +180,8 @@ def comparison(result) -> None:
     out.print(table)
     out.print("price of fairness: share of total value given up against utilitarian; worst: the bound of "
               "Bertsimas, Farias and Trichakis (2011) for this many units")
+    for rule, reason in getattr(result, "infeasible", {}).items():
+        _labelled(out, "infeasible", "red", f"{rule}: {reason}")
 
 
 def frontier(result) -> None:
@@ -202,6 +204,8 @@ def report_written(path, report) -> None:
               f"{len(report.findings)} finding(s), {len(report.levelling_down)} levelling-down warning(s)")
     for warning in report.levelling_down:
         _labelled(out, "levelling down", "yellow", warning)
+    for rule, reason in report.comparison.infeasible.items():
+        _labelled(out, "infeasible", "red", f"{rule}: {reason}")
 
 
 def verification(outcome) -> None:
