@@ -6,11 +6,37 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, Iterable, Iterator, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from allocator.errors import Issue, UsageError
 
 T = TypeVar("T", bound="Spec")
+
+
+class FrozenDict(dict):
+    """A dict that refuses changes: what a frozen model holds must not change under it.
+
+    A ``dict`` subclass (not a ``MappingProxyType``) so that pydantic serialises it and pickle and
+    ``copy`` rebuild it.
+    """
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("this mapping is read-only: derive a changed copy instead (e.g. Scenario.replace)")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _refuse
+
+    def __reduce__(self):
+        return (type(self), (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+
+def freeze(value):
+    """``value`` with every dict inside (at any depth) made a :class:`FrozenDict`; anything else as is."""
+    if isinstance(value, dict) and not isinstance(value, FrozenDict):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    return value
 
 
 class Spec(BaseModel):
@@ -22,6 +48,21 @@ class Spec(BaseModel):
     key: ClassVar[str] = ""
     #: one line for ``allocator rules``
     summary: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def _read_only(self):
+        for name in type(self).model_fields:
+            object.__setattr__(self, name, freeze(getattr(self, name)))
+        return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False):
+        """A copy with ``update`` applied, validated like the original (pydantic's own skips validation)."""
+        if not update:
+            return self
+        try:
+            return type(self).model_validate({**dict(self), **update})
+        except ValidationError as exc:
+            raise UsageError(_joined(issues_from_validation(exc, file="<argument>", where=self.key))) from None
 
     def attributes(self) -> tuple[str, ...]:
         """Group attributes this spec refers to (checked against the scenario's ``groups``)."""

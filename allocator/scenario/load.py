@@ -83,7 +83,7 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False, record_input
     if not record_inputs:
         return scenario
     own = ("scenario", str(path.resolve()), sha256_of(path))
-    return scenario.model_copy(update={"inputs": (own, *scenario.inputs)})
+    return scenario._derive(inputs=(own, *scenario.inputs))
 
 
 class YAML_LOADER(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # noqa: N801 (used like PyYAML's loaders)
