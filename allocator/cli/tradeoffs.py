@@ -138,7 +138,9 @@ def plot(
 
     def action():
         check_output_folder(out, force=force)
-        save_charts(_built_report(scenario, rules, constraint, solver, allow_outside), out, force=force)
+        built = _built_report(scenario, rules, constraint, solver, allow_outside)
+        save_charts(built, out, force=force)
+        render.infeasible_rules(built.comparison.infeasible)
         render.written(out)
 
     _run(action)

@@ -254,16 +254,23 @@ class Scenario(Frozen):
         issues: list[Issue] = []
         changes = dict(changes)
         if isinstance(changes.get("rule"), str):  # a CLI string; anything else is parsed by the loader
-            changes["rule"], issues = RULES.coerce(changes["rule"], file=self.source, where="rule")
+            changes["rule"], found = RULES.coerce(changes["rule"], file=self.source, where="rule")
+            issues += found
         if changes.get("constraints") is not None:
             given = changes["constraints"]
             given = [given] if isinstance(given, (str, Mapping, Constraint)) else list(given)
             parsed = [CONSTRAINTS.coerce(c, file=self.source, where=f"constraints[{k}]") for k, c in enumerate(given)]
-            changes["constraints"] = [c for c, _ in parsed]
+            changes["constraints"] = [c for c, _ in parsed if c is not None]
             issues += [i for _, found in parsed for i in found]
+        if changes.get("rule", self.rule) is None:  # unreadable: check the rest with the scenario's own
+            changes.pop("rule")
+        try:
+            variant = scenario_from_dict({**self.model_dump(), **changes}, source=self.source, record_inputs=False)
+        except ScenarioError as exc:
+            raise ScenarioError(issues + list(exc.issues)) from None
         if issues:
             raise ScenarioError(issues)
-        return scenario_from_dict({**self.model_dump(), **changes}, source=self.source, record_inputs=False)
+        return variant
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Scenario:
         """:meth:`replace` (pydantic's own copy would skip validation); without ``update``, the scenario itself."""
