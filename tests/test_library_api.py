@@ -170,6 +170,15 @@ def test_the_other_entry_points_accept_cli_strings(tmp_path):
     assert len(bounds(ranged, "maxmin:", samples=2))
 
 
+def test_frontier_takes_the_constraint_as_a_spec_too():
+    s = pool()
+    by_kind = allocator.frontier(s, "group_gap", [0.5, 0.0], attribute="region").table
+    for spec in ("group_gap:attribute=region", {"type": "group_gap", "attribute": "region", "max_gap": 0.1}):
+        assert allocator.frontier(s, spec, [0.5, 0.0]).table.equals(by_kind)
+    # gap 0: both regions at the same rate t, 12t <= 10, so all 10 delivered (value 10)
+    assert by_kind["total_value"].round(6).tolist() == [10.0, 10.0]
+
+
 def test_a_bad_rule_or_constraint_is_a_usage_error_naming_it():
     s = pool()
     with pytest.raises(UsageError, match="got 3"):
