@@ -13,7 +13,7 @@ import numpy as np
 
 from allocator._sparse import sparse as sp
 from allocator.constraints.base import CONSTRAINTS, Constraint
-from allocator.errors import ScenarioError, UsageError
+from allocator.errors import ScenarioError
 from allocator.lp import LPBuilder, LPModel
 from allocator.measures import MeasureSet
 from allocator.problem import Problem

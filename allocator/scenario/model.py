@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from allocator.constraints.base import Constraint
 from allocator.errors import Issue, ScenarioError
-from allocator.registry import FrozenDict, freeze, issues_from_validation
+from allocator.registry import freeze, issues_from_validation
 from allocator.reserves import Reserves
 from allocator.uncertainty import Uncertainty
 from allocator.rules.base import Rule
