@@ -247,3 +247,14 @@ def test_cli_writes_despite_an_infeasible_comparison_rule(tmp_path, command):
     if command == "compare":
         table = (out / "comparison.csv").read_text()
         assert "infeasible" in table
+
+
+def test_the_report_still_refuses_when_the_scenarios_own_rule_is_infeasible():
+    scenario = water_scenario().replace(rule="proportional")
+    with pytest.raises(allocator.InfeasibleError):
+        build_report(scenario)
+
+
+def test_a_bad_uncertainty_mapping_is_a_usage_error_not_a_traceback():
+    with pytest.raises(UsageError, match=r"uncertainty\.demand\.cv"):
+        allocator.simulate(pool(), "maxmin", draws=2, uncertainty={"demand": {"cv": -1}})
