@@ -258,3 +258,16 @@ def test_the_report_still_refuses_when_the_scenarios_own_rule_is_infeasible():
 def test_a_bad_uncertainty_mapping_is_a_usage_error_not_a_traceback():
     with pytest.raises(UsageError, match=r"uncertainty\.demand\.cv"):
         allocator.simulate(pool(), "maxmin", draws=2, uncertainty={"demand": {"cv": -1}})
+
+
+def test_a_flow_networks_edge_arrays_are_read_only():
+    scenario = allocator.scenario_from_dict({
+        "name": "flow", "resources": [{"id": "food"}], "sites": [{"id": "W", "supply": {"food": 30}}],
+        "units": [{"id": "a", "demand": 20, "data": {"node": "H1"}}],
+        "network": {"mode": "flow", "edges": [{"from": "W", "to": "H1", "capacity": 10}]}})
+    with pytest.raises(ValueError):
+        scenario.network.capacity[0] = 1e9
+    # the edge still carries at most 10 of a's 20
+    assert allocator.solve(scenario, "maxmin").allocations["allocated"].round(6).tolist() == [10.0]
+    with pytest.raises(UsageError, match="flow-mode network"):
+        scenario.model_dump()
