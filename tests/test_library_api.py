@@ -82,6 +82,12 @@ def test_replace_derives_a_variant_that_solves():
     assert ruled != s and s.replace() == s
 
 
+def test_replace_reads_table_paths_beside_the_scenario_file():
+    shipped = allocator.load_scenario(SCENARIOS[[p.parent.name for p in SCENARIOS].index("food-bank")])
+    again = shipped.replace(units="units.csv", links="links.csv")
+    assert again == shipped and again.inputs == ()
+
+
 def test_replace_refuses_what_loading_refuses():
     s = pool()
     with pytest.raises(ScenarioError) as caught:

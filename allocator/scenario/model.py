@@ -227,8 +227,9 @@ class Scenario(Frozen):
         ``changes`` are sections of the scenario format (``supply``, ``sites``, ``units``,
         ``links``, ``rule``, ``constraints``, ``groups``...) in any form :func:`scenario_from_dict`
         accepts (``units`` and ``links`` also as DataFrames); ``rule`` and ``constraints`` also as
-        objects or CLI strings (``"floor:share=0.2"``). The variant has no recorded ``inputs``:
-        it is no longer what the files say.
+        objects or CLI strings (``"floor:share=0.2"``). Table paths are relative to the scenario
+        file's folder, as on loading. The variant has no recorded ``inputs``: it is no longer
+        what the files say.
 
         Raises
         ------
@@ -265,12 +266,19 @@ class Scenario(Frozen):
         if changes.get("rule", self.rule) is None:  # unreadable: check the rest with the scenario's own
             changes.pop("rule")
         try:
-            variant = scenario_from_dict({**self.model_dump(), **changes}, source=self.source, record_inputs=False)
+            variant = scenario_from_dict({**self.model_dump(), **changes}, base_dir=self._folder(), source=self.source,
+                                         record_inputs=False)
         except ScenarioError as exc:
             raise ScenarioError(issues + list(exc.issues)) from None
         if issues:
             raise ScenarioError(issues)
         return variant
+
+    def _folder(self):
+        """Where table paths given to :meth:`replace` are relative to: the scenario file's folder, as on loading."""
+        from pathlib import Path
+
+        return Path(self.source).parent if self.source != "<inline>" and Path(self.source).is_file() else None
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Scenario:
         """:meth:`replace` (pydantic's own copy would skip validation); without ``update``, the scenario itself."""
