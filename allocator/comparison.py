@@ -20,7 +20,8 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from allocator.compiler import resolve_rule
+from allocator.rules.base import RULES
+from allocator.errors import InfeasibleError, UsageError
 from allocator.inequality import atkinson, theil
 from allocator.result import Result
 from allocator.scenario.model import Scenario
@@ -57,12 +58,16 @@ class Comparison:
     per_unit : DataFrame
         Fill rate of every (unit, resource) pair (rows) under every rule (columns).
     results : dict
-        The full :class:`~allocator.result.Result` of every rule.
+        The full :class:`~allocator.result.Result` of every rule that solved.
+    infeasible : dict
+        Why each rule that cannot meet the constraints failed, by label (its table row has status
+        ``infeasible``, the ``reason`` and empty metrics; its ``per_unit`` column is empty).
     """
 
     table: pd.DataFrame
     per_unit: pd.DataFrame
     results: dict[str, Result] = field(default_factory=dict)
+    infeasible: dict[str, str] = field(default_factory=dict)
 
 
 def compare_rules(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constraints=None, solver: str = "highs", *,
@@ -72,10 +77,10 @@ def compare_rules(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constrain
     Parameters
     ----------
     scenario : Scenario
-    rules : sequence of rule specs
-        Names or mappings (``{"name": "alpha", "alpha": 2}``); default utilitarian,
-        proportional, maxmin, leximin and nash.
-    constraints : list, optional
+    rules : rule or sequence of rules
+        Names, CLI strings (``"maxmin:over=region"``), mappings (``{"name": "alpha", "alpha": 2}``)
+        or objects; default utilitarian, proportional, maxmin, leximin and nash.
+    constraints : constraint or list, optional
         Applied to every rule (default: the scenario's).
     progress : callable, optional
         Called with each rule's description before it is solved (the CLI's progress bar).
@@ -83,32 +88,64 @@ def compare_rules(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constrain
     Returns
     -------
     Comparison
-        ``table`` (see :func:`compare`), ``per_unit`` fill rates and the ``results``.
+        ``table`` (see :func:`compare`), ``per_unit`` fill rates and the ``results``. A rule that
+        cannot meet the constraints is listed with status ``infeasible`` and the reason; the
+        others are compared as usual.
 
     Raises
     ------
-    InfeasibleError, SolverError
-        As :func:`allocator.solve`, for the first rule that fails.
+    InfeasibleError
+        When no rule can meet the constraints.
+    SolverError
+        As :func:`allocator.solve`, for the first rule the solver fails on.
+    UsageError
+        For a rule that is not one, or one listed twice.
     """
-    specs = [resolve_rule(rule, scenario) for rule in rules]
+    specs = RULES.many(rules, where="rules")
+    labels = [spec.label() for spec in specs]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise UsageError(f"rules: listed twice: {', '.join(twice)}")
+    if not specs:
+        raise UsageError("rules: name at least one rule")
     results: dict[str, Result] = {}
+    failed: dict[str, InfeasibleError] = {}
     for spec in specs:
         if progress is not None:
             progress(spec.label())
-        results[spec.label()] = solve(scenario, spec, constraints, solver=solver)
+        try:
+            results[spec.label()] = solve(scenario, spec, constraints, solver=solver)
+        except InfeasibleError as exc:
+            failed[spec.label()] = exc
+    if not results:
+        raise next(iter(failed.values()))
     utilitarian = next((r for r in results.values() if r.rule["name"] == "utilitarian"), None)
-    if utilitarian is None:
-        utilitarian = solve(scenario, "utilitarian", constraints, solver=solver)
-    best_value = utilitarian.metrics["total_value"]
+    if utilitarian is None and "utilitarian" not in failed:
+        try:
+            utilitarian = solve(scenario, "utilitarian", constraints, solver=solver)
+        except InfeasibleError:
+            pass
+    best_value = utilitarian.metrics["total_value"] if utilitarian is not None else None
     wanted = scenario.units.demand > 0
     demands, values = scenario.units.demand[wanted], scenario.units.value[wanted]
     same_units = bool(len(demands) == 0 or (np.ptp(demands) == 0 and np.ptp(values) == 0))
-    rows = [_row(name, result, best_value, len(scenario.units), same_units) for name, result in results.items()]
+    reasons = {label: infeasible_reason(exc) for label, exc in failed.items()}
+    rows = [_row(label, results[label], best_value, len(scenario.units), same_units) if label in results
+            else {"rule": label, "status": "infeasible", "reason": reasons[label]} for label in labels]
     table = pd.DataFrame(rows).set_index("rule")
-    per_unit = pd.DataFrame({name: result.allocations["fill_rate"].to_numpy() for name, result in results.items()},
-                            index=pd.MultiIndex.from_frame(next(iter(results.values())).allocations[["unit", "resource"]]))
+    pairs = next(iter(results.values())).allocations[["unit", "resource"]]
+    per_unit = pd.DataFrame({label: results[label].allocations["fill_rate"].to_numpy() if label in results
+                             else np.full(len(pairs), np.nan) for label in labels},
+                            index=pd.MultiIndex.from_frame(pairs))
     per_unit = per_unit.rename_axis(columns="fill_rate")  # what the values are: kept files round them as rates
-    return Comparison(table, per_unit, results)
+    return Comparison(table, per_unit, results, reasons)
+
+
+def infeasible_reason(error: InfeasibleError) -> str:
+    """One line on why a rule cannot meet the constraints (the conflict, or the error's own text)."""
+    if error.conflicting:
+        return "cannot meet " + " with ".join(error.conflicting)
+    return str(error).splitlines()[0] if str(error) else "infeasible"
 
 
 def compare(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constraints=None, solver: str = "highs") -> pd.DataFrame:
@@ -131,10 +168,10 @@ def compare(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constraints=Non
     return compare_rules(scenario, rules, constraints, solver).table
 
 
-def _row(name: str, result: Result, best_value: float, units: int, same_units: bool) -> dict:
+def _row(name: str, result: Result, best_value: float | None, units: int, same_units: bool) -> dict:
     rates = result.allocations["fill_rate"].to_numpy(dtype=float)
     metrics = result.metrics
-    row: dict[str, object] = {"rule": name, "status": result.status.value}
+    row: dict[str, object] = {"rule": name, "status": result.status.value, "reason": ""}
     for key, value in metrics.items():
         if key == "by_resource":
             for resource, numbers in value.items():
@@ -146,7 +183,10 @@ def _row(name: str, result: Result, best_value: float, units: int, same_units: b
         else:
             row[key] = value
     value = metrics["total_value"]
-    price = 1 - value / best_value if best_value > 0 else 0.0
+    if best_value is None:  # utilitarian cannot meet the constraints: nothing to measure the price against
+        price = float("nan")
+    else:
+        price = 1 - value / best_value if best_value > 0 else 0.0
     row["price_of_fairness"] = 0.0 if -1e-7 < price < 0 else price  # utilitarian's own round-off
     row["worst_price_of_fairness"] = worst_price_of_fairness(result.rule["name"], units)
     row["worst_price_applies"] = same_units and row["worst_price_of_fairness"] is not None

@@ -13,7 +13,7 @@ import numpy as np
 
 from allocator._sparse import sparse as sp
 from allocator.constraints.base import CONSTRAINTS, Constraint
-from allocator.errors import ScenarioError, UsageError
+from allocator.errors import ScenarioError
 from allocator.lp import LPBuilder, LPModel
 from allocator.measures import MeasureSet
 from allocator.problem import Problem
@@ -45,29 +45,19 @@ class CompiledModel:
     base: LPModel
 
 
-def resolve_rule(rule: Rule | str | dict | None, scenario: Scenario) -> Rule:
-    """The rule object for ``rule`` (a name, a mapping, an object, or ``None`` = the scenario's)."""
-    if rule is None:
-        return scenario.rule
-    parsed, issues = RULES.parse(rule, file="<argument>", where="rule")
-    if issues:
-        raise UsageError("; ".join(str(i.message) + (f" (expected {i.expected})" if i.expected else "")
-                                   for i in issues))
-    return parsed
+def resolve_rule(rule, scenario: Scenario) -> Rule:
+    """The rule object for ``rule``: an object, a mapping, a name or a CLI string; ``None`` = the scenario's."""
+    return scenario.rule if rule is None else RULES.one(rule, where="rule")
 
 
 def resolve_constraints(constraints, scenario: Scenario) -> tuple[Constraint, ...]:
-    """Constraint objects for ``constraints`` (``None`` = the scenario's own)."""
+    """Constraint objects for ``constraints``: one or a list (see :meth:`Registry.many`); ``None`` = the
+    scenario's own, ``[]`` or ``"none"`` = none."""
     if constraints is None:
         return scenario.constraints
-    parsed = []
-    for k, spec in enumerate(constraints):
-        item, issues = CONSTRAINTS.parse(spec, file="<argument>", where=f"constraints[{k}]")
-        if issues:
-            raise UsageError("; ".join(f"{i.location}: {i.message}" + (f" (expected {i.expected})" if i.expected
-                                                                        else "") for i in issues))
-        parsed.append(item)
-    return tuple(parsed)
+    if isinstance(constraints, str) and constraints.strip() == "none":
+        return ()
+    return CONSTRAINTS.many(constraints, where="constraints")
 
 
 def compile(scenario: Scenario, rule: Rule | str | dict | None = None,
@@ -78,9 +68,11 @@ def compile(scenario: Scenario, rule: Rule | str | dict | None = None,
     ----------
     scenario : Scenario
     rule : str, mapping or Rule, optional
-        Default: the scenario's rule.
-    constraints : list, optional
-        Constraint specs or objects; default: the scenario's constraints. Pass ``[]`` for none.
+        ``"maxmin"``, ``"maxmin:over=region"``, ``{"name": "maxmin", "over": "region"}`` or an
+        object; default: the scenario's rule.
+    constraints : constraint or list, optional
+        One constraint or a list: objects, mappings (``{"type": "floor", "share": 0.2}``) or the
+        CLI's strings (``"floor:share=0.2"``); default: the scenario's constraints. ``[]`` for none.
 
     Examples
     --------

@@ -161,13 +161,13 @@ def _variant(scenario: Scenario, on: frozenset, location: str) -> Scenario:
         for resource, quantity in site.supply.items():
             totals[resource] = totals.get(resource, 0.0) + quantity
     if "location" not in on and location == "pool":
-        return scenario.model_copy(update=dict(sites=None, links=None, supply=totals))
+        return scenario._derive(sites=None, links=None, supply=totals)
     update: dict = {}
     if "location" not in on:  # location == "demand": the same sites, stock where the demand can reach
         update["sites"] = _sites_by_demand(scenario, totals)
     if "access" not in on:
         update["links"] = None
-    return scenario.model_copy(update=update) if update else scenario
+    return scenario._derive(**update) if update else scenario
 
 
 def _sites_by_demand(scenario: Scenario, totals: dict[str, float]) -> tuple:

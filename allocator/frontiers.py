@@ -22,6 +22,7 @@ which HiGHS does not expose; allocator samples the points you ask for instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -32,6 +33,7 @@ from allocator.backends import SolverOptions, get_backend
 from allocator.backends.highs import WarmHighs
 from allocator.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
 from allocator.constraints.base import CONSTRAINTS
+from allocator.registry import Spec, parse_spec
 from allocator.errors import InfeasibleError, ScenarioError, UsageError
 from allocator.measures import MeasureSet
 from allocator.problem import Problem
@@ -67,7 +69,7 @@ class Frontier:
     warm_starts: int
 
 
-def frontier(scenario: Scenario, constraint: str, values: Sequence[float], *, attribute: str | None = None,
+def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribute: str | None = None,
              resource: str | None = None, solver: str = "highs",
              progress: Callable[[str], None] | None = None) -> Frontier:
     """Trace the largest total value for each value of ``constraint``'s parameter.
@@ -76,8 +78,10 @@ def frontier(scenario: Scenario, constraint: str, values: Sequence[float], *, at
     ----------
     scenario : Scenario
         Its own constraints stay in force at every point (except one of the same type and attribute).
-    constraint : str
-        ``group_gap``, ``floor``, ``group_floor`` or ``group_ratio``.
+    constraint : str, mapping or Constraint
+        ``group_gap``, ``floor``, ``group_floor`` or ``group_ratio``; also as a spec
+        (``"group_gap:attribute=race"``, a mapping or an object), whose attribute and resource
+        are used and whose moving parameter is ignored.
     values : sequence of float
         The parameter values, in the order to solve them (e.g. from loose to tight).
     attribute : str, optional
@@ -95,6 +99,18 @@ def frontier(scenario: Scenario, constraint: str, values: Sequence[float], *, at
     >>> frontier(s, "floor", [0.0, 0.5, 0.75]).table["total_value"].round(6).tolist()
     [14.0, 14.0, 12.0]
     """
+    if not (isinstance(constraint, str) and constraint in PARAMETERS):  # a spec: its kind, attribute, resource
+        given = constraint if isinstance(constraint, Spec) else None
+        if given is None:
+            spec = parse_spec(constraint, "type") if isinstance(constraint, str) else constraint
+            given = dict(spec) if isinstance(spec, Mapping) else None
+        else:
+            given = {"type": given.key, **given.params()}
+        if given is None:
+            raise UsageError(f"constraint: expected one of {', '.join(PARAMETERS)}, got {constraint!r}")
+        constraint = given.get("type")
+        attribute = attribute or given.get("attribute")
+        resource = resource or given.get("resource")
     if constraint not in PARAMETERS:
         raise UsageError(f"the frontier moves one of: {', '.join(PARAMETERS)}; got {constraint!r}")
     parameter = PARAMETERS[constraint]

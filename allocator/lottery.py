@@ -82,8 +82,8 @@ def lottery(scenario: Scenario, rule="leximin", *, draws: int = 100, seed: int =
         raise UsageError("a lottery over exclusive sets is not supported: the rounding could give a unit two "
                          "of its exclusive resources; solve whole units directly instead")
     _check_whole(scenario)
-    fractional = scenario.model_copy(update={"resources": tuple(r.model_copy(update={"divisible": True})
-                                                                for r in scenario.resources)})
+    fractional = scenario._derive(resources=tuple(r.model_copy(update={"divisible": True})
+                                                  for r in scenario.resources))
     result = solve(fractional, rule, constraints, solver=solver)
     flows = _flow_frame(result, scenario)
     rng = np.random.default_rng(seed)

@@ -36,6 +36,13 @@ def png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _note_infeasible(figure: Figure, comparison: Comparison) -> None:
+    """Name the rules that could not meet the constraints, so a missing series is not mistaken for zero."""
+    if comparison.infeasible:
+        figure.text(0.01, 0.0, "infeasible, not drawn: " + ", ".join(comparison.infeasible), fontsize=8,
+                    color="#c00000", ha="left", va="bottom")
+
+
 def group_fill_rates(comparison: Comparison, attribute: str) -> Figure:
     """Bars: each group's fill rate (per resource) under each rule."""
     figure = _figure()
@@ -55,6 +62,7 @@ def group_fill_rates(comparison: Comparison, attribute: str) -> Figure:
     axes.set_ylabel("group fill rate")
     axes.set_title(f"Group fill rates by {attribute}")
     axes.legend(fontsize=8, ncols=min(len(rules), 4))
+    _note_infeasible(figure, comparison)
     return figure
 
 
@@ -72,6 +80,7 @@ def lorenz_curves(comparison: Comparison) -> Figure:
     axes.set_ylabel("share of the sum of fill rates")
     axes.set_title("Lorenz curves of fill rates")
     axes.legend(fontsize=8)
+    _note_infeasible(figure, comparison)
     return figure
 
 
@@ -85,6 +94,7 @@ def fill_rate_distribution(comparison: Comparison) -> Figure:
     axes.set_xlim(-0.02, 1.02)
     axes.set_xlabel("fill rate")
     axes.set_title("Distribution of fill rates")
+    _note_infeasible(figure, comparison)
     return figure
 
 

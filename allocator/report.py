@@ -21,6 +21,7 @@ from allocator.disparity import Disparity, disparity
 from allocator.errors import InfeasibleError, UsageError
 from allocator.frontiers import Frontier, frontier
 from allocator.precision import round_frame
+from allocator.rules.base import RULES
 from allocator.scenario.model import Scenario
 from allocator.solving import solve
 
@@ -51,8 +52,10 @@ def build_report(scenario: Scenario, rules: Sequence | None = None, constraints=
     leximin and nash; the scenario's rule is highlighted as the chosen one.
     """
     chosen = scenario.rule.label()
-    specs = [scenario.rule] + [r for r in (rules or DEFAULT_RULES) if r != chosen]
+    specs = [scenario.rule] + [r for r in RULES.many(rules or DEFAULT_RULES, where="rules") if r.label() != chosen]
     comparison = compare_rules(scenario, specs, constraints, solver, progress=progress)
+    if chosen in comparison.infeasible:  # the report is about the scenario's rule: without it, say why
+        solve(scenario, scenario.rule, constraints, solver=solver)
     frontiers = {}
     for attribute in scenario.groups:
         if progress is not None:
@@ -118,8 +121,9 @@ def levelling_down(scenario: Scenario, comparison: Comparison, constraints=None,
 
 def findings(comparison: Comparison, chosen: str) -> list[str]:
     """Plain-language sentences on the trade-offs the comparison shows."""
-    table = comparison.table
-    out = []
+    table = comparison.table[comparison.table["status"] != "infeasible"]
+    out = [f"{rule} cannot meet the constraints ({reason}); it is left out of the charts."
+           for rule, reason in comparison.infeasible.items()]
     if "utilitarian" in table.index:
         base = table.loc["utilitarian"]
         unserved = int(base["units_unserved"])
@@ -137,7 +141,7 @@ def findings(comparison: Comparison, chosen: str) -> list[str]:
         attribute = column[len("max_group_gap["):-1]
         best = table[column].astype(float).idxmin()
         worst = table[column].astype(float).idxmax()
-        if table.at[worst, column] - table.at[best, column] > 0.01:
+        if table[column].notna().any() and table.at[worst, column] - table.at[best, column] > 0.01:
             out.append(f"The gap between {attribute} groups ranges from {table.at[best, column]:.1%} ({best}) to "
                        f"{table.at[worst, column]:.1%} ({worst}).")
     if chosen in table.index:
@@ -216,13 +220,17 @@ def _comparison_table(comparison: Comparison, chosen: str) -> str:
     columns = ["total_allocated", "total_value", "price_of_fairness", "worst_price_of_fairness", "min_fill_rate",
                "mean_fill_rate", "gini", "atkinson_0.5", "theil", "share_unserved"]
     columns += [c for c in comparison.table.columns if c.startswith(("max_group_gap[", "min_group_ratio["))]
-    head = "<tr><th>rule</th>" + "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in columns) + "</tr>"
+    head = ("<tr><th>rule</th><th>status</th>" + "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in columns)
+            + "</tr>")
     body = []
     for name, row in round_frame(comparison.table).iterrows():  # solver round-off (a gini of 1e-12) reads as 0
         cells = "".join(f"<td>{_number(row[c])}</td>" for c in columns)
         marker = ' class="chosen"' if name == chosen else ""
-        body.append(f"<tr{marker}><td>{_e(name)}{' (chosen)' if name == chosen else ''}</td>{cells}</tr>")
-    return f'<div class="wide"><table>{head}{"".join(body)}</table></div>'
+        body.append(f"<tr{marker}><td>{_e(name)}{' (chosen)' if name == chosen else ''}</td>"
+                    f"<td>{_e(row['status'])}</td>{cells}</tr>")
+    reasons = "".join(f"<li>{_e(rule)} is infeasible: {_e(reason)}</li>" for rule, reason in comparison.infeasible.items())
+    return (f'<div class="wide"><table>{head}{"".join(body)}</table></div>'
+            + (f'<div class="warning"><ul>{reasons}</ul></div>' if reasons else ""))
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -283,6 +291,7 @@ def save_charts(report: Report, folder, *, force: bool = False):
     with atomic_folder(folder, force=force) as staging:
         for name, figure in figures.items():
             (staging / name).write_bytes(plots.png(figure))
-        (staging / "summary.json").write_text(json.dumps({"scenario": report.scenario.name, "charts": list(figures)},
+        (staging / "summary.json").write_text(json.dumps({"scenario": report.scenario.name, "charts": list(figures),
+                                                          "infeasible": report.comparison.infeasible},
                                                          indent=2) + "\n", encoding="utf-8")
     return folder

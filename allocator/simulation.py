@@ -14,13 +14,17 @@ solved in the same order inside, the same seed gives the same table whichever en
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import pandas as pd
+from pydantic import ValidationError
 
 from allocator.backends import get_backend
-from allocator.compiler import resolve_constraints, resolve_rule
+from allocator.compiler import resolve_constraints
+from allocator.registry import issues_from_validation
+from allocator.rules.base import RULES
 from allocator.errors import Interrupted, ScenarioError, UsageError
 from allocator.scenario.checks import check_references
 from allocator.scenario.model import Scenario
@@ -75,10 +79,15 @@ def plan_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: in
         raise UsageError(f"the seed must be a whole number >= 0, got {seed}")
     if shard_size < 1:
         raise UsageError(f"shard_size must be at least 1, got {shard_size}")
-    if not rules:
+    resolved = RULES.many(rules, where="rules")
+    if not resolved:
         raise UsageError("name at least one rule")
-    if isinstance(uncertainty, dict):
-        uncertainty = Uncertainty.model_validate(uncertainty)
+    if isinstance(uncertainty, Mapping):
+        try:
+            uncertainty = Uncertainty.model_validate(dict(uncertainty))
+        except ValidationError as exc:
+            raise UsageError("; ".join(str(i) for i in issues_from_validation(
+                exc, file="<argument>", where="uncertainty"))) from None
     uncertainty = uncertainty if uncertainty is not None else scenario.uncertainty
     if cv is not None:
         if not (0 <= cv <= 10):
@@ -86,7 +95,6 @@ def plan_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: in
         base = uncertainty or Uncertainty()
         noise = base.demand.model_copy(update={"cv": cv}) if base.demand else DemandNoise(cv=cv)
         uncertainty = base.model_copy(update={"demand": noise})
-    resolved = tuple(resolve_rule(r, scenario) for r in rules)
     labels = [rule_label(r) for r in resolved]
     if len(set(labels)) < len(labels):
         raise UsageError(f"a rule is listed twice: {', '.join(sorted({x for x in labels if labels.count(x) > 1}))}")

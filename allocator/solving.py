@@ -29,9 +29,11 @@ def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend
     scenario : Scenario
         From :func:`allocator.load_scenario` or :func:`allocator.scenario_from_dict`.
     rule : str, mapping or Rule, optional
-        ``"maxmin"``, ``{"name": "leximin", "over": "region"}``...; default: the scenario's rule.
-    constraints : list, optional
-        Constraint specs (``{"type": "floor", "share": 0.2}``) or objects; default: the scenario's.
+        ``"maxmin"``, ``"leximin:over=region"``, ``{"name": "leximin", "over": "region"}`` or an
+        object; default: the scenario's rule.
+    constraints : constraint or list, optional
+        One constraint or a list of them: objects, mappings (``{"type": "floor", "share": 0.2}``)
+        or CLI strings (``"floor:share=0.2"``); default: the scenario's; ``[]`` for none.
     solver : str
         ``"highs"`` (default), ``"pulp"`` (CBC) or ``"pulp:<PuLP solver name>"``.
     time_limit : float, optional

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-import yaml
 
 from allocator.cli import render
+from allocator.registry import parse_spec
 from allocator.status import Status
 from allocator.output import check_output_file, check_output_folder
-from allocator.scenario.documents import YAML_LOADER
 from allocator.errors import (
     AllocatorError, InfeasibleError, Interrupted, OutputExistsError, ScenarioError, SolverError, UsageError,
 )
@@ -39,35 +38,6 @@ ConstraintOpt = Annotated[Optional[list[str]], typer.Option(
 SolverOpt = Annotated[str, typer.Option("--solver", "-s", help="highs, pulp, or pulp:<PuLP solver name>")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="replace an existing output")]
 OutsideOpt = Annotated[bool, typer.Option("--allow-outside", help="let the scenario read tables outside its folder")]
-
-
-def parse_spec(text: str, name_field: str) -> dict:
-    """``"maxmin"``, ``"maxmin:over=region"``, ``"floor:share=0.2"`` or a YAML flow mapping -> dict."""
-    text = text.strip()
-    if text.startswith("{"):
-        try:
-            spec = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader; YAML 1.2: no is text)
-        except yaml.YAMLError as exc:
-            raise UsageError(f"cannot read {text!r}: {exc}") from None
-        if not isinstance(spec, dict):
-            raise UsageError(f"{text!r} is not a mapping")
-        return spec
-    name, _, rest = text.partition(":")
-    spec: dict = {name_field: name.strip()}
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"in {text!r}: expected key=value, got {item!r}")
-        spec[key.strip()] = _number_or_text(value.strip())
-    return spec
-
-
-def _number_or_text(value: str) -> float | str:
-    """``share=0.2`` is a number; ``attribute=no`` stays the text 'no' (not YAML's false)."""
-    try:
-        return float(value)
-    except ValueError:
-        return value
 
 
 def _constraints(values: list[str] | None):

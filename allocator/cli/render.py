@@ -188,6 +188,13 @@ def comparison(result) -> None:
     out.print(table)
     out.print("price of fairness: share of total value given up against utilitarian; worst: the bound of "
               "Bertsimas, Farias and Trichakis (2011) for this many units")
+    infeasible_rules(result.infeasible)
+
+
+def infeasible_rules(infeasible: dict) -> None:
+    """The compared rules that cannot meet the constraints, and why."""
+    for rule, reason in infeasible.items():
+        _labelled(out, "infeasible", "red", f"{rule}: {reason}")
 
 
 def frontier(result) -> None:
@@ -210,6 +217,7 @@ def report_written(path, report) -> None:
               f"{len(report.findings)} finding(s), {len(report.levelling_down)} levelling-down warning(s)")
     for warning in report.levelling_down:
         _labelled(out, "levelling down", "yellow", warning)
+    infeasible_rules(report.comparison.infeasible)
 
 
 def verification(outcome) -> None:

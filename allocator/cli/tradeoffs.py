@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-import yaml
 
 from allocator.cli import render
 from allocator.cli.app import (
@@ -14,31 +13,16 @@ from allocator.cli.app import (
     parse_spec,
 )
 from allocator.errors import UsageError
+from allocator.registry import parse_spec_list
 from allocator.output import check_output_file, check_output_folder
-from allocator.scenario.documents import YAML_LOADER
 
 
 def parse_rule_list(text: str) -> list:
-    """``"utilitarian,maxmin:over=region,alpha:alpha=2,nash"`` or ``"[{name: alpha, alpha: 2}, nash]"`` -> specs.
-
-    A comma starts a new rule unless what follows is another ``key=value`` of the previous one.
-    """
-    text = text.strip()
-    if text.startswith("["):
-        try:
-            items = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader)
-        except yaml.YAMLError as exc:
-            raise UsageError(f"cannot read {text!r}: {exc}") from None
-        return [item if isinstance(item, dict) else parse_spec(str(item), "name") for item in items or []]
-    parts: list[str] = []
-    for piece in (p.strip() for p in text.split(",")):
-        if parts and "=" in piece and ":" not in piece:
-            parts[-1] += "," + piece
-        elif piece:
-            parts.append(piece)
-    if not parts:
+    """The ``--rules`` option as specs (see :func:`allocator.registry.parse_spec_list`)."""
+    specs = parse_spec_list(text, "name")
+    if not specs:
         raise UsageError("--rules needs at least one rule")
-    return [parse_spec(part, "name") for part in parts]
+    return specs
 
 
 @app.command()
@@ -154,7 +138,9 @@ def plot(
 
     def action():
         check_output_folder(out, force=force, inputs=[scenario])
-        save_charts(_built_report(scenario, rules, constraint, solver, allow_outside), out, force=force)
+        built = _built_report(scenario, rules, constraint, solver, allow_outside)
+        save_charts(built, out, force=force)
+        render.infeasible_rules(built.comparison.infeasible)
         render.written(out)
 
     _run(action)

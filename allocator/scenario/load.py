@@ -81,7 +81,7 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False, record_input
     if not record_inputs:
         return scenario
     own = ("scenario", str(path.resolve()), sha256_of(path))
-    return scenario.model_copy(update={"inputs": (own, *scenario.inputs)})
+    return scenario._derive(inputs=(own, *scenario.inputs))
 
 
 def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None = None,

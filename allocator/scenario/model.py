@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Annotated, Mapping
+from typing import Annotated, Any, Mapping
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from allocator.constraints.base import Constraint
-from allocator.errors import Issue
+from allocator.errors import Issue, ScenarioError
+from allocator.registry import freeze, issues_from_validation
 from allocator.reserves import Reserves
 from allocator.uncertainty import Uncertainty
 from allocator.rules.base import Rule
@@ -30,7 +31,24 @@ Quantity = Annotated[float, BeforeValidator(no_text_or_bool), Field(ge=0, le=MAX
 
 
 class Frozen(BaseModel):
+    """Frozen all the way down: mappings inside are read-only, and a copy with changes is validated."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="after")
+    def _read_only(self):
+        for name in type(self).model_fields:
+            object.__setattr__(self, name, freeze(getattr(self, name)))
+        return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False):
+        """A copy with ``update`` applied, validated like the original (pydantic's own skips validation)."""
+        if not update:
+            return self
+        try:
+            return type(self).model_validate({**dict(self), **update})
+        except ValidationError as exc:
+            raise ScenarioError(issues_from_validation(exc, file="<argument>", where=type(self).__name__)) from None
 
 
 class Resource(Frozen):
@@ -88,6 +106,15 @@ class UnitTable:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UnitTable):
+            return NotImplemented
+        return (_same(self.ids, other.ids) and _same(self.demand, other.demand) and _same(self.value, other.value)
+                and _same_columns(self.groups, other.groups) and _same_columns(self.columns, other.columns))
+
+    def __hash__(self) -> int:  # cheap, and equal tables hash alike
+        return hash((len(self.ids), self.demand.shape))
+
     def __reduce__(self):
         # read-only mappings do not pickle: rebuild from plain dicts (simulation workers get a copy)
         return (UnitTable, (self.ids, self.demand, self.value, dict(self.groups), dict(self.columns)))
@@ -131,13 +158,37 @@ class LinkTable:
     def __len__(self) -> int:
         return len(self.unit_codes)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LinkTable):
+            return NotImplemented
+        return _same(self.units, other.units) and _same(self.sites, other.sites)
+
+    def __hash__(self) -> int:
+        return hash(len(self.unit_codes))
+
+
+def _plain(value):
+    """Read-only mappings back to dicts, for a document."""
+    return {k: _plain(v) for k, v in value.items()} if isinstance(value, Mapping) else value
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.all(a == b))
+
+
+def _same_columns(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> bool:
+    return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+
 
 class Scenario(Frozen):
     """A complete, validated scenario (format v1).
 
     Build one with :func:`allocator.load_scenario` (from a file) or
     :func:`allocator.scenario_from_dict` (in code); both check everything and raise
-    :class:`allocator.errors.ScenarioError` listing every problem at once.
+    :class:`allocator.errors.ScenarioError` listing every problem at once. It is read-only all
+    the way down (tuples, read-only mappings and arrays); derive a variant with :meth:`replace`.
+    Two scenarios are equal when they describe the same problem: where they were read from
+    (``source``, ``inputs``) and the warnings are not compared.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -164,6 +215,127 @@ class Scenario(Frozen):
     exclusive: tuple[tuple[str, ...], ...] = ()
     #: the files it was read from: ``(role, absolute path, sha256)``, role ``scenario``, ``units`` or ``links``
     inputs: tuple[tuple[str, str, str], ...] = ()
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A variant with some top-level sections changed, validated like a loaded scenario.
+
+        ``changes`` are sections of the scenario format (``supply``, ``sites``, ``units``,
+        ``links``, ``rule``, ``constraints``, ``groups``...) in any form :func:`scenario_from_dict`
+        accepts (``units`` and ``links`` also as DataFrames); ``rule`` and ``constraints`` also as
+        objects or CLI strings (``"floor:share=0.2"``). Table paths are relative to the scenario
+        file's folder, as on loading. The variant has no recorded ``inputs``: it is no longer
+        what the files say.
+
+        Raises
+        ------
+        ScenarioError
+            Listing every problem of the variant, as loading it would.
+
+        Examples
+        --------
+        >>> from allocator import scenario_from_dict
+        >>> s = scenario_from_dict({"name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10},
+        ...                         "units": [{"id": "a", "demand": 8}]})
+        >>> dict(s.replace(supply={"food": 4}).supply)
+        {'food': 4.0}
+        """
+        from allocator.constraints.base import CONSTRAINTS
+        from allocator.rules.base import RULES
+        from allocator.scenario.load import TOP_LEVEL_KEYS, scenario_from_dict
+
+        unknown = sorted(set(changes) - set(TOP_LEVEL_KEYS), key=str)
+        if unknown:
+            raise ScenarioError([Issue(self.source, key, "unknown key", "one of: " + ", ".join(TOP_LEVEL_KEYS))
+                                 for key in unknown])
+        issues: list[Issue] = []
+        changes = dict(changes)
+        if isinstance(changes.get("rule"), str):  # a CLI string; anything else is parsed by the loader
+            changes["rule"], found = RULES.coerce(changes["rule"], file=self.source, where="rule")
+            issues += found
+        if changes.get("constraints") is not None:
+            given = changes["constraints"]
+            given = [given] if isinstance(given, (str, Mapping, Constraint)) else list(given)
+            parsed = [CONSTRAINTS.coerce(c, file=self.source, where=f"constraints[{k}]") for k, c in enumerate(given)]
+            changes["constraints"] = [c for c, _ in parsed if c is not None]
+            issues += [i for _, found in parsed for i in found]
+        if changes.get("rule", self.rule) is None:  # unreadable: check the rest with the scenario's own
+            changes.pop("rule")
+        try:
+            variant = scenario_from_dict({**self.model_dump(), **changes}, base_dir=self._folder(), source=self.source,
+                                         record_inputs=False)
+        except ScenarioError as exc:
+            raise ScenarioError(issues + list(exc.issues)) from None
+        if issues:
+            raise ScenarioError(issues)
+        return variant
+
+    def _folder(self):
+        """Where table paths given to :meth:`replace` are relative to: the scenario file's folder, as on loading."""
+        from pathlib import Path
+
+        return Path(self.source).parent if self.source != "<inline>" and Path(self.source).is_file() else None
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Scenario:
+        """:meth:`replace` (pydantic's own copy would skip validation); without ``update``, the scenario itself."""
+        return self.replace(**update) if update else self
+
+    def _derive(self, **update: Any) -> Scenario:
+        """Internal fast path: a copy whose ``update`` the caller knows keeps a validated scenario valid."""
+        copy = BaseModel.model_copy(self, update=update)
+        for name in update:
+            object.__setattr__(copy, name, freeze(getattr(copy, name)))
+        return copy
+
+    def model_dump(self, **_ignored: Any) -> dict[str, Any]:
+        """The scenario as the mapping :func:`allocator.scenario_from_dict` reads back into an equal one.
+
+        ``units`` and ``links`` are DataFrames with the CSV columns; every other section is plain data.
+        A flow-mode ``network`` cannot be written back (its edges are resolved to site indices):
+        :class:`~allocator.errors.UsageError`.
+        """
+        from allocator.errors import UsageError
+
+        if self.network is not None:
+            raise UsageError("a scenario with a flow-mode network cannot be turned back into a document yet; "
+                             "change its files and load it again")
+        document: dict[str, Any] = {"name": self.name, "description": self.description,
+                                    "resources": [dict(r) for r in self.resources]}
+        if self.supply is not None:
+            document["supply"] = dict(self.supply)
+        if self.sites is not None:
+            document["sites"] = [{"id": site.id, "supply": dict(site.supply)} for site in self.sites]
+        document["units"] = self._units_frame()
+        if self.groups:
+            document["groups"] = list(self.groups)
+        if self.links is not None:
+            document["links"] = pd.DataFrame({"unit": self.links.units, "site": self.links.sites})
+        if self.exclusive:
+            document["exclusive"] = [list(members) for members in self.exclusive]
+        for key in ("reserves", "uncertainty"):
+            if getattr(self, key) is not None:
+                document[key] = getattr(self, key).model_dump()
+        document["rule"] = {"name": self.rule.key, **_plain(self.rule.model_dump())}
+        document["constraints"] = [{"type": c.key, **_plain(c.model_dump())} for c in self.constraints]
+        return document
+
+    def _units_frame(self) -> pd.DataFrame:
+        units = self.units
+        columns: dict[str, Any] = {"id": units.ids}
+        for k, r in enumerate(self.resource_ids):
+            columns[f"demand:{r}"] = units.demand[:, k]
+            columns[f"value:{r}"] = units.value[:, k]
+        columns.update(units.groups)
+        columns.update(units.columns)
+        return pd.DataFrame(columns)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        provenance = ("source", "inputs", "warnings")
+        return all(getattr(self, name) == getattr(other, name) for name in type(self).model_fields
+                   if name not in provenance)
+
+    __hash__ = None  # type: ignore[assignment]  (holds mappings and large tables)
 
     @property
     def resource_ids(self) -> list[str]:

@@ -56,6 +56,13 @@ class EdgeTable:
     resource_capacity: np.ndarray | None = None
     throughput: np.ndarray | None = None
 
+    def __post_init__(self) -> None:  # part of a read-only scenario: copies, made read-only
+        for name in ("tail", "head", "capacity", "cost", "resource_capacity", "throughput"):
+            if getattr(self, name) is not None:
+                array = np.array(getattr(self, name), copy=True)
+                array.flags.writeable = False
+                object.__setattr__(self, name, array)
+
 
 def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
     """Check an edges table (columns ``from, to, travel``) and return it typed."""

@@ -1,0 +1,279 @@
+"""The library API as researchers use it (issue #15): a read-only Scenario with one validated way
+to derive variants, rules and constraints accepted in every form at every entry point, and a
+comparison that carries on past a rule that cannot meet the constraints."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import allocator
+from allocator.cli.app import app
+from allocator.comparison import compare_rules
+from allocator.constraints.floor import Floor
+from allocator.errors import ScenarioError, UsageError
+from allocator.report import build_report, render_html, save_charts
+from allocator.rules.maxmin import MaxMin as Maxmin
+
+SCENARIOS = sorted(Path(__file__).resolve().parent.parent.glob("scenarios/*/scenario.yaml"))
+
+
+def pool() -> allocator.Scenario:
+    """Two units, 8 and 4 of demand, 10 in one pool; groups by region."""
+    return allocator.scenario_from_dict({
+        "name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10}, "groups": ["region"],
+        "units": [{"id": "a", "demand": 8, "groups": {"region": "north"}},
+                  {"id": "b", "demand": 4, "groups": {"region": "south"}}]})
+
+
+def sited() -> allocator.Scenario:
+    return allocator.scenario_from_dict({
+        "name": "sited", "resources": [{"id": "food"}],
+        "sites": [{"id": "n", "supply": {"food": 2}}, {"id": "s", "supply": {"food": 8}}],
+        "units": [{"id": "a", "demand": 10}, {"id": "b", "demand": 10}],
+        "links": [{"unit": "a", "site": "n"}, {"unit": "b", "site": "s"}]})
+
+
+# --- 1. the scenario is read-only; replace() derives a validated variant ---------------------------
+
+def test_nothing_inside_a_scenario_can_be_changed_in_place():
+    s, t = pool(), sited()
+    with pytest.raises(TypeError):
+        t.sites[0].supply["food"] = 2e5
+    with pytest.raises(TypeError):
+        s.supply["food"] = 2e5
+    with pytest.raises(ValueError):
+        s.units.demand[0, 0] = 1.0
+    with pytest.raises(ValueError):
+        s.units.groups["region"][0] = "south"
+    with pytest.raises(ValueError):
+        t.links.site_codes[0] = 1
+    rule = allocator.RULES.one({"name": "formula", "weights": {"poverty": 1.0}})
+    with pytest.raises(TypeError):
+        rule.weights["poverty"] = -5.0
+    # still 2 and 8 at the sites: maxmin gives a 2/10 and b 8/10
+    assert allocator.solve(t, "maxmin").allocations["fill_rate"].round(6).tolist() == [0.2, 0.8]
+
+
+def test_model_copy_validates_instead_of_solving_a_negative_supply():
+    s = pool()
+    with pytest.raises(ScenarioError, match="supply.food"):
+        s.model_copy(update={"supply": {"food": -5}})
+    with pytest.raises(ScenarioError):
+        sited().sites[0].model_copy(update={"supply": {"food": -5}})
+
+
+def test_replace_derives_a_variant_that_solves():
+    s = pool()
+    v = s.replace(supply={"food": 6})
+    # maxmin: equal fill rates t with 8t + 4t = 6, so t = 0.5: a gets 4, b gets 2
+    assert dict(v.supply) == {"food": 6.0}
+    assert allocator.solve(v, "maxmin").allocations["allocated"].round(6).tolist() == [4.0, 2.0]
+    assert dict(s.supply) == {"food": 10.0}  # the original is untouched
+    ruled = s.replace(rule="utilitarian", constraints="floor:share=0.5")
+    assert ruled.rule.key == "utilitarian" and ruled.constraints == (Floor(share=0.5),)
+    assert ruled != s and s.replace() == s
+
+
+def test_replace_reads_table_paths_beside_the_scenario_file():
+    shipped = allocator.load_scenario(SCENARIOS[[p.parent.name for p in SCENARIOS].index("food-bank")])
+    again = shipped.replace(units="units.csv", links="links.csv")
+    assert again == shipped and again.inputs == ()
+
+
+def test_replace_refuses_what_loading_refuses():
+    s = pool()
+    with pytest.raises(ScenarioError) as caught:
+        s.replace(supply={"food": -1}, colour="red")
+    assert [i.location for i in caught.value.issues] == ["colour"]
+    with pytest.raises(ScenarioError) as caught:
+        s.replace(supply={"food": -1}, rule="maxmin:over=nowhere", constraints=["floor:share=2"])
+    # every problem at once: the supply, the rule's group attribute, the constraint's share
+    assert [i.location for i in caught.value.issues] == ["constraints[0].share", "supply.food", "rule.over"]
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.parent.name)
+def test_every_shipped_scenario_round_trips_through_model_dump(path):
+    scenario = allocator.load_scenario(path)
+    again = allocator.scenario_from_dict(scenario.model_dump())
+    assert again == scenario
+    assert again.replace(description="changed") != scenario
+
+
+@settings(max_examples=25, deadline=None)
+@given(demands=st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=6),
+       supply=st.floats(0, 1e6, allow_nan=False), with_sites=st.booleans(), rule=st.sampled_from(
+           ["maxmin", "utilitarian", "leximin", "proportional"]), floor=st.one_of(st.none(), st.floats(0, 1)))
+def test_built_scenarios_round_trip_through_model_dump(demands, supply, with_sites, rule, floor):
+    units = [{"id": f"u{k}", "demand": d, "value": 1 + k, "groups": {"g": "x" if k % 2 else "y"}}
+             for k, d in enumerate(demands)]
+    document = {"name": "built", "resources": [{"id": "r", "unit": "kg"}], "units": units, "groups": ["g"],
+                "rule": rule, "constraints": [] if floor is None else [{"type": "floor", "share": floor}]}
+    if with_sites:
+        document["sites"] = [{"id": "s1", "supply": {"r": supply}}, {"id": "s2", "supply": {"r": supply / 2}}]
+        document["links"] = [{"unit": u["id"], "site": "s1" if k % 2 else "s2"} for k, u in enumerate(units)]
+    else:
+        document["supply"] = {"r": supply}
+    scenario = allocator.scenario_from_dict(document)
+    assert allocator.scenario_from_dict(scenario.model_dump()) == scenario
+
+
+# --- 2. rules and constraints in every form, at every entry point ---------------------------------
+
+def test_simulate_reads_a_single_rule_name_as_one_rule():
+    table = allocator.simulate(pool(), "maxmin", draws=2, seed=1, cv=0.1)
+    assert table["rule"].unique().tolist() == ["maxmin"]
+
+
+def test_solve_reads_one_constraint_mapping_as_one_constraint():
+    result = allocator.solve(pool(), "maxmin", constraints={"type": "floor", "share": 0.2})
+    assert result.constraints == [{"type": "floor", "share": 0.2, "resource": None}]
+
+
+@pytest.mark.parametrize("rule", ["maxmin:over=region", "{name: maxmin, over: region}",
+                                  {"name": "maxmin", "over": "region"}, Maxmin(over="region")])
+@pytest.mark.parametrize("constraints", ["floor:share=0.2", ["floor:share=0.2"], Floor(share=0.2),
+                                         [{"type": "floor", "share": 0.2}], ("floor:share=0.2",)])
+def test_solve_and_compile_accept_every_form(rule, constraints):
+    model = allocator.compile(pool(), rule, constraints)
+    assert model.rule == Maxmin(over="region") and model.constraints == (Floor(share=0.2),)
+    assert allocator.solve(pool(), rule, constraints).rule["over"] == "region"
+
+
+def test_compare_accepts_bare_names_and_a_single_string():
+    assert allocator.compare(pool(), ["maxmin", "utilitarian"]).index.tolist() == ["maxmin", "utilitarian"]
+    assert allocator.compare(pool(), "maxmin").index.tolist() == ["maxmin"]
+    assert allocator.compare(pool(), "utilitarian,maxmin:over=region").index.tolist() == [
+        "utilitarian", "maxmin(over=region)"]
+    with pytest.raises(UsageError, match="twice"):
+        allocator.compare(pool(), ["maxmin", {"name": "maxmin"}])
+
+
+def test_the_other_entry_points_accept_cli_strings(tmp_path):
+    from allocator.bounds import bounds
+    from allocator.diagnose import diagnose
+    from allocator.disparity import disparity
+    from allocator.export import export_lp
+    from allocator.lottery import lottery
+
+    s = pool()
+    whole = allocator.scenario_from_dict({"name": "slots", "resources": [{"id": "slot", "divisible": False}],
+                                          "supply": {"slot": 1}, "units": [{"id": "a", "demand": 1},
+                                                                           {"id": "b", "demand": 1}]})
+    assert lottery(whole, "{name: maxmin}", draws=0, constraints="floor:share=0.1").rule == "maxmin"
+    assert diagnose(s, "maxmin", "floor:share=0.2").feasible
+    assert disparity(s, "region", "maxmin:over=region").rule == "maxmin(over=region)"
+    assert export_lp(s, tmp_path / "m.lp", "utilitarian", {"type": "floor", "share": 0.1}).exists()
+    ranged = allocator.scenario_from_dict({"name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10},
+        "units": [{"id": "a", "demand": 10, "data": {"demand_low": 5, "demand_high": 20}}]})
+    assert len(bounds(ranged, "maxmin:", samples=2))
+
+
+def test_frontier_takes_the_constraint_as_a_spec_too():
+    s = pool()
+    by_kind = allocator.frontier(s, "group_gap", [0.5, 0.0], attribute="region").table
+    for spec in ("group_gap:attribute=region", {"type": "group_gap", "attribute": "region", "max_gap": 0.1}):
+        assert allocator.frontier(s, spec, [0.5, 0.0]).table.equals(by_kind)
+    # gap 0: both regions at the same rate t, 12t <= 10, so all 10 delivered (value 10)
+    assert by_kind["total_value"].round(6).tolist() == [10.0, 10.0]
+
+
+def test_a_bad_rule_or_constraint_is_a_usage_error_naming_it():
+    s = pool()
+    with pytest.raises(UsageError, match="got 3"):
+        allocator.solve(s, 3)
+    with pytest.raises(UsageError, match="not a rule"):
+        allocator.solve(s, Floor(share=0.2))
+    with pytest.raises(UsageError, match=r"constraints\[1\].*unknown constraint 'flor'"):
+        allocator.solve(s, "maxmin", ["floor:share=0.2", "flor:share=0.2"])
+
+
+# --- 3. one infeasible comparison rule does not abort the comparison ---------------------------
+
+def water_scenario(tmp_path: Path | None = None):
+    """Food 10 and water 1 in a pool; a wants 10 of each, b 10 food; a floor of half the food.
+
+    proportional gives every pair the same fill rate t: water caps t at 1/10, the floor needs
+    t >= 1/2 on food, so it is infeasible. maxmin (the scenario's rule) gives each 5 food."""
+    text = """name: water
+resources: [{id: food}, {id: water}]
+supply: {food: 10, water: 1}
+groups: [town]
+units:
+  - {id: a, demand: {food: 10, water: 10}, groups: {town: north}}
+  - {id: b, demand: {food: 10}, groups: {town: south}}
+rule: maxmin
+constraints: [{type: floor, share: 0.5, resource: food}]
+"""
+    if tmp_path is None:
+        import yaml
+
+        return allocator.scenario_from_dict(yaml.safe_load(text))
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_compare_marks_the_infeasible_rule_and_carries_on():
+    comparison = compare_rules(water_scenario())
+    table = comparison.table
+    assert table["status"].to_dict() == {"utilitarian": "optimal", "proportional": "infeasible",
+                                         "maxmin": "optimal", "leximin": "optimal", "nash": "optimal"}
+    assert "floor(share=0.5, resource=food)" in table.at["proportional", "reason"]
+    assert math.isnan(table.at["proportional", "total_value"])
+    # utilitarian: all 10 food and the 1 water delivered, value 11
+    assert table.at["utilitarian", "total_value"] == pytest.approx(11.0)
+    assert set(comparison.infeasible) == {"proportional"} and "proportional" not in comparison.results
+    assert np.isnan(comparison.per_unit["proportional"]).all()
+
+
+def test_report_and_charts_show_the_infeasible_rule(tmp_path):
+    report = build_report(water_scenario())
+    page = render_html(report)
+    assert "proportional is infeasible" in page
+    save_charts(report, tmp_path / "charts")
+    summary = json.loads((tmp_path / "charts" / "summary.json").read_text())
+    assert list(summary["infeasible"]) == ["proportional"]
+
+
+@pytest.mark.parametrize("command", ["compare", "report", "plot"])
+def test_cli_writes_despite_an_infeasible_comparison_rule(tmp_path, command):
+    scenario = water_scenario(tmp_path)
+    out = tmp_path / ("report.html" if command == "report" else "out")
+    result = CliRunner().invoke(app, [command, str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "proportional" in result.output and out.exists()
+    if command == "compare":
+        table = (out / "comparison.csv").read_text()
+        assert "infeasible" in table
+
+
+def test_the_report_still_refuses_when_the_scenarios_own_rule_is_infeasible():
+    scenario = water_scenario().replace(rule="proportional")
+    with pytest.raises(allocator.InfeasibleError):
+        build_report(scenario)
+
+
+def test_a_bad_uncertainty_mapping_is_a_usage_error_not_a_traceback():
+    with pytest.raises(UsageError, match=r"uncertainty\.demand\.cv"):
+        allocator.simulate(pool(), "maxmin", draws=2, uncertainty={"demand": {"cv": -1}})
+
+
+def test_a_flow_networks_edge_arrays_are_read_only():
+    scenario = allocator.scenario_from_dict({
+        "name": "flow", "resources": [{"id": "food"}], "sites": [{"id": "W", "supply": {"food": 30}}],
+        "units": [{"id": "a", "demand": 20, "data": {"node": "H1"}}],
+        "network": {"mode": "flow", "edges": [{"from": "W", "to": "H1", "capacity": 10}]}})
+    with pytest.raises(ValueError):
+        scenario.network.capacity[0] = 1e9
+    # the edge still carries at most 10 of a's 20
+    assert allocator.solve(scenario, "maxmin").allocations["allocated"].round(6).tolist() == [10.0]
+    with pytest.raises(UsageError, match="flow-mode network"):
+        scenario.model_dump()
