@@ -153,8 +153,14 @@ def _write_csv_tables(doc: dict, folder, seed: int) -> dict:
         row.update({f"value:{r}": v for r, v in unit.get("value", {}).items()})
         rows.append(row)
     frame = pd.DataFrame(rng.sample(rows, len(rows)))
-    value_columns = [f"value:{r}" for r in resources if f"value:{r}" in frame.columns]
-    frame[value_columns] = frame[value_columns].astype(object).where(frame[value_columns].notna(), "")
+    # a value left out inline is 1; in a table that is written 1 where the unit asks for the resource
+    # (a blank there is an error, docs/scenario-format.md) and left blank where it asks for none
+    for r in resources:
+        column = f"value:{r}"
+        if column in frame.columns:
+            asks = frame.get(f"demand:{r}", pd.Series(0, index=frame.index)).fillna(0) > 0
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+            frame.loc[asks & (frame[column] == ""), column] = 1
     frame.to_csv(folder / "units.csv", index=False)
     out = {**doc, "units": "units.csv"}
     if "links" in doc:
