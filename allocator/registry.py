@@ -43,15 +43,11 @@ def freeze(value):
     return value
 
 
-class Spec(BaseModel):
-    """Base of rules and constraints: small, frozen, keyword-only, strictly validated."""
+class ReadOnlyModel(BaseModel):
+    """A frozen pydantic model frozen all the way down: mappings inside are read-only (:func:`freeze`),
+    and :meth:`model_copy` validates the changes (pydantic's own skips validation)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    #: registry key (``maxmin``, ``group_gap``...), set by each subclass
-    key: ClassVar[str] = ""
-    #: one line for ``allocator rules``
-    summary: ClassVar[str] = ""
 
     @model_validator(mode="after")
     def _read_only(self):
@@ -60,13 +56,32 @@ class Spec(BaseModel):
         return self
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False):
-        """A copy with ``update`` applied, validated like the original (pydantic's own skips validation)."""
+        """A copy with ``update`` applied, validated like the original."""
         if not update:
             return self
         try:
             return type(self).model_validate({**dict(self), **update})
         except ValidationError as exc:
-            raise UsageError(_joined(issues_from_validation(exc, file="<argument>", where=self.key))) from None
+            raise self._refused(issues_from_validation(exc, file="<argument>", where=self._copy_label())) from None
+
+    def _copy_label(self) -> str:
+        return type(self).__name__
+
+    def _refused(self, issues: list[Issue]) -> Exception:
+        """The error a copy with invalid changes raises."""
+        return UsageError(_joined(issues))
+
+
+class Spec(ReadOnlyModel):
+    """Base of rules and constraints: small, frozen, keyword-only, strictly validated."""
+
+    #: registry key (``maxmin``, ``group_gap``...), set by each subclass
+    key: ClassVar[str] = ""
+    #: one line for ``allocator rules``
+    summary: ClassVar[str] = ""
+
+    def _copy_label(self) -> str:
+        return self.key
 
     def attributes(self) -> tuple[str, ...]:
         """Group attributes this spec refers to (checked against the scenario's ``groups``)."""

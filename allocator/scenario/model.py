@@ -12,11 +12,11 @@ from typing import Annotated, Any, Mapping
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from allocator.constraints.base import Constraint
 from allocator.errors import Issue, ScenarioError
-from allocator.registry import freeze, issues_from_validation
+from allocator.registry import ReadOnlyModel, freeze
 from allocator.reserves import Reserves
 from allocator.uncertainty import Uncertainty
 from allocator.rules.base import Rule
@@ -30,25 +30,12 @@ MAX_QUANTITY = 1e15
 Quantity = Annotated[float, BeforeValidator(no_text_or_bool), Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False, strict=True)]
 
 
-class Frozen(BaseModel):
-    """Frozen all the way down: mappings inside are read-only, and a copy with changes is validated."""
+class Frozen(ReadOnlyModel):
+    """Frozen all the way down: mappings inside are read-only, and a copy with changes is validated
+    (an invalid change is a :class:`~allocator.errors.ScenarioError`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    @model_validator(mode="after")
-    def _read_only(self):
-        for name in type(self).model_fields:
-            object.__setattr__(self, name, freeze(getattr(self, name)))
-        return self
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False):
-        """A copy with ``update`` applied, validated like the original (pydantic's own skips validation)."""
-        if not update:
-            return self
-        try:
-            return type(self).model_validate({**dict(self), **update})
-        except ValidationError as exc:
-            raise ScenarioError(issues_from_validation(exc, file="<argument>", where=type(self).__name__)) from None
+    def _refused(self, issues: list[Issue]) -> Exception:
+        return ScenarioError(issues)
 
 
 class Resource(Frozen):
