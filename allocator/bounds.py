@@ -193,9 +193,9 @@ def group_rate_range(allocated: np.ndarray, low: np.ndarray, high: np.ndarray) -
     return float(min(ratio, new)), float(highest)
 
 
-def save_bounds(table: pd.DataFrame, folder, *, force: bool = False):
+def save_bounds(table: pd.DataFrame, folder, *, force: bool = False, inputs=()):
     """Write ``bounds.csv`` and ``bounds.json`` atomically into ``folder`` (each row rounded by its metric's kind)."""
     from allocator.precision import frame_records
     from allocator.result import save_tables
 
-    return save_tables(folder, {"bounds.csv": table}, {"bounds.json": frame_records(table)}, force=force)
+    return save_tables(folder, {"bounds.csv": table}, {"bounds.json": frame_records(table)}, force=force, inputs=inputs)

@@ -212,10 +212,10 @@ def _plain(value):
     return value
 
 
-def save_comparison(comparison: Comparison, folder, *, force: bool = False):
+def save_comparison(comparison: Comparison, folder, *, force: bool = False, inputs=()):
     """Write ``comparison.csv``, ``per_unit.csv`` and ``comparison.json`` atomically into ``folder``."""
     from allocator.result import save_tables
 
     return save_tables(folder, {"comparison.csv": comparison.table.reset_index(),
                                 "per_unit.csv": comparison.per_unit.reset_index()},
-                       {"summary.json": comparison_summary(comparison)}, force=force)
+                       {"summary.json": comparison_summary(comparison)}, force=force, inputs=inputs)

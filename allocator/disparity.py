@@ -215,11 +215,11 @@ def _sentences(d: Disparity) -> list[str]:
     return out
 
 
-def save_disparity(result: Disparity, folder, *, force: bool = False):
+def save_disparity(result: Disparity, folder, *, force: bool = False, inputs=()):
     """Write ``disparity.csv`` (the parts), ``variants.csv`` and ``summary.json`` atomically into ``folder``."""
     from allocator.result import save_tables
 
     summary = {"attribute": result.attribute, "rule": result.rule, "resource": result.resource,
                "gap": result.gap, "remains": result.remains, "parts": result.parts, "summary": result.summary}
     return save_tables(folder, {"disparity.csv": result.table, "variants.csv": result.variants},
-                       {"summary.json": summary}, force=force)
+                       {"summary.json": summary}, force=force, inputs=inputs)

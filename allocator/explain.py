@@ -316,11 +316,11 @@ def _sentences(units, sites, constraints, objective, words: str) -> list[str]:
     return out
 
 
-def save_explanation(explanation: Explanation, folder, *, force: bool = False):
+def save_explanation(explanation: Explanation, folder, *, force: bool = False, inputs=()):
     """Write ``units.csv``, ``sites.csv``, ``constraints.csv`` and ``summary.json`` atomically into ``folder``."""
     from allocator.result import save_tables
 
     return save_tables(folder, {"units.csv": explanation.units, "sites.csv": explanation.sites,
                                 "constraints.csv": explanation.constraints},
                        {"summary.json": {"objective": explanation.objective, "sentences": explanation.sentences}},
-                       force=force)
+                       force=force, inputs=inputs)

@@ -156,11 +156,11 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
     return Frontier(table, fixed, parameter, getattr(backend, "warm_starts", 0))
 
 
-def save_frontier(result: Frontier, folder, *, force: bool = False):
+def save_frontier(result: Frontier, folder, *, force: bool = False, inputs=()):
     """Write ``frontier.csv`` and ``summary.json`` atomically into ``folder``."""
     from allocator.precision import frame_records
     from allocator.result import save_tables
 
     summary = {"constraint": result.constraint, "parameter": result.parameter, "warm_starts": result.warm_starts,
                "points": frame_records(result.table)}  # not to_json: it keeps 10 decimals at most
-    return save_tables(folder, {"frontier.csv": result.table}, {"summary.json": summary}, force=force)
+    return save_tables(folder, {"frontier.csv": result.table}, {"summary.json": summary}, force=force, inputs=inputs)

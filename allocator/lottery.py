@@ -202,7 +202,7 @@ def _decompose(values: np.ndarray, graph, flows: pd.DataFrame) -> pd.DataFrame |
     return pd.DataFrame(rows, columns=["allocation", "probability", "unit", "resource", "site", "quantity"])
 
 
-def save_lottery(result: Lottery, folder, *, force: bool = False):
+def save_lottery(result: Lottery, folder, *, force: bool = False, inputs=()):
     """Write ``expected.csv``, ``draws.csv``, ``decomposition.csv`` (when small) and ``summary.json`` atomically."""
     from allocator.result import save_tables
 
@@ -212,4 +212,4 @@ def save_lottery(result: Lottery, folder, *, force: bool = False):
     summary = {"rule": result.rule, "seed": result.seed, "draws": int(result.draws["draw"].nunique()),
                "allocations_in_decomposition": None if result.decomposition is None
                else int(result.decomposition["allocation"].nunique()), "notes": result.notes}
-    return save_tables(folder, tables, {"summary.json": summary}, force=force)
+    return save_tables(folder, tables, {"summary.json": summary}, force=force, inputs=inputs)

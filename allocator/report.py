@@ -288,7 +288,8 @@ def save_charts(report: Report, folder, *, force: bool = False):
     from allocator.output import atomic_folder
 
     figures = charts(report)
-    with atomic_folder(folder, force=force) as staging:
+    inputs = [path for _, path, _ in report.scenario.inputs]  # never replace a folder holding one
+    with atomic_folder(folder, force=force, inputs=inputs) as staging:
         for name, figure in figures.items():
             (staging / name).write_bytes(plots.png(figure))
         (staging / "summary.json").write_text(json.dumps({"scenario": report.scenario.name, "charts": list(figures),

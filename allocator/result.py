@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -237,10 +237,14 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     spreadsheet_safe(report_frame(frame)).to_csv(path, index=False, lineterminator="\n")
 
 
-def save_tables(folder, tables: dict[str, pd.DataFrame], documents: dict[str, Any], *, force: bool = False):
+def save_tables(folder, tables: dict[str, pd.DataFrame], documents: dict[str, Any], *, force: bool = False,
+                inputs: Iterable[str | Path] = ()):
     """Write ``tables`` (file name -> frame, by :func:`write_csv`) and ``documents`` (file name ->
-    JSON-ready content, rounded by kind like the tables, indented) atomically into ``folder``; return ``folder``."""
-    with atomic_folder(folder, force=force) as staging:
+    JSON-ready content, rounded by kind like the tables, indented) atomically into ``folder``; return ``folder``.
+
+    ``inputs`` are the files the run read: a folder that holds one is never replaced
+    (:func:`allocator.output.check_output_folder`)."""
+    with atomic_folder(folder, force=force, inputs=inputs) as staging:
         for name, frame in tables.items():
             write_csv(frame, staging / name)
         for name, content in documents.items():

@@ -155,3 +155,38 @@ def test_export_never_overwrites_an_input(tmp_path):
     result = run("export", folder / "scenario.yaml", "--output", folder / "model.lp", "--force")
     assert result.exit_code == 2, result.output
     assert (folder / "model.lp.legend.csv").read_bytes() == before
+
+
+WRITERS = [["solve"], ["solve", "--rule", "utilitarian"], ["compare"], ["explain"], ["lottery", "--draws", "2"],
+           ["frontier", "-c", "group_gap", "-a", "rurality", "--from", "0.3", "--to", "0.05", "--points", "2"],
+           ["disparity", "-a", "rurality"], ["plot"]]
+
+
+@pytest.mark.parametrize("command", WRITERS, ids=lambda c: " ".join(c[:1]))
+def test_no_command_replaces_a_folder_holding_one_of_the_scenarios_tables(tmp_path, command):
+    # the reviewer's case: the links table is flows.csv of an earlier result, so it is listed in that
+    # folder's manifest; only the check against the loaded scenario's inputs protects it (before, every
+    # command but solve replaced the folder and the links table was gone)
+    prev = tmp_path / "prev"
+    assert run("solve", FOOD_BANK / "scenario.yaml", "--out", prev).exit_code == 0
+    pd_links = (FOOD_BANK / "links.csv").read_text()
+    (prev / "flows.csv").write_text(pd_links)
+    shutil.copy(FOOD_BANK / "units.csv", tmp_path / "units.csv")
+    text = (FOOD_BANK / "scenario.yaml").read_text().replace("links: links.csv", "links: prev/flows.csv")
+    (tmp_path / "s.yaml").write_text(text)
+    before = contents(prev)
+    result = run(*command[:1], tmp_path / "s.yaml", *command[1:], "--out", prev, "--force")
+    assert result.exit_code == 2, result.output
+    assert "input of this run" in result.output
+    assert contents(prev) == before
+
+
+def test_library_savers_refuse_a_folder_holding_an_input(tmp_path):
+    from allocator.comparison import save_comparison
+
+    prev = tmp_path / "prev"
+    with atomic_folder(prev) as staging:
+        (staging / "units.csv").write_text("id,demand\na,1\n")
+    comparison = allocator.compare_rules(allocator.load_scenario(TUTORIAL), ["maxmin"])
+    with pytest.raises(OutputExistsError, match="input of this run"):
+        save_comparison(comparison, prev, force=True, inputs=[prev / "units.csv"])

@@ -10,7 +10,7 @@ import typer
 from allocator.cli import render
 from allocator.cli.app import (
     EXIT_INFEASIBLE, EXIT_MISMATCH, ConstraintOpt, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder,
-    _constraints, _rule, _run, _save_and_show, app,
+    _constraints, _rule, _run, _load, _save_and_show, app, input_paths,
 )
 from allocator.errors import UsageError
 
@@ -33,11 +33,12 @@ def explain(
 
     def action():
         _check_folder(out, force, scenario)
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        loaded = _load(scenario, allow_outside, out, force)
         explanation = allocator.solve(loaded, _rule(rule), _constraints(constraint), solver=solver).explain()
         if unit is not None and unit not in set(explanation.units["unit"]):
             raise UsageError(f"no unit {unit!r} in the scenario")
-        _save_and_show(explanation, out, force, save_explanation, lambda shown: render.explanation(shown, unit))
+        _save_and_show(explanation, out, force, save_explanation, lambda shown: render.explanation(shown, unit),
+                       input_paths(loaded))
 
     _run(action)
 
@@ -78,14 +79,13 @@ def disparity(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Decompose a group gap into access, where supply sits, the rule, and what remains (Shapley)."""
-    import allocator
     from allocator.disparity import disparity as decompose, save_disparity
 
     def action():
         _check_folder(out, force, scenario)
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        loaded = _load(scenario, allow_outside, out, force)
         result = decompose(loaded, attribute, _rule(rule), resource=resource, location=location, solver=solver)
-        _save_and_show(result, out, force, save_disparity, render.disparity)
+        _save_and_show(result, out, force, save_disparity, render.disparity, input_paths(loaded))
 
     _run(action)
 

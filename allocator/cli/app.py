@@ -60,10 +60,27 @@ def _check_folder(out: Path | None, force: bool, scenario: Path) -> None:
         check_output_folder(out, force=force, inputs=[scenario])
 
 
-def _save_and_show(result, out: Path | None, force: bool, save, show) -> None:
-    """Write ``result`` with ``save`` when there is an output folder, show it, then name the folder."""
+def _load(scenario: Path, allow_outside: bool, out: Path | None = None, force: bool = False):
+    """The scenario, loaded; then, before any work, the output checked against every file it read
+    (a table inside the output folder must not be replaced)."""
+    import allocator
+
+    loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
     if out is not None:
-        save(result, out, force=force)
+        check_output_folder(out, force=force, inputs=input_paths(loaded))
+    return loaded
+
+
+def input_paths(scenario) -> list[str]:
+    """The files ``scenario`` was read from (its audit inputs)."""
+    return [path for _, path, _ in scenario.inputs]
+
+
+def _save_and_show(result, out: Path | None, force: bool, save, show, inputs=()) -> None:
+    """Write ``result`` with ``save`` when there is an output folder (never over ``inputs``), show it,
+    then name the folder."""
+    if out is not None:
+        save(result, out, force=force, inputs=inputs)
     show(result)
     if out is not None:
         render.written(out)
@@ -126,6 +143,8 @@ def solve(
         if out is not None:
             (check_output_file if excel else check_output_folder)(out, force=force, inputs=[scenario])
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        if out is not None:  # again, against every table read: one may sit inside the output folder
+            (check_output_file if excel else check_output_folder)(out, force=force, inputs=input_paths(loaded))
         result = allocator.solve(loaded, _rule(rule), _constraints(constraint),
                                  solver=solver, time_limit=time_limit)
         if excel:

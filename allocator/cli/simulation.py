@@ -9,7 +9,7 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _save_and_show, app,
+    ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _load, _save_and_show, app, input_paths,
 )
 from allocator.cli.tradeoffs import parse_rule_list
 
@@ -66,13 +66,12 @@ def bounds(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Worst and best min fill rate, group gaps and total value over the demand intervals."""
-    import allocator
     from allocator.bounds import bounds as compute_bounds, save_bounds
 
     def action():
         _check_folder(out, force, scenario)
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        loaded = _load(scenario, allow_outside, out, force)
         table = compute_bounds(loaded, _rule(rule), samples=samples, seed=seed, solver=solver)
-        _save_and_show(table, out, force, save_bounds, render.bounds)
+        _save_and_show(table, out, force, save_bounds, render.bounds, input_paths(loaded))
 
     _run(action)

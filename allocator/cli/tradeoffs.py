@@ -9,7 +9,7 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _save_and_show, app,
+    ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _load, _save_and_show, app, input_paths,
     parse_spec,
 )
 from allocator.errors import UsageError
@@ -38,16 +38,15 @@ def compare(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Solve under several rules and compare their value, fairness and price of fairness."""
-    import allocator
     from allocator.comparison import compare_rules, save_comparison
 
     def action():
         _check_folder(out, force, scenario)
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        loaded = _load(scenario, allow_outside, out, force)
         specs = parse_rule_list(rules)
         with render.progress(len(specs), "solving") as step:
             comparison = compare_rules(loaded, specs, _constraints(constraint), solver=solver, progress=step)
-        _save_and_show(comparison, out, force, save_comparison, render.comparison)
+        _save_and_show(comparison, out, force, save_comparison, render.comparison, input_paths(loaded))
 
     _run(action)
 
@@ -69,17 +68,16 @@ def frontier(
     """Trace the most total value each strength of an equity constraint allows."""
     import numpy as np
 
-    import allocator
     from allocator.frontiers import frontier as trace, save_frontier
 
     def action():
         _check_folder(out, force, scenario)
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        loaded = _load(scenario, allow_outside, out, force)
         values = np.linspace(start, stop, points)
         with render.progress(points, "solving") as step:
             result = trace(loaded, constraint, values, attribute=attribute, resource=resource, solver=solver,
                            progress=step)
-        _save_and_show(result, out, force, save_frontier, render.frontier)
+        _save_and_show(result, out, force, save_frontier, render.frontier, input_paths(loaded))
 
     _run(action)
 
@@ -159,14 +157,13 @@ def lottery(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """A fair lottery over whole units: draws whose expectation is the rule's fractional allocation."""
-    import allocator
     from allocator.lottery import lottery as draw_lottery, save_lottery
 
     def action():
         _check_folder(out, force, scenario)
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+        loaded = _load(scenario, allow_outside, out, force)
         result = draw_lottery(loaded, parse_spec(rule, "name"), draws=draws, seed=seed,
                               constraints=_constraints(constraint), solver=solver)
-        _save_and_show(result, out, force, save_lottery, render.lottery)
+        _save_and_show(result, out, force, save_lottery, render.lottery, input_paths(loaded))
 
     _run(action)
