@@ -9,6 +9,7 @@ validate``.
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import zipfile
@@ -364,3 +365,30 @@ def test_title_row_with_trailing_commas_above_a_links_header_is_named(tmp_path):
                     links="Links 2026,\nunit,site\na,s1\n")
     find(issues_of(path), file=tmp_path / "links.csv", location="row 1", text="seems to be in row 2 (unit, site)")
     cli_refuses(path, "links.csv: row 1")
+
+
+def test_a_workbook_whose_declared_size_is_wrong_is_read_whole(tmp_path):
+    # Some programs write a stale <dimension ref="A1:B2"/>; openpyxl's read-only mode stops there, so
+    # 4 of 5 units and the value column vanished silently (review finding; pandas resets it too).
+
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["id", "demand", "value"])
+    for k in range(5):
+        sheet.append([f"u{k}", 10, 3])
+    good = tmp_path / "good.xlsx"
+    book.save(good)
+    stale = tmp_path / "units.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(stale, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:B2" />', data)
+                assert b'<dimension ref="A1:B2" />' in data
+            target.writestr(item, data)
+    scenario = allocator.scenario_from_dict({"name": "x", "resources": [{"id": "food"}], "supply": {"food": 100},
+                                             "units": "units.xlsx", "rule": "utilitarian"}, base_dir=tmp_path)
+    assert len(scenario.units) == 5
+    # 5 units x 10 demand x value 3 = 150 (the stale size read 1 unit, value 1: 10)
+    assert allocator.solve(scenario).metrics["total_value"] == pytest.approx(150)

@@ -49,7 +49,7 @@ def read_sheet(path: Path, label: str, sheet: str | None) -> tuple[list[list[Any
             return None, label, [Issue(label, "(file)", f"has no sheet {name!r}", "one of the sheets: " + ", ".join(names))]
         label = f"{label} (sheet {name})"
         rows, kinds = [], []
-        for row in book[name].iter_rows():
+        for row in _all_rows(book[name]):
             rows.append([cell.value for cell in row])
             kinds.append([getattr(cell, "data_type", "n") for cell in row])
     finally:
@@ -99,13 +99,21 @@ def _has_formulas(path: Path) -> bool:
                    if name.startswith("xl/worksheets/") and name.endswith(".xml"))
 
 
+def _all_rows(sheet):
+    """Every row of a read-only sheet: the size a file declares (``<dimension>``) is often wrong, and
+    openpyxl would stop there, silently dropping rows and columns (pandas resets it too)."""
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()
+    return sheet.iter_rows()
+
+
 def _formulas(path: Path, sheet: str) -> dict[tuple[int, int], str]:
     """``(row, column) -> formula text`` (0-based) of every formula cell of ``sheet``."""
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=False)
     try:
-        return {(i, j): str(cell.value) for i, row in enumerate(book[sheet].iter_rows())
+        return {(i, j): str(cell.value) for i, row in enumerate(_all_rows(book[sheet]))
                 for j, cell in enumerate(row) if getattr(cell, "data_type", None) == "f"}
     finally:
         book.close()
