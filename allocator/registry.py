@@ -216,10 +216,7 @@ def parse_spec(text: str, name_field: str) -> dict:
     """``"maxmin"``, ``"maxmin:over=region"``, ``"floor:share=0.2"`` or a YAML flow mapping -> dict."""
     text = text.strip()
     if text.startswith("{"):
-        try:
-            spec = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader; YAML 1.2: no is text)
-        except yaml.YAMLError as exc:
-            raise UsageError(f"cannot read {text!r}: {exc}") from None
+        spec = _flow_yaml(text)
         if not isinstance(spec, dict):
             raise UsageError(f"{text!r} is not a mapping")
         return spec
@@ -229,8 +226,26 @@ def parse_spec(text: str, name_field: str) -> dict:
         key, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"in {text!r}: expected key=value, got {item!r}")
+        if key.strip() in spec:
+            raise UsageError(f"in {text!r}: {key.strip()!r} is given twice (expected each key once)")
         spec[key.strip()] = _number_or_text(value.strip())
     return spec
+
+
+def _flow_yaml(text: str):
+    """A YAML flow mapping or list from the command line, read as scenario files are (YAML 1.2,
+    a key given twice is an error, not the last one silently winning)."""
+    loader = YAML_LOADER(text)
+    try:
+        value = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise UsageError(f"cannot read {text!r}: {exc}") from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        key, first, _ = loader.duplicates[0]
+        raise UsageError(f"in {text!r}: {key!r} is given twice (expected each key once)")
+    return value
 
 
 def parse_spec_list(text: str, name_field: str) -> list:
@@ -240,10 +255,7 @@ def parse_spec_list(text: str, name_field: str) -> list:
     """
     text = text.strip()
     if text.startswith("["):
-        try:
-            items = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader)
-        except yaml.YAMLError as exc:
-            raise UsageError(f"cannot read {text!r}: {exc}") from None
+        items = _flow_yaml(text)
         return [item if isinstance(item, dict) else parse_spec(str(item), name_field) for item in items or []]
     parts: list[str] = []
     for piece in (p.strip() for p in text.split(",")):

@@ -243,3 +243,21 @@ def test_the_same_problem_found_twice_is_reported_once():
 
     issue = Issue("s.yaml", "units[0].id", "unit id is blank")
     assert ScenarioError([issue, issue]).issues == [issue]
+
+
+@pytest.mark.parametrize("option", [["-c", "{type: floor, share: 0.1, share: 0.3}"], ["-c", "floor:share=0.1,share=0.3"],
+                                    ["-r", "{name: maxmin, over: region, over: rurality}"],
+                                    ["-r", "maxmin:over=region,over=rurality"]])
+def test_a_key_given_twice_in_a_cli_option_is_refused(option):
+    # before: the last value silently won (share 0.3, over rurality), unlike in a scenario file
+    result = runner.invoke(app, ["solve", str(TUTORIAL), *option])
+    assert result.exit_code == 2, result.output
+    assert "given twice" in result.output
+
+
+def test_a_key_given_twice_in_a_rules_list_is_refused():
+    from allocator.errors import UsageError
+    from allocator.registry import parse_spec_list
+
+    with pytest.raises(UsageError, match="given twice"):
+        parse_spec_list("[{name: alpha, alpha: 2, alpha: 3}]", "name")
