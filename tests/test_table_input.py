@@ -392,3 +392,20 @@ def test_a_workbook_whose_declared_size_is_wrong_is_read_whole(tmp_path):
     assert len(scenario.units) == 5
     # 5 units x 10 demand x value 3 = 150 (the stale size read 1 unit, value 1: 10)
     assert allocator.solve(scenario).metrics["total_value"] == pytest.approx(150)
+
+
+@pytest.mark.parametrize("above", ["\n", "\n\n", " \n,\n"])
+def test_blank_lines_above_the_header_are_skipped_and_rows_keep_their_numbers(tmp_path, above):
+    # before: "cannot be read as a table: No columns to parse from file" (review finding); a blank
+    # line above the header is not a title row, so the table reads as written
+    (tmp_path / "units.csv").write_text(above + "id,demand\na,50\nb,\n")
+    rows_above = above.count("\n")
+    with pytest.raises(allocator.ScenarioError) as caught:
+        allocator.scenario_from_dict({"name": "x", "resources": [{"id": "food"}], "supply": {"food": 10},
+                                      "units": "units.csv"}, base_dir=tmp_path)
+    # b's blank demand is on the spreadsheet's row 3 + the blank rows above
+    assert f"row {3 + rows_above}, column demand" in str(caught.value), str(caught.value)
+    (tmp_path / "units.csv").write_text(above + "id,demand\na,50\nb,100\n")
+    scenario = allocator.scenario_from_dict({"name": "x", "resources": [{"id": "food"}], "supply": {"food": 10},
+                                             "units": "units.csv"}, base_dir=tmp_path)
+    assert list(scenario.units.ids) == ["a", "b"]

@@ -153,9 +153,10 @@ def read_table(path: Path, label: str, sheet: str | None = None,
         return None, label, [Issue(label, "(file)", f"a sheet ({sheet!r}) is named for a CSV file, which has none",
                                    "a sheet only for an Excel workbook (.xlsx)")]
     try:
+        above = _blank_lines_above(path)  # pandas cannot read a CSV whose first line is blank
         # object, not str: pandas' string arrays are slower to factorise and to iterate
         raw = pd.read_csv(path, dtype=object, header=None, keep_default_na=False, encoding="utf-8-sig",
-                          skip_blank_lines=False, na_filter=False)  # short rows come back as ""
+                          skip_blank_lines=False, na_filter=False, skiprows=above)  # short rows come back as ""
     except UnicodeDecodeError as exc:
         return None, label, [Issue(label, "(file)", f"is not valid UTF-8 text ({exc.reason} at byte {exc.start})",
                                    "a UTF-8 encoded CSV file")]
@@ -173,7 +174,18 @@ def read_table(path: Path, label: str, sheet: str | None = None,
     except (pd.errors.EmptyDataError, ValueError, OSError) as exc:
         return None, label, [Issue(label, "(file)", f"cannot be read as a table: {str(exc).strip() or 'it is empty'}",
                                    "a CSV file with a header row")]
-    return _framed(raw, label, required)
+    return _framed(raw, label, required, above)
+
+
+def _blank_lines_above(path: Path, most: int = 1000) -> int:
+    """How many blank lines stand above a CSV file's first row (at most ``most`` are looked at)."""
+    count = 0
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        for line in handle:
+            if line.strip() or count >= most:
+                break
+            count += 1
+    return count
 
 
 def _excel_table(path: Path, label: str, sheet: str | None,
@@ -201,12 +213,20 @@ def _excel_value(value: Any) -> Any:
     return value
 
 
-def _framed(raw: pd.DataFrame, label: str, required: tuple[str, ...]) -> tuple[pd.DataFrame | None, str, list[Issue]]:
-    """Row 1 as the column names (checked), the rest as the data."""
+def _framed(raw: pd.DataFrame, label: str, required: tuple[str, ...],
+            above: int = 0) -> tuple[pd.DataFrame | None, str, list[Issue]]:
+    """The first row that is not blank as the column names (checked), the rest as the data; rows keep
+    the numbers a spreadsheet shows (``above`` blank rows were skipped before ``raw``)."""
+    if len(raw.columns) and len(raw):
+        head = raw.iloc[:HEADER_SEARCH_ROWS]  # blank rows above the header are few: look at the first ones only
+        blank = _blank_cells(head.to_numpy().ravel()).reshape(head.shape).all(axis=1)
+        leading = int(np.argmin(blank)) if not blank.all() else len(raw)
+        if leading:
+            raw, above = raw.iloc[leading:].reset_index(drop=True), above + leading
     if raw.empty:
         return None, label, [Issue(label, "(file)", "has no header row", "a header row naming the columns")]
     title = _title_above_header([[str(v) for v in raw.iloc[k]] for k in range(min(len(raw), HEADER_SEARCH_ROWS))],
-                                required, label)
+                                required, label, above)
     if title:
         return None, label, title
     header = [str(name).strip() for name in raw.iloc[0]]
@@ -220,7 +240,7 @@ def _framed(raw: pd.DataFrame, label: str, required: tuple[str, ...]) -> tuple[p
                                    "each column name once")]
     frame = raw.iloc[1:]
     frame.columns = header
-    frame.index = np.arange(2, len(raw) + 1)  # the row numbers a spreadsheet shows (the header is row 1)
+    frame.index = np.arange(above + 2, above + len(raw) + 1)  # the row numbers a spreadsheet shows
     return _without_empty_rows(frame), label, []
 
 
@@ -254,7 +274,8 @@ def _first_csv_rows(path: Path) -> list[list[str]]:
         return [row for _, row in zip(range(HEADER_SEARCH_ROWS), csv.reader(handle)) if row]
 
 
-def _title_above_header(rows: list[list[str]], required: tuple[str, ...], label: str) -> list[Issue]:
+def _title_above_header(rows: list[list[str]], required: tuple[str, ...], label: str,
+                        above: int = 0) -> list[Issue]:
     """The error for a header below row 1 (a title row above it), or nothing.
 
     Only said when row 1 lacks a required column and a later row has them all: a table whose
@@ -263,10 +284,10 @@ def _title_above_header(rows: list[list[str]], required: tuple[str, ...], label:
     names = [[cell.strip() for cell in row] for row in rows]
     if not required or not names or all(c in names[0] for c in required):
         return []
-    for k, row in enumerate(names[1:], start=2):
+    for k, row in enumerate(names[1:], start=above + 2):
         if all(c in row for c in required):
             first = " ".join(cell for cell in names[0] if cell)
-            return [Issue(label, "row 1", f"the header was not found in row 1 (it reads {first!r}); it seems to be "
-                                          f"in row {k} ({', '.join(cell for cell in row if cell)})",
-                          "the column names in row 1: delete the rows above the header")]
+            return [Issue(label, f"row {above + 1}", f"the header was not found in row {above + 1} (it reads {first!r}); "
+                                                    f"it seems to be in row {k} ({', '.join(cell for cell in row if cell)})",
+                          "the column names in the first row: delete the rows above the header")]
     return []
