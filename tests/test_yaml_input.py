@@ -261,3 +261,14 @@ def test_a_key_given_twice_in_a_rules_list_is_refused():
 
     with pytest.raises(UsageError, match="given twice"):
         parse_spec_list("[{name: alpha, alpha: 2, alpha: 3}]", "name")
+
+
+def test_a_message_of_several_lines_prints_as_lines_not_escaped_breaks(tmp_path):
+    # before: the inert console escaped allocator's own line breaks, so a list of problems printed as
+    # one line joined by "\x0a" (review finding); control characters inside a line stay escaped
+    from allocator.cli import render
+
+    with render.out.capture() as captured:
+        render.out.print("first line\nsecond \x1b[2J line")
+    text = captured.get()
+    assert text.splitlines() == ["first line", "second \\x1b[2J line"]

@@ -16,8 +16,9 @@ class InertConsole(Console):
     """A console that prints control characters as text (``\\x1b``): ids and names come from users' files."""
 
     def render_str(self, text: str, **kwargs):
-        # every str printed, table cells and titles included, passes here before markup and styling
-        return super().render_str(inert(text), **kwargs)
+        # every str printed, table cells and titles included, passes here before markup and styling; line
+        # breaks are allocator's own (a message listing problems), and a new line commands no terminal
+        return super().render_str("\n".join(inert(line) for line in text.split("\n")), **kwargs)
 
 
 # markup off by default: ids, names and group labels come from users and may contain "[" and "]"
