@@ -409,3 +409,18 @@ def test_blank_lines_above_the_header_are_skipped_and_rows_keep_their_numbers(tm
     scenario = allocator.scenario_from_dict({"name": "x", "resources": [{"id": "food"}], "supply": {"food": 10},
                                              "units": "units.csv"}, base_dir=tmp_path)
     assert list(scenario.units.ids) == ["a", "b"]
+
+
+def test_a_sheet_named_like_a_year_is_found(tmp_path):
+    # `sheet: 2024` is read by YAML as a number; it names the sheet "2024" (before: "must be a sheet name,
+    # got 2024"; review finding)
+    book = Workbook()
+    book.active.title = "notes"
+    sheet = book.create_sheet("2024")
+    sheet.append(["id", "demand"])
+    sheet.append(["a", 4])
+    book.save(tmp_path / "data.xlsx")
+    (tmp_path / "s.yaml").write_text("name: x\nresources: [{id: food}]\nsupply: {food: 2}\n"
+                                     "units: {file: data.xlsx, sheet: 2024}\n")
+    scenario = allocator.load_scenario(tmp_path / "s.yaml")
+    assert list(scenario.units.ids) == ["a"]

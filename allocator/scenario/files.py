@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import Issue
+from allocator.scalars import WrittenFloat, WrittenInt
 from allocator.scenario.workbook import read_sheet
 
 #: values a scenario document may expand to; large tables belong in CSV files
@@ -85,6 +86,8 @@ def table_reference(spec: Any, key: str, source: str) -> tuple[str | Path | None
                                   f"e.g. {key}: {key}.csv, or {key}: {{file: data.xlsx, sheet: {key}}}")]
     issues = [Issue(source, f"{key}.{name}", "unknown key", "file, sheet") for name in sorted(set(spec) - {"file", "sheet"}, key=str)]
     path, sheet = spec.get("file"), spec.get("sheet")
+    if isinstance(sheet, (WrittenInt, WrittenFloat)):  # a sheet named 2024: the text as written
+        sheet = sheet.text
     if not isinstance(path, str) or not path.strip():
         issues.append(Issue(source, f"{key}.file", f"must be a file name, got {path!r}", "e.g. file: data.xlsx"))
     if sheet is not None and not isinstance(sheet, str):
