@@ -22,7 +22,7 @@ from allocator.compiler import CompiledModel, compile, constraint_blocks, feasib
 from allocator.constraints.base import group_measure
 from allocator.errors import UsageError
 from allocator.lp import LPModel
-from allocator.lp_files import layout, lp_text, mps_text, sanitise, unique
+from allocator.lp_files import MAX_NAME, layout, lp_text, mps_text, sanitise, unique
 from allocator.measures import MeasureSet
 from allocator.output import atomic_file, check_output_file
 from allocator.problem import Problem
@@ -203,7 +203,10 @@ class _Tokens:
         columns = [c for c in ("attribute", "group", "unit", "site", "to", "resource") if c in labels.columns
                    and not (c == "attribute" and _said(prefix, labels[c]))]
         parts = [[self.of.get(c, {}).get(str(v)) or sanitise(str(v), ID_PART, leading=False) for v in labels[c]] for c in columns]
-        return ["_".join((prefix, *row)) for row in zip(*parts)] if parts else [prefix] * len(labels)
+        # capped like every name part: LP readers stop at 255 characters (the cap leaves room for _lo/_hi and
+        # the _2, _3... that keep capped names distinct)
+        joined = ["_".join((prefix, *row)) for row in zip(*parts)] if parts else [prefix] * len(labels)
+        return [name[:MAX_NAME] for name in joined]
 
 
 def _said(prefix: str, values: pd.Series) -> bool:

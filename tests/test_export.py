@@ -345,3 +345,23 @@ def test_explain_prices_are_per_lb():
     explanation = explain_result(allocator.solve(floor, "utilitarian"))
     assert explanation.sites["marginal_value"].tolist() == [pytest.approx(3.0)]
     assert explanation.constraints["shadow_price"].tolist() == [pytest.approx(-120.0)]
+
+
+def test_names_stay_within_255_characters_with_a_long_attribute_name(tmp_path):
+    # a 230-character group attribute gave constraint names of 307 characters (review finding); LP
+    # readers such as CPLEX stop at 255
+    attribute, label, unit = "a" * 230, "g" * 100, "u" * 100
+    scenario = build(sites=[{"id": "s1", "supply": {"food": 100}}], groups=[attribute],
+                     units=[{"id": unit, "demand": 50, "groups": {attribute: label}},
+                            {"id": "b", "demand": 100, "groups": {attribute: "w2"}}],
+                     constraints=[{"type": "group_gap", "attribute": attribute, "max_gap": 0.1},
+                                  {"type": "group_floor", "attribute": attribute, "share": 0.1}])
+    path = _export(scenario, tmp_path / "long.lp", "utilitarian")
+    with open(tmp_path / "long.lp.legend.csv", newline="", encoding="utf-8") as handle:
+        legend = list(csv.DictReader(handle))
+    assert legend and max(len(row["name"]) for row in legend) <= 255
+    for kind in ("column", "row"):  # distinct among the columns and among the rows
+        written = [row["name"] for row in legend if row["kind"] == kind]
+        assert len(written) == len(set(written)), kind
+    assert all(len(name) <= 255 for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", path.read_text()))
+    assert highs_objective(path) == pytest.approx(allocator.solve(scenario, "utilitarian").solver["stages"][0]["objective"])
