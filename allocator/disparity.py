@@ -42,6 +42,7 @@ import pandas as pd
 
 from allocator.compiler import resolve_rule
 from allocator.errors import InfeasibleError, UsageError
+from allocator.precision import KINDS_ATTR, RATE
 from allocator.scenario.model import Scenario
 from allocator.solving import solve
 
@@ -148,6 +149,7 @@ def disparity(scenario: Scenario, attribute: str, rule=None, *, resource: str | 
     variants = pd.DataFrame([{"access": "access" in on, "location": "location" in on, "rule": "rule" in on,
                               "gap": gap(frozenset(on))}
                              for size in range(n + 1) for on in map(frozenset, itertools.combinations(FACTORS, size))])
+    variants.attrs[KINDS_ATTR] = {"gap": RATE}  # a difference of fill rates (kept files round it as a rate)
     result = Disparity(attribute, chosen.label(), gap(everything), gap(frozenset()), parts, variants, resource)
     return Disparity(**{**result.__dict__, "summary": _sentences(result)})
 
@@ -217,9 +219,15 @@ def _sentences(d: Disparity) -> list[str]:
 
 def save_disparity(result: Disparity, folder, *, force: bool = False, inputs=()):
     """Write ``disparity.csv`` (the parts), ``variants.csv`` and ``summary.json`` atomically into ``folder``."""
+    from allocator.precision import round_number
     from allocator.result import save_tables
 
+    # the gaps here are differences of fill rates: rounded as rates, so round-off (2.2e-16) reads 0
+    def rate(value):
+        return round_number(float(value), RATE)
+
     summary = {"attribute": result.attribute, "rule": result.rule, "resource": result.resource,
-               "gap": result.gap, "remains": result.remains, "parts": result.parts, "summary": result.summary}
+               "gap": rate(result.gap), "remains": rate(result.remains),
+               "parts": {k: rate(v) for k, v in result.parts.items()}, "summary": result.summary}
     return save_tables(folder, {"disparity.csv": result.table, "variants.csv": result.variants},
                        {"summary.json": summary}, force=force, inputs=inputs)

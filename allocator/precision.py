@@ -12,7 +12,8 @@ A value is rounded by what it is, never by what it sits beside:
 * **exact** values are echoed inputs (the rule and constraints as resolved, the audit record):
   ``allocator verify`` re-solves from them, so they are never rounded.
 
-Wide tables get a kind per column, from its name (:data:`KINDS`). Long tables, with a
+Wide tables get a kind per column, from its name (:data:`KINDS`), or from the table's own
+``attrs["kinds"]`` where a name means different things in different tables. Long tables, with a
 ``metric`` column naming each row, get a kind per row from that name for every value column
 whose own name declares no kind. A table whose columns are labels (rule names) takes the kind
 named by its column axis (``columns.name``, e.g. ``fill_rate``). Names decorated with an attribute or resource
@@ -42,6 +43,8 @@ EXACT_POWERS = 22
 RATE, QUANTITY, COUNT, EXACT = "rate", "quantity", "count", "exact"
 #: the column (of a long table) that names each row's metric, and so its kind
 METRIC_COLUMN = "metric"
+#: ``DataFrame.attrs`` key of a table's own ``{column: kind}``, for a name whose kind depends on the table
+KINDS_ATTR = "kinds"
 
 #: name -> kind, for every column of a kept table and every key of a kept document
 KINDS: dict[str, str] = {
@@ -149,8 +152,9 @@ def round_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if METRIC_COLUMN in out.columns:
         row_kinds = np.array([kind_of(name) for name in out[METRIC_COLUMN]], dtype=object)
     table_kind = kind_of(out.columns.name) if out.columns.name is not None else None
+    declared = frame.attrs.get(KINDS_ATTR, {})  # a table's own word on a shared name (disparity's rate gap)
     for column in out.columns:
-        kind = kind_of(column) or table_kind
+        kind = declared.get(column) or kind_of(column) or table_kind
         kinds = row_kinds if kind is None and row_kinds is not None else np.full(len(out), kind, dtype=object)
         series = out[column]
         if pd.api.types.is_float_dtype(series):

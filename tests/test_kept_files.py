@@ -125,7 +125,7 @@ def assert_table_kept(kept: pd.DataFrame, memory: pd.DataFrame, where: str) -> N
     for column in memory.columns:
         if not _numeric(memory[column]) and memory[column].dtype != object:
             continue
-        kind = kind_of(column) or kind_of(memory.columns.name)
+        kind = memory.attrs.get("kinds", {}).get(column) or kind_of(column) or kind_of(memory.columns.name)
         for i in range(len(memory)):
             value = memory[column].iat[i]
             if isinstance(value, (bool, np.bool_, str)) or (value is not None and not isinstance(value, (int, float, np.number))):
@@ -350,3 +350,15 @@ def test_a_kept_quantity_reads_as_at_most_7_significant_digits(amounts):
     kept = report_frame(pd.DataFrame({"allocated": amounts}))["allocated"]
     for number, value in zip(kept, amounts):
         assert _significant_digits(number) <= max(7, len(str(int(abs(value)))) + 1), (number, value)
+
+
+def test_disparity_gaps_are_rounded_as_rates_without_round_off(tmp_path):
+    # a variant whose groups are served alike has gap 0; computed as a difference of fill rates it was
+    # written 2.220446e-16 ('gap' is a quantity elsewhere: a concave rule's welfare gap; review finding)
+    out = tmp_path / "dis"
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "food-bank" / "scenario.yaml"
+    assert runner.invoke(app, ["disparity", str(scenario), "-a", "rurality", "--out", str(out)]).exit_code == 0
+    gaps = pd.read_csv(out / "variants.csv")["gap"]
+    assert (gaps.round(6) == gaps).all(), gaps.tolist()
+    summary = json.loads((out / "summary.json").read_text())
+    assert all(round(v, 6) == v for v in [summary["gap"], summary["remains"], *summary["parts"].values()])
