@@ -73,6 +73,9 @@ def check_output_folder(target: str | Path, *, force: bool = False, inputs: Iter
         raise OutputExistsError(f"{target} exists and is not a folder")
     if not force:
         raise OutputExistsError(f"output folder {target} exists already; pass --force to replace it")
+    if target.is_symlink():  # renaming would replace the link, not the folder, and leave the link behind
+        raise OutputExistsError(f"refusing to replace {target}: it is a symbolic link; name the folder it points to "
+                                f"({_resolved(target) or 'a link loop'})")
     resolved, here = _resolved(target), Path.cwd().resolve()
     if resolved is None:
         raise OutputExistsError(f"{target} is a symbolic link loop, not a folder")

@@ -190,3 +190,14 @@ def test_library_savers_refuse_a_folder_holding_an_input(tmp_path):
     comparison = allocator.compare_rules(allocator.load_scenario(TUTORIAL), ["maxmin"])
     with pytest.raises(OutputExistsError, match="input of this run"):
         save_comparison(comparison, prev, force=True, inputs=[prev / "units.csv"])
+
+
+def test_a_symbolic_link_to_a_result_is_refused_not_swapped_for_a_folder(tmp_path):
+    # before: the rename put a real folder where the link was and left the link as .out.tmp-PID-* debris
+    real = tmp_path / "real"
+    assert run("solve", TUTORIAL, "--out", real).exit_code == 0
+    (tmp_path / "out").symlink_to(real)
+    result = run("solve", TUTORIAL, "--out", tmp_path / "out", "--force")
+    assert result.exit_code == 2, result.output
+    assert (tmp_path / "out").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "real"]
