@@ -99,6 +99,7 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
     >>> frontier(s, "floor", [0.0, 0.5, 0.75]).table["total_value"].round(6).tolist()
     [14.0, 14.0, 12.0]
     """
+    kept: dict = {}  # the spec's other fields (measure, over...): every point keeps them
     if not (isinstance(constraint, str) and constraint in PARAMETERS):  # a spec: its kind, attribute, resource
         given = constraint if isinstance(constraint, Spec) else None
         if given is None:
@@ -109,12 +110,17 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
         if given is None:
             raise UsageError(f"constraint: expected one of {', '.join(PARAMETERS)}, got {constraint!r}")
         constraint = given.get("type")
+        for name, value in (("attribute", attribute), ("resource", resource)):
+            if value is not None and given.get(name) is not None and str(given[name]) != str(value):
+                raise UsageError(f"the constraint names {name} {given[name]!r} and the call {value!r}: name it once")
         attribute = attribute or given.get("attribute")
         resource = resource or given.get("resource")
+        kept = {k: v for k, v in given.items() if k not in ("type", "attribute", "resource") and v is not None}
     if constraint not in PARAMETERS:
         raise UsageError(f"the frontier moves one of: {', '.join(PARAMETERS)}; got {constraint!r}")
     parameter = PARAMETERS[constraint]
-    fixed = {"type": constraint, **({"attribute": attribute} if attribute else {}),
+    kept.pop(parameter, None)  # the value the frontier moves
+    fixed = {"type": constraint, **kept, **({"attribute": attribute} if attribute else {}),
              **({"resource": resource} if resource else {})}
     others = [c for c in resolve_constraints(None, scenario)
               if not (c.key == constraint and c.params().get("attribute") == attribute)]

@@ -83,3 +83,28 @@ def test_cli_frontier_writes_its_table(tmp_path):
     table = pd.read_csv(out / "frontier.csv")
     assert table["max_gap"].tolist() == pytest.approx([0.3, 0.2, 0.1, 0.0])
     assert json.loads((out / "summary.json").read_text())["parameter"] == "max_gap"
+
+
+def test_every_field_of_the_constraint_spec_is_kept_at_every_point():
+    # measure=benefit was dropped: the frontier traced the fill-rate gap (total value 19.27) while solve
+    # with the same constraint at max_gap 0 gives 20 (second review's two-resource scenario)
+    import allocator
+    from allocator.errors import UsageError
+
+    scenario = allocator.scenario_from_dict({
+        "name": "pool", "resources": [{"id": "food"}, {"id": "water"}], "supply": {"food": 10, "water": 2},
+        "groups": ["region"], "rule": "utilitarian",
+        "units": [{"id": "a", "demand": {"food": 10, "water": 10}, "value": {"food": 1, "water": 5},
+                   "groups": {"region": "north"}},
+                  {"id": "b", "demand": {"food": 10}, "groups": {"region": "south"}},
+                  {"id": "c", "demand": {"food": 2, "water": 1}, "groups": {"region": "south"}}]})
+    spec = "group_gap:attribute=region,measure=benefit"
+    traced = allocator.frontier(scenario, spec, [0.0]).table["total_value"].tolist()
+    solved = allocator.solve(scenario, "utilitarian", spec + ",max_gap=0").metrics["total_value"]
+    fill = allocator.solve(scenario, "utilitarian", "group_gap:attribute=region,max_gap=0").metrics["total_value"]
+    assert solved != pytest.approx(fill)  # the two measures really differ here
+    assert traced == [pytest.approx(solved, rel=1e-6)]
+    with pytest.raises(UsageError):
+        allocator.frontier(scenario, "group_gap:attribute=region,colour=red", [0.0])
+    with pytest.raises(UsageError, match="name it once"):
+        allocator.frontier(scenario, spec, [0.0], attribute="other")
