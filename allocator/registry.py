@@ -254,6 +254,8 @@ def parse_spec_list(text: str, name_field: str) -> list:
     A comma starts a new spec unless what follows is another ``key=value`` of the previous one.
     """
     text = text.strip()
+    if text.startswith("{"):  # one mapping: its commas separate its keys, not specs
+        return [parse_spec(text, name_field)]
     if text.startswith("["):
         items = _flow_yaml(text)
         return [item if isinstance(item, dict) else parse_spec(str(item), name_field) for item in items or []]

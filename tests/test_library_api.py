@@ -277,3 +277,20 @@ def test_a_flow_networks_edge_arrays_are_read_only():
     assert allocator.solve(scenario, "maxmin").allocations["allocated"].round(6).tolist() == [10.0]
     with pytest.raises(UsageError, match="flow-mode network"):
         scenario.model_dump()
+
+
+def test_second_review_forms_read_alike_everywhere():
+    # one flow mapping as a rules list, a comma-separated constraint list in replace, and replace(rule=None)
+    # refused as loading refuses `rule: null` (before: a YAML error, "unknown key", and the old rule kept)
+    from allocator.errors import ScenarioError
+    from allocator.rules import RULES
+
+    assert [r.key for r in RULES.many("{name: alpha, alpha: 2}")] == ["alpha"]
+    scenario = allocator.load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "food-bank" / "scenario.yaml")
+    variant = scenario.replace(constraints="floor:share=0.2,group_gap:attribute=region,max_gap=0.3")
+    assert [c.key for c in variant.constraints] == ["floor", "group_gap"]
+    with pytest.raises(ScenarioError):
+        scenario.replace(rule=None)
+    # a read-only array cannot be made writable again (it is a view of a read-only copy)
+    with pytest.raises(ValueError):
+        scenario.units.demand.setflags(write=True)

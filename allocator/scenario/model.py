@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from allocator.constraints.base import Constraint
-from allocator.errors import Issue, ScenarioError
+from allocator.errors import Issue, ScenarioError, UsageError
 from allocator.registry import ReadOnlyModel, freeze
 from allocator.reserves import Reserves
 from allocator.uncertainty import Uncertainty
@@ -54,9 +54,11 @@ class Site(Frozen):
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``array``: a view of a read-only array, so ``setflags(write=True)`` is refused too
+    (numpy lets the owner of the data turn writing back on, never a view)."""
     array = np.array(array, copy=True)
     array.flags.writeable = False
-    return array
+    return array.view()
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,16 +238,24 @@ class Scenario(Frozen):
                                  for key in unknown])
         issues: list[Issue] = []
         changes = dict(changes)
+        rule_unreadable = False
         if isinstance(changes.get("rule"), str):  # a CLI string; anything else is parsed by the loader
             changes["rule"], found = RULES.coerce(changes["rule"], file=self.source, where="rule")
             issues += found
+            rule_unreadable = changes["rule"] is None
+        if isinstance(changes.get("constraints"), str):  # "floor:share=0.2,group_gap:..." as the CLI and solve read it
+            try:
+                changes["constraints"] = list(CONSTRAINTS.many(changes["constraints"], where="constraints"))
+            except UsageError as exc:
+                issues.append(Issue(self.source, "constraints", str(exc)))
+                changes.pop("constraints")
         if changes.get("constraints") is not None:
             given = changes["constraints"]
             given = [given] if isinstance(given, (str, Mapping, Constraint)) else list(given)
             parsed = [CONSTRAINTS.coerce(c, file=self.source, where=f"constraints[{k}]") for k, c in enumerate(given)]
             changes["constraints"] = [c for c, _ in parsed if c is not None]
             issues += [i for _, found in parsed for i in found]
-        if changes.get("rule", self.rule) is None:  # unreadable: check the rest with the scenario's own
+        if rule_unreadable:  # its problems are listed: check the rest with the scenario's own rule
             changes.pop("rule")
         try:
             variant = scenario_from_dict({**self.model_dump(), **changes}, base_dir=self._folder(), source=self.source,

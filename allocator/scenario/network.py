@@ -61,7 +61,7 @@ class EdgeTable:
             if getattr(self, name) is not None:
                 array = np.array(getattr(self, name), copy=True)
                 array.flags.writeable = False
-                object.__setattr__(self, name, array)
+                object.__setattr__(self, name, array.view())  # a view: setflags(write=True) is refused
 
 
 def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
