@@ -424,3 +424,16 @@ def test_a_sheet_named_like_a_year_is_found(tmp_path):
                                      "units: {file: data.xlsx, sheet: 2024}\n")
     scenario = allocator.load_scenario(tmp_path / "s.yaml")
     assert list(scenario.units.ids) == ["a"]
+
+
+def test_a_csv_with_carriage_returns_alone_keeps_its_header(tmp_path):
+    # old Mac line ends: pandas reads "\r\r" above the header differently from Python, so skipping the
+    # blank lines counted by Python dropped the header ("required column missing"; second review)
+    (tmp_path / "units.csv").write_text("id,demand\ra,5\rb,-1\r", newline="")
+    doc = {"name": "x", "resources": [{"id": "food"}], "supply": {"food": 2}, "units": "units.csv"}
+    with pytest.raises(allocator.ScenarioError, match=r"row 3, column demand: is negative"):
+        allocator.scenario_from_dict(doc, base_dir=tmp_path)
+    (tmp_path / "units.csv").write_text("\r\rid,demand\ra,5\rb,-1\r", newline="")
+    with pytest.raises(allocator.ScenarioError) as caught:
+        allocator.scenario_from_dict(doc, base_dir=tmp_path)
+    assert "required column missing" not in str(caught.value)

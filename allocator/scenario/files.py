@@ -185,7 +185,8 @@ def _blank_lines_above(path: Path, most: int = 1000) -> int:
     count = 0
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         for line in handle:
-            if line.strip() or count >= most:
+            # a line pandas counts too: ended by \n (a file with \r alone for line ends reads as one line there)
+            if line.strip() or count >= most or not line.endswith("\n"):
                 break
             count += 1
     return count
