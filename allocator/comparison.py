@@ -68,6 +68,7 @@ class Comparison:
     per_unit: pd.DataFrame
     results: dict[str, Result] = field(default_factory=dict)
     infeasible: dict[str, str] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()
 
 
 def compare_rules(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constraints=None, solver: str = "highs", *,
@@ -138,7 +139,7 @@ def compare_rules(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constrain
                              else np.full(len(pairs), np.nan) for label in labels},
                             index=pd.MultiIndex.from_frame(pairs))
     per_unit = per_unit.rename_axis(columns="fill_rate")  # what the values are: kept files round them as rates
-    return Comparison(table, per_unit, results, reasons)
+    return Comparison(table, per_unit, results, reasons, inputs=tuple(path for _, path, _ in scenario.inputs))
 
 
 def infeasible_reason(error: InfeasibleError) -> str:
@@ -214,6 +215,7 @@ def _plain(value):
 
 def save_comparison(comparison: Comparison, folder, *, force: bool = False, inputs=()):
     """Write ``comparison.csv``, ``per_unit.csv`` and ``comparison.json`` atomically into ``folder``."""
+    inputs = tuple(inputs) or comparison.inputs  # never over a file the scenario was read from
     from allocator.result import save_tables
 
     return save_tables(folder, {"comparison.csv": comparison.table.reset_index(),

@@ -75,6 +75,7 @@ class Disparity:
     variants: pd.DataFrame
     resource: str | None = None
     summary: list[str] = field(default_factory=list)
+    inputs: tuple[str, ...] = ()
 
     @property
     def table(self) -> pd.DataFrame:
@@ -150,7 +151,8 @@ def disparity(scenario: Scenario, attribute: str, rule=None, *, resource: str | 
                               "gap": gap(frozenset(on))}
                              for size in range(n + 1) for on in map(frozenset, itertools.combinations(FACTORS, size))])
     variants.attrs[KINDS_ATTR] = {"gap": RATE}  # a difference of fill rates (kept files round it as a rate)
-    result = Disparity(attribute, chosen.label(), gap(everything), gap(frozenset()), parts, variants, resource)
+    result = Disparity(attribute, chosen.label(), gap(everything), gap(frozenset()), parts, variants, resource,
+                       inputs=tuple(path for _, path, _ in scenario.inputs))
     return Disparity(**{**result.__dict__, "summary": _sentences(result)})
 
 
@@ -219,6 +221,7 @@ def _sentences(d: Disparity) -> list[str]:
 
 def save_disparity(result: Disparity, folder, *, force: bool = False, inputs=()):
     """Write ``disparity.csv`` (the parts), ``variants.csv`` and ``summary.json`` atomically into ``folder``."""
+    inputs = tuple(inputs) or result.inputs  # never over a file the scenario was read from
     from allocator.precision import round_number
     from allocator.result import save_tables
 

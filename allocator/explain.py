@@ -74,6 +74,7 @@ class Explanation:
     constraints: pd.DataFrame
     objective: str
     sentences: list[str] = field(default_factory=list)
+    inputs: tuple[str, ...] = ()
 
 
 def explain_result(result: Result) -> Explanation:
@@ -126,7 +127,7 @@ def explain_result(result: Result) -> Explanation:
     if resolved:
         sentences.insert(1, "Explained through the rule's LP method (the answer it gave has no duals): the amounts "
                             "are the same, the routes through sites may differ from the result's flows.")
-    return Explanation(units, sites, constraints, objective, sentences)
+    return Explanation(units, sites, constraints, objective, sentences, inputs=tuple(result.input_paths()))
 
 
 def _with_rule(model, rule):
@@ -318,6 +319,7 @@ def _sentences(units, sites, constraints, objective, words: str) -> list[str]:
 
 def save_explanation(explanation: Explanation, folder, *, force: bool = False, inputs=()):
     """Write ``units.csv``, ``sites.csv``, ``constraints.csv`` and ``summary.json`` atomically into ``folder``."""
+    inputs = tuple(inputs) or explanation.inputs  # never over a file the scenario was read from
     from allocator.result import save_tables
 
     return save_tables(folder, {"units.csv": explanation.units, "sites.csv": explanation.sites,

@@ -67,6 +67,7 @@ class Frontier:
     constraint: dict
     parameter: str
     warm_starts: int
+    inputs: tuple[str, ...] = ()
 
 
 def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribute: str | None = None,
@@ -159,11 +160,13 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
     table = pd.DataFrame(rows)
     best = table["total_value"].max() if table["total_value"].notna().any() else np.nan
     table["price_of_equity"] = 1 - table["total_value"] / best if best and best > 0 else np.nan
-    return Frontier(table, fixed, parameter, getattr(backend, "warm_starts", 0))
+    return Frontier(table, fixed, parameter, getattr(backend, "warm_starts", 0),
+                    inputs=tuple(path for _, path, _ in scenario.inputs))
 
 
 def save_frontier(result: Frontier, folder, *, force: bool = False, inputs=()):
     """Write ``frontier.csv`` and ``summary.json`` atomically into ``folder``."""
+    inputs = tuple(inputs) or result.inputs  # never over a file the scenario was read from
     from allocator.precision import frame_records
     from allocator.result import save_tables
 

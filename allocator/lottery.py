@@ -57,6 +57,7 @@ class Lottery:
     draws: pd.DataFrame
     decomposition: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    inputs: tuple[str, ...] = ()
 
 
 def lottery(scenario: Scenario, rule="leximin", *, draws: int = 100, seed: int = 0, constraints=None,
@@ -98,7 +99,8 @@ def lottery(scenario: Scenario, rule="leximin", *, draws: int = 100, seed: int =
     decomposition = _decompose(values, graph, flows)
     notes = [] if decomposition is not None else [f"more than {MAX_OUTCOMES} distinct allocations: no exact "
                                                   "decomposition listed (the draws still have the exact expectation)"]
-    return Lottery(result.rule["name"], seed, flows, drawn, decomposition, notes)
+    return Lottery(result.rule["name"], seed, flows, drawn, decomposition, notes,
+                   inputs=tuple(path for _, path, _ in scenario.inputs))
 
 
 def _check_whole(scenario: Scenario) -> None:
@@ -204,6 +206,7 @@ def _decompose(values: np.ndarray, graph, flows: pd.DataFrame) -> pd.DataFrame |
 
 def save_lottery(result: Lottery, folder, *, force: bool = False, inputs=()):
     """Write ``expected.csv``, ``draws.csv``, ``decomposition.csv`` (when small) and ``summary.json`` atomically."""
+    inputs = tuple(inputs) or result.inputs  # never over a file the scenario was read from
     from allocator.result import save_tables
 
     tables = {"expected.csv": result.expected, "draws.csv": result.draws}

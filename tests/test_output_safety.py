@@ -201,3 +201,28 @@ def test_a_symbolic_link_to_a_result_is_refused_not_swapped_for_a_folder(tmp_pat
     assert result.exit_code == 2, result.output
     assert (tmp_path / "out").is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "real"]
+
+
+def test_library_savers_know_the_inputs_of_their_result(tmp_path):
+    # second review: save_comparison(..., force=True) replaced a folder holding the scenario's links table
+    from allocator.comparison import save_comparison
+    from allocator.explain import save_explanation
+    from allocator.frontiers import save_frontier
+    from allocator.lottery import lottery, save_lottery
+
+    prev = tmp_path / "prev"
+    assert run("solve", FOOD_BANK / "scenario.yaml", "--out", prev).exit_code == 0
+    (prev / "flows.csv").write_text((FOOD_BANK / "links.csv").read_text())
+    shutil.copy(FOOD_BANK / "units.csv", tmp_path / "units.csv")
+    (tmp_path / "s.yaml").write_text((FOOD_BANK / "scenario.yaml").read_text()
+                                     .replace("links: links.csv", "links: prev/flows.csv"))
+    scenario = allocator.load_scenario(tmp_path / "s.yaml")
+    before = contents(prev)
+    outcomes = [(save_comparison, allocator.compare_rules(scenario, ["maxmin"])),
+                (save_explanation, allocator.solve(scenario).explain()),
+                (save_frontier, allocator.frontier(scenario, "floor", [0.0])),
+                (save_lottery, lottery(scenario, "maxmin", draws=1))]
+    for save, outcome in outcomes:
+        with pytest.raises(OutputExistsError, match="input of this run"):
+            save(outcome, prev, force=True)
+    assert contents(prev) == before
