@@ -287,14 +287,8 @@ class Scenario(Frozen):
         """The scenario as the mapping :func:`allocator.scenario_from_dict` reads back into an equal one.
 
         ``units`` and ``links`` are DataFrames with the CSV columns; every other section is plain data.
-        A flow-mode ``network`` cannot be written back (its edges are resolved to site indices):
-        :class:`~allocator.errors.UsageError`.
+        A flow-mode ``network`` is written as inline ``edges`` (and ``nodes`` for throughput limits).
         """
-        from allocator.errors import UsageError
-
-        if self.network is not None:
-            raise UsageError("a scenario with a flow-mode network cannot be turned back into a document yet; "
-                             "change its files and load it again")
         document: dict[str, Any] = {"name": self.name, "description": self.description,
                                     "resources": [dict(r) for r in self.resources]}
         if self.supply is not None:
@@ -304,7 +298,9 @@ class Scenario(Frozen):
         document["units"] = self._units_frame()
         if self.groups:
             document["groups"] = list(self.groups)
-        if self.links is not None:
+        if self.network is not None:  # flow mode: the edges decide the routes (the links follow from them)
+            document["network"] = self.network.document([site.id for site in self.sites], self.resource_ids)
+        elif self.links is not None:
             document["links"] = pd.DataFrame({"unit": self.links.units, "site": self.links.sites})
         if self.exclusive:
             document["exclusive"] = [list(members) for members in self.exclusive]

@@ -63,6 +63,45 @@ class EdgeTable:
                 array.flags.writeable = False
                 object.__setattr__(self, name, array.view())  # a view: setflags(write=True) is refused
 
+    def __eq__(self, other: object) -> bool:
+        """Same edges, limits and options (a limit of "none" is the same whether absent or all infinite)."""
+        if not isinstance(other, EdgeTable):
+            return NotImplemented
+        if (self.budget, self.net_of_cost) != (other.budget, other.net_of_cost):
+            return False
+        if not all(np.array_equal(getattr(self, n), getattr(other, n)) for n in ("tail", "head", "capacity", "cost")):
+            return False
+        return all(_limits_equal(getattr(self, n), getattr(other, n)) for n in ("resource_capacity", "throughput"))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def document(self, site_ids: list[str], resource_ids: list[str]) -> dict:
+        """The ``network:`` section (flow mode, inline tables) that loads back into this table."""
+        edges = []
+        for k in range(len(self.tail)):
+            edge = {"from": site_ids[self.tail[k]], "to": site_ids[self.head[k]], "cost": float(self.cost[k])}
+            if np.isfinite(self.capacity[k]):
+                edge["capacity"] = float(self.capacity[k])
+            if self.resource_capacity is not None:
+                edge.update({f"capacity:{r}": float(self.resource_capacity[k, j]) for j, r in enumerate(resource_ids)
+                             if np.isfinite(self.resource_capacity[k, j])})
+            edges.append(edge)
+        section: dict = {"mode": "flow", "edges": edges,
+                         "objective": "value_minus_cost" if self.net_of_cost else "value"}
+        if self.budget is not None:
+            section["budget"] = self.budget
+        if self.throughput is not None and np.isfinite(self.throughput).any():
+            section["nodes"] = [{"id": site_ids[v], "throughput": float(self.throughput[v])}
+                                for v in np.flatnonzero(np.isfinite(self.throughput))]
+        return section
+
+
+def _limits_equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        rest = b if a is None else a
+        return rest is None or bool(np.isinf(rest).all())
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
 
 def edge_frame(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
     """Check an edges table (columns ``from, to, travel``) and return it typed."""
