@@ -33,7 +33,8 @@ from allocator.backends import SolverOptions, get_backend
 from allocator.backends.highs import WarmHighs
 from allocator.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
 from allocator.constraints.base import CONSTRAINTS
-from allocator.registry import Spec, parse_spec
+from allocator.registry import Spec
+from allocator.spec_text import parse_spec
 from allocator.errors import InfeasibleError, ScenarioError, UsageError
 from allocator.measures import MeasureSet
 from allocator.problem import Problem

@@ -257,7 +257,7 @@ def test_a_key_given_twice_in_a_cli_option_is_refused(option):
 
 def test_a_key_given_twice_in_a_rules_list_is_refused():
     from allocator.errors import UsageError
-    from allocator.registry import parse_spec_list
+    from allocator.spec_text import parse_spec_list
 
     with pytest.raises(UsageError, match="given twice"):
         parse_spec_list("[{name: alpha, alpha: 2, alpha: 3}]", "name")

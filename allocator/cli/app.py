@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from allocator.cli import render
-from allocator.registry import parse_spec
+from allocator.spec_text import parse_spec
 from allocator.status import Status
 from allocator.output import check_output_file, check_output_folder
 from allocator.errors import (

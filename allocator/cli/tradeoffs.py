@@ -13,7 +13,7 @@ from allocator.cli.app import (
     parse_spec,
 )
 from allocator.errors import UsageError
-from allocator.registry import parse_spec_list
+from allocator.spec_text import parse_spec_list
 from allocator.output import check_output_file, check_output_folder
 
 

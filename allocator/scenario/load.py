@@ -26,9 +26,9 @@ from allocator.scenario.sections import check_reserves, exclusive_sets, network_
 from allocator.scenario.documents import read_document
 from allocator.scenario.files import TableFiles, sha256_of
 from allocator.scenario.model import Identifier, LinkTable, Name, Quantity, Resource, Scenario, Site
+from allocator.scenario.inline_units import frame_from_inline_units, inline_group_attributes
 from allocator.scenario.tables import (
-    frame_from_inline_units, frame_locate, inline_group_attributes, inline_locate, links_from_frame,
-    read_table, stripped_text, units_from_frame, unlisted_label_columns,
+    frame_locate, inline_locate, links_from_frame, read_table, stripped_text, units_from_frame, unlisted_label_columns,
 )
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",

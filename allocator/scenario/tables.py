@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import Issue, Severity
-from allocator.scalars import WrittenFloat
 from allocator.scenario.files import read_table  # noqa: F401 (its home before files.py; load.py imports it here)
 from allocator.scenario.model import MAX_QUANTITY, LinkTable, UnitTable
 
@@ -295,104 +294,6 @@ def _duplicated_pairs(first: np.ndarray, second: np.ndarray, num_second: int) ->
         if int(np.count_nonzero(seen)) == len(keys):
             return np.zeros(len(keys), dtype=bool)
     return pd.Series(keys).duplicated().to_numpy()
-
-
-def _label(value: Any) -> str | None:
-    """Text of an inline id or group label (whole numbers allowed), or None if it is neither."""
-    if value is None:
-        return ""
-    if isinstance(value, WrittenFloat):  # an id written 1.50 in YAML is the text "1.50"
-        return value.text
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None
-    return str(value)
-
-
-def frame_from_inline_units(items: list[Any], resources: list[str], label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
-    """Turn ``[{id, demand, value, groups}]`` into the same columns a CSV would have."""
-    issues = []
-    rows = []
-    allowed = ("id", "demand", "value", "groups", "data")
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            issues.append(Issue(label, f"units[{i}]", f"a unit must be a mapping, got {item!r}",
-                                "{id: ..., demand: ..., groups: {...}}"))
-            continue
-        for key in sorted(set(item) - set(allowed), key=str):
-            issues.append(Issue(label, f"units[{i}].{key}", "unknown key", "one of: " + ", ".join(allowed)))
-        uid = _label(item.get("id"))
-        if uid is None:
-            issues.append(Issue(label, f"units[{i}].id", f"an id must be text or a whole number, got {item['id']!r}"))
-            uid = ""
-        row: dict[str, Any] = {"id": uid}
-        for key in ("demand", "value"):
-            given = item.get(key)
-            if isinstance(given, dict):
-                for r, q in given.items():
-                    if isinstance(q, (list, dict)):
-                        issues.append(Issue(label, f"units[{i}].{key}.{r}", f"must be a number, got {q!r}"))
-                    else:
-                        row[f"{key}:{r}"] = q
-            elif isinstance(given, list):
-                issues.append(Issue(label, f"units[{i}].{key}", f"must be a number or a mapping, got {given!r}",
-                                    "e.g. 12, or {" + ", ".join(f"{r}: 12" for r in resources) + "}"))
-            elif given is not None:
-                if len(resources) == 1:
-                    row[f"{key}:{resources[0]}"] = given
-                else:
-                    issues.append(Issue(label, f"units[{i}].{key}", f"a single number is ambiguous with "
-                                        f"{len(resources)} resources", "{" + ", ".join(f"{r}: ..." for r in resources) + "}"))
-        data = item.get("data") or {}
-        if not isinstance(data, dict):
-            issues.append(Issue(label, f"units[{i}].data", "must be a mapping column -> number",
-                                "e.g. {poverty: 1200, score: 3}"))
-            data = {}
-        for column, value in data.items():
-            if isinstance(value, (list, dict)) or str(column) in ("id", "demand", "value") or str(column).startswith(
-                    ("demand:", "value:")):
-                issues.append(Issue(label, f"units[{i}].data.{column}", "must be a number under a free column name"))
-            else:
-                row[str(column)] = "" if value is None else value
-        groups = item.get("groups") or {}
-        if not isinstance(groups, dict):
-            issues.append(Issue(label, f"units[{i}].groups", "must be a mapping attribute -> label",
-                                "e.g. {region: east}"))
-            groups = {}
-        for attribute, value in groups.items():
-            text = _label(value)
-            if text is None:
-                issues.append(Issue(label, f"units[{i}].groups.{attribute}",
-                                    f"a group label must be text or a whole number, got {value!r}"))
-                text = "?"
-            row[str(attribute)] = text
-        rows.append(row)
-    columns = list(dict.fromkeys(["id", *(key for row in rows for key in row)]))
-    data = {c: [_inline_cell(row, c) for row in rows] for c in columns}
-    return pd.DataFrame(data, dtype=object), issues
-
-
-def _inline_cell(row: dict[str, Any], column: str) -> Any:
-    """An inline unit's cell; a key left out of its ``demand``/``value`` mapping is 0/1, as written."""
-    if column in row:
-        return "" if row[column] is None else row[column]
-    if column.startswith("value:"):
-        return 1
-    if column.startswith("demand:") and any(key.startswith("demand:") for key in row):
-        return 0
-    return ""
-
-
-def inline_group_attributes(units: Any) -> list[str]:
-    """The group attributes inline units define under ``groups:``, in order of first use.
-
-    They need no top-level ``groups:`` list: writing ``groups: {ward: w1}`` on a unit says what
-    ``ward`` is.
-    """
-    if not isinstance(units, list):
-        return []
-    found = (str(a) for item in units if isinstance(item, dict) and isinstance(item.get("groups"), dict)
-             for a in item["groups"])
-    return list(dict.fromkeys(found))
 
 
 def unlisted_label_columns(table: UnitTable, groups: list[str], label: str, header: str) -> list[Issue]:
