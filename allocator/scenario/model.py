@@ -53,6 +53,13 @@ class Site(Frozen):
     supply: dict[Identifier, Quantity]
 
 
+def _object_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """A DataFrame whose text columns stay NumPy object arrays: the loader reads a table's cells as
+    objects, and pandas with pyarrow would turn text into Arrow strings only to have them turned back."""
+    return pd.DataFrame({name: pd.Series(values, dtype=object if np.asarray(values).dtype == object else None)
+                         for name, values in columns.items()}, copy=False)
+
+
 def _readonly(array: np.ndarray) -> np.ndarray:
     """A read-only copy of ``array``: a view of a read-only array, so ``setflags(write=True)`` is refused too
     (numpy lets the owner of the data turn writing back on, never a view)."""
@@ -301,7 +308,7 @@ class Scenario(Frozen):
         if self.network is not None:  # flow mode: the edges decide the routes (the links follow from them)
             document["network"] = self.network.document([site.id for site in self.sites], self.resource_ids)
         elif self.links is not None:
-            document["links"] = pd.DataFrame({"unit": self.links.units, "site": self.links.sites})
+            document["links"] = _object_frame({"unit": self.links.units, "site": self.links.sites})
         if self.exclusive:
             document["exclusive"] = [list(members) for members in self.exclusive]
         for key in ("reserves", "uncertainty"):
@@ -319,7 +326,7 @@ class Scenario(Frozen):
             columns[f"value:{r}"] = units.value[:, k]
         columns.update(units.groups)
         columns.update(units.columns)
-        return pd.DataFrame(columns)
+        return _object_frame(columns)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scenario):
