@@ -139,7 +139,7 @@ def compare_rules(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constrain
                              else np.full(len(pairs), np.nan) for label in labels},
                             index=pd.MultiIndex.from_frame(pairs))
     per_unit = per_unit.rename_axis(columns="fill_rate")  # what the values are: kept files round them as rates
-    return Comparison(table, per_unit, results, reasons, inputs=tuple(path for _, path, _ in scenario.inputs))
+    return Comparison(table, per_unit, results, reasons, inputs=scenario.input_paths)
 
 
 def infeasible_reason(error: InfeasibleError) -> str:

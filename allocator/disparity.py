@@ -152,7 +152,7 @@ def disparity(scenario: Scenario, attribute: str, rule=None, *, resource: str | 
                              for size in range(n + 1) for on in map(frozenset, itertools.combinations(FACTORS, size))])
     variants.attrs[KINDS_ATTR] = {"gap": RATE}  # a difference of fill rates (kept files round it as a rate)
     result = Disparity(attribute, chosen.label(), gap(everything), gap(frozenset()), parts, variants, resource,
-                       inputs=tuple(path for _, path, _ in scenario.inputs))
+                       inputs=scenario.input_paths)
     return Disparity(**{**result.__dict__, "summary": _sentences(result)})
 
 

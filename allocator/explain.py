@@ -127,7 +127,7 @@ def explain_result(result: Result) -> Explanation:
     if resolved:
         sentences.insert(1, "Explained through the rule's LP method (the answer it gave has no duals): the amounts "
                             "are the same, the routes through sites may differ from the result's flows.")
-    return Explanation(units, sites, constraints, objective, sentences, inputs=tuple(result.input_paths()))
+    return Explanation(units, sites, constraints, objective, sentences, inputs=result.input_paths)
 
 
 def _with_rule(model, rule):

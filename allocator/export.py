@@ -81,7 +81,7 @@ def export_lp(scenario: Scenario, path: str | Path, rule=None, constraints=None,
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise UsageError(f"cannot tell the format of {path.name}: use a file name ending in .lp or .mps")
-    inputs = [item for _, item, _ in scenario.inputs]  # an export never overwrites a file it was built from
+    inputs = scenario.input_paths  # an export never overwrites a file it was built from
     check_output_file(path, force=force, inputs=inputs)
     check_output_file(legend_path(path), force=force, inputs=inputs)
     model = in_scenario_units(compile(scenario, rule, constraints))

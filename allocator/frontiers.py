@@ -162,7 +162,7 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
     best = table["total_value"].max() if table["total_value"].notna().any() else np.nan
     table["price_of_equity"] = 1 - table["total_value"] / best if best and best > 0 else np.nan
     return Frontier(table, fixed, parameter, getattr(backend, "warm_starts", 0),
-                    inputs=tuple(path for _, path, _ in scenario.inputs))
+                    inputs=scenario.input_paths)
 
 
 def save_frontier(result: Frontier, folder, *, force: bool = False, inputs=()):

@@ -100,7 +100,7 @@ def lottery(scenario: Scenario, rule="leximin", *, draws: int = 100, seed: int =
     notes = [] if decomposition is not None else [f"more than {MAX_OUTCOMES} distinct allocations: no exact "
                                                   "decomposition listed (the draws still have the exact expectation)"]
     return Lottery(result.rule["name"], seed, flows, drawn, decomposition, notes,
-                   inputs=tuple(path for _, path, _ in scenario.inputs))
+                   inputs=scenario.input_paths)
 
 
 def _check_whole(scenario: Scenario) -> None:

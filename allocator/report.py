@@ -288,8 +288,7 @@ def save_charts(report: Report, folder, *, force: bool = False):
     from allocator.output import atomic_folder
 
     figures = charts(report)
-    inputs = [path for _, path, _ in report.scenario.inputs]  # never replace a folder holding one
-    with atomic_folder(folder, force=force, inputs=inputs) as staging:
+    with atomic_folder(folder, force=force, inputs=report.scenario.input_paths) as staging:
         for name, figure in figures.items():
             (staging / name).write_bytes(plots.png(figure))
         (staging / "summary.json").write_text(json.dumps({"scenario": report.scenario.name, "charts": list(figures),

@@ -100,9 +100,10 @@ class Result:
     edges: pd.DataFrame | None = None
     nodes: pd.DataFrame | None = None  # flow networks with throughput limits: one row per limited node
 
-    def input_paths(self) -> list[str]:
+    @property
+    def input_paths(self) -> tuple[str, ...]:
         """The files this result was solved from (the audit record's inputs): no output may replace them."""
-        return [item["path"] for item in self.audit.get("inputs", ())]
+        return tuple(item["path"] for item in self.audit.get("inputs", ()))
 
     def explain(self):
         """Why each unit got what it got, what binds, what supply is worth: see :func:`allocator.explain.explain_result`."""
@@ -140,7 +141,7 @@ class Result:
         OutputExistsError
             If ``folder`` exists and ``force`` is false.
         """
-        with atomic_folder(folder, force=force, inputs=self.input_paths()) as staging:
+        with atomic_folder(folder, force=force, inputs=self.input_paths) as staging:
             write_csv(self.allocations, staging / "allocations.csv")
             write_csv(self.groups, staging / "groups.csv")
             if self.flows is not None:
@@ -187,7 +188,7 @@ def save_excel(result: Result, path: str | Path, *, force: bool = False) -> Path
             sheets[name] = table
     sheets["metrics"] = pd.DataFrame(metrics, columns=["metric", "value"])
     sheets["summary"] = pd.DataFrame(about, columns=["field", "value"])
-    with atomic_file(path, force=force, inputs=result.input_paths()) as staging:
+    with atomic_file(path, force=force, inputs=result.input_paths) as staging:
         with pd.ExcelWriter(staging, engine="openpyxl") as writer:
             for name, frame in sheets.items():
                 spreadsheet_safe(report_frame(frame)).to_excel(writer, sheet_name=name, index=False)

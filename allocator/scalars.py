@@ -13,7 +13,28 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 
-class WrittenInt(int):
+class _Written:
+    """A number that remembers the text it was written as: the number for arithmetic, ``str()`` the text."""
+
+    text: str
+    _number: type  # int or float, set by each subclass
+
+    def __new__(cls, value, text: str):
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:  # messages echo the value as written
+        return self.text
+
+    def __reduce__(self):
+        return (type(self), (self._number(self), self.text))
+
+
+class WrittenInt(_Written, int):
     """An integer that remembers its text: ``int()`` is the number, ``str()`` what the file says.
 
     >>> zip_code = WrittenInt(2134, "02134")
@@ -21,39 +42,13 @@ class WrittenInt(int):
     (2135, '02134')
     """
 
-    text: str
-
-    def __new__(cls, value: int, text: str) -> WrittenInt:
-        number = super().__new__(cls, value)
-        number.text = text
-        return number
-
-    def __str__(self) -> str:
-        return self.text
-
-    __repr__ = __str__  # messages echo the value as written
-
-    def __reduce__(self):
-        return (WrittenInt, (int(self), self.text))
+    _number = int
 
 
-class WrittenFloat(float):
+class WrittenFloat(_Written, float):
     """A float that remembers its text (``1.50``, ``1e6``); see :class:`WrittenInt`."""
 
-    text: str
-
-    def __new__(cls, value: float, text: str) -> WrittenFloat:
-        number = super().__new__(cls, value)
-        number.text = text
-        return number
-
-    def __str__(self) -> str:
-        return self.text
-
-    __repr__ = __str__
-
-    def __reduce__(self):
-        return (WrittenFloat, (float(self), self.text))
+    _number = float
 
 
 def written_text(value: object) -> str:

@@ -165,7 +165,7 @@ def run_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int
         from allocator.sim_store import ShardStore
 
         store = ShardStore(out, plan.describe(), resume=resume, force=force,
-                           inputs=[path for _, path, _ in scenario.inputs])
+                           inputs=scenario.input_paths)
     finished = store.done() if store is not None else set()
     finished &= set(range(plan.num_shards))
     resumed = sum(len(plan.shard_draws(k)) for k in finished)

@@ -10,7 +10,7 @@ import typer
 from allocator.cli import render
 from allocator.cli.app import (
     EXIT_INFEASIBLE, EXIT_MISMATCH, ConstraintOpt, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder,
-    _constraints, _rule, _run, _load, _save_and_show, app, input_paths,
+    _constraints, _rule, _run, _load, _save_and_show, app,
 )
 from allocator.errors import UsageError
 
@@ -38,7 +38,7 @@ def explain(
         if unit is not None and unit not in set(explanation.units["unit"]):
             raise UsageError(f"no unit {unit!r} in the scenario")
         _save_and_show(explanation, out, force, save_explanation, lambda shown: render.explanation(shown, unit),
-                       input_paths(loaded))
+                       loaded.input_paths)
 
     _run(action)
 
@@ -85,7 +85,7 @@ def disparity(
         _check_folder(out, force, scenario)
         loaded = _load(scenario, allow_outside, out, force)
         result = decompose(loaded, attribute, _rule(rule), resource=resource, location=location, solver=solver)
-        _save_and_show(result, out, force, save_disparity, render.disparity, input_paths(loaded))
+        _save_and_show(result, out, force, save_disparity, render.disparity, loaded.input_paths)
 
     _run(action)
 

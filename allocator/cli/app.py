@@ -67,13 +67,8 @@ def _load(scenario: Path, allow_outside: bool, out: Path | None = None, force: b
 
     loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
     if out is not None:
-        check_output_folder(out, force=force, inputs=input_paths(loaded))
+        check_output_folder(out, force=force, inputs=loaded.input_paths)
     return loaded
-
-
-def input_paths(scenario) -> list[str]:
-    """The files ``scenario`` was read from (its audit inputs)."""
-    return [path for _, path, _ in scenario.inputs]
 
 
 def _save_and_show(result, out: Path | None, force: bool, save, show, inputs=()) -> None:
@@ -144,7 +139,7 @@ def solve(
             (check_output_file if excel else check_output_folder)(out, force=force, inputs=[scenario])
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         if out is not None:  # again, against every table read: one may sit inside the output folder
-            (check_output_file if excel else check_output_folder)(out, force=force, inputs=input_paths(loaded))
+            (check_output_file if excel else check_output_folder)(out, force=force, inputs=loaded.input_paths)
         result = allocator.solve(loaded, _rule(rule), _constraints(constraint),
                                  solver=solver, time_limit=time_limit)
         if excel:

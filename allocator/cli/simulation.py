@@ -9,7 +9,7 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _load, _save_and_show, app, input_paths,
+    ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _load, _save_and_show, app,
 )
 from allocator.cli.tradeoffs import parse_rule_list
 
@@ -72,6 +72,6 @@ def bounds(
         _check_folder(out, force, scenario)
         loaded = _load(scenario, allow_outside, out, force)
         table = compute_bounds(loaded, _rule(rule), samples=samples, seed=seed, solver=solver)
-        _save_and_show(table, out, force, save_bounds, render.bounds, input_paths(loaded))
+        _save_and_show(table, out, force, save_bounds, render.bounds, loaded.input_paths)
 
     _run(action)

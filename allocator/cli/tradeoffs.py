@@ -9,7 +9,7 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _load, _save_and_show, app, input_paths,
+    ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _load, _save_and_show, app,
     parse_spec,
 )
 from allocator.errors import UsageError
@@ -46,7 +46,7 @@ def compare(
         specs = parse_rule_list(rules)
         with render.progress(len(specs), "solving") as step:
             comparison = compare_rules(loaded, specs, _constraints(constraint), solver=solver, progress=step)
-        _save_and_show(comparison, out, force, save_comparison, render.comparison, input_paths(loaded))
+        _save_and_show(comparison, out, force, save_comparison, render.comparison, loaded.input_paths)
 
     _run(action)
 
@@ -77,7 +77,7 @@ def frontier(
         with render.progress(points, "solving") as step:
             result = trace(loaded, constraint, values, attribute=attribute, resource=resource, solver=solver,
                            progress=step)
-        _save_and_show(result, out, force, save_frontier, render.frontier, input_paths(loaded))
+        _save_and_show(result, out, force, save_frontier, render.frontier, loaded.input_paths)
 
     _run(action)
 
@@ -103,7 +103,7 @@ def report(
     def action():
         check_output_file(out, force=force, inputs=[scenario])
         built = _built_report(scenario, rules, constraint, solver, allow_outside)
-        with atomic_file(out, force=force, inputs=[path for _, path, _ in built.scenario.inputs]) as staging:
+        with atomic_file(out, force=force, inputs=built.scenario.input_paths) as staging:
             staging.write_text(render_html(built), encoding="utf-8")
         render.report_written(out, built)
 
@@ -164,6 +164,6 @@ def lottery(
         loaded = _load(scenario, allow_outside, out, force)
         result = draw_lottery(loaded, parse_spec(rule, "name"), draws=draws, seed=seed,
                               constraints=_constraints(constraint), solver=solver)
-        _save_and_show(result, out, force, save_lottery, render.lottery, input_paths(loaded))
+        _save_and_show(result, out, force, save_lottery, render.lottery, loaded.input_paths)
 
     _run(action)

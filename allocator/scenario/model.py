@@ -338,6 +338,11 @@ class Scenario(Frozen):
     __hash__ = None  # type: ignore[assignment]  (holds mappings and large tables)
 
     @property
+    def input_paths(self) -> tuple[str, ...]:
+        """The files this scenario was read from (paths of :attr:`inputs`): no output may replace them."""
+        return tuple(path for _, path, _ in self.inputs)
+
+    @property
     def resource_ids(self) -> list[str]:
         return [r.id for r in self.resources]
 
