@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import time
 
+import numpy as np
+
 from allocator._version import __version__
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.base import Backend
@@ -18,6 +20,7 @@ from allocator.result import Result, SolveTrace
 from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
 from allocator.scenario.model import Scenario
 from allocator.status import Status
+from allocator.tolerance import PARAMETER_TOLERANCE
 
 
 def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend = "highs", *,
@@ -86,6 +89,7 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
         # a constraint at its boundary holds to the tolerance policy (allocator.constraints.boundary)
         solved, runner, outcome = run_rule(model, runner, fresh)
         lp_flows, equity = outcome.flows, dict(outcome.equity)
+        check_promised_level(solved, lp_flows, equity.get("level"))
     except StageInfeasible:
         raise infeasibility(model, backend, options) from None
     except StageTimeLimit as exc:
@@ -127,6 +131,24 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
         audit=audit_record(model.scenario, options),
         trace=SolveTrace(solved, runner.last),
     )
+
+
+def check_promised_level(model: CompiledModel, lp_flows, level) -> None:
+    """Refuse to report an allocation that breaks the level the rule certified.
+
+    Every engine's answer passes through here (the LP stages, max-flow, and any engine added
+    later): each rate the rule ranks must reach ``level`` to the tolerance policy
+    (``PARAMETER_TOLERANCE``, docs/solving.md). A failure is a defect of allocator, not of the
+    scenario, so it is a :class:`SolverError` that says so, never a silently wrong number.
+    """
+    if level is None:
+        return
+    rates = model.measures.over(getattr(model.rule, "over", None)).lp_rates(lp_flows)
+    lowest = float(rates.min(initial=np.inf))
+    if lowest < level - PARAMETER_TOLERANCE:
+        raise SolverError(f"allocator's own check failed: rule {model.rule.describe()} certified every fill rate "
+                          f"at least {level:.9g}, but its allocation gives one {lowest:.9g}; nothing was written "
+                          "(please report this with the scenario)")
 
 
 def audit_record(scenario: Scenario, options: SolverOptions) -> dict:

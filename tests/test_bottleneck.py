@@ -103,3 +103,55 @@ def test_benchmark_shaped_maxmin_is_solved_by_max_flow_alone():
     stages = [s["stage"] for s in result.solver["stages"]]
     assert stages[0] in ("bottleneck decomposition", "maxmin (max-flow)")
     assert result.equity["level"] == pytest.approx(0.4, abs=1e-12)
+
+
+def tiny_beside_full_pool(tiny: float = 1e-5):
+    """29 units asking 9 and one asking ``tiny`` share one pool of 3: t* = 3 / (261 + tiny), used up."""
+    return allocator.scenario_from_dict({
+        "name": "tiny-beside-a-full-pool", "resources": [{"id": "food"}], "supply": {"food": 3.0},
+        "units": [{"id": "tiny", "demand": tiny}] + [{"id": f"u{i}", "demand": 9.0} for i in range(29)]})
+
+
+@pytest.mark.parametrize("rule", ["maxmin", "leximin"])
+def test_a_tiny_unit_beside_a_full_pool_gets_the_level_exactly(rule):
+    # Issue 22 at small scale: igraph reads a link's flow as capacity minus residual, so with an
+    # "uncapacitated" link (capacity about 2 x (supply + demand) = 529) each flow lost ~1e-13
+    # absolute; the full pool's round-off landed on the tiny unit, 1.3e-7 (relative) below t*.
+    result = allocator.solve(tiny_beside_full_pool(), {"name": rule, "method": "flow"})
+    assert result.solver["stages"][0]["note"].startswith("max-flow")  # not the LP fallback
+    level = 3.0 / (29 * 9 + 1e-5)
+    assert result.equity["level"] == pytest.approx(level, rel=1e-15)
+    np.testing.assert_allclose(result.allocations["fill_rate"], level, rtol=1e-12)
+    assert result.allocations["allocated"].sum() <= 3.0 * (1 + 1e-12)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(specs(), st.sampled_from([1.0, 1e6]))
+def test_every_rate_sits_on_a_certified_level(spec, scale):
+    # the bottleneck decomposition's levels are its certificate: each unit's reported rate must be
+    # one of them to 1e-9 (relative), not only the LP's 1e-6, and no site may ship more than it holds
+    scenario = scenario_of(one_resource(spec), scale=scale)
+    result = allocator.solve(scenario, FLOW)
+    if result.solver["stages"][0]["stage"] != "bottleneck decomposition" or not result.equity["levels"]:
+        return
+    levels = np.asarray(result.equity["levels"])
+    rates = reachable_fill_vector(scenario, result)
+    nearest = levels[np.abs(rates[:, None] - levels[None, :]).argmin(axis=1)]
+    np.testing.assert_allclose(rates, nearest, rtol=1e-9, atol=0)
+    assert_feasible(scenario, result)
+
+
+def test_an_allocation_below_its_certified_level_is_never_reported(monkeypatch):
+    # the last line of defence for every engine: a rule that certifies a level its flows do not
+    # reach ends in SolverError (saying allocator's check failed), never in a silently wrong number
+    from allocator.rules import bottleneck
+
+    real = bottleneck.solve_by_bottlenecks
+
+    def short_by_a_tenth(model, runner):
+        flows, equity = real(model, runner)
+        return flows * 0.9, equity
+
+    monkeypatch.setattr(bottleneck, "solve_by_bottlenecks", short_by_a_tenth)
+    with pytest.raises(allocator.SolverError, match="allocator's own check failed"):
+        allocator.solve(three_levels(), FLOW)
