@@ -35,8 +35,9 @@ def dual_bound(lp: LPModel, row_dual: np.ndarray, upper: np.ndarray | None = Non
     >>> import numpy as np, scipy.sparse as sp
     >>> lp = LPModel(cost=np.ones(2), col_lower=np.zeros(2), col_upper=np.full(2, np.inf),
     ...              matrix=sp.csr_array(np.ones((1, 2))), row_lower=np.array([-np.inf]), row_upper=np.array([3.0]))
-    >>> dual_bound(lp, np.array([1.0])) >= 3.0, dual_bound(lp, np.array([0.5]))
-    (True, inf)
+    >>> bound = dual_bound(lp, np.array([1.0]))  # max x1 + x2 s.t. x1 + x2 <= 3: exactly 3, rounded up
+    >>> bound >= 3.0, round(bound, 9), round(dual_bound(lp, np.array([0.5])), 9)  # a poorer y: a poorer bound
+    (True, 3.0, 4.5)
     """
     y = np.asarray(row_dual, dtype=float).copy()
     y[~np.isfinite(y) | ((y > 0) & ~np.isfinite(lp.row_upper)) | ((y < 0) & ~np.isfinite(lp.row_lower))] = 0.0
