@@ -47,9 +47,9 @@ EPS = np.finfo(float).eps
 class Welfare:
     """A concave increasing welfare of fill rates, as the LP holds it, and how it maps to ``u``.
 
-    ``value`` and ``slope`` are those of ``w = exp(log_scale) u + offset``: ``u`` itself for
-    ``alpha <= 1``, ``u`` scaled by a reference level for ``alpha > 1`` (module docstring). The
-    optimum is the same; the LP's numbers stay near 1.
+    ``value`` and ``slope`` are those of ``w = exp(log_scale) u``: ``u`` itself for
+    ``alpha <= 1``, ``u`` scaled by a reference level for ``alpha > 1`` (:func:`alpha_welfare`).
+    The optimum is the same; the LP's numbers stay near 1.
     """
 
     name: str
@@ -57,23 +57,18 @@ class Welfare:
     slope: Callable[[np.ndarray], np.ndarray]
     linear: bool = False
     log_scale: float = 0.0
-    offset: float = 0.0
     lowest: float = MIN_POINT  # the first round's lowest tangent point
 
-    def unscaled(self, total: float, count: int, *, outward: bool = False) -> float:
-        """``sum u`` from ``total = sum w`` over ``count`` pairs; rounded up (a bound stays one) if ``outward``."""
-        shifted = total - count * self.offset
-        if outward:
-            shifted += 16 * EPS * (abs(total) + count * abs(self.offset))
+    def unscaled(self, total: float, *, outward: bool = False) -> float:
+        """``sum u`` from ``total = sum w``; rounded up (so that a bound stays one) if ``outward``."""
         with np.errstate(over="ignore", under="ignore"):
-            value = float(shifted * np.exp(-self.log_scale))
+            value = float(total * np.exp(-self.log_scale))
         return float(value + 4 * EPS * (abs(self.log_scale) + 4) * abs(value)) if outward else value
 
-    def norm(self, total: float, count: int) -> float:
+    def norm(self, total: float) -> float:
         """``max(1, |sum u|)`` in the units of ``sum w`` (``total``): what a relative gap is relative to."""
-        shifted = abs(total - count * self.offset)
         with np.errstate(divide="ignore", over="ignore", under="ignore"):
-            return float(np.exp(max(self.log_scale, float(np.log(shifted)) if shifted > 0 else -np.inf)))
+            return float(np.exp(max(self.log_scale, float(np.log(abs(total))) if total != 0 else -np.inf)))
 
 
 def power_log(g: np.ndarray, alpha: float) -> np.ndarray:
@@ -101,11 +96,16 @@ def alpha_welfare(alpha: float, reference: float = 1.0) -> Welfare:
     """``u(f) = (f^(1-alpha) - 1) / (1 - alpha)``, and ``log f`` at ``alpha = 1`` (:func:`power_log`).
 
     The ``- 1`` only shifts ``U`` (so that ``u(1) = 0`` and the family is continuous in
-    ``alpha``); it does not change the optimum. For ``alpha > 1`` the LP holds
-    ``w(f) = m u_alpha(f / m) = m^alpha u(f) + m u_alpha(1 / m)`` with ``m = reference`` (a
-    positive level near the lowest optimal rate): its slope at ``f`` is ``(f / m)^-alpha``, near 1
-    where the optimum is, where ``u'`` itself would be ``m^-alpha`` (``1e24`` at ``alpha = 50``,
-    ``m = 1/3``).
+    ``alpha``); it does not change the optimum. For ``alpha > 1`` the LP holds ``w = m^alpha u``
+    with ``m = reference`` (a level near the lowest optimal rate), computed as
+
+    .. math::
+
+        w(f) = m\\, (f/m)^{1-\\alpha}\\, \\frac{\\operatorname{expm1}((\\alpha - 1) \\log f)}{\\alpha - 1},
+        \\qquad w'(f) = (f/m)^{-\\alpha}
+
+    which neither overflows nor cancels: its slope is near 1 where the optimum is, where ``u'``
+    itself would be ``m^-alpha`` (``1e24`` at ``alpha = 50``, ``m = 1/3``).
 
     Examples
     --------
@@ -115,19 +115,27 @@ def alpha_welfare(alpha: float, reference: float = 1.0) -> Welfare:
     """
     if alpha == 0:
         return Welfare("sum of fill rates", lambda f: f - 1.0, lambda f: np.ones_like(f), linear=True)
-    m = float(reference) if alpha > 1 else 1.0
     name = "sum of log fill rates" if alpha == 1 else f"alpha-fair welfare (alpha={alpha:g}) of fill rates"
+    if alpha <= 1:
+        return Welfare(name, lambda f: power_log(f, alpha), _power_slope(alpha, 1.0), lowest=MIN_POINT)
+    m = float(reference)
 
     def value(f):
-        return m * power_log(np.asarray(f, dtype=float) / m, alpha)
+        f = np.asarray(f, dtype=float)
+        with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+            log_f = np.log(np.maximum(f, 0.0))
+            return m * np.exp((1.0 - alpha) * (log_f - np.log(m))) * np.expm1((alpha - 1.0) * log_f) / (alpha - 1.0)
 
+    return Welfare(name, value, _power_slope(alpha, m), log_scale=alpha * float(np.log(m)),
+                   lowest=m * MIN_POINT ** (1.0 / alpha))
+
+
+def _power_slope(alpha: float, m: float) -> Callable[[np.ndarray], np.ndarray]:
     def slope(f):
         with np.errstate(divide="ignore", over="ignore", under="ignore"):
             return np.exp(-alpha * np.log(np.maximum(np.asarray(f, dtype=float) / m, 1e-300)))
 
-    offset = float(m * power_log(np.array([1.0 / m]), alpha)[0])
-    return Welfare(name, value, slope, log_scale=alpha * float(np.log(m)), offset=offset,
-                   lowest=m * MIN_POINT ** (1.0 / max(alpha, 1.0)))
+    return slope
 
 
 def reference_level(model, runner, alpha: float) -> float:
@@ -162,7 +170,7 @@ def maximise(model, runner, welfare: Welfare, tolerance: float, max_rounds: int)
         achieved = welfare.value(rates)
         total = float(achieved.sum())
         bound = proven_bound(lp, solution, model)
-        norm = welfare.norm(total, count) if np.isfinite(total) else np.inf
+        norm = welfare.norm(total) if np.isfinite(total) else np.inf
         relative = (bound - total) / norm if norm > 0 else np.inf
         if welfare.linear or relative <= tolerance or round_number == max_rounds:
             break
@@ -174,8 +182,8 @@ def maximise(model, runner, welfare: Welfare, tolerance: float, max_rounds: int)
         new_points = np.where(rates[cut] > 0, rates[cut], lowest[cut] / 10)
         lowest[cut] = np.minimum(lowest[cut], new_points)
         lp = _add_tangents(lp, welfare, cut, new_points, round_number)
-    objective = welfare.unscaled(total, count)
-    upper = max(welfare.unscaled(bound, count, outward=True), objective)  # U(x^) <= U* <= bound: max stays one
+    objective = welfare.unscaled(total)
+    upper = max(welfare.unscaled(bound, outward=True), objective)  # U(x^) <= U* <= bound: max stays one
     gap = upper - objective if np.isfinite(upper - objective) else max(bound - total, 0.0)
     relative = gap / max(1.0, abs(objective)) if np.isfinite(objective) else max(relative, 0.0)
     return RuleOutcome(flows, {"welfare": welfare.name, "objective": objective, "upper_bound": upper,
