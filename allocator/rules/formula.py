@@ -76,7 +76,7 @@ class Formula(Rule):
     summary: ClassVar[str] = "shares from a weighted index of unit columns (e.g. TEFAP: 60% poverty, 40% unemployed)"
 
     #: relative weights; at most 1e100 each, so that their sum never overflows (two of 1e308 sum to inf)
-    weights: dict[Identifier, Annotated[Number, Field(gt=0, le=1e100)]] = Field(min_length=1)
+    weights: dict[Identifier, Annotated[Number, Field(le=1e100)]] = Field(min_length=1)
 
     def columns(self):
         return tuple(self.weights)
