@@ -13,7 +13,7 @@ from allocator.backends.base import Backend
 from allocator.compiler import CompiledModel, compile
 from allocator.constraints.boundary import run_rule
 from allocator.diagnose import infeasibility
-from allocator.errors import SolverError, SolverUnavailableError
+from allocator.errors import SolverError, SolverUnavailableError, UsageError
 from allocator.edges import edge_table, node_table
 from allocator.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table
 from allocator.result import Result, SolveTrace
@@ -64,7 +64,17 @@ def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend
     >>> solve(s, "maxmin").allocations["fill_rate"].round(6).tolist()
     [0.6, 0.6]
     """
+    check_time_limit(time_limit)
     return solve_compiled(compile(scenario, rule, constraints), solver, SolverOptions(time_limit=time_limit))
+
+
+def check_time_limit(time_limit: float | None) -> None:
+    """A time limit is a positive, finite number of seconds, or ``None`` for none (``nan`` would stop nothing)."""
+    if time_limit is None:
+        return
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not (0 < time_limit < float("inf")):
+        raise UsageError(f"time_limit must be a positive, finite number of seconds (or None for no limit), "
+                         f"got {time_limit!r}")
 
 
 def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
@@ -75,6 +85,7 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
     other backend (PuLP/CBC for HiGHS, HiGHS otherwise); the stage's note says so.
     """
     options = options or SolverOptions()
+    check_time_limit(options.time_limit)
     backend = get_backend(solver)
     if not backend.is_available():
         raise SolverUnavailableError(backend.unavailable_reason())

@@ -46,4 +46,5 @@ class Alpha(Rule):
         return concave.initial_lp(model, concave.alpha_welfare(self.alpha))
 
     def run(self, model, runner):
-        return concave.maximise(model, runner, concave.alpha_welfare(self.alpha), self.tolerance, self.max_rounds)
+        welfare = concave.alpha_welfare(self.alpha, concave.reference_level(model, runner, self.alpha))
+        return concave.maximise(model, runner, welfare, self.tolerance, self.max_rounds)

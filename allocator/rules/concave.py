@@ -23,38 +23,89 @@ approximation itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
 from allocator._sparse import sparse as sp
 from allocator.lp import LPBuilder, LPModel
+from allocator.lp_bound import dual_bound
 from allocator.rules.base import RuleOutcome
 from allocator.rules.stages import flows_of
 
-#: the lowest tangent point of the first round, and the grid size
+#: the lowest tangent point of the first round is ``MIN_POINT ** (1 / max(alpha, 1))`` times the
+#: reference level (module docstring), so that its slope is at most 1000 times the slope there
 MIN_POINT = 1e-3
 GRID_POINTS = 12
 #: a pair gets a new tangent when its tangent value exceeds u(rate) by more than this share of the tolerance
 CUT_SHARE = 0.1
+EPS = np.finfo(float).eps
 
 
 @dataclass(frozen=True)
 class Welfare:
-    """A concave increasing ``u`` on fill rates, with its derivative and a name for reports."""
+    """A concave increasing welfare of fill rates, as the LP holds it, and how it maps to ``u``.
+
+    ``value`` and ``slope`` are those of ``w = exp(log_scale) u``: ``u`` itself for
+    ``alpha <= 1``, ``u`` scaled by a reference level for ``alpha > 1`` (:func:`alpha_welfare`).
+    The optimum is the same; the LP's numbers stay near 1.
+    """
 
     name: str
     value: Callable[[np.ndarray], np.ndarray]
     slope: Callable[[np.ndarray], np.ndarray]
     linear: bool = False
+    log_scale: float = 0.0
+    lowest: float = MIN_POINT  # the first round's lowest tangent point
+
+    def unscaled(self, total: float, *, outward: bool = False) -> float:
+        """``sum u`` from ``total = sum w``; rounded up (so that a bound stays one) if ``outward``."""
+        with np.errstate(over="ignore", under="ignore"):
+            value = float(total * np.exp(-self.log_scale))
+        return float(value + 4 * EPS * (abs(self.log_scale) + 4) * abs(value)) if outward else value
+
+    def norm(self, total: float) -> float:
+        """``max(1, |sum u|)`` in the units of ``sum w`` (``total``): what a relative gap is relative to."""
+        with np.errstate(divide="ignore", over="ignore", under="ignore"):
+            return float(np.exp(max(self.log_scale, float(np.log(abs(total))) if total != 0 else -np.inf)))
 
 
-def alpha_welfare(alpha: float) -> Welfare:
-    """``u(f) = (f^(1-alpha) - 1) / (1 - alpha)``, and ``log f`` at ``alpha = 1``.
+def power_log(g: np.ndarray, alpha: float) -> np.ndarray:
+    """``(g^(1-alpha) - 1) / (1 - alpha)``, and ``log g`` at ``alpha = 1``, without cancellation.
+
+    It equals ``log g * expm1(t) / t`` with ``t = (1 - alpha) log g``: near ``alpha = 1`` or
+    ``g = 1`` the direct form loses every digit (``g^(1e-12) - 1``), this one none, and it tends
+    to ``log g`` continuously. At ``g = 0`` it is ``-1/(1-alpha)`` (``alpha < 1``) or ``-inf``.
+
+    Examples
+    --------
+    >>> float(power_log(np.array([0.5]), 2.0)[0]), float(power_log(np.array([0.5]), 1 + 1e-12)[0])
+    (-1.0, -0.6931471805601855)
+    """
+    g = np.asarray(g, dtype=float)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_g = np.log(np.maximum(g, 0.0))
+        t = (1.0 - alpha) * log_g
+        ratio = np.where(t == 0, 1.0, np.expm1(t) / np.where(t == 0, 1.0, t))
+        out = log_g * ratio
+    return np.where(g > 0, out, -np.inf if alpha >= 1 else -1.0 / (1.0 - alpha))
+
+
+def alpha_welfare(alpha: float, reference: float = 1.0) -> Welfare:
+    """``u(f) = (f^(1-alpha) - 1) / (1 - alpha)``, and ``log f`` at ``alpha = 1`` (:func:`power_log`).
 
     The ``- 1`` only shifts ``U`` (so that ``u(1) = 0`` and the family is continuous in
-    ``alpha``); it does not change the optimum.
+    ``alpha``); it does not change the optimum. For ``alpha > 1`` the LP holds ``w = m^alpha u``
+    with ``m = reference`` (a level near the lowest optimal rate), computed as
+
+    .. math::
+
+        w(f) = m\\, (f/m)^{1-\\alpha}\\, \\frac{\\operatorname{expm1}((\\alpha - 1) \\log f)}{\\alpha - 1},
+        \\qquad w'(f) = (f/m)^{-\\alpha}
+
+    which neither overflows nor cancels: its slope is near 1 where the optimum is, where ``u'``
+    itself would be ``m^-alpha`` (``1e24`` at ``alpha = 50``, ``m = 1/3``).
 
     Examples
     --------
@@ -64,23 +115,43 @@ def alpha_welfare(alpha: float) -> Welfare:
     """
     if alpha == 0:
         return Welfare("sum of fill rates", lambda f: f - 1.0, lambda f: np.ones_like(f), linear=True)
-    if alpha == 1:
-        return Welfare("sum of log fill rates", _log, lambda f: 1.0 / np.maximum(f, 1e-300))
+    name = "sum of log fill rates" if alpha == 1 else f"alpha-fair welfare (alpha={alpha:g}) of fill rates"
+    if alpha <= 1:
+        return Welfare(name, lambda f: power_log(f, alpha), _power_slope(alpha, 1.0), lowest=MIN_POINT)
+    m = float(reference)
 
     def value(f):
-        with np.errstate(divide="ignore", over="ignore"):
-            return (np.power(np.maximum(f, 0.0), 1.0 - alpha) - 1.0) / (1.0 - alpha)
+        f = np.asarray(f, dtype=float)
+        with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+            log_f = np.log(np.maximum(f, 0.0))
+            return m * np.exp((1.0 - alpha) * (log_f - np.log(m))) * np.expm1((alpha - 1.0) * log_f) / (alpha - 1.0)
 
+    return Welfare(name, value, _power_slope(alpha, m), log_scale=alpha * float(np.log(m)),
+                   lowest=m * MIN_POINT ** (1.0 / alpha))
+
+
+def _power_slope(alpha: float, m: float) -> Callable[[np.ndarray], np.ndarray]:
     def slope(f):
-        with np.errstate(divide="ignore", over="ignore"):
-            return np.power(np.maximum(f, 1e-300), -alpha)
+        with np.errstate(divide="ignore", over="ignore", under="ignore"):
+            return np.exp(-alpha * np.log(np.maximum(np.asarray(f, dtype=float) / m, 1e-300)))
 
-    return Welfare(f"alpha-fair welfare (alpha={alpha:g}) of fill rates", value, slope)
+    return slope
 
 
-def _log(f: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(np.maximum(f, 0.0))
+def reference_level(model, runner, alpha: float) -> float:
+    """The max-min level of the pair rates, the reference ``m`` of :func:`alpha_welfare` for ``alpha > 1``.
+
+    1 when ``alpha <= 1`` (no scaling needed) or when some pair can get nothing (``u = -inf``
+    for it whatever the allocation). One LP.
+    """
+    from allocator.rules.stages import level_lp, level_of
+
+    measure = model.measures.pair
+    if alpha <= 1 or not len(measure):
+        return 1.0
+    lp = level_lp(model.base, measure, np.arange(len(measure)))
+    level = level_of(runner.run("welfare reference level", lp), lp)
+    return level if level is not None and level > 1e-12 else 1.0
 
 
 def maximise(model, runner, welfare: Welfare, tolerance: float, max_rounds: int) -> RuleOutcome:
@@ -91,32 +162,68 @@ def maximise(model, runner, welfare: Welfare, tolerance: float, max_rounds: int)
         lp = model.base.with_objective({})
         return RuleOutcome(flows_of(runner.run("welfare", lp), lp), {"welfare": welfare.name})
     lp = initial_lp(model, welfare)
-    lowest = np.full(count, MIN_POINT)  # each pair's lowest tangent point so far
+    lowest = np.full(count, welfare.lowest)  # each pair's lowest tangent point so far
     for round_number in range(1, max_rounds + 1):
         solution = runner.run(f"welfare round {round_number}", lp)
         flows = flows_of(solution, lp)
         rates = np.clip(measure.lp_rates(flows), 0.0, 1.0)  # from the flows, not the rate columns' round-off
         achieved = welfare.value(rates)
-        bound = float(solution.x[lp.cols("z")].sum())
-        score = float(achieved.sum())
-        gap = bound - score
-        relative = gap / max(1.0, abs(score)) if np.isfinite(score) else np.inf
+        total = float(achieved.sum())
+        bound = proven_bound(lp, solution, model)
+        norm = welfare.norm(total) if np.isfinite(total) else np.inf
+        relative = (bound - total) / norm if norm > 0 else np.inf
         if welfare.linear or relative <= tolerance or round_number == max_rounds:
             break
         excess = solution.x[lp.cols("z")] - achieved
-        cut = np.flatnonzero(excess > CUT_SHARE * tolerance * max(1.0, abs(score)) / count)
+        cut = np.flatnonzero(excess > CUT_SHARE * tolerance * min(norm, np.finfo(float).max) / count)
+        if not len(cut):  # the tangents are tight: what is left of the gap is the LP solve's own accuracy
+            break
         # the tangent at the rate reached; at a rate of 0 (log, alpha > 1: u(0) = -inf) one lower down
         new_points = np.where(rates[cut] > 0, rates[cut], lowest[cut] / 10)
         lowest[cut] = np.minimum(lowest[cut], new_points)
         lp = _add_tangents(lp, welfare, cut, new_points, round_number)
-    return RuleOutcome(flows, {"welfare": welfare.name, "objective": score, "upper_bound": bound,
-                               "gap": max(gap, 0.0), "relative_gap": max(relative, 0.0), "rounds": round_number})
+    objective = welfare.unscaled(total)
+    upper = max(welfare.unscaled(bound, outward=True), objective)  # U(x^) <= U* <= bound: max stays one
+    gap = upper - objective if np.isfinite(upper - objective) else max(bound - total, 0.0)
+    relative = gap / max(1.0, abs(objective)) if np.isfinite(objective) else max(relative, 0.0)
+    return RuleOutcome(flows, {"welfare": welfare.name, "objective": objective, "upper_bound": upper,
+                               "gap": gap, "relative_gap": relative, "rounds": round_number})
+
+
+def proven_bound(lp: LPModel, solution, model) -> float:
+    """An upper bound on the tangent LP's optimum (so on ``sum w``) that holds in floating point.
+
+    From the row duals (:func:`allocator.lp_bound.dual_bound`); a solve without duals (whole
+    units: branch and bound) gives its objective raised by the relative gap it stopped at.
+    """
+    if solution.row_dual is not None:
+        return dual_bound(lp, solution.row_dual, _acyclic_edges(lp, model.problem))
+    from allocator.backends.highs import MIP_GAP
+
+    objective = float(solution.x[lp.cols("z")].sum())
+    return objective + MIP_GAP * max(1.0, abs(objective))
+
+
+def _acyclic_edges(lp: LPModel, problem) -> np.ndarray | None:
+    """Upper bounds on flow-mode edge columns that some optimum meets: a resource's total stock.
+
+    Cancelling a cycle keeps every node's balance and delivery (and, with no negative edge cost,
+    the budget), so some optimum's flow has no cycle, and no edge of it carries more than was stocked.
+    """
+    network = problem.network
+    if network is None or "edge" not in lp.col_blocks or (np.asarray(network.cost) < 0).any():
+        return None
+    upper = np.full(lp.num_cols, np.inf)
+    stock = problem.supply.sum(axis=0) / problem.scale  # per resource, in the LP's units
+    block = lp.cols("edge")
+    upper[block] = np.tile(stock, (block.stop - block.start) // len(stock)) * (1 + 4 * EPS)
+    return upper
 
 
 def initial_lp(model, welfare: Welfare) -> LPModel:
     """The first round's LP: tangents on the geometric grid (one tangent for a linear ``u``)."""
     measure = model.measures.pair
-    grid = np.geomspace(MIN_POINT, 1.0, 1 if welfare.linear else GRID_POINTS)
+    grid = np.geomspace(welfare.lowest, 1.0, 1 if welfare.linear else GRID_POINTS)
     return tangent_lp(model.base, measure, welfare, np.tile(grid, (len(measure), 1)))
 
 
@@ -137,17 +244,35 @@ def tangent_lp(base: LPModel, measure, welfare: Welfare, points: np.ndarray) -> 
 
 
 def _add_tangents(lp: LPModel, welfare: Welfare, pairs: np.ndarray, points: np.ndarray, round_number: int) -> LPModel:
-    """Rows ``z_k - u'(p) rate_k <= u(p) - u'(p) p`` for every pair in ``pairs`` and its point(s)."""
+    """Rows ``z_k - w'(p) rate_k <= w(p) - w'(p) p`` for every pair in ``pairs`` and its point(s).
+
+    Each intercept is raised by its round-off, so every row lies above ``w`` as its floating-point
+    numbers state it; points where ``w`` or ``w'`` is not finite are left out. ``z_k`` gets a
+    lower bound below every line at rate 0: it changes no optimum (``z_k`` rises to the lowest
+    line at its rate) and lets :func:`~allocator.lp_bound.dual_bound` prove one.
+    """
     points = np.asarray(points, dtype=float).reshape(len(pairs), -1)
     per_pair = points.shape[1]
-    count = lp.col_blocks["z"].stop - lp.col_blocks["z"].start
+    z_block = lp.col_blocks["z"]
+    count = z_block.stop - z_block.start
     slopes = welfare.slope(points)
-    intercepts = welfare.value(points) - slopes * points
-    rows = np.arange(len(pairs) * per_pair)
-    columns = np.tile(pairs, per_pair)  # block j holds every pair's tangent at its j-th point
+    values = welfare.value(points)
+    with np.errstate(invalid="ignore", over="ignore"):
+        intercepts = values - slopes * points
+        intercepts += 16 * EPS * (np.abs(values) + np.abs(slopes * points)) + 1e-300
+    kept = (np.isfinite(intercepts) & np.isfinite(slopes)).T.ravel()
+    rows = np.arange(int(kept.sum()))
+    columns = np.tile(pairs, per_pair)[kept]  # block j holds every pair's tangent at its j-th point
     z_part = sp.csr_array((np.ones(len(rows)), (rows, columns)), shape=(len(rows), count))
-    rate_part = sp.csr_array((-slopes.T.ravel(), (rows, columns)), shape=(len(rows), count))
+    rate_part = sp.csr_array((-slopes.T.ravel()[kept], (rows, columns)), shape=(len(rows), count))
     builder = LPBuilder(lp)
     builder.add_rows(f"tangent{round_number}", {"rate": rate_part, "z": z_part},
-                     lower=-np.inf, upper=intercepts.T.ravel())
-    return builder.build()
+                     lower=-np.inf, upper=intercepts.T.ravel()[kept])
+    lp = builder.build()
+    low = np.where(np.isfinite(intercepts), intercepts, np.inf).min(axis=1)
+    some = np.isfinite(low)
+    index = z_block.start + pairs[some]
+    lower = lp.col_lower.copy()
+    below = low[some] - np.maximum(1.0, np.abs(low[some]))  # under every line at rate 0 (lines rise)
+    lower[index] = np.where(np.isfinite(lower[index]), np.minimum(lower[index], below), below)
+    return replace(lp, col_lower=lower)

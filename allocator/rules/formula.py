@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -75,7 +75,8 @@ class Formula(Rule):
     key: ClassVar[str] = "formula"
     summary: ClassVar[str] = "shares from a weighted index of unit columns (e.g. TEFAP: 60% poverty, 40% unemployed)"
 
-    weights: dict[Identifier, Number] = Field(min_length=1)
+    #: relative weights; at most 1e100 each, so that their sum never overflows (two of 1e308 sum to inf)
+    weights: dict[Identifier, Annotated[Number, Field(le=1e100)]] = Field(min_length=1)
 
     def columns(self):
         return tuple(self.weights)
