@@ -6,6 +6,8 @@ import datetime
 import time
 
 from allocator._version import __version__
+from allocator.arguments import Flag, Seconds, SolverLike, checked, instance
+from allocator.scenario.load import ScenarioLike
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.base import Backend
 from allocator.compiler import CompiledModel, compile
@@ -19,15 +21,20 @@ from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
 from allocator.scenario.model import Scenario
 from allocator.status import Status
 
+CompiledArg = instance(CompiledModel, "a CompiledModel (allocator.compile)")
+OptionsArg = instance(SolverOptions, "a SolverOptions")
 
-def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend = "highs", *,
-          time_limit: float | None = None) -> Result:
+
+@checked
+def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLike = "highs", *,
+          time_limit: Seconds | None = None) -> Result:
     """Allocate the scenario's supply by ``rule`` under ``constraints``.
 
     Parameters
     ----------
-    scenario : Scenario
-        From :func:`allocator.load_scenario` or :func:`allocator.scenario_from_dict`.
+    scenario : Scenario or path
+        From :func:`allocator.load_scenario` or :func:`allocator.scenario_from_dict`, or the path
+        of a scenario file (loaded as ``load_scenario`` does).
     rule : str, mapping or Rule, optional
         ``"maxmin"``, ``"leximin:over=region"``, ``{"name": "leximin", "over": "region"}`` or an
         object; default: the scenario's rule.
@@ -64,8 +71,9 @@ def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend
     return solve_compiled(compile(scenario, rule, constraints), solver, SolverOptions(time_limit=time_limit))
 
 
-def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
-                   options: SolverOptions | None = None, *, fallback: bool = True) -> Result:
+@checked
+def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
+                   options: OptionsArg | None = None, *, fallback: Flag = True) -> Result:
     """Run ``model.rule`` on an already compiled model (see :func:`allocator.compile`).
 
     With ``fallback``, a stage the chosen backend fails on numerically is solved again on the

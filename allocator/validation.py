@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from allocator.arguments import Flag, PathLike, checked
 from allocator.errors import Issue
 from allocator.problem import Problem
 from allocator.scenario.load import load_scenario
 from allocator.scenario.model import Scenario
 
 
-def validate(path: str | Path, *, allow_outside: bool = False) -> tuple[Scenario, tuple[Issue, ...]]:
+@checked
+def validate(path: PathLike, *, allow_outside: Flag = False) -> tuple[Scenario, tuple[Issue, ...]]:
     """Load and check the scenario at ``path`` without solving it.
 
     ``allow_outside`` is passed to :func:`~allocator.load_scenario`.
