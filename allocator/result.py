@@ -100,6 +100,9 @@ class Result:
     trace: SolveTrace | None = field(default=None, repr=False)
     edges: pd.DataFrame | None = None
     nodes: pd.DataFrame | None = None  # flow networks with throughput limits: one row per limited node
+    #: supply left while units it can reach still need it: resource, amount, share, cause, reason
+    #: (:func:`allocator.withheld.withheld_supply`); each also stands in ``warnings``
+    withheld: tuple[dict, ...] = ()
 
     @property
     def input_paths(self) -> tuple[str, ...]:
@@ -125,6 +128,7 @@ class Result:
             "metrics": self.metrics,
             "solver": self.solver,
             "warnings": [str(w) for w in self.warnings],
+            **({"withheld": list(self.withheld)} if self.withheld else {}),
             "audit": self.audit if folder is None else relative_inputs(self.audit, folder),
             **({"network": _network_summary(self.edges, self.nodes)} if self.edges is not None else {}),
         })

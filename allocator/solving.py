@@ -20,6 +20,8 @@ from allocator.result import Result, SolveTrace
 from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
 from allocator.scenario.model import Scenario
 from allocator.status import Status
+from allocator.validation import rule_issues
+from allocator.withheld import withheld_supply, withheld_warnings
 
 CompiledArg = instance(CompiledModel, "a CompiledModel (allocator.compile)")
 OptionsArg = instance(SolverOptions, "a SolverOptions")
@@ -80,6 +82,7 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
     other backend (PuLP/CBC for HiGHS, HiGHS otherwise); the stage's note says so.
     """
     options = options or SolverOptions()
+    noted = rule_issues(model.rule, model.problem)  # before any solve: a formula with no index is refused
     backend = get_backend(solver)
     if not backend.is_available():
         raise SolverUnavailableError(backend.unavailable_reason())
@@ -111,6 +114,8 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
     stages = [{"stage": r.stage, "status": r.status.value, "objective": r.objective,
                "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
     fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]
+    # supply left while units it can reach still need it: say how much and what holds it back
+    withheld = withheld_supply(solved, flows, backend, options) if status is Status.OPTIMAL else []
     return Result(
         status=status,
         scenario=model.scenario.name,
@@ -131,7 +136,8 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
             **({"stopped": stopped} if stopped else {}),
             **({"fallbacks": fallbacks} if fallbacks else {}),
         },
-        warnings=tuple(model.scenario.warnings) + tuple(problem.warnings),
+        warnings=(*model.scenario.warnings, *problem.warnings, *noted, *withheld_warnings(solved, withheld)),
+        withheld=tuple(withheld),
         audit=audit_record(model.scenario, options),
         trace=SolveTrace(solved, runner.last),
     )
