@@ -83,7 +83,7 @@ def withheld_supply(model, flows: np.ndarray, backend, options: SolverOptions | 
         for (high, low), cause in zip(zip(levels, levels[1:]), causes):
             amount = min(high - low, float(supply[r] - given[r]))
             if amount > floor:
-                records.append({"resource": resource, "amount": amount, "share": amount / supply[r],
+                records.append({"resource": resource, "amount": float(amount), "share": float(amount / supply[r]),
                                 "cause": _CAUSE[cause], "reason": _reason(cause, model, flows, r, solve)})
     return records
 
@@ -149,6 +149,9 @@ def _reason(cause: str, model, flows: np.ndarray, r: int, solve) -> str:
     if cause == "constrained":
         return _constraint_reason(model, r, solve)
     if cause == "whole":
+        if model.constraints:
+            return ("whole units cannot be split: " + "; ".join(c.describe() for c in model.constraints)
+                    + " could hold with fractions of a unit, not with one more whole unit")
         return "whole units cannot be split: what is left is less than a whole unit where it is needed"
     own = getattr(model.rule, "withholding", None)
     said = own(model, flows, r) if own is not None else None
