@@ -125,3 +125,24 @@ def test_solve_shows_the_reason_on_the_terminal_and_in_summary_json(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert any("because group_gap(attribute=race, max_gap=0.05)" in w for w in summary["warnings"])
     assert summary["withheld"][0]["amount"] == 27.5
+
+
+# --- no NaN reaches a user ---------------------------------------------------------------------------
+
+def test_zero_supply_zero_demand_and_zero_gaps_write_no_nan(tmp_path):
+    """Nothing to give (food 0), nothing asked (milk): every table and document says a number or null."""
+    from allocator.comparison import compare_rules, save_comparison
+    from allocator.disparity import disparity, save_disparity
+    from allocator.explain import save_explanation
+
+    scenario = build(resources=[{"id": "food"}, {"id": "milk"}], supply={"food": 0, "milk": 5}, groups=["g"],
+                     units=[{"id": "a", "demand": {"food": 5, "milk": 0}, "groups": {"g": "x"}},
+                            {"id": "b", "demand": {"food": 5, "milk": 0}, "groups": {"g": "y"}}])
+    result = allocator.solve(scenario, "maxmin")
+    result.save(tmp_path / "solve")
+    save_comparison(compare_rules(scenario, ["maxmin", "utilitarian", "nash"]), tmp_path / "compare")
+    save_explanation(result.explain(), tmp_path / "explain")
+    save_disparity(disparity(scenario, "g", "maxmin"), tmp_path / "disparity")
+    for path in tmp_path.rglob("*.*"):
+        text = path.read_text().lower()
+        assert "nan" not in text.replace("nash", "") and "inf" not in text, path
