@@ -93,7 +93,7 @@ def explain_result(result: ResultArg) -> Explanation:
     resolved = last is None or "method" in model.rule.params() and model.rule.params()["method"] != "lp"
     if resolved:
         lp_rule = model.rule.model_copy(update={"method": "lp"}) if "method" in model.rule.params() else model.rule
-        result = solve_compiled(_with_rule(model, lp_rule), result.solver["name"])
+        result = solve_compiled(_with_rule(model, lp_rule), result.solver["name"], withheld=False)
         model, last = result.trace.model, result.trace.last
     stage, lp, solution = last
     problem = model.problem

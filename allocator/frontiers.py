@@ -151,7 +151,7 @@ def frontier(scenario: ScenarioLike, constraint, values: Numbers, *, attribute: 
         model = CompiledModel(scenario, problem, measures, rule, constraints, feasible_set(problem, measures, constraints))
         row: dict[str, object] = {parameter: float(value)}
         try:
-            result = solve_compiled(model, backend, SolverOptions())
+            result = solve_compiled(model, backend, SolverOptions(), withheld=False)  # the table reads metrics only
         except InfeasibleError:
             row.update(status="infeasible", total_value=np.nan, total_allocated=np.nan, min_fill_rate=np.nan)
         else:

@@ -75,11 +75,13 @@ def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLik
 
 @checked
 def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
-                   options: OptionsArg | None = None, *, fallback: Flag = True) -> Result:
+                   options: OptionsArg | None = None, *, fallback: Flag = True, withheld: Flag = True) -> Result:
     """Run ``model.rule`` on an already compiled model (see :func:`allocator.compile`).
 
     With ``fallback``, a stage the chosen backend fails on numerically is solved again on the
-    other backend (PuLP/CBC for HiGHS, HiGHS otherwise); the stage's note says so.
+    other backend (PuLP/CBC for HiGHS, HiGHS otherwise); the stage's note says so. With
+    ``withheld``, supply left while units it can reach still need it is measured and explained
+    (:mod:`allocator.withheld`); ``False`` skips those LPs where only the metrics are read.
     """
     options = options or SolverOptions()
     noted = rule_issues(model.rule, model.problem)  # before any solve: a formula with no index is refused
@@ -115,7 +117,7 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
                "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
     fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]
     # supply left while units it can reach still need it: say how much and what holds it back
-    withheld = withheld_supply(solved, flows, backend, options) if status is Status.OPTIMAL else []
+    withheld = withheld_supply(solved, flows, backend, options) if withheld and status is Status.OPTIMAL else []
     return Result(
         status=status,
         scenario=model.scenario.name,

@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from allocator.backends.base import SolverOptions
-from allocator.errors import Issue, Severity
+from allocator.errors import Issue, Severity, SolverError
 from allocator.status import Status
 
 #: supply and demand left below this share of the resource's supply are round-off
@@ -47,6 +47,7 @@ def withheld_supply(model, flows: np.ndarray, backend, options: SolverOptions | 
     if not pairs.any():
         return []
     options = options or SolverOptions()
+    backend = _plain(backend)
     open_lp = feasible_set(problem, model.measures, ())
     if problem.network is not None:
         opened = open_lp
@@ -84,7 +85,7 @@ def withheld_supply(model, flows: np.ndarray, backend, options: SolverOptions | 
             amount = min(high - low, float(supply[r] - given[r]))
             if amount > floor:
                 records.append({"resource": resource, "amount": float(amount), "share": float(amount / supply[r]),
-                                "cause": _CAUSE[cause], "reason": _reason(cause, model, flows, r, solve)})
+                                "cause": _CAUSE[cause], "reason": _reason(cause, model, flows, r, solve, reach["bare"])})
     return records
 
 
@@ -104,6 +105,17 @@ def withheld_warnings(model, records: list[dict]) -> list[Issue]:
                             f"({record['share']:.0%} of its supply) stays {where} while units it can reach still "
                             f"need it, because {record['reason']}", severity=Severity.WARNING))
     return issues
+
+
+def _plain(backend):
+    """A fresh backend of the same kind: a warm-starting one (a frontier's) keeps its basis for its own LPs."""
+    from allocator.backends import get_backend
+    from allocator.errors import UsageError
+
+    try:
+        return get_backend(backend.name)
+    except UsageError:  # a backend of the caller's own making
+        return backend
 
 
 def _amount(value: float) -> str:
@@ -136,18 +148,21 @@ def _most_delivered(problem, lp, backend, options, *, relax: bool) -> np.ndarray
     lp = lp.with_objective({"flow": 1.0})
     if relax:
         lp = replace(lp, integer=None)
-    solution = backend.solve(lp, options)
+    try:
+        solution = backend.solve(lp, options)
+    except SolverError:  # the allocation stands; only this measurement is lost
+        return None
     if solution.status is not Status.OPTIMAL or solution.x is None:
         return None
     return _by_resource(problem, np.maximum(solution.x[lp.cols("flow")], 0.0) * problem.scale)
 
 
-def _reason(cause: str, model, flows: np.ndarray, r: int, solve) -> str:
+def _reason(cause: str, model, flows: np.ndarray, r: int, solve, bare: np.ndarray) -> str:
     if cause == "bare":
         present = [words for block, words in NETWORK_LIMITS.items() if block in model.base.row_blocks]
         return "the network's " + (", ".join(present) or "limits") + " cannot carry it there"
     if cause == "constrained":
-        return _constraint_reason(model, r, solve)
+        return _constraint_reason(model, r, solve, bare)
     if cause == "whole":
         if model.constraints:
             return ("whole units cannot be split: " + "; ".join(c.describe() for c in model.constraints)
@@ -168,16 +183,16 @@ HOLDS = {
 }
 
 
-def _constraint_reason(model, r: int, solve) -> str:
+def _constraint_reason(model, r: int, solve, bare: np.ndarray) -> str:
     """The constraints that, each alone, deliver less of resource ``r`` than links and stocks allow."""
     from allocator.compiler import feasible_set
 
     problem = model.problem
-    bare = solve(feasible_set(problem, model.measures, ()))
     blamed = []
     for constraint in model.constraints:
-        alone = solve(feasible_set(problem, model.measures, (constraint,)))
-        if alone is not None and bare is not None and alone[r] < bare[r] - LEFT * max(float(bare[r]), 1.0):
+        # a single constraint is the one that holds supply back: no LP needed to say so
+        alone = None if len(model.constraints) == 1 else solve(feasible_set(problem, model.measures, (constraint,)))
+        if len(model.constraints) == 1 or alone is not None and alone[r] < bare[r] - LEFT * max(float(bare[r]), 1.0):
             params = constraint.params()
             text = HOLDS.get(constraint.key, "{c} allows no more")
             blamed.append(text.format(c=constraint.describe(), **params))
