@@ -37,7 +37,6 @@ from allocator.scenario.load import ScenarioLike
 from allocator.compiler import resolve_rule
 from allocator.errors import UsageError
 from allocator.problem import Problem
-from allocator.scenario.model import Scenario
 from allocator.uncertainty import Uncertainty, pair_intervals
 
 MONOTONE_LEVEL_RULES = frozenset({"maxmin", "leximin"})

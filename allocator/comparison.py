@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,6 @@ from allocator.rules.base import RULES
 from allocator.errors import InfeasibleError, UsageError
 from allocator.inequality import atkinson, theil
 from allocator.result import Result
-from allocator.scenario.model import Scenario
 from allocator.solving import solve
 
 DEFAULT_RULES = ("utilitarian", "proportional", "maxmin", "leximin", "nash")

@@ -30,7 +30,6 @@ from allocator.output import atomic_file, check_output_file
 from allocator.problem import Problem
 from allocator.result import spreadsheet_safe
 from allocator.rules.stages import StageInfeasible, StageRunner
-from allocator.scenario.model import Scenario
 
 FORMATS = (".lp", ".mps")
 #: the legend's columns: what a name is, and the ids it was built from

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,6 @@ from allocator.errors import InfeasibleError, ScenarioError, UsageError
 from allocator.measures import MeasureSet
 from allocator.problem import Problem
 from allocator.scenario.checks import check_references
-from allocator.scenario.model import Scenario
 from allocator.solving import solve_compiled
 
 #: constraint type -> the parameter the frontier moves

@@ -9,7 +9,6 @@ from allocator._version import __version__
 from allocator.arguments import Flag, Seconds, SolverLike, checked, instance
 from allocator.scenario.load import ScenarioLike
 from allocator.backends import SolverOptions, fallback_for, get_backend
-from allocator.backends.base import Backend
 from allocator.compiler import CompiledModel, compile
 from allocator.constraints.boundary import run_rule
 from allocator.diagnose import infeasibility

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from allocator.arguments import Flag, PathLike, checked
 from allocator.errors import Issue, ScenarioError, Severity
