@@ -32,16 +32,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from allocator.arguments import Flag, PathLike, SolverLike, Whole, checked, instance
+from allocator.scenario.load import ScenarioLike
 from allocator.compiler import resolve_rule
 from allocator.errors import UsageError
 from allocator.problem import Problem
-from allocator.scenario.model import Scenario
 from allocator.uncertainty import Uncertainty, pair_intervals
 
 MONOTONE_LEVEL_RULES = frozenset({"maxmin", "leximin"})
 
 
-def bounds(scenario: Scenario, rule=None, *, samples: int = 200, seed: int = 0, solver: str = "highs") -> pd.DataFrame:
+@checked
+def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Whole = 0,
+           solver: SolverLike = "highs") -> pd.DataFrame:
     """Worst and best min fill rate, total value and group gaps over the demand intervals.
 
     Returns
@@ -193,7 +196,12 @@ def group_rate_range(allocated: np.ndarray, low: np.ndarray, high: np.ndarray) -
     return float(min(ratio, new)), float(highest)
 
 
-def save_bounds(table: pd.DataFrame, folder, *, force: bool = False, inputs=()):
+#: an argument that must be a pandas DataFrame (allocator.bounds.bounds)
+TableArg = instance(pd.DataFrame, "a pandas DataFrame (allocator.bounds.bounds)")
+
+
+@checked
+def save_bounds(table: TableArg, folder: PathLike, *, force: Flag = False, inputs=()):
     """Write ``bounds.csv`` and ``bounds.json`` atomically into ``folder`` (each row rounded by its metric's kind)."""
     from allocator.precision import frame_records
     from allocator.result import save_tables

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from allocator.arguments import Flag, PathLike, SolverLike, checked, instance
+from allocator.scenario.load import ScenarioLike
 from allocator.rules.base import RULES
 from allocator.errors import InfeasibleError, UsageError
 from allocator.inequality import atkinson, theil
 from allocator.result import Result
-from allocator.scenario.model import Scenario
 from allocator.solving import solve
 
 DEFAULT_RULES = ("utilitarian", "proportional", "maxmin", "leximin", "nash")
@@ -71,7 +72,8 @@ class Comparison:
     inputs: tuple[str, ...] = ()
 
 
-def compare_rules(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constraints=None, solver: str = "highs", *,
+@checked
+def compare_rules(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None, solver: SolverLike = "highs", *,
                   progress: Callable[[str], None] | None = None) -> Comparison:
     """Solve ``scenario`` under every rule in ``rules`` and tabulate the outcomes.
 
@@ -149,7 +151,8 @@ def infeasible_reason(error: InfeasibleError) -> str:
     return str(error).splitlines()[0] if str(error) else "infeasible"
 
 
-def compare(scenario: Scenario, rules: Sequence = DEFAULT_RULES, constraints=None, solver: str = "highs") -> pd.DataFrame:
+@checked
+def compare(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None, solver: SolverLike = "highs") -> pd.DataFrame:
     """One row per rule, a column for every metric of ``summary.json`` and these:
 
     ``price_of_fairness`` (``1 - total_value / total_value(utilitarian)``),
@@ -213,7 +216,12 @@ def _plain(value):
     return value
 
 
-def save_comparison(comparison: Comparison, folder, *, force: bool = False, inputs=()):
+#: an argument that must be a Comparison (allocator.compare_rules)
+ComparisonArg = instance(Comparison, "a Comparison (allocator.compare_rules)")
+
+
+@checked
+def save_comparison(comparison: ComparisonArg, folder: PathLike, *, force: Flag = False, inputs=()):
     """Write ``comparison.csv``, ``per_unit.csv`` and ``comparison.json`` atomically into ``folder``."""
     inputs = tuple(inputs) or comparison.inputs  # never over a file the scenario was read from
     from allocator.result import save_tables

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocator.arguments import checked
+from allocator.scenario.load import ScenarioLike
 from allocator._sparse import sparse as sp
 from allocator.constraints.base import CONSTRAINTS, Constraint
 from allocator.errors import ScenarioError
@@ -60,7 +62,8 @@ def resolve_constraints(constraints, scenario: Scenario) -> tuple[Constraint, ..
     return CONSTRAINTS.many(constraints, where="constraints")
 
 
-def compile(scenario: Scenario, rule: Rule | str | dict | None = None,
+@checked
+def compile(scenario: ScenarioLike, rule=None,
             constraints=None) -> CompiledModel:  # noqa: A001  (mirrors cvxpy's vocabulary)
     """Compile ``scenario`` with ``rule`` and ``constraints`` into a :class:`CompiledModel`.
 

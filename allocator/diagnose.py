@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from allocator.arguments import SolverLike, checked
+from allocator.scenario.load import ScenarioLike
 from allocator.backends.base import Backend, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
 from allocator.compiler import CompiledModel, feasible_set
@@ -220,7 +222,8 @@ class Diagnosis:
     limits: pd.DataFrame
 
 
-def diagnose(scenario, rule=None, constraints=None, solver: str = "highs") -> Diagnosis:
+@checked
+def diagnose(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLike = "highs") -> Diagnosis:
     """Check whether the constraints can hold, explain why not, and find the strictest values that can.
 
     Each limit holds together with every other constraint of the scenario: for a floor or group

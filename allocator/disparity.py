@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from allocator.arguments import Flag, PathLike, SolverLike, Text, checked, instance
+from allocator.scenario.load import ScenarioLike
 from allocator.compiler import resolve_rule
 from allocator.errors import InfeasibleError, UsageError
 from allocator.precision import KINDS_ATTR, RATE
@@ -87,8 +89,9 @@ class Disparity:
         return frame
 
 
-def disparity(scenario: Scenario, attribute: str, rule=None, *, resource: str | None = None,
-              location: str = "pool", solver: str = "highs") -> Disparity:
+@checked
+def disparity(scenario: ScenarioLike, attribute: Text, rule=None, *, resource: Text | None = None,
+              location: Text = "pool", solver: SolverLike = "highs") -> Disparity:
     """Decompose the gap between the groups of ``attribute`` under ``rule`` (default: the scenario's).
 
     Solves up to 8 variants of the scenario (fewer without sites: access and location do not apply).
@@ -219,7 +222,12 @@ def _sentences(d: Disparity) -> list[str]:
     return out
 
 
-def save_disparity(result: Disparity, folder, *, force: bool = False, inputs=()):
+#: an argument that must be a Disparity (allocator.disparity.disparity)
+DisparityArg = instance(Disparity, "a Disparity (allocator.disparity.disparity)")
+
+
+@checked
+def save_disparity(result: DisparityArg, folder: PathLike, *, force: Flag = False, inputs=()):
     """Write ``disparity.csv`` (the parts), ``variants.csv`` and ``summary.json`` atomically into ``folder``."""
     inputs = tuple(inputs) or result.inputs  # never over a file the scenario was read from
     from allocator.precision import round_number

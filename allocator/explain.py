@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from allocator.arguments import Flag, PathLike, checked, instance
 from allocator.compiler import constraint_blocks
 from allocator.constraints.base import group_measure
 from allocator.errors import UsageError
-from allocator.result import Result
+from allocator.result import Result, ResultArg
 from allocator.status import Status
 
 #: a supply row is used up, or a rate at a level, within this relative tolerance
@@ -77,7 +78,8 @@ class Explanation:
     inputs: tuple[str, ...] = ()
 
 
-def explain_result(result: Result) -> Explanation:
+@checked
+def explain_result(result: ResultArg) -> Explanation:
     """Explain ``result`` (from :func:`allocator.solve`); see the module docstring."""
     from allocator.solving import solve_compiled
 
@@ -91,7 +93,7 @@ def explain_result(result: Result) -> Explanation:
     resolved = last is None or "method" in model.rule.params() and model.rule.params()["method"] != "lp"
     if resolved:
         lp_rule = model.rule.model_copy(update={"method": "lp"}) if "method" in model.rule.params() else model.rule
-        result = solve_compiled(_with_rule(model, lp_rule), result.solver["name"])
+        result = solve_compiled(_with_rule(model, lp_rule), result.solver["name"], withheld=False)
         model, last = result.trace.model, result.trace.last
     stage, lp, solution = last
     problem = model.problem
@@ -317,7 +319,12 @@ def _sentences(units, sites, constraints, objective, words: str) -> list[str]:
     return out
 
 
-def save_explanation(explanation: Explanation, folder, *, force: bool = False, inputs=()):
+#: an argument that must be an Explanation (allocator.explain.explain_result)
+ExplanationArg = instance(Explanation, "an Explanation (allocator.explain.explain_result)")
+
+
+@checked
+def save_explanation(explanation: ExplanationArg, folder: PathLike, *, force: Flag = False, inputs=()):
     """Write ``units.csv``, ``sites.csv``, ``constraints.csv`` and ``summary.json`` atomically into ``folder``."""
     inputs = tuple(inputs) or explanation.inputs  # never over a file the scenario was read from
     from allocator.result import save_tables

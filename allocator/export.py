@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from allocator.arguments import Flag, PathLike, Text, checked
+from allocator.scenario.load import ScenarioLike
 from allocator._version import __version__
 from allocator.compiler import CompiledModel, compile, constraint_blocks, feasible_set
 from allocator.constraints.base import group_measure
@@ -28,7 +30,6 @@ from allocator.output import atomic_file, check_output_file
 from allocator.problem import Problem
 from allocator.result import spreadsheet_safe
 from allocator.rules.stages import StageInfeasible, StageRunner
-from allocator.scenario.model import Scenario
 
 FORMATS = (".lp", ".mps")
 #: the legend's columns: what a name is, and the ids it was built from
@@ -62,8 +63,9 @@ def legend_path(path: str | Path) -> Path:
     return path.with_name(path.name + ".legend.csv")
 
 
-def export_lp(scenario: Scenario, path: str | Path, rule=None, constraints=None, *, stage: str | None = None,
-              force: bool = False) -> Path:
+@checked
+def export_lp(scenario: ScenarioLike, path: PathLike, rule=None, constraints=None, *, stage: Text | None = None,
+              force: Flag = False) -> Path:
     """Write a stage LP of ``rule`` on ``scenario`` to ``path`` (``.lp`` or ``.mps``) and its legend, atomically.
 
     Parameters

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from allocator.arguments import Flag, Numbers, PathLike, SolverLike, Text, checked, instance
+from allocator.scenario.load import ScenarioLike
 from allocator.backends import SolverOptions, get_backend
 from allocator.backends.highs import WarmHighs
 from allocator.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
@@ -39,7 +41,6 @@ from allocator.errors import InfeasibleError, ScenarioError, UsageError
 from allocator.measures import MeasureSet
 from allocator.problem import Problem
 from allocator.scenario.checks import check_references
-from allocator.scenario.model import Scenario
 from allocator.solving import solve_compiled
 
 #: constraint type -> the parameter the frontier moves
@@ -71,8 +72,9 @@ class Frontier:
     inputs: tuple[str, ...] = ()
 
 
-def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribute: str | None = None,
-             resource: str | None = None, solver: str = "highs",
+@checked
+def frontier(scenario: ScenarioLike, constraint, values: Numbers, *, attribute: Text | None = None,
+             resource: Text | None = None, solver: SolverLike = "highs",
              progress: Callable[[str], None] | None = None) -> Frontier:
     """Trace the largest total value for each value of ``constraint``'s parameter.
 
@@ -119,7 +121,7 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
         resource = resource or given.get("resource")
         kept = {k: v for k, v in given.items() if k not in ("type", "attribute", "resource") and v is not None}
     if constraint not in PARAMETERS:
-        raise UsageError(f"the frontier moves one of: {', '.join(PARAMETERS)}; got {constraint!r}")
+        raise UsageError(f"constraint: the frontier moves one of: {', '.join(PARAMETERS)}; got {constraint!r}")
     parameter = PARAMETERS[constraint]
     kept.pop(parameter, None)  # the value the frontier moves
     fixed = {"type": constraint, **kept, **({"attribute": attribute} if attribute else {}),
@@ -130,7 +132,8 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
     for value in values:
         spec, issues = CONSTRAINTS.parse({**fixed, parameter: float(value)}, file="<argument>", where="constraint")
         if issues:
-            raise UsageError("; ".join(f"{i.message}" + (f" (expected {i.expected})" if i.expected else "") for i in issues))
+            raise UsageError("; ".join(f"{i.location}: {i.message}" + (f" (expected {i.expected})" if i.expected else "")
+                                       for i in issues))
         specs.append(spec)
     rule = resolve_rule("utilitarian", scenario)
     issues = check_references(scenario, rule, [*others, *specs[:1]], file="<argument>")
@@ -147,7 +150,7 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
         model = CompiledModel(scenario, problem, measures, rule, constraints, feasible_set(problem, measures, constraints))
         row: dict[str, object] = {parameter: float(value)}
         try:
-            result = solve_compiled(model, backend, SolverOptions())
+            result = solve_compiled(model, backend, SolverOptions(), withheld=False)  # the table reads metrics only
         except InfeasibleError:
             row.update(status="infeasible", total_value=np.nan, total_allocated=np.nan, min_fill_rate=np.nan)
         else:
@@ -165,7 +168,12 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
                     inputs=scenario.input_paths)
 
 
-def save_frontier(result: Frontier, folder, *, force: bool = False, inputs=()):
+#: an argument that must be a Frontier (allocator.frontier)
+FrontierArg = instance(Frontier, "a Frontier (allocator.frontier)")
+
+
+@checked
+def save_frontier(result: FrontierArg, folder: PathLike, *, force: Flag = False, inputs=()):
     """Write ``frontier.csv`` and ``summary.json`` atomically into ``folder``."""
     inputs = tuple(inputs) or result.inputs  # never over a file the scenario was read from
     from allocator.precision import frame_records

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from allocator.arguments import Flag, PathLike, SolverLike, Whole, checked, instance
+from allocator.scenario.load import ScenarioLike
 from allocator.errors import UsageError
 from allocator.scenario.model import Scenario
 from allocator.solving import solve
@@ -60,8 +62,9 @@ class Lottery:
     inputs: tuple[str, ...] = ()
 
 
-def lottery(scenario: Scenario, rule="leximin", *, draws: int = 100, seed: int = 0, constraints=None,
-            solver: str = "highs") -> Lottery:
+@checked
+def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed: Whole = 0, constraints=None,
+            solver: SolverLike = "highs") -> Lottery:
     """Solve ``scenario`` fractionally under ``rule`` and draw whole-unit allocations with that expectation.
 
     Every resource is treated as divisible for the fractional solve; demands and stocks must be
@@ -204,7 +207,12 @@ def _decompose(values: np.ndarray, graph, flows: pd.DataFrame) -> pd.DataFrame |
     return pd.DataFrame(rows, columns=["allocation", "probability", "unit", "resource", "site", "quantity"])
 
 
-def save_lottery(result: Lottery, folder, *, force: bool = False, inputs=()):
+#: an argument that must be a Lottery (allocator.lottery.lottery)
+LotteryArg = instance(Lottery, "a Lottery (allocator.lottery.lottery)")
+
+
+@checked
+def save_lottery(result: LotteryArg, folder: PathLike, *, force: Flag = False, inputs=()):
     """Write ``expected.csv``, ``draws.csv``, ``decomposition.csv`` (when small) and ``summary.json`` atomically."""
     inputs = tuple(inputs) or result.inputs  # never over a file the scenario was read from
     from allocator.result import save_tables

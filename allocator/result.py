@@ -10,6 +10,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from allocator.arguments import Flag, PathLike, checked, instance
 from allocator.errors import Issue
 from allocator.output import atomic_folder
 from allocator.precision import REPORT_PRECISION, round_document, round_frame  # noqa: F401 (REPORT_PRECISION: re-exported)
@@ -99,6 +100,9 @@ class Result:
     trace: SolveTrace | None = field(default=None, repr=False)
     edges: pd.DataFrame | None = None
     nodes: pd.DataFrame | None = None  # flow networks with throughput limits: one row per limited node
+    #: supply left while units it can reach still need it: resource, amount, share, cause, reason
+    #: (:func:`allocator.withheld.withheld_supply`); each also stands in ``warnings``
+    withheld: tuple[dict, ...] = ()
 
     @property
     def input_paths(self) -> tuple[str, ...]:
@@ -124,6 +128,7 @@ class Result:
             "metrics": self.metrics,
             "solver": self.solver,
             "warnings": [str(w) for w in self.warnings],
+            **({"withheld": list(self.withheld)} if self.withheld else {}),
             "audit": self.audit if folder is None else relative_inputs(self.audit, folder),
             **({"network": _network_summary(self.edges, self.nodes)} if self.edges is not None else {}),
         })
@@ -131,7 +136,8 @@ class Result:
     def to_json(self, folder: str | Path | None = None) -> str:
         return json.dumps(self.summary(folder), indent=2, sort_keys=False) + "\n"
 
-    def save(self, folder: str | Path, *, force: bool = False) -> Path:
+    @checked
+    def save(self, folder: PathLike, *, force: Flag = False) -> Path:
         """Write ``allocations.csv``, ``groups.csv``, ``flows.csv`` (with sites), ``edges.csv`` and ``nodes.csv``
         (flow networks) and ``summary.json`` atomically; ``summary.json`` records the input paths relative
         to ``folder``.
@@ -155,7 +161,12 @@ class Result:
         return Path(folder)
 
 
-def save_excel(result: Result, path: str | Path, *, force: bool = False) -> Path:
+#: an argument that must be a Result (allocator.solve)
+ResultArg = instance(Result, "a Result (allocator.solve)")
+
+
+@checked
+def save_excel(result: ResultArg, path: PathLike, *, force: Flag = False) -> Path:
     """Write every table of ``result`` as a sheet of one ``.xlsx`` workbook, atomically.
 
     Sheets: ``allocations``, ``groups``, ``flows`` (with sites), ``metrics`` (one row per metric,

@@ -21,6 +21,8 @@ from typing import Callable, Sequence
 import pandas as pd
 from pydantic import ValidationError
 
+from allocator.arguments import Count, Text, Whole, checked
+from allocator.scenario.load import ScenarioLike
 from allocator.backends import get_backend
 from allocator.compiler import resolve_constraints
 from allocator.registry import issues_from_validation
@@ -148,8 +150,9 @@ class Simulation:
         return group_intervals(self.groups, seed=self.plan.seed, **kwargs)
 
 
-def run_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int = 1000, seed: int = 1,
-                   engine: str = "serial", *, uncertainty=None, cv: float | None = None, workers: int | None = None,
+@checked
+def run_simulation(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 1000, seed: Whole = 1,
+                   engine: Text = "serial", *, uncertainty=None, cv: float | None = None, workers: int | None = None,
                    scheduler: str | None = None, out=None, resume: bool = False, force: bool = False,
                    shard_size: int = 25, solver: str = "highs", reuse: bool = True,
                    progress: Callable[[int, int], None] | None = None) -> Simulation:
@@ -207,8 +210,9 @@ def run_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int
     return simulation
 
 
-def simulate(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int = 1000, seed: int = 1,
-             engine: str = "serial", **options) -> pd.DataFrame:
+@checked
+def simulate(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 1000, seed: Whole = 1,
+             engine: Text = "serial", **options) -> pd.DataFrame:
     """Solve every rule on ``draws`` random perturbations of ``scenario``: one row per draw x rule.
 
     Parameters

@@ -8,8 +8,9 @@ import time
 import numpy as np
 
 from allocator._version import __version__
+from allocator.arguments import Flag, Seconds, SolverLike, checked, instance
+from allocator.scenario.load import ScenarioLike
 from allocator.backends import SolverOptions, fallback_for, get_backend
-from allocator.backends.base import Backend
 from allocator.compiler import CompiledModel, compile
 from allocator.constraints.boundary import run_rule
 from allocator.diagnose import infeasibility
@@ -21,16 +22,23 @@ from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
 from allocator.scenario.model import Scenario
 from allocator.status import Status
 from allocator.tolerance import PARAMETER_TOLERANCE
+from allocator.validation import rule_issues
+from allocator.withheld import withheld_supply, withheld_warnings
+
+CompiledArg = instance(CompiledModel, "a CompiledModel (allocator.compile)")
+OptionsArg = instance(SolverOptions, "a SolverOptions")
 
 
-def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend = "highs", *,
-          time_limit: float | None = None) -> Result:
+@checked
+def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLike = "highs", *,
+          time_limit: Seconds | None = None) -> Result:
     """Allocate the scenario's supply by ``rule`` under ``constraints``.
 
     Parameters
     ----------
-    scenario : Scenario
-        From :func:`allocator.load_scenario` or :func:`allocator.scenario_from_dict`.
+    scenario : Scenario or path
+        From :func:`allocator.load_scenario` or :func:`allocator.scenario_from_dict`, or the path
+        of a scenario file (loaded as ``load_scenario`` does).
     rule : str, mapping or Rule, optional
         ``"maxmin"``, ``"leximin:over=region"``, ``{"name": "leximin", "over": "region"}`` or an
         object; default: the scenario's rule.
@@ -64,7 +72,6 @@ def solve(scenario: Scenario, rule=None, constraints=None, solver: str | Backend
     >>> solve(s, "maxmin").allocations["fill_rate"].round(6).tolist()
     [0.6, 0.6]
     """
-    check_time_limit(time_limit)
     return solve_compiled(compile(scenario, rule, constraints), solver, SolverOptions(time_limit=time_limit))
 
 
@@ -77,15 +84,19 @@ def check_time_limit(time_limit: float | None) -> None:
                          f"got {time_limit!r}")
 
 
-def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
-                   options: SolverOptions | None = None, *, fallback: bool = True) -> Result:
+@checked
+def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
+                   options: OptionsArg | None = None, *, fallback: Flag = True, withheld: Flag = True) -> Result:
     """Run ``model.rule`` on an already compiled model (see :func:`allocator.compile`).
 
     With ``fallback``, a stage the chosen backend fails on numerically is solved again on the
-    other backend (PuLP/CBC for HiGHS, HiGHS otherwise); the stage's note says so.
+    other backend (PuLP/CBC for HiGHS, HiGHS otherwise); the stage's note says so. With
+    ``withheld``, supply left while units it can reach still need it is measured and explained
+    (:mod:`allocator.withheld`); ``False`` skips those LPs where only the metrics are read.
     """
     options = options or SolverOptions()
     check_time_limit(options.time_limit)
+    noted = rule_issues(model.rule, model.problem)  # before any solve: a formula with no index is refused
     backend = get_backend(solver)
     if not backend.is_available():
         raise SolverUnavailableError(backend.unavailable_reason())
@@ -118,6 +129,8 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
     stages = [{"stage": r.stage, "status": r.status.value, "objective": r.objective,
                "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
     fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]
+    # supply left while units it can reach still need it: say how much and what holds it back
+    withheld = withheld_supply(solved, flows, backend, options) if withheld and status is Status.OPTIMAL else []
     return Result(
         status=status,
         scenario=model.scenario.name,
@@ -138,7 +151,8 @@ def solve_compiled(model: CompiledModel, solver: str | Backend = "highs",
             **({"stopped": stopped} if stopped else {}),
             **({"fallbacks": fallbacks} if fallbacks else {}),
         },
-        warnings=tuple(model.scenario.warnings) + tuple(problem.warnings),
+        warnings=(*model.scenario.warnings, *problem.warnings, *noted, *withheld_warnings(solved, withheld)),
+        withheld=tuple(withheld),
         audit=audit_record(model.scenario, options),
         trace=SolveTrace(solved, runner.last),
     )

@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from allocator.arguments import Flag, PathLike, checked
 from allocator.audit import recorded_file
 from allocator.errors import Issue, UsageError
 from allocator.result import Result
@@ -80,7 +81,8 @@ class _Recorded:
     sha256: str
 
 
-def verify(folder: str | Path, *, allow_outside: bool = False) -> Verification:
+@checked
+def verify(folder: PathLike, *, allow_outside: Flag = False) -> Verification:
     """Check the inputs recorded in ``folder/summary.json``, re-solve, and compare every kept file.
 
     Parameters

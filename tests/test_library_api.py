@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -322,3 +324,148 @@ def test_second_review_forms_read_alike_everywhere():
     # a read-only array cannot be made writable again (it is a view of a read-only copy)
     with pytest.raises(ValueError):
         scenario.units.demand.setflags(write=True)
+
+
+# --- 5. every public function checks its arguments at the boundary (issue #22) ----------------------
+
+def _public_calls():
+    """``name -> (function, valid keyword arguments)`` for every public function, on tiny inputs."""
+    from functools import partial
+
+    from allocator.bounds import bounds, save_bounds
+    from allocator.comparison import save_comparison
+    from allocator.diagnose import diagnose
+    from allocator.disparity import disparity, save_disparity
+    from allocator.explain import explain_result, save_explanation
+    from allocator.export import export_lp
+    from allocator.frontiers import save_frontier
+    from allocator.lottery import lottery, save_lottery
+    from allocator.result import save_excel
+    from allocator.verify import verify
+
+    s = allocator.scenario_from_dict({
+        "name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10}, "groups": ["region"],
+        "units": [{"id": "a", "demand": 8, "groups": {"region": "north"}, "data": {"demand_low": 6}},
+                  {"id": "b", "demand": 4, "groups": {"region": "south"}, "data": {"demand_low": 3}}]})
+    result = allocator.solve(s, "maxmin")
+    folder = Path(tempfile.mkdtemp())
+    made = {
+        "comparison": compare_rules(s, ["maxmin"]), "explanation": explain_result(result),
+        "frontier": allocator.frontier(s, "group_gap", [0.5], attribute="region"),
+        "disparity": disparity(s, "region", "maxmin"), "lottery": lottery(s, "maxmin", draws=1),
+        "table": bounds(s, "maxmin", samples=1),
+    }
+    out = lambda name: folder / name  # noqa: E731
+    result.save(out("solved"))
+    return {
+        "solve": (allocator.solve, {"scenario": s, "rule": "maxmin", "constraints": [], "solver": "highs",
+                                    "time_limit": 10.0}),
+        "solve_compiled": (allocator.solve_compiled, {"model": allocator.compile(s), "solver": "highs",
+                                                      "options": None, "fallback": True}),
+        "compile": (allocator.compile, {"scenario": s, "rule": "maxmin", "constraints": []}),
+        "compare": (allocator.compare, {"scenario": s, "rules": ["maxmin"], "constraints": [], "solver": "highs"}),
+        "compare_rules": (compare_rules, {"scenario": s, "rules": ["maxmin"], "solver": "highs", "progress": None}),
+        "frontier": (allocator.frontier, {"scenario": s, "constraint": "group_gap", "values": [0.5],
+                                          "attribute": "region", "resource": None, "solver": "highs"}),
+        "validate": (allocator.validate, {"path": SCENARIOS[-1], "allow_outside": False}),
+        "load_scenario": (allocator.load_scenario, {"path": SCENARIOS[-1], "allow_outside": False,
+                                                    "record_inputs": True}),
+        "scenario_from_dict": (allocator.scenario_from_dict, {"document": s.model_dump(), "base_dir": None,
+                                                              "source": "<inline>", "allow_outside": False}),
+        "simulate": (allocator.simulate, {"scenario": s, "rules": ["maxmin"], "draws": 1, "seed": 1,
+                                          "engine": "serial"}),
+        "run_simulation": (allocator.run_simulation, {"scenario": s, "rules": ["maxmin"], "draws": 1, "seed": 1,
+                                                      "engine": "serial", "cv": 0.1}),
+        "explain_result": (explain_result, {"result": result}),
+        "diagnose": (diagnose, {"scenario": s, "rule": "maxmin", "constraints": [], "solver": "highs"}),
+        "disparity": (disparity, {"scenario": s, "attribute": "region", "rule": "maxmin", "resource": None,
+                                  "location": "pool", "solver": "highs"}),
+        "lottery": (lottery, {"scenario": s, "rule": "maxmin", "draws": 1, "seed": 0, "solver": "highs"}),
+        "bounds": (bounds, {"scenario": s, "rule": "maxmin", "samples": 1, "seed": 0, "solver": "highs"}),
+        "verify": (verify, {"folder": out("solved"), "allow_outside": False}),
+        "export_lp": (export_lp, {"scenario": s, "path": out("m.lp"), "rule": "maxmin", "stage": None,
+                                  "force": True}),
+        "save_excel": (save_excel, {"result": result, "path": out("r.xlsx"), "force": True}),
+        "Result.save": (partial(type(result).save, result), {"folder": out("r"), "force": True}),
+        "save_comparison": (save_comparison, {"comparison": made["comparison"], "folder": out("c"), "force": True}),
+        "save_explanation": (save_explanation, {"explanation": made["explanation"], "folder": out("e"),
+                                                "force": True}),
+        "save_frontier": (save_frontier, {"result": made["frontier"], "folder": out("f"), "force": True}),
+        "save_disparity": (save_disparity, {"result": made["disparity"], "folder": out("d"), "force": True}),
+        "save_lottery": (save_lottery, {"result": made["lottery"], "folder": out("l"), "force": True}),
+        "save_bounds": (save_bounds, {"table": made["table"], "folder": out("b"), "force": True}),
+    }
+
+
+_CALLS: dict = {}
+
+
+def public_calls() -> dict:
+    if not _CALLS:
+        _CALLS.update(_public_calls())
+    return _CALLS
+
+
+PUBLIC = ["solve", "solve_compiled", "compile", "compare", "compare_rules", "frontier", "validate", "load_scenario",
+          "scenario_from_dict", "simulate", "run_simulation", "explain_result", "diagnose", "disparity", "lottery",
+          "bounds", "verify", "export_lp", "save_excel", "Result.save", "save_comparison", "save_explanation",
+          "save_frontier", "save_disparity", "save_lottery", "save_bounds"]
+WRONG = [None, 3, -1, True, [1], {}, {"x": 1}, "nowhere-42", math.nan, math.inf, b"x", object()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(PUBLIC), data=st.data())
+def test_every_public_function_refuses_a_wrong_argument_by_name(name, data):
+    """None, numbers, lists, mappings, text, NaN... for any one argument: accepted as plainly meant, or
+    an AllocatorError whose message names the argument (or, for a path, the file). Never AttributeError,
+    TypeError or KeyError from deep inside."""
+    function, valid = public_calls()[name]
+    argument = data.draw(st.sampled_from(sorted(valid)), label="argument")
+    value = data.draw(st.sampled_from(WRONG), label="value")
+    here = os.getcwd()
+    os.chdir(tempfile.mkdtemp())  # a text taken as a path writes nowhere that matters
+    try:
+        function(**{**valid, argument: value})
+    except ScenarioError as exc:  # names the file (or argument) and the field
+        assert argument in ("scenario", "path", "document", "folder", "base_dir") or argument in str(exc), str(exc)
+    except allocator.AllocatorError as exc:
+        assert argument in str(exc) or (isinstance(value, str) and value in str(exc)), str(exc)
+    finally:
+        os.chdir(here)
+
+
+def test_a_wrong_argument_names_function_argument_value_and_what_was_expected():
+    with pytest.raises(UsageError) as caught:
+        allocator.solve(3)
+    assert str(caught.value) == ("solve(): scenario is 3 (int); expected a Scenario (allocator.load_scenario) "
+                                 "or the path of a scenario file")
+    with pytest.raises(UsageError, match=r"simulate\(\): draws is '5' \(str\); expected a whole number of at least 1"):
+        allocator.simulate(pool(), "maxmin", draws="5")
+    with pytest.raises(UsageError, match=r"solve\(\): time_limit is nan \(float\); expected a number of seconds"):
+        allocator.solve(pool(), time_limit=math.nan)
+    with pytest.raises(UsageError, match=r"frontier\(\): values is 'x' \(str\); expected a list of finite numbers"):
+        allocator.frontier(pool(), "group_gap", "x", attribute="region")
+    with pytest.raises(UsageError, match=r"unexpected 'rules'"):
+        allocator.solve(pool(), rules="maxmin")
+
+
+def test_a_path_where_a_scenario_belongs_is_loaded_with_the_loaders_rules(tmp_path):
+    tutorial = next(p for p in SCENARIOS if p.parent.name == "tutorial")
+    by_path = allocator.solve(str(tutorial))
+    assert by_path.allocations.equals(allocator.solve(allocator.load_scenario(tutorial)).allocations)
+    assert allocator.compare(tutorial, ["maxmin"]).index.tolist() == ["maxmin"]
+    # a table outside the scenario's folder is refused, as load_scenario refuses it by default
+    (tmp_path / "inner").mkdir()
+    (tmp_path / "units.csv").write_text("id,demand\na,1\n")
+    (tmp_path / "inner" / "s.yaml").write_text("name: s\nresources: [{id: food}]\nsupply: {food: 1}\n"
+                                                "units: ../units.csv\n")
+    with pytest.raises(ScenarioError, match="outside the scenario's folder"):
+        allocator.solve(tmp_path / "inner" / "s.yaml")
+
+
+def test_plainly_meant_numbers_are_accepted():
+    s = pool()
+    assert len(allocator.simulate(s, "maxmin", draws=np.int64(2), seed=3.0, cv=0.1)) == 2
+    # an array of values is a list of values; 0.5 and 0 as numpy floats
+    assert len(allocator.frontier(s, "group_gap", np.array([0.5, 0.0]), attribute="region").table) == 2
+    assert allocator.solve(s, time_limit=5).status.value == "optimal"  # whole seconds are seconds

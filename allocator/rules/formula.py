@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar
 import numpy as np
 from pydantic import Field
 
+from allocator.errors import Issue, ScenarioError, Severity
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import flows_of
 from allocator.scalars import Identifier, Number
@@ -85,27 +86,68 @@ class Formula(Rule):
         if any(not (w > 0 and np.isfinite(w)) for w in self.weights.values()):
             raise ValueError("every weight must be a positive number")
 
+    def index(self, problem) -> tuple[np.ndarray, list[str]]:
+        """Each unit's index ``sum_c w_c x_ic / sum_j x_jc / sum_c w_c`` among the units that take part
+        (reachable for some resource), and the weighted columns that are 0 for all of them."""
+        taking_part = np.zeros(len(problem.unit_ids), dtype=bool)
+        taking_part[problem.pair_unit[problem.pair_reachable]] = True
+        total_weight = sum(self.weights.values())
+        index = np.zeros(len(problem.unit_ids))
+        empty = []
+        for column, weight in self.weights.items():
+            values = np.where(taking_part, problem.unit_numbers(column), 0.0)
+            column_total = values.sum()
+            if column_total > 0:
+                index += weight / total_weight * values / column_total
+            else:
+                empty.append(column)
+        return index, empty
+
+    def data_issues(self, problem) -> list[Issue]:
+        """An index that is 0 for every unit gives no shares at all: refused. A weighted column that is
+        0 for every unit drops out of the index (its weight counts for nothing): said."""
+        if not problem.pair_reachable.any():
+            return []
+        _, empty = self.index(problem)
+        columns = ", ".join(empty)
+        if len(empty) == len(self.weights):
+            return [Issue(problem.source, "rule.weights",
+                          f"the formula's index is 0 for every unit that can be served ({columns} "
+                          f"{'is' if len(empty) == 1 else 'are'} 0 for all of them), so it gives nobody a share",
+                          "a weighted column with a value above 0 for some unit, or another rule")]
+        return [Issue(problem.source, "rule.weights",
+                      f"{columns} {'is' if len(empty) == 1 else 'are'} 0 for every unit that can be served, so "
+                      f"{'its weight counts' if len(empty) == 1 else 'their weights count'} for nothing: the shares "
+                      f"come from {', '.join(c for c in self.weights if c not in empty)} alone",
+                      severity=Severity.WARNING)] if empty else []
+
     def targets(self, model) -> np.ndarray:
         """The amount each reachable pair should get, in the LP's units."""
         problem, pair = model.problem, model.measures.pair
-        reachable = np.flatnonzero(problem.pair_reachable)
-        units = problem.pair_unit[reachable]
-        total_weight = sum(self.weights.values())
-        index = np.zeros(len(problem.unit_ids))
-        for column, weight in self.weights.items():
-            values = problem.unit_numbers(column)
-            # each column's shares among the units that take part (reachable for some resource)
-            taking_part = np.zeros(len(values), dtype=bool)
-            taking_part[units] = True
-            column_total = values[taking_part].sum()
-            if column_total > 0:
-                index += weight / total_weight * np.where(taking_part, values, 0.0) / column_total
+        errors = [i for i in self.data_issues(problem) if i.severity is Severity.ERROR]
+        if errors:
+            raise ScenarioError(errors)
+        units = problem.pair_unit[np.flatnonzero(problem.pair_reachable)]
+        index, _ = self.index(problem)
         targets = np.zeros(len(pair))
         supply = problem.supply.sum(axis=0) / problem.scale
         for r in range(len(problem.resource_ids)):
             mine = pair.resource == r
             targets[mine] = capped_shares(index[units[mine]], pair.lp_denominator[mine], float(supply[r]))
         return targets
+
+    def withholding(self, model, flows: np.ndarray, r: int) -> str:
+        """Why supply of resource ``r`` stays while units still need it (see :mod:`allocator.withheld`)."""
+        problem = model.problem
+        index, _ = self.index(problem)
+        allocated = problem.pair_allocation(flows)
+        short = problem.pair_reachable & (problem.pair_resource == r) & (allocated < problem.pair_demand)
+        zero = int((index[problem.pair_unit[short]] <= 0).sum())
+        if zero:
+            return (f"{self.describe()} gives shares by its index, and {zero} unit(s) that still "
+                    f"need it have an index of 0")
+        return (f"{self.describe()} sets each unit's share on the pooled supply, and the links "
+                "cannot bring this stock to the units whose shares are not yet delivered")
 
     def first_stage(self, model):
         targets = self.targets(model)

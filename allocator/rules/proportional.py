@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
+
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import flows_of, level_lp, level_of
 
@@ -28,6 +30,15 @@ class Proportional(Rule):
     def first_stage(self, model):
         measure = model.measures.pair
         return level_lp(model.base, measure, range(len(measure)), equal=True)
+
+    def withholding(self, model, flows: np.ndarray, r: int) -> str:
+        """Why supply stays while units still need it (see :mod:`allocator.withheld`)."""
+        problem = model.problem
+        reachable = problem.pair_reachable
+        rates = problem.pair_allocation(flows)[reachable] / problem.pair_demand[reachable]
+        level = float(rates.min()) if len(rates) else 0.0
+        return (f"proportional holds every unit at one fill rate ({level:.1%}), set by the units that can be "
+                "served least: no unit gets more than they do")
 
     def run(self, model, runner):
         lp = self.first_stage(model)

@@ -72,6 +72,17 @@ class Reserve(Rule):
         served, _, resource, _ = self.placement(model)
         return self._deliver_lp(model, served, resource)
 
+    def withholding(self, model, flows: np.ndarray, r: int) -> str:
+        """Why doses stay while units still need them (see :mod:`allocator.withheld`): unfilled places."""
+        served, reserves, _, supply = self.placement(model)
+        granted = places(reserves, supply)
+        unfilled = [f"{name} fills {sum(c == name for c in served)} of {granted[name]} places"
+                    for name in [c.id for c in reserves.categories] + [OPEN]
+                    if sum(c == name for c in served) < granted[name]]
+        lost = "; places a category cannot fill are lost (unused: lost)" if reserves.unused == "lost" else ""
+        return (f"the reserve system ({reserves.method}) serves only units eligible for a category with a place "
+                f"left: {', '.join(unfilled) or 'every place is filled'}{lost}")
+
     def run(self, model, runner):
         served, reserves, resource, supply = self.placement(model)
         lp = self._deliver_lp(model, served, resource)

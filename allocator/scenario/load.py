@@ -6,6 +6,7 @@ at once; the result is either a complete :class:`Scenario` or a :class:`Scenario
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
+from allocator.arguments import Document, Flag, PathLike, Text, checked, instance
 from allocator.constraints import CONSTRAINTS
 from allocator.errors import Issue, ScenarioError, Severity
 from allocator.registry import issues_from_validation
@@ -49,7 +51,8 @@ _SECTION_TYPES = {
 }
 
 
-def load_scenario(path: str | Path, *, allow_outside: bool = False, record_inputs: bool = True) -> Scenario:
+@checked
+def load_scenario(path: PathLike, *, allow_outside: Flag = False, record_inputs: Flag = True) -> Scenario:
     """Read and validate a scenario file.
 
     Parameters
@@ -84,9 +87,20 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False, record_input
     return scenario._derive(inputs=(own, *scenario.inputs))
 
 
-def scenario_from_dict(document: dict[str, Any], *, base_dir: str | Path | None = None,
-                       source: str = "<inline>", allow_outside: bool = False,
-                       record_inputs: bool = True) -> Scenario:
+def _loaded(value) -> Scenario:
+    if isinstance(value, (str, os.PathLike)):
+        return load_scenario(value)  # tables outside its folder refused: load it with allow_outside=True to allow them
+    raise ValueError("not a scenario")
+
+
+#: an argument that is a Scenario, or the path of a scenario file (loaded)
+ScenarioLike = instance(Scenario, "a Scenario (allocator.load_scenario) or the path of a scenario file", _loaded)
+
+
+@checked
+def scenario_from_dict(document: Document, *, base_dir: PathLike | None = None,
+                       source: Text = "<inline>", allow_outside: Flag = False,
+                       record_inputs: Flag = True) -> Scenario:
     """Validate a scenario given as a mapping (the parsed file, or built in code).
 
     ``units`` and ``links`` may also be pandas DataFrames with the CSV columns. Table paths
