@@ -327,7 +327,8 @@ def simulation(sim) -> None:
     summary = sim.metric_summary()
     names = [m for m in SIMULATION_METRICS if m in set(summary["metric"])]
     names += sorted(m for m in set(summary["metric"]) if m.startswith("max_group_gap:"))
-    table = Table(title=f"simulation: {sim.plan.draws} draws, seed {sim.plan.seed}"
+    done = f"{sim.draws_done} of {sim.plan.draws}" if sim.draws_done < sim.plan.draws else f"{sim.plan.draws}"
+    table = Table(title=f"simulation: {done} draws, seed {sim.plan.seed}"
                         + (f" ({sim.resumed_draws} resumed)" if sim.resumed_draws else ""), header_style="bold")
     table.add_column("metric", no_wrap=True)
     rules = list(dict.fromkeys(sim.metrics["rule"]))

@@ -9,9 +9,11 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _load, _save_and_show, app,
+    EXIT_SOLVER, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _load,
+    _save_and_show, app,
 )
-from allocator.cli.tradeoffs import parse_rule_list
+from allocator.cli.tradeoffs import TimeLimitOpt, parse_rule_list
+from allocator.budget import check_time_limit
 
 
 @app.command()
@@ -35,6 +37,7 @@ def simulate(
                                                                         "resumption)")] = 25,
     solver: SolverOpt = "highs",
     force: ForceOpt = False,
+    time_limit: TimeLimitOpt = None,
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Solve several rules on many random draws of uncertain demand and supply."""
@@ -42,14 +45,19 @@ def simulate(
     from allocator.simulation import run_simulation
 
     def action():
+        check_time_limit(time_limit, "--time-limit")
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         render.warnings(loaded.warnings)
         with render.draws_progress(draws) as update:
             result = run_simulation(loaded, parse_rule_list(rules), draws, seed, engine, cv=cv, workers=workers,
                                     scheduler=scheduler, out=out, resume=resume, force=force, shard_size=shard_size,
-                                    solver=solver, progress=update)
+                                    solver=solver, progress=update, time_limit=time_limit)
         render.simulation(result)
+        if result.stopped is not None:
+            render.stopped({**result.stopped, "note": f"{result.stopped['note']}: run again with --resume to continue"})
         render.written(out)
+        if result.status != "complete":  # written, but cut short: as a time-limited solve
+            raise typer.Exit(EXIT_SOLVER)
 
     _run(action)
 
