@@ -62,6 +62,12 @@ def simulate(
     _run(action)
 
 
+def show_bounds(table) -> None:
+    """The bounds table, then the ``stopped:`` line when the time limit cut the samples short."""
+    render.bounds(table)
+    render.stopped(table.attrs.get("stopped"))
+
+
 @app.command()
 def bounds(
     scenario: ScenarioArg,
@@ -71,15 +77,21 @@ def bounds(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write bounds.csv and bounds.json here")] = None,
     solver: SolverOpt = "highs",
     force: ForceOpt = False,
+    time_limit: TimeLimitOpt = None,
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Worst and best min fill rate, group gaps and total value over the demand intervals."""
     from allocator.bounds import bounds as compute_bounds, save_bounds
 
     def action():
+        check_time_limit(time_limit, "--time-limit")
         _check_folder(out, force, scenario)
         loaded = _load(scenario, allow_outside, out, force)
-        table = compute_bounds(loaded, _rule(rule), samples=samples, seed=seed, solver=solver)
-        _save_and_show(table, out, force, save_bounds, render.bounds, loaded.input_paths)
+        with render.draws_progress(samples, "samples") as update:
+            table = compute_bounds(loaded, _rule(rule), samples=samples, seed=seed, solver=solver,
+                                   time_limit=time_limit, progress=update)
+        _save_and_show(table, out, force, save_bounds, show_bounds, loaded.input_paths)
+        if table.attrs.get("status") == "time_limit":  # written, but cut short: as a time-limited solve
+            raise typer.Exit(EXIT_SOLVER)
 
     _run(action)
