@@ -16,6 +16,10 @@ from allocator.errors import UsageError
 #: rows a draws or simulation table may hold: kept in memory and written at the end (about 40
 #: bytes a row in memory, 30 to 100 in a CSV), so a run asking for more is refused before it starts
 MAX_TABLE_ROWS = 2_000_000
+#: points of one frontier, and why no more
+MAX_FRONTIER_POINTS = 1000
+FRONTIER_POINTS_WHY = ("each point is one solve, and a chart of the frontier shows no more (between computed points "
+                       "it is drawn as straight lines)")
 
 
 def check_time_limit(value, name: str = "time_limit") -> float | None:

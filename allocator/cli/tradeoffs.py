@@ -12,7 +12,7 @@ from allocator.cli.app import (
     EXIT_SOLVER, ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _load,
     _save_and_show, app, parse_spec,
 )
-from allocator.budget import check_time_limit
+from allocator.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, check_time_limit, refuse_over
 from allocator.errors import UsageError
 from allocator.spec_text import parse_spec_list
 from allocator.output import check_output_file, check_output_folder
@@ -64,7 +64,8 @@ def frontier(
     constraint: Annotated[str, typer.Option("--constraint", "-c", help="group_gap, floor, group_floor or group_ratio")],
     start: Annotated[float, typer.Option("--from", help="first parameter value (e.g. the loosest)")],
     stop: Annotated[float, typer.Option("--to", help="last parameter value")],
-    points: Annotated[int, typer.Option("--points", min=2, max=1000, help="number of points")] = 21,
+    points: Annotated[int, typer.Option("--points", min=2, help=f"number of points (at most "
+                                                                 f"{MAX_FRONTIER_POINTS:,})")] = 21,
     attribute: Annotated[Optional[str], typer.Option("--attribute", "-a", help="group attribute")] = None,
     resource: Annotated[Optional[str], typer.Option("--resource", help="only this resource")] = None,
     solver: SolverOpt = "highs",
@@ -78,6 +79,7 @@ def frontier(
     from allocator.frontiers import frontier as trace, save_frontier
 
     def action():
+        refuse_over("--points", points, MAX_FRONTIER_POINTS, FRONTIER_POINTS_WHY)
         _check_folder(out, force, scenario)
         loaded = _load(scenario, allow_outside, out, force)
         values = np.linspace(start, stop, points)
