@@ -159,7 +159,7 @@ def lottery(
     rule: Annotated[str, typer.Option("--rule", "-r", help="the rule whose fractional answer gives the odds")] = "leximin",
     draws: Annotated[int, typer.Option("--draws", min=0, help="seeded whole-unit draws to write (at most 2,000,000 "
                                                                "rows of draws.csv: draws x the scenario's flows)")] = 100,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="the same seed gives the same draws")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="the same seed gives the same draws")] = 0,
     constraint: ConstraintOpt = None,
     solver: SolverOpt = "highs",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the draws and the decomposition here")] = None,
