@@ -29,10 +29,13 @@ the true range may be wider than the sampled one, and the table says so.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
-from allocator.arguments import Flag, PathLike, SolverLike, Whole, checked, instance
+from allocator.arguments import Flag, PathLike, Seconds, SolverLike, Whole, checked, instance
+from allocator.budget import Budget
 from allocator.scenario.load import ScenarioLike
 from allocator.compiler import resolve_rule
 from allocator.errors import UsageError
@@ -43,9 +46,21 @@ MONOTONE_LEVEL_RULES = frozenset({"maxmin", "leximin"})
 
 
 @checked
-def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Whole = 0,
-           solver: SolverLike = "highs") -> pd.DataFrame:
+def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Whole = 0, solver: SolverLike = "highs",
+           time_limit: Seconds | None = None, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Worst and best min fill rate, total value and group gaps over the demand intervals.
+
+    Parameters
+    ----------
+    samples : int
+        Uniform demand vectors solved for the sampled bounds, one at a time (only the running
+        extremes are kept, so memory does not grow with ``samples``).
+    time_limit : float, optional
+        Seconds for the whole run, checked before each sample (the solves at nominal demand, the
+        lows and the highs always run): when they run out, the samples solved so far give the
+        sampled bounds, ``method`` says so, and ``table.attrs["status"]`` is ``time_limit``.
+    progress : callable, optional
+        Called with (samples solved, samples asked).
 
     Returns
     -------
@@ -53,7 +68,9 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
         ``setting`` (``fixed allocation`` / ``re-solved``), ``metric``, ``nominal``, ``worst``,
         ``best`` (worst = lowest for rates and value, highest for gaps) and ``method``
         (``exact``, or ``sampled (N vectors)``: the lows, the highs, nominal demand and
-        ``samples`` uniform draws; the true range may be wider).
+        ``samples`` uniform draws; the true range may be wider; ``sampled (N of M vectors: time
+        limit)`` when the time ran out first). ``attrs`` holds ``status``
+        (``complete`` or ``time_limit``) and ``stopped`` (``None``, or how far the samples got).
 
     Examples
     --------
@@ -67,6 +84,9 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
     from allocator.sim_draws import draw_backends, flat_metrics, solve_draw
     from allocator.simulation import plan_simulation
 
+    budget = Budget(time_limit)
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
+        raise UsageError(f"samples must be a whole number, 0 or more, got {samples!r}")
     rule = resolve_rule(rule, scenario)
     problem = Problem.from_scenario(scenario)
     intervals = pair_intervals(problem)
@@ -75,8 +95,8 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
                          "table (demand_low:<resource> / demand_high:<resource> with several resources)")
     low, high = intervals
     # cold solves (no model reuse): the same answers `allocator solve` gives where the optimum is not unique
-    plan = plan_simulation(scenario, [rule], draws=max(1, samples), seed=seed, uncertainty=Uncertainty(),
-                           solver=solver, reuse=False)
+    plan = plan_simulation(scenario, [rule], draws=1, seed=seed, uncertainty=Uncertainty(), solver=solver,
+                           reuse=False)
     backends = draw_backends(plan)
     label = rule.label()
 
@@ -97,28 +117,51 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
     allocated = given.reindex(keys).to_numpy(dtype=float)
     rows = _fixed_rows(problem, allocated, low, high, flat_metrics(result.metrics, problem.resource_ids))
 
-    # re-solved: exact where monotone, else sampled
+    # re-solved: exact where monotone, else sampled (one vector at a time: only the extremes are kept)
+    names = ["min_fill_rate", "total_value", *[f"max_group_gap:{a}" for a in problem.groups]]
+    at_low, at_high = solved(low), solved(high)
+    lowest = {m: _extreme(np.minimum, nominal[m], at_low[m], at_high[m]) for m in names}
+    highest = {m: _extreme(np.maximum, nominal[m], at_low[m], at_high[m]) for m in names}
     generator = np.random.default_rng(seed)
-    vectors = [low, high] + [low + (high - low) * generator.random(len(low)) for _ in range(samples)]
-    outcomes = [solved(d) for d in vectors]
-    count = len(vectors) + 1
+    used = 0
+    if progress is not None:
+        progress(0, samples)
+    while used < samples and not budget.expired():
+        outcome = solved(low + (high - low) * generator.random(len(low)))
+        for m in names:
+            lowest[m], highest[m] = _extreme(np.minimum, lowest[m], outcome[m]), _extreme(np.maximum, highest[m], outcome[m])
+        used += 1
+        if progress is not None:
+            progress(used, samples)
+    stopped = budget.stopped(used, samples, "samples") if used < samples else None
+    # the lows, the highs, nominal demand and the uniform draws
+    method = (f"sampled ({used + 3} vectors)" if stopped is None
+              else f"sampled ({used + 3} of {samples + 3} vectors: time limit)")
     level_exact, value_exact = monotone_cases(problem, rule, plan.constraints)
-    for metric in ["min_fill_rate", "total_value", *[f"max_group_gap:{a}" for a in problem.groups]]:
-        values = np.array([nominal[metric], *[o[metric] for o in outcomes]], dtype=float)
+    for metric in names:
         is_gap = metric.startswith("max_group_gap")
         if metric == "min_fill_rate" and level_exact:
-            worst, best, method = outcomes[1][metric], outcomes[0][metric], "exact"
+            worst, best, how = at_high[metric], at_low[metric], "exact"
         elif metric == "total_value" and value_exact:
-            worst, best, method = outcomes[0][metric], outcomes[1][metric], "exact"
+            worst, best, how = at_low[metric], at_high[metric], "exact"
         else:
-            worst = values.max() if is_gap else values.min()
-            best = values.min() if is_gap else values.max()
-            method = f"sampled ({count} vectors)"  # low, high, nominal and `samples` uniform draws
+            worst = highest[metric] if is_gap else lowest[metric]
+            best = lowest[metric] if is_gap else highest[metric]
+            how = method
         rows.append({"setting": "re-solved", "metric": metric, "nominal": nominal[metric], "worst": worst,
-                     "best": best, "method": method})
+                     "best": best, "method": how})
     order = {"fixed allocation": 0, "re-solved": 1}
     table = pd.DataFrame(rows)
-    return table.sort_values("setting", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    table = table.sort_values("setting", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    table.attrs.update(status="complete" if stopped is None else "time_limit", stopped=stopped)
+    return table
+
+
+def _extreme(pick, *values) -> float:
+    """``pick`` (``np.minimum`` or ``np.maximum``) over ``values`` as floats (``None`` is NaN and wins, as in
+    an array's min and max: a metric missing at one point leaves its bound unknown)."""
+    numbers = np.array([np.nan if v is None else v for v in values], dtype=float)
+    return float(pick.reduce(numbers))
 
 
 def monotone_cases(problem: Problem, rule, constraints) -> tuple[bool, bool]:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable
+from itertools import islice
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from allocator.arguments import Flag, Numbers, PathLike, SolverLike, Text, check
 from allocator.scenario.load import ScenarioLike
 from allocator.backends import SolverOptions, get_backend
 from allocator.backends.highs import WarmHighs
+from allocator.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, refuse_over
 from allocator.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
 from allocator.constraints.base import CONSTRAINTS
 from allocator.registry import Spec
@@ -87,7 +89,8 @@ def frontier(scenario: ScenarioLike, constraint, values: Numbers, *, attribute: 
         (``"group_gap:attribute=race"``, a mapping or an object), whose attribute and resource
         are used and whose moving parameter is ignored.
     values : sequence of float
-        The parameter values, in the order to solve them (e.g. from loose to tight).
+        The parameter values, in the order to solve them (e.g. from loose to tight): at least
+        one, at most :data:`~allocator.budget.MAX_FRONTIER_POINTS` (1,000).
     attribute : str, optional
         Required for group constraints.
 
@@ -128,6 +131,7 @@ def frontier(scenario: ScenarioLike, constraint, values: Numbers, *, attribute: 
              **({"resource": resource} if resource else {})}
     others = [c for c in resolve_constraints(None, scenario)
               if not (c.key == constraint and c.params().get("attribute") == attribute)]
+    values = _point_values(values)
     specs = []
     for value in values:
         spec, issues = CONSTRAINTS.parse({**fixed, parameter: float(value)}, file="<argument>", where="constraint")
@@ -166,6 +170,17 @@ def frontier(scenario: ScenarioLike, constraint, values: Numbers, *, attribute: 
     table["price_of_equity"] = 1 - table["total_value"] / best if best and best > 0 else np.nan
     return Frontier(table, fixed, parameter, getattr(backend, "warm_starts", 0),
                     inputs=scenario.input_paths)
+
+
+def _point_values(values) -> list:
+    """The parameter values as a list (a generator is read once), refused before any solve when there
+    are none or more than :data:`~allocator.budget.MAX_FRONTIER_POINTS`."""
+    given = len(values) if hasattr(values, "__len__") else None
+    points = list(islice(values, MAX_FRONTIER_POINTS + 1))
+    if not points:
+        raise UsageError("values: the frontier needs at least one parameter value, got none")
+    refuse_over("values", given if given is not None else len(points), MAX_FRONTIER_POINTS, FRONTIER_POINTS_WHY)
+    return points
 
 
 #: an argument that must be a Frontier (allocator.frontier)

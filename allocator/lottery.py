@@ -22,13 +22,16 @@ generator, so the same seed gives the same draws.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from allocator.arguments import Flag, PathLike, SolverLike, Whole, checked, instance
+from allocator.arguments import Flag, PathLike, Seconds, SolverLike, Whole, checked, instance
 from allocator.scenario.load import ScenarioLike
+from allocator.budget import MAX_TABLE_ROWS, Budget, refuse_over
 from allocator.errors import UsageError
+from allocator.problem import Problem
 from allocator.scenario.model import Scenario
 from allocator.solving import solve
 
@@ -36,6 +39,8 @@ from allocator.solving import solve
 WHOLE = 1e-7
 #: the exact decomposition is enumerated up to this many distinct integer allocations
 MAX_OUTCOMES = 2000
+#: draws made between two progress reports
+DRAW_CHUNK = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,10 +52,19 @@ class Lottery:
     expected : DataFrame
         ``unit, resource, site, expected`` (the fractional flows: the probabilities' target).
     draws : DataFrame
-        ``draw, unit, resource, site, quantity`` (positive quantities of each seeded draw).
+        ``draw, unit, resource, site, quantity`` (positive quantities of each seeded draw; a draw
+        that gives nobody anything has no row).
     decomposition : DataFrame or None
         ``allocation, probability, unit, resource, site, quantity``: every integer allocation the
         rounding can produce with its exact probability, or ``None`` if there are too many.
+    count : int
+        Draws made (fewer than asked when ``status`` is ``time_limit``).
+    odds : tuple of float or None
+        The probability of each allocation of ``decomposition``, in its order; an allocation that
+        gives nobody anything is counted here although it has no row there.
+    status : str
+        ``complete``, or ``time_limit`` when the time ran out before every draw was made
+        (``stopped`` says after how many).
     """
 
     rule: str
@@ -60,15 +74,34 @@ class Lottery:
     decomposition: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     inputs: tuple[str, ...] = ()
+    count: int = 0
+    odds: tuple[float, ...] | None = None
+    status: str = "complete"
+    stopped: dict | None = None
 
 
 @checked
 def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed: Whole = 0, constraints=None,
-            solver: SolverLike = "highs") -> Lottery:
+            solver: SolverLike = "highs", time_limit: Seconds | None = None,
+            progress: Callable[[int, int], None] | None = None) -> Lottery:
     """Solve ``scenario`` fractionally under ``rule`` and draw whole-unit allocations with that expectation.
 
     Every resource is treated as divisible for the fractional solve; demands and stocks must be
     whole numbers (so that the rounded allocations can respect them).
+
+    Parameters
+    ----------
+    draws : int
+        Seeded draws to make. The draws table is held in memory: ``draws`` times the flows the
+        scenario allows may not exceed :data:`allocator.budget.MAX_TABLE_ROWS`, checked before
+        anything is solved.
+    time_limit : float, optional
+        Seconds for the draws and the decomposition, from the call: checked after each draw (so
+        at least one is made; the fractional solve is not cut short) and during the
+        decomposition. When they run out, the draws made so far are kept, ``status`` is
+        ``time_limit`` and ``stopped`` says after how many.
+    progress : callable, optional
+        Called with (draws made, draws asked) as the draws are made, in chunks.
 
     Examples
     --------
@@ -79,31 +112,75 @@ def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed:
     >>> sorted(d.groupby("allocation")["probability"].first().round(6).tolist())
     [0.5, 0.5]
     """
-    if draws < 0:
-        raise UsageError(f"draws must be 0 or more, got {draws}")
+    budget = Budget(time_limit)
+    _check_request(scenario, draws, seed)
+    fractional = scenario._derive(resources=tuple(r.model_copy(update={"divisible": True})
+                                                  for r in scenario.resources))
+    result = solve(fractional, rule, constraints, solver=solver)
+    flows = _flow_frame(result, scenario)
+    values = flows["expected"].to_numpy()
+    graph = _graph(flows)
+    drawn, count = _drawn(flows, list(_draw_chunks(values, graph, np.random.default_rng(seed), draws, budget,
+                                                   progress)))
+    found = "time" if budget.expired() else _decompose(values, graph, budget)
+    decomposition, odds = _outcome_table(found, flows) if isinstance(found, dict) else (None, None)
+    stopped = budget.stopped(count, draws, "draws") if count < draws or found == "time" else None
+    return Lottery(result.rule["name"], seed, flows, drawn, decomposition,
+                   _notes(result.rule["name"], values, found), inputs=scenario.input_paths,
+                   count=count, odds=odds, status="complete" if stopped is None else "time_limit", stopped=stopped)
+
+
+def _check_request(scenario: Scenario, draws: int, seed: int) -> None:
+    """Everything refused before any work: counts, exclusive sets, fractional demands or stocks."""
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 0:
+        raise UsageError(f"draws must be a whole number, 0 or more, got {draws!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UsageError(f"the seed must be a whole number, 0 or more, got {seed!r}")  # numpy refuses negative seeds
     if scenario.exclusive:
         # rounding each (unit, resource) on its own could hand a unit two members of a set
         raise UsageError("a lottery over exclusive sets is not supported: the rounding could give a unit two "
                          "of its exclusive resources; solve whole units directly instead")
     _check_whole(scenario)
-    fractional = scenario._derive(resources=tuple(r.model_copy(update={"divisible": True})
-                                                  for r in scenario.resources))
-    result = solve(fractional, rule, constraints, solver=solver)
-    flows = _flow_frame(result, scenario)
-    rng = np.random.default_rng(seed)
-    values = flows["expected"].to_numpy()
-    graph = _graph(flows)
-    rows = []
-    for k in range(draws):
-        rounded = _dependent_round(values, graph, rng)
-        for j in np.flatnonzero(rounded > 0.5):
-            rows.append((k, flows["unit"].iat[j], flows["resource"].iat[j], flows["site"].iat[j], int(round(rounded[j]))))
-    drawn = pd.DataFrame(rows, columns=["draw", "unit", "resource", "site", "quantity"])
-    decomposition = _decompose(values, graph, flows)
-    notes = [] if decomposition is not None else [f"more than {MAX_OUTCOMES} distinct allocations: no exact "
-                                                  "decomposition listed (the draws still have the exact expectation)"]
-    return Lottery(result.rule["name"], seed, flows, drawn, decomposition, notes,
-                   inputs=scenario.input_paths)
+    flows = max(1, len(Problem.from_scenario(scenario).flow_pair))  # a draw has at most one row per allowed flow
+    refuse_over("draws", int(draws), MAX_TABLE_ROWS // flows,
+                f"each draw may have up to {flows:,} row(s) (one per flow the scenario allows), and the draws "
+                f"table, held in memory and written whole, is limited to {MAX_TABLE_ROWS:,} rows; the exact "
+                "decomposition gives the odds without drawing")
+
+
+def _draw_chunks(values: np.ndarray, graph, rng: np.random.Generator, count: int, budget: Budget,
+                 progress=None, chunk: int = DRAW_CHUNK):
+    """The draws as compact arrays ``(draw, flow, quantity)`` and the draws made so far, ``chunk``
+    draws at a time (so that only the compact arrays are held, not a row object per flow); stops
+    early when ``budget`` runs out (checked after each draw)."""
+    done = 0
+    if progress is not None:
+        progress(0, count)
+    while done < count:
+        numbers, flows, quantities = [], [], []
+        for k in range(done, min(done + chunk, count)):
+            rounded = _dependent_round(values, graph, rng)
+            positive = np.flatnonzero(rounded > 0.5)
+            numbers.append(np.full(len(positive), k))
+            flows.append(positive)
+            quantities.append(np.round(rounded[positive]).astype(np.int64))
+            done = k + 1
+            if budget.expired():
+                break
+        yield np.concatenate(numbers), np.concatenate(flows), np.concatenate(quantities), done
+        if progress is not None:
+            progress(done, count)
+        if budget.expired():
+            return
+
+
+def _drawn(flows: pd.DataFrame, chunks: list) -> tuple[pd.DataFrame, int]:
+    """The draws table from :func:`_draw_chunks`'s arrays, and how many draws were made."""
+    numbers, index, quantities = (np.concatenate([np.zeros(0, np.int64), *(c[i] for c in chunks)]).astype(np.int64)
+                                  for i in range(3))
+    table = pd.DataFrame({"draw": numbers, **{c: flows[c].to_numpy()[index] for c in ("unit", "resource", "site")},
+                          "quantity": quantities})
+    return table, chunks[-1][3] if chunks else 0
 
 
 def _check_whole(scenario: Scenario) -> None:
@@ -179,18 +256,21 @@ def _dependent_round(values: np.ndarray, graph, rng: np.random.Generator) -> np.
             x[edges] -= beta * signs
 
 
-def _decompose(values: np.ndarray, graph, flows: pd.DataFrame) -> pd.DataFrame | None:
-    """Every outcome of the rounding with its probability (both branches of every step), merged."""
+def _decompose(values: np.ndarray, graph, budget: Budget) -> dict | str:
+    """Every outcome of the rounding with its probability (both branches of every step), merged;
+    ``"too many"`` past :data:`MAX_OUTCOMES`, ``"time"`` when ``budget`` runs out."""
     outcomes: dict[tuple, float] = {}
     stack = [(values.astype(float).copy(), 1.0)]
     while stack:
+        if budget.expired():
+            return "time"
         x, probability = stack.pop()
         step = _steps(x, graph)
         if not step:
             key = tuple(np.round(x).astype(int))
             outcomes[key] = outcomes.get(key, 0.0) + probability
             if len(outcomes) > MAX_OUTCOMES:
-                return None
+                return "too many"
             continue
         edges, signs, alpha, beta = step[0]
         up, down = x.copy(), x.copy()
@@ -199,12 +279,36 @@ def _decompose(values: np.ndarray, graph, flows: pd.DataFrame) -> pd.DataFrame |
         stack.append((up, probability * beta / (alpha + beta)))
         stack.append((down, probability * alpha / (alpha + beta)))
         if len(stack) > 50 * MAX_OUTCOMES:
-            return None
+            return "too many"
+    return outcomes
+
+
+def _outcome_table(outcomes: dict, flows: pd.DataFrame) -> tuple[pd.DataFrame, tuple[float, ...]]:
+    """The decomposition's rows (most likely allocation first) and the probability of each allocation."""
+    ranked = sorted(outcomes.items(), key=lambda item: -item[1])
     rows = []
-    for k, (key, probability) in enumerate(sorted(outcomes.items(), key=lambda item: -item[1])):
+    for k, (key, probability) in enumerate(ranked):
         for j in np.flatnonzero(np.array(key) > 0):
             rows.append((k, probability, flows["unit"].iat[j], flows["resource"].iat[j], flows["site"].iat[j], key[j]))
-    return pd.DataFrame(rows, columns=["allocation", "probability", "unit", "resource", "site", "quantity"])
+    table = pd.DataFrame(rows, columns=["allocation", "probability", "unit", "resource", "site", "quantity"])
+    return table, tuple(probability for _, probability in ranked)
+
+
+def _notes(rule: str, values: np.ndarray, found) -> list[str]:
+    """Plain sentences for what the numbers alone would not say (never a NaN: see docs/solving.md)."""
+    notes = []
+    if not (values > WHOLE).any():
+        notes.append(f"nothing to draw: the {rule} allocation gives nobody anything (no supply, no demand or no "
+                     "access), so every draw is the empty allocation")
+    elif np.all(np.abs(values - np.round(values)) <= WHOLE):
+        notes.append(f"no randomness: the {rule} allocation is already in whole units, so every draw is that "
+                     "allocation (probability 1)")
+    if found == "too many":
+        notes.append(f"more than {MAX_OUTCOMES} distinct allocations: no exact decomposition listed (the draws "
+                     "still have the exact expectation)")
+    elif found == "time":
+        notes.append("the time limit ran out before the exact decomposition was listed")
+    return notes
 
 
 #: an argument that must be a Lottery (allocator.lottery.lottery)
@@ -220,7 +324,9 @@ def save_lottery(result: LotteryArg, folder: PathLike, *, force: Flag = False, i
     tables = {"expected.csv": result.expected, "draws.csv": result.draws}
     if result.decomposition is not None:
         tables["decomposition.csv"] = result.decomposition
-    summary = {"rule": result.rule, "seed": result.seed, "draws": int(result.draws["draw"].nunique()),
-               "allocations_in_decomposition": None if result.decomposition is None
-               else int(result.decomposition["allocation"].nunique()), "notes": result.notes}
+    summary = {"rule": result.rule, "seed": result.seed, "status": result.status, "draws": result.count,
+               "allocations_in_decomposition": None if result.odds is None else len(result.odds),
+               "notes": result.notes}
+    if result.stopped is not None:
+        summary["stopped"] = result.stopped
     return save_tables(folder, tables, {"summary.json": summary}, force=force, inputs=inputs)

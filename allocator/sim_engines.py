@@ -11,16 +11,34 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import pandas as pd
 
+from allocator.budget import refuse_over
 from allocator.errors import AllocatorError, UsageError
 
 if TYPE_CHECKING:
     from allocator.simulation import SimulationPlan
 
 ENGINES = ("serial", "processes", "dask")
+#: local worker processes per core at most: HiGHS is single-threaded here, so more only compete for
+#: the cores, and each process holds its own copy of the scenario
+WORKERS_PER_CORE = 4
 
 
 class WorkerLost(AllocatorError):
     """A worker of the processes engine died; finished shards are on disk for ``--resume``."""
+
+
+def check_workers(engine: str, workers: int | None, scheduler: str | None = None) -> None:
+    """Refuse, before any work, a number of local worker processes this machine cannot usefully run."""
+    import os
+
+    if workers is None or engine == "serial" or (engine == "dask" and scheduler is not None):
+        return  # the serial engine starts none; a remote cluster's workers are its own
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"workers must be a whole number, 1 or more, got {workers!r}")
+    cores = os.cpu_count() or 1
+    refuse_over("workers", workers, WORKERS_PER_CORE * cores,
+                f"{WORKERS_PER_CORE} local worker processes per core of this machine ({cores} core(s)); more only "
+                "compete for the cores, and each holds its own copy of the scenario")
 
 
 def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tuple], None], *,

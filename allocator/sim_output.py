@@ -3,7 +3,8 @@
 ``metrics.parquet`` (every draw x rule), ``metric_summary.csv`` (per rule and metric: mean, sd,
 percentiles), ``groups.csv`` (group fill rates with bootstrap intervals), ``distributions.png``
 and ``summary.json`` (the plan, statuses per rule and the metric summary). ``summary.json`` is
-written last: a folder with it holds a complete simulation.
+written last: its ``complete`` says whether the folder holds every draw of the plan (``false``,
+with ``stopped``, after a time limit).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ def save_simulation(simulation, folder) -> Path:
     _write_atomic(folder / "distributions.png", lambda path: path.write_bytes(png(distribution_figure(metrics))))
     statuses = {rule: part["status"].value_counts().sort_index().to_dict()
                 for rule, part in metrics.groupby("rule", sort=False)}
-    content = {"complete": True, "plan": simulation.plan.describe(), "statuses": statuses,
-               "metrics": frame_records(summary)}
+    content = {"complete": simulation.status == "complete", "plan": simulation.plan.describe(),
+               "statuses": statuses, "metrics": frame_records(summary)}
+    if simulation.stopped is not None:  # the time ran out: the summaries cover the finished shards only
+        content["stopped"] = simulation.stopped
     _write_atomic(folder / "summary.json", lambda path: path.write_text(
         json.dumps(content, indent=2) + "\n", encoding="utf-8"))
     return folder

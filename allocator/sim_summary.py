@@ -11,8 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from allocator.budget import refuse_over
+from allocator.errors import UsageError
+
 #: metric columns that are not metrics
 KEYS = ("draw", "rule", "status")
+#: indices drawn at a time by :func:`bootstrap_mean_interval` (8 MB)
+BOOTSTRAP_BLOCK = 1_000_000
+#: bootstrap resamples at most
+MAX_RESAMPLES = 100_000
 
 
 def metric_columns(metrics: pd.DataFrame) -> list[str]:
@@ -50,7 +57,11 @@ def bootstrap_mean_interval(values: np.ndarray, rng: np.random.Generator, *, lev
     """Percentile bootstrap interval for the mean of ``values``."""
     if len(values) < 2:
         return (float(values[0]), float(values[0])) if len(values) else (np.nan, np.nan)
-    means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(axis=1)
+    # in blocks of about a million indices, not one resamples x draws matrix (16 GB for 2,000 x 1,000,000):
+    # the generator's stream is the same either way, so the interval does not depend on the block size
+    block = max(1, BOOTSTRAP_BLOCK // len(values))
+    means = np.concatenate([values[rng.integers(0, len(values), (min(block, resamples - start), len(values)))]
+                            .mean(axis=1) for start in range(0, resamples, block)])
     tail = (1 - level) / 2
     return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
 
@@ -63,6 +74,10 @@ def group_intervals(groups: pd.DataFrame, *, level: float = 0.95, resamples: int
     draws), ``fill_rate_ci_low, fill_rate_ci_high`` (bootstrap interval of the mean at ``level``),
     ``fill_rate_p05, fill_rate_p95`` (spread of the per-draw rates) and ``draws``.
     """
+    if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 1:
+        raise UsageError(f"resamples must be a whole number, 1 or more, got {resamples!r}")
+    refuse_over("resamples", int(resamples), MAX_RESAMPLES, "a percentile interval settles within a few thousand "
+                "resamples, and each costs a pass over every draw of every group")
     keys = ["rule", "attribute", "group", "resource"]
     columns = [*keys, "units", "allocated", "demand", "fill_rate", "fill_rate_ci_low", "fill_rate_ci_high",
                "fill_rate_p05", "fill_rate_p95", "draws"]

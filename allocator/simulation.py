@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from allocator.arguments import Count, Text, Whole, checked
 from allocator.scenario.load import ScenarioLike
 from allocator.backends import get_backend
+from allocator.budget import MAX_TABLE_ROWS, Budget, refuse_over
 from allocator.compiler import resolve_constraints
 from allocator.registry import issues_from_validation
 from allocator.rules.base import RULES
@@ -106,8 +107,27 @@ def plan_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: in
         if issues:
             raise ScenarioError(issues)
     get_backend(solver)  # an unknown name fails here, not in a worker
+    _check_table_rows(scenario, int(draws), len(resolved))
     return SimulationPlan(scenario, resolved, constraints, uncertainty, int(draws), int(seed), int(shard_size), solver,
                           reuse)
+
+
+def _check_table_rows(scenario: Scenario, draws: int, rules: int) -> None:
+    """Refuse, before any work, more draws than the tables held in memory to summarise them allow."""
+    from allocator.measures import MeasureSet
+    from allocator.problem import Problem
+
+    problem = Problem.from_scenario(scenario)
+    measures = MeasureSet(problem)
+    groups = sum(len(measures.group(a, servable_only=False).denominator) for a in problem.groups)
+    per_draw = rules * (1 + groups)
+    refuse_over("draws", draws, MAX_TABLE_ROWS // per_draw,
+                f"each draw adds {per_draw:,} rows ({rules} rule(s), each one metrics row and {groups:,} group "
+                f"row(s)) to the tables a simulation holds in memory to summarise, limited to {MAX_TABLE_ROWS:,} rows")
+
+
+class _OutOfTime(Exception):
+    """Raised by the sink of :func:`run_simulation` when the time budget has run out (a private signal)."""
 
 
 class SimulationInterrupted(Interrupted):
@@ -132,12 +152,22 @@ class Simulation:
     plan : SimulationPlan
     resumed_draws : int
         Draws found on disk and not solved again.
+    status : str
+        ``complete``, or ``time_limit`` when the time ran out first: the tables hold the finished
+        shards only, and ``stopped`` says how many draws they hold.
     """
 
     metrics: pd.DataFrame
     groups: pd.DataFrame
     plan: SimulationPlan
     resumed_draws: int = 0
+    status: str = "complete"
+    stopped: dict | None = None
+
+    @property
+    def draws_done(self) -> int:
+        """Draws in the tables: all of the plan's unless the time ran out."""
+        return self.plan.draws if self.stopped is None else self.stopped["done"]
 
     def metric_summary(self) -> pd.DataFrame:
         from allocator.sim_summary import metric_summary
@@ -155,14 +185,21 @@ def run_simulation(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 100
                    engine: Text = "serial", *, uncertainty=None, cv: float | None = None, workers: int | None = None,
                    scheduler: str | None = None, out=None, resume: bool = False, force: bool = False,
                    shard_size: int = 25, solver: str = "highs", reuse: bool = True,
-                   progress: Callable[[int, int], None] | None = None) -> Simulation:
+                   progress: Callable[[int, int], None] | None = None, time_limit: float | None = None) -> Simulation:
     """Solve ``rules`` on ``draws`` perturbed copies of ``scenario``; see :func:`simulate`.
 
     With ``out`` the shards stream into that folder as they finish (:mod:`allocator.sim_store`)
     and the summaries are written at the end (:func:`allocator.sim_output.save_simulation`).
+    ``time_limit`` (seconds for the whole run) is checked after each finished shard: when it
+    has run out, shards not started are dropped, running ones finish, and the result holds the
+    finished shards with ``status`` ``time_limit`` (resume it in ``out`` to continue).
     """
+    budget = Budget(time_limit)
     plan = plan_simulation(scenario, rules, draws, seed, uncertainty=uncertainty, cv=cv, shard_size=shard_size,
                            solver=solver, reuse=reuse)
+    from allocator.sim_engines import check_workers, execute
+
+    check_workers(engine, workers, scheduler)
     store = None
     if out is not None:
         from allocator.sim_store import ShardStore
@@ -183,16 +220,21 @@ def run_simulation(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 100
         count[0] += len(plan.shard_draws(shard))
         if progress is not None:
             progress(count[0], plan.draws)
+        if budget.expired() and count[0] < plan.draws:
+            raise _OutOfTime
 
     if progress is not None:
         progress(count[0], plan.draws)
     todo = [k for k in range(plan.num_shards) if k not in finished]
-    from allocator.sim_engines import execute
-
+    stopped = None
     try:
         plan = execute(plan, todo, sink, engine=engine, workers=workers, scheduler=scheduler, prepare=warm_bases)
     except KeyboardInterrupt:
         raise SimulationInterrupted(count[0], plan.draws, out) from None
+    except _OutOfTime:
+        stopped = budget.stopped(count[0], plan.draws, "draws")
+        if out is not None:
+            stopped["note"] += f"; the finished shards are saved in {out}"
     if store is not None:
         metrics, groups = store.load()
     else:
@@ -202,7 +244,7 @@ def run_simulation(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 100
     order = {rule_label(r): k for k, r in enumerate(plan.rules)}
     metrics = (metrics.assign(_rule=metrics["rule"].map(order)).sort_values(["draw", "_rule"], kind="stable")
                .drop(columns="_rule").reset_index(drop=True))
-    simulation = Simulation(metrics, groups, plan, resumed)
+    simulation = Simulation(metrics, groups, plan, resumed, "complete" if stopped is None else "time_limit", stopped)
     if out is not None:
         from allocator.sim_output import save_simulation
 
@@ -229,7 +271,9 @@ def simulate(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 1000, see
         ``uncertainty`` (an :class:`~allocator.uncertainty.Uncertainty` or mapping, replacing the
         scenario's), ``cv`` (demand noise), ``workers``, ``scheduler`` (a Dask scheduler address),
         ``out`` (stream shards to this folder), ``resume``, ``force``, ``shard_size``, ``solver``,
-        ``progress`` (called with draws done and draws in all): see :func:`run_simulation`.
+        ``progress`` (called with draws done and draws in all), ``time_limit`` (seconds, checked
+        after each shard): see :func:`run_simulation`. ``draws`` times the rows each draw adds
+        (one per rule, and its group rows) may not exceed :data:`allocator.budget.MAX_TABLE_ROWS`.
 
     Returns
     -------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,3 +112,42 @@ def test_exclusive_sets_are_refused():
                      units=[{"id": "u1", "demand": {"a": 1, "b": 1}}, {"id": "u2", "demand": {"a": 1, "b": 1}}])
     with pytest.raises(allocator.UsageError, match="exclusive"):
         lottery(scenario, "maxmin")
+
+
+SLOTS = [{"id": "slot", "divisible": False}]
+
+
+@pytest.mark.parametrize("case, doc", [
+    ("no supply", dict(resources=SLOTS, supply={"slot": 0}, units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1}])),
+    ("no demand", dict(resources=SLOTS, supply={"slot": 5}, units=[{"id": "a", "demand": 0}, {"id": "b", "demand": 0}])),
+])
+def test_nothing_to_draw_is_said_plainly_and_counted(tmp_path, case, doc):
+    result = lottery(build(**doc), "leximin", draws=3)
+    # every draw is the empty allocation: 3 draws made (none has a row), one allocation of probability 1
+    assert result.count == 3 and result.draws.empty and result.odds == (1.0,)
+    assert any(note.startswith("nothing to draw") for note in result.notes), case
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml_text(doc))
+    out = tmp_path / "lot"
+    for draws in ("3", "0"):
+        cli = runner.invoke(app, ["lottery", str(path), "--draws", draws, "--out", str(out), "--force"])
+        assert cli.exit_code == 0, cli.output
+        assert "nan" not in cli.output.lower() and "nothing to draw" in cli.output
+        assert f": {draws} draw(s)" in cli.output and "1 whole-unit allocation(s)" in cli.output
+        for written in out.iterdir():
+            assert "nan" not in written.read_text().lower(), written.name
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["draws"] == int(draws) and summary["allocations_in_decomposition"] == 1
+
+
+def test_a_lottery_without_randomness_says_so():
+    doc = dict(resources=SLOTS, supply={"slot": 5}, units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 2}])
+    result = lottery(build(**doc), "leximin", draws=4)
+    # supply 5 covers demand 3: the allocation is whole, every draw is it (a 1, b 2), probability 1
+    assert result.odds == (1.0,) and result.count == 4
+    assert result.draws.groupby("draw")["quantity"].sum().tolist() == [3, 3, 3, 3]
+    assert any(note.startswith("no randomness") for note in result.notes)
+
+
+def yaml_text(doc: dict) -> str:
+    return json.dumps({"name": "t", **doc})  # JSON is YAML

@@ -284,30 +284,36 @@ def diagnosis(found) -> None:
 
 def lottery(result) -> None:
     """The lottery: how many draws, the decomposition's size, and the first allocations with their odds."""
-    draws = int(result.draws["draw"].nunique()) if len(result.draws) else 0
-    out.print(f"lottery over the {result.rule} allocation, seed {result.seed}: {draws} draw(s)")
-    if result.decomposition is not None:
-        odds = result.decomposition.groupby("allocation")["probability"].first()
-        out.print(f"exact decomposition: {len(odds)} whole-unit allocation(s); the most likely has probability "
-                  f"{odds.max():.4f}")
+    out.print(f"lottery over the {result.rule} allocation, seed {result.seed}: {result.count} draw(s)")
+    if result.odds:  # counted by the library: an allocation that gives nobody anything has no row
+        out.print(f"exact decomposition: {len(result.odds)} whole-unit allocation(s); the most likely has "
+                  f"probability {max(result.odds):.4f}")
     for note in result.notes:
         _labelled(out, "note", "yellow", note)
+    stopped(result.stopped)
+
+
+def stopped(details: dict | None) -> None:
+    """The ``stopped:`` line of a run its time limit cut short (nothing without one)."""
+    if details:
+        _labelled(out, "stopped", "yellow", details["note"])
 
 
 @contextlib.contextmanager
-def draws_progress(total: int):
-    """A bar of draws done, their rate and the time left (quiet when piped); yields ``update(done, total)``."""
-    if not out.is_terminal:
+def draws_progress(total: int, label: str = "draws"):
+    """A bar of draws (or other ``label``) done, their rate and the time left (quiet when stderr is not a
+    terminal); yields ``update(done, total)``."""
+    if not err.is_terminal:  # the bar is drawn on stderr
         yield lambda done, total: None
         return
-    with Progress(TextColumn("draws"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
-        task = bar.add_task("draws", total=total, rate="")
+        task = bar.add_task(label, total=total, rate="")
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done)
             speed = bar.tasks[0].speed
-            bar.update(task, rate=f"{speed:.1f} draws/s" if speed else "")
+            bar.update(task, rate=f"{speed:.1f} {label}/s" if speed else "")
 
         yield update
 
@@ -321,7 +327,8 @@ def simulation(sim) -> None:
     summary = sim.metric_summary()
     names = [m for m in SIMULATION_METRICS if m in set(summary["metric"])]
     names += sorted(m for m in set(summary["metric"]) if m.startswith("max_group_gap:"))
-    table = Table(title=f"simulation: {sim.plan.draws} draws, seed {sim.plan.seed}"
+    done = f"{sim.draws_done} of {sim.plan.draws}" if sim.draws_done < sim.plan.draws else f"{sim.plan.draws}"
+    table = Table(title=f"simulation: {done} draws, seed {sim.plan.seed}"
                         + (f" ({sim.resumed_draws} resumed)" if sim.resumed_draws else ""), header_style="bold")
     table.add_column("metric", no_wrap=True)
     rules = list(dict.fromkeys(sim.metrics["rule"]))

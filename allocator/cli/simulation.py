@@ -9,9 +9,11 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _load, _save_and_show, app,
+    EXIT_SOLVER, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _load,
+    _save_and_show, app,
 )
-from allocator.cli.tradeoffs import parse_rule_list
+from allocator.cli.tradeoffs import TimeLimitOpt, parse_rule_list
+from allocator.budget import check_time_limit
 
 
 @app.command()
@@ -35,6 +37,7 @@ def simulate(
                                                                         "resumption)")] = 25,
     solver: SolverOpt = "highs",
     force: ForceOpt = False,
+    time_limit: TimeLimitOpt = None,
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Solve several rules on many random draws of uncertain demand and supply."""
@@ -42,16 +45,27 @@ def simulate(
     from allocator.simulation import run_simulation
 
     def action():
+        check_time_limit(time_limit, "--time-limit")
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
         render.warnings(loaded.warnings)
         with render.draws_progress(draws) as update:
             result = run_simulation(loaded, parse_rule_list(rules), draws, seed, engine, cv=cv, workers=workers,
                                     scheduler=scheduler, out=out, resume=resume, force=force, shard_size=shard_size,
-                                    solver=solver, progress=update)
+                                    solver=solver, progress=update, time_limit=time_limit)
         render.simulation(result)
+        if result.stopped is not None:
+            render.stopped({**result.stopped, "note": f"{result.stopped['note']}: run again with --resume to continue"})
         render.written(out)
+        if result.status != "complete":  # written, but cut short: as a time-limited solve
+            raise typer.Exit(EXIT_SOLVER)
 
     _run(action)
+
+
+def show_bounds(table) -> None:
+    """The bounds table, then the ``stopped:`` line when the time limit cut the samples short."""
+    render.bounds(table)
+    render.stopped(table.attrs.get("stopped"))
 
 
 @app.command()
@@ -63,15 +77,21 @@ def bounds(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write bounds.csv and bounds.json here")] = None,
     solver: SolverOpt = "highs",
     force: ForceOpt = False,
+    time_limit: TimeLimitOpt = None,
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Worst and best min fill rate, group gaps and total value over the demand intervals."""
     from allocator.bounds import bounds as compute_bounds, save_bounds
 
     def action():
+        check_time_limit(time_limit, "--time-limit")
         _check_folder(out, force, scenario)
         loaded = _load(scenario, allow_outside, out, force)
-        table = compute_bounds(loaded, _rule(rule), samples=samples, seed=seed, solver=solver)
-        _save_and_show(table, out, force, save_bounds, render.bounds, loaded.input_paths)
+        with render.draws_progress(samples, "samples") as update:
+            table = compute_bounds(loaded, _rule(rule), samples=samples, seed=seed, solver=solver,
+                                   time_limit=time_limit, progress=update)
+        _save_and_show(table, out, force, save_bounds, show_bounds, loaded.input_paths)
+        if table.attrs.get("status") == "time_limit":  # written, but cut short: as a time-limited solve
+            raise typer.Exit(EXIT_SOLVER)
 
     _run(action)

@@ -9,12 +9,19 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _load, _save_and_show, app,
-    parse_spec,
+    EXIT_SOLVER, ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _load,
+    _save_and_show, app, parse_spec,
 )
+from allocator.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, check_time_limit, refuse_over
 from allocator.errors import UsageError
 from allocator.spec_text import parse_spec_list
 from allocator.output import check_output_file, check_output_folder
+
+
+#: ``--time-limit`` of the commands that repeat a unit of work (draws, shards, samples)
+TimeLimitOpt = Annotated[Optional[float], typer.Option(
+    "--time-limit", help="seconds for the whole run, checked after each draw, shard or sample; when they run out, "
+                         "what is done is written, marked as stopped (exit 4)")]
 
 
 def parse_rule_list(text: str) -> list:
@@ -57,7 +64,8 @@ def frontier(
     constraint: Annotated[str, typer.Option("--constraint", "-c", help="group_gap, floor, group_floor or group_ratio")],
     start: Annotated[float, typer.Option("--from", help="first parameter value (e.g. the loosest)")],
     stop: Annotated[float, typer.Option("--to", help="last parameter value")],
-    points: Annotated[int, typer.Option("--points", min=2, max=1000, help="number of points")] = 21,
+    points: Annotated[int, typer.Option("--points", min=2, help=f"number of points (at most "
+                                                                 f"{MAX_FRONTIER_POINTS:,})")] = 21,
     attribute: Annotated[Optional[str], typer.Option("--attribute", "-a", help="group attribute")] = None,
     resource: Annotated[Optional[str], typer.Option("--resource", help="only this resource")] = None,
     solver: SolverOpt = "highs",
@@ -71,6 +79,7 @@ def frontier(
     from allocator.frontiers import frontier as trace, save_frontier
 
     def action():
+        refuse_over("--points", points, MAX_FRONTIER_POINTS, FRONTIER_POINTS_WHY)
         _check_folder(out, force, scenario)
         loaded = _load(scenario, allow_outside, out, force)
         values = np.linspace(start, stop, points)
@@ -148,22 +157,29 @@ def plot(
 def lottery(
     scenario: ScenarioArg,
     rule: Annotated[str, typer.Option("--rule", "-r", help="the rule whose fractional answer gives the odds")] = "leximin",
-    draws: Annotated[int, typer.Option("--draws", min=0, help="seeded whole-unit draws to write")] = 100,
+    draws: Annotated[int, typer.Option("--draws", min=0, help="seeded whole-unit draws to write (at most 2,000,000 "
+                                                               "rows of draws.csv: draws x the scenario's flows)")] = 100,
     seed: Annotated[int, typer.Option("--seed", help="the same seed gives the same draws")] = 0,
     constraint: ConstraintOpt = None,
     solver: SolverOpt = "highs",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the draws and the decomposition here")] = None,
     force: ForceOpt = False,
+    time_limit: TimeLimitOpt = None,
     allow_outside: OutsideOpt = False,
 ) -> None:
     """A fair lottery over whole units: draws whose expectation is the rule's fractional allocation."""
     from allocator.lottery import lottery as draw_lottery, save_lottery
 
     def action():
+        check_time_limit(time_limit, "--time-limit")
         _check_folder(out, force, scenario)
         loaded = _load(scenario, allow_outside, out, force)
-        result = draw_lottery(loaded, parse_spec(rule, "name"), draws=draws, seed=seed,
-                              constraints=_constraints(constraint), solver=solver)
+        with render.draws_progress(draws) as update:
+            result = draw_lottery(loaded, parse_spec(rule, "name"), draws=draws, seed=seed,
+                                  constraints=_constraints(constraint), solver=solver, time_limit=time_limit,
+                                  progress=update)
         _save_and_show(result, out, force, save_lottery, render.lottery, loaded.input_paths)
+        if result.status != "complete":  # written, but cut short: as a time-limited solve
+            raise typer.Exit(EXIT_SOLVER)
 
     _run(action)
