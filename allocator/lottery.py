@@ -131,11 +131,8 @@ def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed:
 
 
 def _check_request(scenario: Scenario, draws: int, seed: int) -> None:
-    """Everything refused before any work: counts, exclusive sets, fractional demands or stocks."""
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 0:
-        raise UsageError(f"draws must be a whole number, 0 or more, got {draws!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise UsageError(f"the seed must be a whole number, 0 or more, got {seed!r}")  # numpy refuses negative seeds
+    """Everything refused before any work (counts and seeds are checked by ``@checked``): exclusive
+    sets, fractional demands or stocks."""
     if scenario.exclusive:
         # rounding each (unit, resource) on its own could hand a unit two members of a set
         raise UsageError("a lottery over exclusive sets is not supported: the rounding could give a unit two "

@@ -11,6 +11,7 @@ from allocator._version import __version__
 from allocator.arguments import Flag, Seconds, SolverLike, checked, instance
 from allocator.scenario.load import ScenarioLike
 from allocator.backends import SolverOptions, fallback_for, get_backend
+from allocator.budget import check_time_limit
 from allocator.compiler import CompiledModel, compile
 from allocator.constraints.boundary import run_rule
 from allocator.diagnose import infeasibility
@@ -75,15 +76,6 @@ def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLik
     return solve_compiled(compile(scenario, rule, constraints), solver, SolverOptions(time_limit=time_limit))
 
 
-def check_time_limit(time_limit: float | None) -> None:
-    """A time limit is a positive, finite number of seconds, or ``None`` for none (``nan`` would stop nothing)."""
-    if time_limit is None:
-        return
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not (0 < time_limit < float("inf")):
-        raise UsageError(f"time_limit must be a positive, finite number of seconds (or None for no limit), "
-                         f"got {time_limit!r}")
-
-
 @checked
 def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
                    options: OptionsArg | None = None, *, fallback: Flag = True, withheld: Flag = True) -> Result:
@@ -95,7 +87,7 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
     (:mod:`allocator.withheld`); ``False`` skips those LPs where only the metrics are read.
     """
     options = options or SolverOptions()
-    check_time_limit(options.time_limit)
+    check_time_limit(options.time_limit, "time_limit")  # a SolverOptions is built without checks
     noted = rule_issues(model.rule, model.problem)  # before any solve: a formula with no index is refused
     backend = get_backend(solver)
     if not backend.is_available():

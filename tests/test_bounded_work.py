@@ -116,11 +116,11 @@ def test_time_limits_and_seeds_are_checked_before_any_work(tmp_path):
         assert result.exit_code == 2 and "--time-limit must be a positive number of seconds, got 0.0" in result.output
         assert not (tmp_path / "o").exists()
     negative = runner.invoke(app, ["lottery", str(path), "--seed", "-1"])
-    assert negative.exit_code == 2 and "seed must be a whole number, 0 or more, got -1" in negative.output
+    assert negative.exit_code == 2 and "seed is -1 (int); expected a whole number of at least 0" in negative.output
     scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 1}, units=[{"id": "a", "demand": 1}])
-    with pytest.raises(UsageError, match="seed must be a whole number, 0 or more, got -1"):
+    with pytest.raises(UsageError, match=r"seed is -1 \(int\); expected a whole number of at least 0"):
         lottery(scenario, "maxmin", seed=-1)  # numpy's ValueError, an internal error, before
-    with pytest.raises(UsageError, match="time_limit must be a positive number of seconds, got nan"):
+    with pytest.raises(UsageError, match=r"time_limit is nan \(float\); expected a number of seconds above 0"):
         lottery(scenario, "maxmin", time_limit=float("nan"))
 
 
