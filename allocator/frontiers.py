@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import islice
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import pandas as pd

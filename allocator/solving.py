@@ -15,7 +15,7 @@ from allocator.budget import check_time_limit
 from allocator.compiler import CompiledModel, compile
 from allocator.constraints.boundary import run_rule
 from allocator.diagnose import infeasibility
-from allocator.errors import SolverError, SolverUnavailableError, UsageError
+from allocator.errors import SolverError, SolverUnavailableError
 from allocator.edges import edge_table, node_table
 from allocator.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table
 from allocator.result import Result, SolveTrace
