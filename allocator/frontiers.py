@@ -130,7 +130,8 @@ def frontier(scenario: Scenario, constraint, values: Sequence[float], *, attribu
     for value in values:
         spec, issues = CONSTRAINTS.parse({**fixed, parameter: float(value)}, file="<argument>", where="constraint")
         if issues:
-            raise UsageError("; ".join(f"{i.message}" + (f" (expected {i.expected})" if i.expected else "") for i in issues))
+            raise UsageError("; ".join(f"{i.location}: {i.message}" + (f" (expected {i.expected})" if i.expected else "")
+                                       for i in issues))
         specs.append(spec)
     rule = resolve_rule("utilitarian", scenario)
     issues = check_references(scenario, rule, [*others, *specs[:1]], file="<argument>")

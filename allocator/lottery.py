@@ -78,6 +78,8 @@ def lottery(scenario: Scenario, rule="leximin", *, draws: int = 100, seed: int =
     """
     if draws < 0:
         raise UsageError(f"draws must be 0 or more, got {draws}")
+    if seed < 0:  # numpy's generator refuses it with a bare ValueError
+        raise UsageError(f"the seed must be a whole number >= 0, got {seed}")
     if scenario.exclusive:
         # rounding each (unit, resource) on its own could hand a unit two members of a set
         raise UsageError("a lottery over exclusive sets is not supported: the rounding could give a unit two "
