@@ -230,14 +230,31 @@ def named_write_failures(target: str | Path, staging: str | Path | None = None) 
 
 
 def _shown_path(target: Path, staging: str | Path | None, filename) -> Path:
-    """The path a failure names: a file under ``staging`` as the same file under ``target``, else ``target``."""
-    if staging is None or not isinstance(filename, (str, os.PathLike)):
+    """The path a failure names: a file under ``staging`` as the same file under ``target``, else ``target``.
+
+    A failed ``write`` names no file; the one being written is then the newest file in ``staging``."""
+    if staging is None:
         return target
+    if not isinstance(filename, (str, os.PathLike)):
+        filename = _newest_file(Path(staging))
+        if filename is None:
+            return target
     try:
         inside = Path(filename).relative_to(staging)
     except ValueError:
         return target
     return target / inside if inside.parts else target
+
+
+def _newest_file(folder: Path) -> Path | None:
+    """The file under ``folder`` written last (``None`` when none is, or two tie)."""
+    try:
+        stamps = sorted(((path.stat().st_mtime_ns, path) for path in folder.rglob("*") if path.is_file()), reverse=True)
+    except OSError:
+        return None
+    if not stamps or (len(stamps) > 1 and stamps[0][0] == stamps[1][0]):
+        return None
+    return stamps[0][1]
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -80,7 +80,8 @@ class ShardStore:
                                 marker=PLAN_FILE)
             shutil.rmtree(self.folder)
         created = not self.folder.exists()
-        self.shards.mkdir(parents=True, exist_ok=True)
+        with named_write_failures(self.folder):
+            self.shards.mkdir(parents=True, exist_ok=True)
         for stale in self.shards.glob(".*.tmp-*"):  # left by a run that was killed while writing
             stale.unlink(missing_ok=True)
         if not (self.folder / PLAN_FILE).exists():
