@@ -117,10 +117,13 @@ class TolerantStream:
             os.close(null)
 
 
+#: what an error calls each stream
+_SHOWN = {"stdout": "standard output", "stderr": "standard error"}
+
+
 def standard(name: str) -> TolerantStream:
     """``sys.stdout`` or ``sys.stderr`` (``name``), looked up at each write, made tolerant."""
-    shown = {"stdout": "standard output", "stderr": "standard error"}[name]
-    return TolerantStream(lambda: getattr(sys, name, None), shown)
+    return TolerantStream(lambda: getattr(sys, name, None), _SHOWN[name])
 
 
 def reserve_standard_descriptors() -> None:
@@ -143,6 +146,6 @@ def settle_process_streams() -> None:
     """For the console command: reserve closed descriptors and make ``sys.stdout`` and ``sys.stderr``
     tolerant, so that nothing printed, by allocator or by a library it calls, can stop a run."""
     reserve_standard_descriptors()
-    for name, shown in (("stdout", "standard output"), ("stderr", "standard error")):
+    for name, shown in _SHOWN.items():
         original = getattr(sys, name)
         setattr(sys, name, TolerantStream(lambda original=original: original, shown))
