@@ -52,9 +52,11 @@ def cli(args, cwd: Path, *, close=(), stdout=subprocess.PIPE, env=None, timeout=
     for name, value in list(environment.items()):
         if value is None:
             del environment[name]
-    done = subprocess.run([sys.executable, "-m", "allocator", *map(str, args)], cwd=cwd, env=environment,
-                          stdout=None if 1 in close else stdout, stderr=None if 2 in close else subprocess.PIPE,
-                          preexec_fn=(lambda: [os.close(fd) for fd in close]) if close else None, timeout=timeout)
+    command = [sys.executable, "-m", "allocator", *map(str, args)]
+    if close:  # the shell closes them (a preexec_fn would fork a process that may have threads)
+        command = ["sh", "-c", 'exec "$0" "$@" ' + " ".join(f"{fd}>&-" for fd in close), *command]
+    done = subprocess.run(command, cwd=cwd, env=environment, stdout=None if 1 in close else stdout,
+                          stderr=None if 2 in close else subprocess.PIPE, timeout=timeout)
     text = lambda data: (data or b"").decode("utf-8", "replace")  # noqa: E731
     return done.returncode, text(done.stdout), text(done.stderr)
 
