@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from allocator.errors import SolverUnavailableError
+from allocator.errors import SolverUnavailableError, UsageError
 
 
 def run_dask(plan, shards: Sequence[int], sink, *, workers: int | None = None, scheduler: str | None = None) -> None:
@@ -29,7 +29,13 @@ def run_dask(plan, shards: Sequence[int], sink, *, workers: int | None = None, s
 
         cluster = LocalCluster(n_workers=max(1, workers or os.cpu_count() or 1), threads_per_worker=1,
                                processes=True, dashboard_address=None)
-    client = Client(cluster if cluster is not None else scheduler)
+    try:
+        client = Client(cluster if cluster is not None else scheduler)
+    except (ValueError, OSError) as exc:  # a malformed address, or nothing answering there (a timeout)
+        if cluster is not None:
+            cluster.close()
+        raise UsageError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc} (expected the address of a "
+                         "running scheduler, e.g. tcp://10.0.0.5:8786)") from None
     try:
         shared = client.scatter(plan, broadcast=True)
         futures = {client.submit(run_shard, shared, shard, pure=False): shard for shard in shards}

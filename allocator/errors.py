@@ -117,3 +117,22 @@ class Interrupted(AllocatorError):
 
 class OutputExistsError(AllocatorError):
     """The output folder exists already and ``force`` was not given."""
+
+
+class OutputWriteError(AllocatorError):
+    """An output could not be written (a full disk, a read-only folder, a closed stream...).
+
+    Nothing half-written is left: the temporary files of the attempt are removed.
+
+    Attributes
+    ----------
+    path : str
+        The file or folder that could not be written (``"standard output"`` for a stream).
+    reason : str
+        What the operating system said, e.g. ``"No space left on device"``.
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(inert(f"cannot write {self.path}: {reason}"))

@@ -93,10 +93,10 @@ def export_lp(scenario: ScenarioLike, path: PathLike, rule=None, constraints=Non
     mps = path.suffix.lower() == ".mps"
     header = _header(model, stage, legend_path(path).name, mps)
     text = (mps_text if mps else lp_text)(lp, plan, header)
-    with atomic_file(path, force=force) as staging:
+    # nested: when either file cannot be written (a full disk), neither is, so no LP is left without its legend
+    with atomic_file(path, force=force) as staging, atomic_file(legend_path(path), force=force) as legend_staging:
         staging.write_text(text, encoding="ascii")
-    with atomic_file(legend_path(path), force=force) as staging:
-        spreadsheet_safe(_legend_table(legend, plan)).to_csv(staging, index=False, lineterminator="\n")
+        spreadsheet_safe(_legend_table(legend, plan)).to_csv(legend_staging, index=False, lineterminator="\n")
     return path
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from allocator._version import __version__
-from allocator.errors import OutputExistsError
+from allocator.errors import OutputExistsError, OutputWriteError
 
 #: the file that marks a folder as an allocator result
 MARKER = "summary.json"
@@ -175,30 +175,86 @@ def atomic_folder(target: str | Path, *, force: bool = False, inputs: Iterable[s
     if target.parent.is_dir():
         _clear_debris(target)  # first: outputs a killed run moved aside are back before the --force check
     check_output_folder(target, force=force, inputs=inputs)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    with named_write_failures(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     retired = None
     try:
-        yield staging
-        write_manifest(staging)
-        for path in staging.iterdir():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; outputs are ordinary folders
-        if not target.exists():
-            os.replace(staging, target)
-        elif not _exchange(staging, target):  # staging now holds the old outputs
-            retired = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, retired)
-            os.replace(staging, target)
-        _fsync_folder(target.parent)
+        with named_write_failures(target, staging):
+            yield staging
+            write_manifest(staging)
+            for path in staging.iterdir():
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; outputs are ordinary folders
+            if not target.exists():
+                os.replace(staging, target)
+            elif not _exchange(staging, target):  # staging now holds the old outputs
+                retired = target.parent / f".{target.name}.old-{os.getpid()}"
+                os.replace(target, retired)
+                os.replace(staging, target)
+            _fsync_folder(target.parent)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
         if retired is not None:
             shutil.rmtree(retired, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def named_write_failures(target: str | Path, staging: str | Path | None = None) -> Iterator[None]:
+    """Raise :class:`~allocator.errors.OutputWriteError` naming the output for any ``OSError`` in the block.
+
+    A full disk fails a ``write`` that names no file, and a failure inside ``staging`` names a
+    temporary path the user never asked for: the message names the file under ``target``
+    instead (``out/allocations.csv``), or ``target`` itself.
+
+    Examples
+    --------
+    >>> with named_write_failures("out"):
+    ...     raise OSError(28, "No space left on device")
+    Traceback (most recent call last):
+    ...
+    allocator.errors.OutputWriteError: cannot write out: No space left on device
+    """
+    try:
+        yield
+    except OSError as exc:
+        target, reason, culprit = Path(target), exc.strerror or str(exc), exc.filename
+        if isinstance(culprit, (str, os.PathLike)) and Path(culprit) in target.parents:  # a folder on the way
+            not_folder = exc.errno in (errno.EEXIST, errno.ENOTDIR)
+            reason = f"{culprit} is not a folder" if not_folder else f"{culprit}: {reason}"
+        raise OutputWriteError(_shown_path(target, staging, culprit), reason) from exc
+
+
+def _shown_path(target: Path, staging: str | Path | None, filename) -> Path:
+    """The path a failure names: a file under ``staging`` as the same file under ``target``, else ``target``.
+
+    A failed ``write`` names no file; the one being written is then the newest file in ``staging``."""
+    if staging is None:
+        return target
+    if not isinstance(filename, (str, os.PathLike)):
+        filename = _newest_file(Path(staging))
+        if filename is None:
+            return target
+    try:
+        inside = Path(filename).relative_to(staging)
+    except ValueError:
+        return target
+    return target / inside if inside.parts else target
+
+
+def _newest_file(folder: Path) -> Path | None:
+    """The file under ``folder`` written last (``None`` when none is, or two tie)."""
+    try:
+        stamps = sorted(((path.stat().st_mtime_ns, path) for path in folder.rglob("*") if path.is_file()), reverse=True)
+    except OSError:
+        return None
+    if not stamps or (len(stamps) > 1 and stamps[0][0] == stamps[1][0]):
+        return None
+    return stamps[0][1]
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -229,8 +285,10 @@ def _clear_debris(target: Path) -> None:
             continue
         if kind == "old" and not target.exists():
             os.replace(path, target)  # the run died between moving the old outputs aside and renaming
-        else:
+        elif path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
+        else:  # the temporary file of a single output (a workbook, a report, an LP file)
+            path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
@@ -269,22 +327,24 @@ def atomic_file(target: str | Path, *, force: bool = False, inputs: Iterable[str
     """
     target = Path(target)
     check_output_file(target, force=force, inputs=inputs)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent)
+    with named_write_failures(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _clear_debris(target)
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent)
     os.close(handle)
     staging = Path(name)
     try:
-        yield staging
-        with open(staging, "rb") as written:
-            os.fsync(written.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o666 & ~umask)
-        os.replace(staging, target)
-        _fsync_folder(target.parent)
+        with named_write_failures(target):
+            yield staging
+            with open(staging, "rb") as written:
+                os.fsync(written.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staging, 0o666 & ~umask)
+            os.replace(staging, target)
+            _fsync_folder(target.parent)
     finally:
-        if staging.exists():
-            staging.unlink()
+        staging.unlink(missing_ok=True)
 
 
 def check_output_file(target: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> None:

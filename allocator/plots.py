@@ -7,7 +7,12 @@ byte-identical files.
 
 from __future__ import annotations
 
+import atexit
 import io
+import os
+import shutil
+import sys
+import tempfile
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +27,41 @@ if TYPE_CHECKING:
 COLOURS = ["#1b6ca8", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"]
 
 
+def settle_matplotlib() -> None:
+    """Give matplotlib a folder it can write before it is first imported.
+
+    It keeps its settings and font cache under ``~/.config`` and ``~/.cache``. With ``HOME``
+    unset, missing, read-only or not a folder it would create ``HOME`` (as root), or warn on
+    every run and make a temporary folder; such a run gets one private temporary folder
+    (``MPLCONFIGDIR``) instead, quietly, removed at exit.
+    """
+    if "matplotlib" in sys.modules or os.environ.get("MPLCONFIGDIR"):
+        return
+    home = os.path.expanduser("~")
+    bases = (os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
+             os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"))
+    if home != "~" and all(_can_hold(os.path.join(base, "matplotlib")) for base in bases):
+        return
+    try:
+        folder = tempfile.mkdtemp(prefix="allocator-matplotlib-")
+    except OSError:  # no writable temporary folder either: matplotlib copes without a cache
+        return
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["MPLCONFIGDIR"] = folder
+
+
+def _can_hold(folder: str) -> bool:
+    """Whether ``folder`` (``~/.config/matplotlib``) is a writable folder or can be made under one that exists
+    (``~/.config`` or ``~``): the first of the three that exists decides; ``HOME`` itself is never made."""
+    parent = os.path.dirname(folder)
+    for path in (folder, parent, os.path.dirname(parent)):
+        if os.path.lexists(path):
+            return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+    return False
+
+
 def _figure(width: float = 7.0, height: float = 3.6) -> Figure:
+    settle_matplotlib()
     from matplotlib.figure import Figure  # imported here: the CLI should not pay for matplotlib unless it draws
 
     figure = Figure(figsize=(width, height), dpi=100, layout="constrained")

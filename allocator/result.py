@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,10 +200,14 @@ def save_excel(result: ResultArg, path: PathLike, *, force: Flag = False) -> Pat
             sheets[name] = table
     sheets["metrics"] = pd.DataFrame(metrics, columns=["metric", "value"])
     sheets["summary"] = pd.DataFrame(about, columns=["field", "value"])
+    # built in memory, then written in one go: a zip archive that fails half-way (a full disk) is left
+    # open by openpyxl, and its finaliser prints a traceback at exit
+    workbook = io.BytesIO()
+    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            spreadsheet_safe(report_frame(frame)).to_excel(writer, sheet_name=name, index=False)
     with atomic_file(path, force=force, inputs=result.input_paths) as staging:
-        with pd.ExcelWriter(staging, engine="openpyxl") as writer:
-            for name, frame in sheets.items():
-                spreadsheet_safe(report_frame(frame)).to_excel(writer, sheet_name=name, index=False)
+        staging.write_bytes(workbook.getvalue())
     return Path(path)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import OutputExistsError, UsageError
-from allocator.output import check_output_folder
+from allocator.output import check_output_folder, named_write_failures
 from allocator.problem import Problem
 
 PLAN_FILE = "simulation.json"
@@ -79,12 +79,19 @@ class ShardStore:
             check_output_folder(self.folder, force=True, inputs=inputs, legacy=SIMULATION_OUTPUTS,
                                 marker=PLAN_FILE)
             shutil.rmtree(self.folder)
-        self.shards.mkdir(parents=True, exist_ok=True)
+        created = not self.folder.exists()
+        with named_write_failures(self.folder):
+            self.shards.mkdir(parents=True, exist_ok=True)
         for stale in self.shards.glob(".*.tmp-*"):  # left by a run that was killed while writing
             stale.unlink(missing_ok=True)
         if not (self.folder / PLAN_FILE).exists():
-            _write_atomic(self.folder / PLAN_FILE, lambda path: path.write_text(
-                json.dumps(plan, indent=2, sort_keys=True) + "\n", encoding="utf-8"))
+            try:
+                _write_atomic(self.folder / PLAN_FILE, lambda path: path.write_text(
+                    json.dumps(plan, indent=2, sort_keys=True) + "\n", encoding="utf-8"))
+            except BaseException:  # a full disk: an empty folder left would refuse the next run
+                if created:
+                    shutil.rmtree(self.folder, ignore_errors=True)
+                raise
 
     def _check_same_plan(self, plan: dict) -> None:
         path = self.folder / PLAN_FILE
@@ -124,7 +131,8 @@ class ShardStore:
 
     def _read(self, name: str) -> pd.DataFrame:
         try:
-            return pd.read_parquet(self.shards / name)
+            # absolute: pyarrow reads a relative "a:b/shards/..." (an --out with a colon) as a URI
+            return pd.read_parquet((self.shards / name).absolute())
         except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise UsageError(f"{self.shards / name} cannot be read as a shard ({exc!s:.200}); remove it and "
                              "resume: its draws are solved again") from None
@@ -133,7 +141,8 @@ class ShardStore:
 def _write_atomic(target: Path, write) -> None:
     temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        write(temporary)
-        os.replace(temporary, target)
+        with named_write_failures(target):  # a full disk names the shard, not its temporary name
+            write(temporary)
+            os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

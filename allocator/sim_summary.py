@@ -105,6 +105,9 @@ def distribution_figure(metrics: pd.DataFrame):
 
     Write it with :func:`allocator.plots.png` (no run-dependent metadata).
     """
+    from allocator.plots import settle_matplotlib
+
+    settle_matplotlib()  # a usable config folder, whatever HOME is
     from matplotlib.figure import Figure
 
     solved = metrics[metrics["status"] == "optimal"]

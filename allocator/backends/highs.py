@@ -47,8 +47,16 @@ MIP_GAP = 1e-9
 @contextlib.contextmanager
 def _quiet_stdout():
     """Silence C-level stdout: highspy prints a banner when the first Highs object is made."""
-    sys.stdout.flush()
-    saved = os.dup(1)
+    if sys.stdout is not None:  # None: Python found descriptor 1 closed
+        with contextlib.suppress(OSError, ValueError):  # a reader gone or a closed stream: nothing to keep in order
+            sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # descriptor 1 is closed: the banner has nowhere to go
+        saved = None
+    if saved is None:
+        yield
+        return
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 1)

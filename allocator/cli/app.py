@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from allocator.cli import render
+from allocator.cli import render, streams
 from allocator.spec_text import parse_spec
 from allocator.status import Status
 from allocator.output import check_output_file, check_output_folder
@@ -40,9 +40,19 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="replace an existing out
 OutsideOpt = Annotated[bool, typer.Option("--allow-outside", help="let the scenario read tables outside its folder")]
 
 
+def given(value: str | None, option: str, expected: str) -> str | None:
+    """``value`` unless it is empty: ``--rule ''`` (a shell variable that expanded to nothing) is refused,
+    never read as "not given"."""
+    if value is not None and not value.strip():
+        raise UsageError(f"{option} {value!r} is empty; expected {expected}")
+    return value
+
+
 def _constraints(values: list[str] | None):
     if values is None:
         return None
+    for value in values:
+        given(value, "--constraint", "a constraint such as 'floor:share=0.2', or 'none' for no constraints")
     if values == ["none"]:
         return []
     return [parse_spec(v, "type") for v in values]
@@ -50,7 +60,8 @@ def _constraints(values: list[str] | None):
 
 def _rule(text: str | None) -> dict | None:
     """The ``--rule`` option as a spec, or ``None`` for the scenario's own rule."""
-    return parse_spec(text, "name") if text else None
+    given(text, "--rule", "a rule such as 'maxmin' or 'maxmin:over=region' (leave --rule out for the scenario's rule)")
+    return parse_spec(text, "name") if text is not None else None
 
 
 def _check_folder(out: Path | None, force: bool, scenario: Path) -> None:
@@ -147,7 +158,7 @@ def solve(
         elif out is not None:
             result.save(out, force=force)
         if json:
-            sys.stdout.write(result.to_json())
+            render.raw(result.to_json())
             render.warnings(result.warnings)
         else:
             render.result(result)
@@ -213,10 +224,14 @@ def main() -> None:
     # Everything imported so far lives until exit: moving it out of the collector's sight saves
     # every later collection, and the one at exit, from walking it again (~0.1 s per command).
     gc.freeze()
+    streams.settle_process_streams()  # a closed stdout, a reader gone, an ASCII terminal: never a failure
     try:
         app(standalone_mode=True)
     except SystemExit:
         raise
+    except AllocatorError as exc:  # raised outside a command, e.g. the help text on a full disk
+        render.failure("error", str(exc))
+        sys.exit(EXIT_INPUT)
     except Exception as exc:  # a bug, not bad input: one line, the traceback only on request
         if os.environ.get("ALLOCATOR_DEBUG"):
             raise

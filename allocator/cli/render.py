@@ -8,9 +8,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from allocator.cli.streams import standard
 from allocator.errors import InfeasibleError, ScenarioError, inert
 from allocator.metrics import METRICS
 from allocator.result import Result
+
 
 class InertConsole(Console):
     """A console that prints control characters as text (``\\x1b``): ids and names come from users' files."""
@@ -21,9 +23,16 @@ class InertConsole(Console):
         return super().render_str("\n".join(inert(line) for line in text.split("\n")), **kwargs)
 
 
-# markup off by default: ids, names and group labels come from users and may contain "[" and "]"
-out = InertConsole(highlight=False, soft_wrap=True, markup=False)
-err = InertConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
+# markup off by default: ids, names and group labels come from users and may contain "[" and "]"; the
+# streams are tolerant: a closed stdout, a reader gone or an ASCII terminal never stops a command
+out = InertConsole(file=standard("stdout"), highlight=False, soft_wrap=True, markup=False)
+err = InertConsole(file=standard("stderr"), stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def raw(text: str) -> None:
+    """``text`` to stdout as it is (``solve --json``): no markup, no wrapping."""
+    out.file.write(text)
+    out.file.flush()
 
 
 def _fmt(value) -> str:

@@ -10,7 +10,7 @@ import typer
 from allocator.cli import render
 from allocator.cli.app import (
     EXIT_SOLVER, ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _load,
-    _save_and_show, app, parse_spec,
+    _save_and_show, app, _rule, given,
 )
 from allocator.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, check_time_limit, refuse_over
 from allocator.errors import UsageError
@@ -28,7 +28,7 @@ def parse_rule_list(text: str) -> list:
     """The ``--rules`` option as specs (see :func:`allocator.registry.parse_spec_list`)."""
     specs = parse_spec_list(text, "name")
     if not specs:
-        raise UsageError("--rules needs at least one rule")
+        raise UsageError(f"--rules {text!r} names no rule; expected comma-separated rules such as 'maxmin,utilitarian'")
     return specs
 
 
@@ -80,6 +80,8 @@ def frontier(
 
     def action():
         refuse_over("--points", points, MAX_FRONTIER_POINTS, FRONTIER_POINTS_WHY)
+        given(attribute, "--attribute", "a group attribute of the scenario")
+        given(resource, "--resource", "a resource of the scenario (leave --resource out for every resource)")
         _check_folder(out, force, scenario)
         loaded = _load(scenario, allow_outside, out, force)
         values = np.linspace(start, stop, points)
@@ -125,7 +127,7 @@ def _built_report(scenario: Path, rules: str | None, constraint, solver: str, al
     from allocator.report import build_report
 
     loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-    specs = parse_rule_list(rules) if rules else None
+    specs = parse_rule_list(rules) if rules is not None else None  # --rules '' is refused, not the default
     with render.progress(1 + len(specs or ()) + 5 + 2 * len(loaded.groups), "report") as step:
         return build_report(loaded, specs, _constraints(constraint), solver, progress=step)
 
@@ -175,7 +177,7 @@ def lottery(
         _check_folder(out, force, scenario)
         loaded = _load(scenario, allow_outside, out, force)
         with render.draws_progress(draws) as update:
-            result = draw_lottery(loaded, parse_spec(rule, "name"), draws=draws, seed=seed,
+            result = draw_lottery(loaded, _rule(rule), draws=draws, seed=seed,
                                   constraints=_constraints(constraint), solver=solver, time_limit=time_limit,
                                   progress=update)
         _save_and_show(result, out, force, save_lottery, render.lottery, loaded.input_paths)
