@@ -312,7 +312,7 @@ def run(*args):
      "--attribute '' is empty; expected a group attribute"),
     (["frontier", "{s}", "-c", "floor", "--from", "0", "--to", "0.5", "--resource", ""], "--resource '' is empty"),
     (["frontier", "{s}", "-c", "group_gap", "--from", "0.3", "--to", "0"], "constraint.attribute: required key"),
-    (["lottery", "{s}", "--seed", "-1"], "the seed must be a whole number >= 0, got -1"),
+    (["lottery", "{s}", "--seed", "-1"], "seed is -1 (int); expected a whole number of at least 0"),
     (["lottery", "{s}", "--rule", ""], "--rule '' is empty"),
     # repeated keys in a spec string (refused already: kept)
     (["solve", "{s}", "--rule", "maxmin:over=rurality,over=rurality"], "'over' is given twice"),
