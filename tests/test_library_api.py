@@ -109,7 +109,7 @@ def test_every_shipped_scenario_round_trips_through_model_dump(path):
     assert again.replace(description="changed") != scenario
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(demands=st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=6),
        supply=st.floats(0, 1e6, allow_nan=False), with_sites=st.booleans(), rule=st.sampled_from(
            ["maxmin", "utilitarian", "leximin", "proportional"]), floor=st.one_of(st.none(), st.floats(0, 1)))
@@ -413,7 +413,7 @@ PUBLIC = ["solve", "solve_compiled", "compile", "compare", "compare_rules", "fro
 WRONG = [None, 3, -1, True, [1], {}, {"x": 1}, "nowhere-42", math.nan, math.inf, b"x", object()]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(name=st.sampled_from(PUBLIC), data=st.data())
 def test_every_public_function_refuses_a_wrong_argument_by_name(name, data):
     """None, numbers, lists, mappings, text, NaN... for any one argument: accepted as plainly meant, or
