@@ -102,15 +102,14 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
     try:
         # a constraint at its boundary holds to the tolerance policy (allocator.constraints.boundary)
         solved, runner, outcome = run_rule(model, runner, fresh)
-        lp_flows, equity = outcome.flows, dict(outcome.equity)
-        check_promised_level(solved, lp_flows, equity.get("level"))
+        lp_flows, equity, rule_warnings = outcome.flows, dict(outcome.equity), outcome.warnings
     except StageInfeasible:
         raise infeasibility(model, backend, options) from None
     except StageTimeLimit as exc:
         if runner.best is None:
             raise SolverError(f"the time limit ({_seconds(options.time_limit)}) ran out in stage '{exc.stage}' "
                               "before any feasible allocation was found; allow more time with --time-limit") from None
-        status, (best_stage, lp_flows), equity = Status.TIME_LIMIT, runner.best, {}
+        status, (best_stage, lp_flows), equity, rule_warnings = Status.TIME_LIMIT, runner.best, {}, ()
         stopped = {"reason": "time_limit", "time_limit": _seconds(options.time_limit), "stage": exc.stage,
                    "allocation_from": best_stage,
                    "note": "the time limit ran out before the rule finished: the allocation is feasible "
@@ -118,6 +117,7 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
     seconds = time.perf_counter() - start
     problem = model.problem
     flows = clean_flows(problem, lp_flows * problem.scale)
+    check_promised_level(solved, flows / problem.scale, equity.get("level"))  # on the numbers reported
     stages = [{"stage": r.stage, "status": r.status.value, "objective": r.objective,
                "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
     fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]
@@ -143,7 +143,8 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
             **({"stopped": stopped} if stopped else {}),
             **({"fallbacks": fallbacks} if fallbacks else {}),
         },
-        warnings=(*model.scenario.warnings, *problem.warnings, *noted, *withheld_warnings(solved, withheld)),
+        warnings=(*model.scenario.warnings, *problem.warnings, *noted, *rule_warnings,
+                  *withheld_warnings(solved, withheld)),
         withheld=tuple(withheld),
         audit=audit_record(model.scenario, options),
         trace=SolveTrace(solved, runner.last),

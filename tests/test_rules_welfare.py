@@ -138,3 +138,47 @@ def test_the_cli_states_how_close_to_the_optimum_the_welfare_is(tmp_path):
     result = CliRunner().invoke(app, ["solve", str(SCENARIOS / "tutorial" / "scenario.yaml"), "--rule", "nash"])
     assert result.exit_code == 0, result.output
     assert "welfare within (relative)" in result.output and "of the optimum" in result.output
+
+
+def test_nash_serves_a_unit_whose_optimal_rate_is_tiny():
+    # units asking 1 and 2000 share 1: Nash maximises log(a/1) + log(b/2000) with a + b = 1, so
+    # a = b = 1/2 (rates 0.5 and 2.5e-4). The interior point left b's rate at ~1e-19, where a tangent
+    # is nearly vertical and cuts nothing: every round repeated it and b got nothing, "optimal".
+    scenario = build(supply={"food": 1}, units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 2000}])
+    result = allocator.solve(scenario, "nash")
+    assert result.allocations["allocated"].tolist() == pytest.approx([0.5, 0.5], abs=2e-3)
+    assert result.equity["relative_gap"] <= 1e-6 and not result.warnings
+
+
+def test_a_gap_left_above_the_tolerance_is_said():
+    # one round cannot reach 1e-9 on the tutorial: the result says so instead of passing as optimal
+    scenario = allocator.load_scenario("scenarios/tutorial/scenario.yaml")
+    result = allocator.solve(scenario, {"name": "nash", "max_rounds": 1, "tolerance": 1e-9})
+    assert result.equity["relative_gap"] > 1e-9
+    assert any("above the tolerance 1e-09" in w for w in result.warnings)
+
+
+def test_a_negative_edge_cost_without_a_budget_keeps_the_proven_bound():
+    # costs enter the tangent LP only through a budget row: without one, a rebate edge must not
+    # leave the edges unbounded (the bound was inf, reported as null, from any negative cost)
+    scenario = build(sites=[{"id": "s0", "supply": {"food": 20}}, {"id": "s1", "supply": {"food": 9}}],
+                     units=[{"id": f"u{i}", "demand": 5 + 3 * i, "data": {"node": f"n{i % 3}"}} for i in range(5)],
+                     network={"mode": "flow", "edges": [{"from": "s0", "to": "n0", "cost": -1.0},
+                                                        {"from": "s0", "to": "n1"}, {"from": "n1", "to": "n2"},
+                                                        {"from": "s1", "to": "n2"}, {"from": "n2", "to": "n1"}]})
+    equity = allocator.solve(scenario, "nash").equity
+    assert equity["upper_bound"] is not None and equity["upper_bound"] >= equity["objective"]
+    assert equity["relative_gap"] <= 1e-6
+
+
+def test_whole_units_take_the_bound_branch_and_bound_proved():
+    # HiGHS stops at its absolute gap (1e-6) as well as the relative one, so "objective + 1e-9" was no
+    # proof; the bound is now HiGHS's own dual bound. PuLP returns CBC's duals of the relaxation:
+    # by weak duality any multipliers bound the relaxation, so the MIP too (loosely)
+    scenario = build(resources=[{"id": "food", "divisible": False}], supply={"food": 5},
+                     units=[{"id": f"u{i}", "demand": 2 + i} for i in range(4)])
+    highs = allocator.solve(scenario, "nash").equity
+    assert highs["upper_bound"] >= highs["objective"]
+    cbc = allocator.solve(scenario, "nash", solver="pulp")
+    assert cbc.equity["upper_bound"] >= cbc.equity["objective"]
+    assert cbc.equity["objective"] == pytest.approx(highs["objective"], abs=1e-6)

@@ -43,6 +43,8 @@ class LPSolution:
     row_dual: np.ndarray | None
     seconds: float
     message: str = ""
+    #: a bound on the optimum the solver proved (a MIP's dual bound), when it gives one
+    bound: float | None = None
 
 
 def solve_without_coefficients(model: LPModel) -> LPSolution:

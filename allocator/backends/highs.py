@@ -127,7 +127,9 @@ class HighsBackend:
         if status in (Status.OPTIMAL, Status.TIME_LIMIT) and feasible:
             x = np.asarray(h.getSolution().col_value, dtype=float)
             x = np.where(model.integer, np.round(x), x)  # whole numbers, without the solver's 1e-9 round-off
-            return LPSolution(status, x, float(model.cost @ x), None, seconds, message)
+            bound = float(info.mip_dual_bound)  # the model's own sense (maximise): an upper bound
+            return LPSolution(status, x, float(model.cost @ x), None, seconds, message,
+                              bound=bound if np.isfinite(bound) else None)
         return LPSolution(status, None, float("nan"), None, seconds, message)
 
     def solve(self, model: LPModel, options: SolverOptions) -> LPSolution:

@@ -31,6 +31,8 @@ class RuleOutcome:
 
     flows: np.ndarray
     equity: dict[str, object] = field(default_factory=dict)
+    #: what the planner must know about this answer (e.g. a welfare gap left above the tolerance)
+    warnings: tuple[str, ...] = ()
 
 
 class Rule(Spec):

@@ -149,7 +149,8 @@ def reference_level(model, runner, alpha: float) -> float:
     measure = model.measures.pair
     if alpha <= 1 or not len(measure):
         return 1.0
-    lp = level_lp(model.base, measure, np.arange(len(measure)))
+    # only a scale is needed: whole units are relaxed (the LP level, not a max-min MIP)
+    lp = replace(level_lp(model.base, measure, np.arange(len(measure))), integer=None)
     level = level_of(runner.run("welfare reference level", lp), lp)
     return level if level is not None and level > 1e-12 else 1.0
 
@@ -178,40 +179,59 @@ def maximise(model, runner, welfare: Welfare, tolerance: float, max_rounds: int)
         cut = np.flatnonzero(excess > CUT_SHARE * tolerance * min(norm, np.finfo(float).max) / count)
         if not len(cut):  # the tangents are tight: what is left of the gap is the LP solve's own accuracy
             break
-        # the tangent at the rate reached; at a rate of 0 (log, alpha > 1: u(0) = -inf) one lower down
-        new_points = np.where(rates[cut] > 0, rates[cut], lowest[cut] / 10)
+        # the tangent at the rate reached; below the lowest point so far (a rate of 0, or the interior
+        # point's 1e-19 for a starved pair, where a tangent is nearly vertical and cuts nothing) one
+        # decade lower down, so the points reach a small optimum geometrically
+        new_points = np.where(rates[cut] >= lowest[cut], rates[cut], lowest[cut] / 10)
         lowest[cut] = np.minimum(lowest[cut], new_points)
         lp = _add_tangents(lp, welfare, cut, new_points, round_number)
     objective = welfare.unscaled(total)
     upper = max(welfare.unscaled(bound, outward=True), objective)  # U(x^) <= U* <= bound: max stays one
     gap = upper - objective if np.isfinite(upper - objective) else max(bound - total, 0.0)
     relative = gap / max(1.0, abs(objective)) if np.isfinite(objective) else max(relative, 0.0)
-    return RuleOutcome(flows, {"welfare": welfare.name, "objective": objective, "upper_bound": upper,
-                               "gap": gap, "relative_gap": relative, "rounds": round_number})
+    equity = {"welfare": welfare.name, "objective": objective, "upper_bound": upper,
+              "gap": gap, "relative_gap": relative, "rounds": round_number}
+    equity = {key: (value if not isinstance(value, float) or np.isfinite(value) else None)
+              for key, value in equity.items()}  # no NaN or infinity reaches a user: unproven is None
+    return RuleOutcome(flows, equity, _gap_warnings(welfare, equity["relative_gap"], tolerance, round_number))
+
+
+def _gap_warnings(welfare: Welfare, relative: float | None, tolerance: float, rounds: int) -> tuple[str, ...]:
+    """A sentence when the proven gap is above ``tolerance`` or nothing was proven."""
+    if relative is not None and relative <= tolerance:
+        return ()
+    reached = ("no finite bound on the optimum was proven" if relative is None
+               else f"the proven relative gap is {relative:.2g}, above the tolerance {tolerance:g}")
+    return (f"{welfare.name}: after {rounds} round(s) {reached}: the allocation is feasible but not shown to be "
+            "within the tolerance of the optimum (raise max_rounds, or use the highs solver)",)
 
 
 def proven_bound(lp: LPModel, solution, model) -> float:
     """An upper bound on the tangent LP's optimum (so on ``sum w``) that holds in floating point.
 
     From the row duals (:func:`allocator.lp_bound.dual_bound`); a solve without duals (whole
-    units: branch and bound) gives its objective raised by the relative gap it stopped at.
+    units: branch and bound) gives the dual bound its solver proved, rounded up (the tangent LP's
+    objective is ``sum z``: the same number); ``inf`` (nothing proven) if the solver gave none
+    (CBC through PuLP).
     """
     if solution.row_dual is not None:
         return dual_bound(lp, solution.row_dual, _acyclic_edges(lp, model.problem))
-    from allocator.backends.highs import MIP_GAP
-
-    objective = float(solution.x[lp.cols("z")].sum())
-    return objective + MIP_GAP * max(1.0, abs(objective))
+    if solution.bound is None:
+        return np.inf
+    return float(np.nextafter(solution.bound + 4 * EPS * abs(solution.bound), np.inf))
 
 
 def _acyclic_edges(lp: LPModel, problem) -> np.ndarray | None:
     """Upper bounds on flow-mode edge columns that some optimum meets: a resource's total stock.
 
-    Cancelling a cycle keeps every node's balance and delivery (and, with no negative edge cost,
-    the budget), so some optimum's flow has no cycle, and no edge of it carries more than was stocked.
+    Cancelling a cycle keeps every node's balance and delivery, so some optimum's flow has no cycle,
+    and no edge of it carries more than was stocked. Edge costs enter the tangent LP only through a
+    budget row; cancelling a cycle with a negative cost could break that one, so only then do
+    negative costs leave the edges unbounded.
     """
     network = problem.network
-    if network is None or "edge" not in lp.col_blocks or (np.asarray(network.cost) < 0).any():
+    if network is None or "edge" not in lp.col_blocks or (
+            "budget" in lp.row_blocks and (np.asarray(network.cost) < 0).any()):
         return None
     upper = np.full(lp.num_cols, np.inf)
     stock = problem.supply.sum(axis=0) / problem.scale  # per resource, in the LP's units
