@@ -111,7 +111,7 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
     from allocator.compiler import compile as compile_model
     from allocator.solving import solve_compiled
 
-    result = solve_compiled(compile_model(scenario, rule), solver)  # the plan: the nominal allocation
+    result = solve_compiled(compile_model(scenario, rule), solver, withheld=False)  # the plan: the nominal allocation
     given = result.allocations.set_index(["unit", "resource"])["allocated"]
     keys = list(zip(problem.unit_ids[problem.pair_unit], np.asarray(problem.resource_ids)[problem.pair_resource]))
     allocated = given.reindex(keys).to_numpy(dtype=float)

@@ -125,7 +125,7 @@ def compare_rules(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None,
     utilitarian = next((r for r in results.values() if r.rule["name"] == "utilitarian"), None)
     if utilitarian is None and "utilitarian" not in failed:
         try:
-            utilitarian = solve(scenario, "utilitarian", constraints, solver=solver)
+            utilitarian = solve(scenario, "utilitarian", constraints, solver=solver, withheld=False)
         except InfeasibleError:
             pass
     best_value = utilitarian.metrics["total_value"] if utilitarian is not None else None

@@ -132,7 +132,7 @@ def disparity(scenario: ScenarioLike, attribute: Text, rule=None, *, resource: T
         if key not in cache:
             spec = chosen if "rule" in on else "proportional"
             try:
-                result = solve(variant, spec, solver=solver)
+                result = solve(variant, spec, solver=solver, withheld=False)  # reads group gaps only
             except InfeasibleError as exc:
                 raise UsageError(f"the variant with {_describe(on)} cannot be solved under the scenario's "
                                  f"constraints: {exc.conflicting}") from None

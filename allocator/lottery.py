@@ -116,7 +116,7 @@ def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed:
     _check_request(scenario, draws, seed)
     fractional = scenario._derive(resources=tuple(r.model_copy(update={"divisible": True})
                                                   for r in scenario.resources))
-    result = solve(fractional, rule, constraints, solver=solver)
+    result = solve(fractional, rule, constraints, solver=solver, withheld=False)
     flows = _flow_frame(result, scenario)
     values = flows["expected"].to_numpy()
     graph = _graph(flows)

@@ -99,13 +99,14 @@ def levelling_down(scenario: Scenario, comparison: Comparison, constraints=None,
             try:
                 alternatives[f"a group_floor of {low:.1%} on {attribute}"] = solve(
                     scenario, rule, [*others, {"type": "group_floor", "attribute": attribute, "share": low}],
-                    solver=solver).metrics["total_allocated"]
+                    solver=solver, withheld=False).metrics["total_allocated"]
             except InfeasibleError:
                 pass
             if rule["name"] in ("maxmin", "leximin"):  # an equity rule's one-sided counterpart
                 try:
                     alternatives[f"leximin over {attribute}"] = solve(
-                        scenario, {"name": "leximin", "over": attribute}, others, solver=solver).metrics["total_allocated"]
+                        scenario, {"name": "leximin", "over": attribute}, others, solver=solver,
+                        withheld=False).metrics["total_allocated"]
                 except InfeasibleError:
                     pass
             if not alternatives:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -32,7 +33,7 @@ OptionsArg = instance(SolverOptions, "a SolverOptions")
 
 @checked
 def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLike = "highs", *,
-          time_limit: Seconds | None = None) -> Result:
+          time_limit: Seconds | None = None, withheld: Flag = True) -> Result:
     """Allocate the scenario's supply by ``rule`` under ``constraints``.
 
     Parameters
@@ -52,6 +53,9 @@ def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLik
         Seconds for the whole solve, shared by the rule's stages. When it runs out, the result
         has status ``time_limit`` and holds the best feasible allocation found so far (see
         ``Result.solver["stopped"]``).
+    withheld : bool
+        Measure and explain supply left while units it can reach still need it (a few LPs, only
+        when some is left: see :func:`solve_compiled`); ``False`` where only the numbers are read.
 
     Returns
     -------
@@ -73,7 +77,8 @@ def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLik
     >>> solve(s, "maxmin").allocations["fill_rate"].round(6).tolist()
     [0.6, 0.6]
     """
-    return solve_compiled(compile(scenario, rule, constraints), solver, SolverOptions(time_limit=time_limit))
+    return solve_compiled(compile(scenario, rule, constraints), solver, SolverOptions(time_limit=time_limit),
+                          withheld=withheld)
 
 
 @checked
@@ -122,7 +127,8 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
                "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
     fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]
     # supply left while units it can reach still need it: say how much and what holds it back
-    withheld = withheld_supply(solved, flows, backend, options) if withheld and status is Status.OPTIMAL else []
+    withheld = (withheld_supply(solved, flows, backend, _remaining(options, seconds))
+                if withheld and status is Status.OPTIMAL and _remaining(options, seconds) is not None else [])
     return Result(
         status=status,
         scenario=model.scenario.name,
@@ -181,6 +187,14 @@ def audit_record(scenario: Scenario, options: SolverOptions) -> dict:
         "solver_options": {"time_limit": options.time_limit, "threads": options.threads},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _remaining(options: SolverOptions, spent: float) -> SolverOptions | None:
+    """``options`` with what is left of the whole solve's time limit; ``None`` if nothing is left."""
+    if options.time_limit is None:
+        return options
+    left = options.time_limit - spent
+    return replace(options, time_limit=left) if left > 0 else None
 
 
 def _seconds(limit: float | None) -> str:

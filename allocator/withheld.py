@@ -102,9 +102,17 @@ def withheld_warnings(model, records: list[dict]) -> list[Issue]:
         unit = units.get(record["resource"], "")
         issues.append(Issue(problem.source, f"supply.{record['resource']}",
                             f"{_amount(record['amount'])} {unit + ' ' if unit else ''}of {record['resource']} "
-                            f"({record['share']:.0%} of its supply) stays {where} while units it can reach still "
+                            f"({_share(record['share'])} of its supply) stays {where} while units it can reach still "
                             f"need it, because {record['reason']}", severity=Severity.WARNING))
     return issues
+
+
+def _share(share: float) -> str:
+    """A percentage a planner can read: ``28%``, ``0.3%``, ``<0.01%`` (never ``0%`` for something)."""
+    percent = 100 * share
+    if percent >= 10:
+        return f"{percent:.0f}%"
+    return f"{percent:.2g}%" if percent >= 0.01 else "<0.01%"
 
 
 def _plain(backend):

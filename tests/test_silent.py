@@ -146,3 +146,21 @@ def test_zero_supply_zero_demand_and_zero_gaps_write_no_nan(tmp_path):
     for path in tmp_path.rglob("*.*"):
         text = path.read_text().lower()
         assert "nan" not in text.replace("nash", "") and "inf" not in text, path
+
+
+def test_withheld_shares_read_as_a_planner_reads_them():
+    # "(0% of its supply)" was printed for 2.3e-5 of the supply: something withheld is never 0%
+    from allocator.withheld import _share
+
+    assert [_share(x) for x in (0.28, 0.1, 0.0123, 0.000123, 2.3e-7)] == ["28%", "10%", "1.2%", "0.012%", "<0.01%"]
+
+
+def test_the_withheld_measurement_shares_the_solve_time_limit(monkeypatch):
+    # its LPs got the caller's whole time_limit again, on top of what the rule had spent
+    import allocator.solving as solving
+
+    seen = []
+    monkeypatch.setattr(solving, "withheld_supply", lambda model, flows, backend, options: seen.append(options) or [])
+    scenario = allocator.load_scenario("scenarios/tutorial/scenario.yaml")
+    allocator.solve(scenario, "proportional", time_limit=50.0)
+    assert len(seen) == 1 and 0 < seen[0].time_limit < 50.0
