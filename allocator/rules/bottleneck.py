@@ -55,8 +55,9 @@ def _shaves(n: int):
 def certified(net: "FlowNetwork", edge_flow: np.ndarray, caps: np.ndarray) -> bool:
     """Whether link flows give every unit its capacity and keep every site within its supply.
 
-    Checked on the sums the outputs report: each unit's amount within ``BINARY_ROUNDOFF``
-    (relative) of ``caps``, each site's shipments within ``FLOAT_ROUNDOFF`` of its supply.
+    Checked on the sums the outputs report: each unit's amount at least ``caps`` less
+    ``BINARY_ROUNDOFF`` (relative), each site's shipments at most its supply plus ``FLOAT_ROUNDOFF``
+    (relative). A unit cannot get more than its capacity: the source edge caps its inflow.
     """
     problem = net.problem
     delivered = np.bincount(net.unit_of_link, weights=edge_flow, minlength=net.n)
@@ -139,7 +140,7 @@ class FlowNetwork:
         A max-flow in floating point may leave the round-off of a full site's sum on one unit: at
         2,000,000 units the last one came out 5e-5 below the level while the total was right to
         2e-11. So the answer is certified unit by unit (:func:`certified`); if it fails, the unit
-        capacities are shaved by a relative ``SHAVE`` (about the round-off of a sum of every
+        capacities are shaved by a relative amount (about the round-off of a sum of every
         unit's amount, ``n`` x machine epsilon, doubled up to ``MAX_SHAVE``), so that no site is
         full to the last bit and every unit gets its whole capacity. ``None`` if no shave passes
         (the caller then uses the LP method).
