@@ -26,7 +26,7 @@ from allocator.errors import UsageError
 from allocator.lp import LPModel
 from allocator.lp_files import MAX_NAME, layout, lp_text, mps_text, sanitise, unique
 from allocator.measures import MeasureSet
-from allocator.output import atomic_file, check_output_file
+from allocator.output import atomic_file, check_output_file, named_write_failures
 from allocator.problem import Problem
 from allocator.result import spreadsheet_safe
 from allocator.rules.stages import StageInfeasible, StageRunner
@@ -94,9 +94,12 @@ def export_lp(scenario: ScenarioLike, path: PathLike, rule=None, constraints=Non
     header = _header(model, stage, legend_path(path).name, mps)
     text = (mps_text if mps else lp_text)(lp, plan, header)
     # nested: when either file cannot be written (a full disk), neither is, so no LP is left without its legend
+    # each write names its own file: a full disk while writing the LP names the LP, not the legend
     with atomic_file(path, force=force) as staging, atomic_file(legend_path(path), force=force) as legend_staging:
-        staging.write_text(text, encoding="ascii")
-        spreadsheet_safe(_legend_table(legend, plan)).to_csv(legend_staging, index=False, lineterminator="\n")
+        with named_write_failures(path):
+            staging.write_text(text, encoding="ascii")
+        with named_write_failures(legend_path(path)):
+            spreadsheet_safe(_legend_table(legend, plan)).to_csv(legend_staging, index=False, lineterminator="\n")
     return path
 
 

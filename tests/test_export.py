@@ -365,3 +365,25 @@ def test_names_stay_within_255_characters_with_a_long_attribute_name(tmp_path):
         assert len(written) == len(set(written)), kind
     assert all(len(name) <= 255 for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", path.read_text()))
     assert highs_objective(path) == pytest.approx(allocator.solve(scenario, "utilitarian").solver["stages"][0]["objective"])
+
+
+def test_a_full_disk_while_writing_the_lp_names_the_lp_and_leaves_neither_file(tmp_path, monkeypatch):
+    # both writes sat in the legend's context, so a failed LP write was reported as the legend
+    import errno
+    from pathlib import Path
+
+    from allocator.errors import OutputWriteError
+    from allocator.export import export_lp
+
+    real = Path.write_text
+
+    def full_for_the_lp(self, *args, **kwargs):
+        if ".model.lp.tmp-" in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_for_the_lp)
+    scenario = allocator.load_scenario("scenarios/tutorial/scenario.yaml")
+    with pytest.raises(OutputWriteError, match=r"cannot write .*model\.lp: No space left"):
+        export_lp(scenario, tmp_path / "model.lp")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
