@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.arguments import Flag, PathLike, checked, instance
-from allocator.errors import Issue
+from allocator.errors import Issue, UsageError
 from allocator.output import atomic_folder
 from allocator.precision import REPORT_PRECISION, round_document, round_frame  # noqa: F401 (REPORT_PRECISION: re-exported)
 from allocator.status import Status
@@ -176,7 +176,7 @@ def save_excel(result: ResultArg, path: PathLike, *, force: Flag = False) -> Pat
     the CSV files. Unlike the CSV files, a workbook carries zip timestamps, so it is not
     byte-identical between runs.
     """
-    from allocator.output import atomic_file
+    from allocator.output import atomic_file, check_output_file
 
     metrics = []
     for key, value in result.metrics.items():
@@ -200,6 +200,13 @@ def save_excel(result: ResultArg, path: PathLike, *, force: Flag = False) -> Pat
             sheets[name] = table
     sheets["metrics"] = pd.DataFrame(metrics, columns=["metric", "value"])
     sheets["summary"] = pd.DataFrame(about, columns=["field", "value"])
+    check_output_file(path, force=force, inputs=result.input_paths)  # before building the workbook
+    too_long = {name: len(frame) for name, frame in sheets.items() if len(frame) > EXCEL_ROWS - 1}
+    if too_long:
+        name, rows = next(iter(too_long.items()))
+        raise UsageError(f"{path}: an Excel sheet holds at most {EXCEL_ROWS:,} rows (the header included), and "
+                         f"the {name} sheet would need {rows + 1:,}: write the result to a folder instead "
+                         "(CSV files have no row limit)")
     # built in memory, then written in one go: a zip archive that fails half-way (a full disk) is left
     # open by openpyxl, and its finaliser prints a traceback at exit
     workbook = io.BytesIO()
@@ -207,10 +214,12 @@ def save_excel(result: ResultArg, path: PathLike, *, force: Flag = False) -> Pat
         for name, frame in sheets.items():
             spreadsheet_safe(report_frame(frame)).to_excel(writer, sheet_name=name, index=False)
     with atomic_file(path, force=force, inputs=result.input_paths) as staging:
-        staging.write_bytes(workbook.getvalue())
+        staging.write_bytes(workbook.getbuffer())
     return Path(path)
 
 
+#: rows of one Excel worksheet (Excel 2007 and later)
+EXCEL_ROWS = 1_048_576
 #: first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -362,3 +362,15 @@ def test_disparity_gaps_are_rounded_as_rates_without_round_off(tmp_path):
     assert (gaps.round(6) == gaps).all(), gaps.tolist()
     summary = json.loads((out / "summary.json").read_text())
     assert all(round(v, 6) == v for v in [summary["gap"], summary["remains"], *summary["parts"].values()])
+
+
+def test_a_result_too_long_for_one_excel_sheet_is_refused_before_building_it(tmp_path, monkeypatch):
+    # an Excel sheet holds 1,048,576 rows: pandas' ValueError was hidden by openpyxl's "At least one
+    # sheet must be visible" (exit 1, internal error); a 3-row limit here stands in for a million units
+    import allocator.result as result_module
+
+    monkeypatch.setattr(result_module, "EXCEL_ROWS", 3)
+    result = allocator.solve(allocator.load_scenario("scenarios/tutorial/scenario.yaml"), "maxmin")
+    with pytest.raises(allocator.UsageError, match=r"at most 3 rows .* the allocations sheet would need 7"):
+        result_module.save_excel(result, tmp_path / "book.xlsx")
+    assert not list(tmp_path.iterdir())
