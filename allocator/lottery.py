@@ -138,9 +138,14 @@ def _check_request(scenario: Scenario, draws: int, seed: int) -> None:
         raise UsageError("a lottery over exclusive sets is not supported: the rounding could give a unit two "
                          "of its exclusive resources; solve whole units directly instead")
     _check_whole(scenario)
-    flows = max(1, len(Problem.from_scenario(scenario).flow_pair))  # a draw has at most one row per allowed flow
-    refuse_over("draws", int(draws), MAX_TABLE_ROWS // flows,
-                f"each draw may have up to {flows:,} row(s) (one per flow the scenario allows), and the draws "
+    problem = Problem.from_scenario(scenario)
+    # a row is a flow of at least one whole unit: no more rows than flows, nor than whole units can move
+    movable = np.minimum(np.bincount(problem.pair_resource, weights=problem.pair_demand,
+                                     minlength=len(problem.resource_ids)), problem.supply.sum(axis=0))
+    rows = max(1, int(min(len(problem.flow_pair), np.floor(movable + 1e-9).sum())))
+    refuse_over("draws", int(draws), MAX_TABLE_ROWS // rows,
+                f"each draw may have up to {rows:,} row(s) (one per flow the scenario allows, each at least one "
+                "whole unit), and the draws "
                 f"table, held in memory and written whole, is limited to {MAX_TABLE_ROWS:,} rows; the exact "
                 "decomposition gives the odds without drawing")
 

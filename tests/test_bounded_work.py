@@ -44,16 +44,17 @@ def test_lottery_draws_beyond_the_table_limit_are_refused_before_any_work(tmp_pa
     out = tmp_path / "lot"
     result = runner.invoke(app, ["lottery", str(_scenario_file(tmp_path)), "--draws", "1000000000", "--out", str(out)])
     assert result.exit_code == 2, result.output
-    # 2 allowed flows (a and b from the pool): at most 2 rows a draw, so 2,000,000 rows allow 1,000,000 draws
-    assert "draws: 1,000,000,000 is more than the limit of 1,000,000" in result.output
+    # 2 allowed flows (a and b from the pool) but 1 slot: at most 1 row a draw, so 2,000,000 rows allow
+    # 2,000,000 draws
+    assert "draws: 1,000,000,000 is more than the limit of 2,000,000" in result.output
     assert "2,000,000 rows" in result.output and not out.exists()
 
 
 def test_the_library_lottery_states_the_same_limit():
     scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 1},
                      units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1}])
-    with pytest.raises(UsageError, match=r"draws: 1,000,001 is more than the limit of 1,000,000"):
-        lottery(scenario, "maxmin", draws=MAX_TABLE_ROWS // 2 + 1)
+    with pytest.raises(UsageError, match=r"draws: 2,000,001 is more than the limit of 2,000,000"):
+        lottery(scenario, "maxmin", draws=MAX_TABLE_ROWS + 1)
 
 
 def test_simulate_draws_beyond_the_table_limit_are_refused_before_any_work(tmp_path):
@@ -212,3 +213,15 @@ def test_the_bootstrap_in_blocks_gives_the_one_matrix_answer(monkeypatch):
     expected = (float(np.quantile(whole, tail)), float(np.quantile(whole, 1 - tail)))
     monkeypatch.setattr(sim_summary, "BOOTSTRAP_BLOCK", 100)  # 2 resamples a block
     assert sim_summary.bootstrap_mean_interval(rates, np.random.default_rng(9)) == expected
+
+
+def test_the_draws_limit_counts_the_rows_whole_units_can_make():
+    # 25 units asking 2 slots, 10 sites holding 3, every unit linked to every site: 250 flows, but a
+    # row carries at least one whole slot and only min(25 x 2, 10 x 3) = 30 slots move, so a draw has
+    # at most 30 rows and 2,000,000 // 30 = 66,666 draws fit (the flow count alone allowed 8,000,
+    # refusing modest requests on larger scenarios)
+    scenario = build(resources=[{"id": "food", "divisible": False}],
+                     sites=[{"id": f"s{j}", "supply": {"food": 3}} for j in range(10)],
+                     units=[{"id": f"u{i}", "demand": 2} for i in range(25)])
+    with pytest.raises(UsageError, match=r"draws: 70,000 is more than the limit of 66,666: each draw may have up to 30 row"):
+        lottery(scenario, "maxmin", draws=70_000)
