@@ -114,6 +114,24 @@ def test_a_full_stdout_is_named(tmp_path):
     assert err.strip() == "error: cannot write standard output: No space left on device"
 
 
+def test_a_full_standard_error_keeps_the_exit_code(tmp_path):
+    # the refusal's own message could not be shown: re-raising it on stderr ended in exit 1
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    command = [sys.executable, "-m", "allocator", "solve", str(tmp_path / "missing.yaml")]
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=full, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2
+
+
+def test_a_standard_output_open_for_reading_is_a_named_failure(tmp_path):
+    # EBADF counted as "nobody reading": `solve --json 1</dev/null` printed nothing and exited 0
+    with open(os.devnull, "rb") as reading:
+        code, _, err = cli(["rules"], tmp_path, stdout=reading)
+    assert code == 2 and "cannot write standard output" in err
+
+
 def test_ascii_only_terminal_gets_stand_ins(tmp_path):
     # PYTHONIOENCODING=ascii: the title's "—" raised UnicodeEncodeError (exit 1, "internal error")
     code, out, err = cli(["solve", scenario_in(tmp_path)], tmp_path, env={"PYTHONIOENCODING": "ascii",

@@ -21,8 +21,10 @@ from allocator.errors import OutputWriteError
 #: typographic characters allocator prints, and what an ASCII-only stream shows instead
 ASCII_STAND_INS = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "≥": ">=", "≤": "<=",
                                  "×": "x", "…": "...", "→": "->", "−": "-", "±": "+/-", "•": "*", "≈": "~"})
-#: write failures that mean nobody is reading: drop the output, keep working
-_GONE = (errno.EPIPE, errno.EBADF, errno.ECONNRESET)
+#: write failures that mean nobody is reading: drop the output, keep working (not EBADF: closed
+#: descriptors are reserved on the null device at start, so EBADF is a stream opened for reading,
+#: and what was asked for would be lost in silence)
+_GONE = (errno.EPIPE, errno.ECONNRESET)
 
 
 def encodable(text: str, encoding: str) -> str:
@@ -50,11 +52,16 @@ class TolerantStream:
         capture) is followed; ``None`` when there is none (Python found the descriptor closed).
     name : str
         What an error calls the stream, e.g. ``"standard output"``.
+    fatal : bool
+        Whether a failure other than a reader gone raises :class:`OutputWriteError`; ``False`` for
+        standard error, which is where that error would be shown: its failures are dropped, and
+        the command keeps its own exit code.
     """
 
-    def __init__(self, source: Callable[[], TextIO | None], name: str):
+    def __init__(self, source: Callable[[], TextIO | None], name: str, *, fatal: bool = True):
         self._source = source
         self._name = name
+        self._fatal = fatal
         self._gone: object = None  # the stream whose reader left, so a new one (a new capture) is used again
 
     def _target(self) -> TextIO | None:
@@ -103,7 +110,7 @@ class TolerantStream:
         except ValueError:  # "I/O operation on closed file"
             self._give_up(stream)
         except OSError as exc:
-            if exc.errno not in _GONE:
+            if exc.errno not in _GONE and self._fatal:
                 raise OutputWriteError(self._name, exc.strerror or str(exc)) from exc
             self._give_up(stream)
 
@@ -123,7 +130,7 @@ _SHOWN = {"stdout": "standard output", "stderr": "standard error"}
 
 def standard(name: str) -> TolerantStream:
     """``sys.stdout`` or ``sys.stderr`` (``name``), looked up at each write, made tolerant."""
-    return TolerantStream(lambda: getattr(sys, name, None), _SHOWN[name])
+    return TolerantStream(lambda: getattr(sys, name, None), _SHOWN[name], fatal=name != "stderr")
 
 
 def reserve_standard_descriptors() -> None:
@@ -148,4 +155,4 @@ def settle_process_streams() -> None:
     reserve_standard_descriptors()
     for name, shown in _SHOWN.items():
         original = getattr(sys, name)
-        setattr(sys, name, TolerantStream(lambda original=original: original, shown))
+        setattr(sys, name, TolerantStream(lambda original=original: original, shown, fatal=name != "stderr"))
