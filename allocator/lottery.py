@@ -125,6 +125,9 @@ def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed:
     found = "time" if budget.expired() else _decompose(values, graph, budget)
     decomposition, odds = _outcome_table(found, flows) if isinstance(found, dict) else (None, None)
     stopped = budget.stopped(count, draws, "draws") if count < draws or found == "time" else None
+    if stopped is not None and count == draws:  # every draw made: what the time cut short is the decomposition
+        stopped["note"] = (f"the time limit ({budget.time_limit:g} s) ran out after all {draws:,} draws, before "
+                           "the exact decomposition: the draws are complete, the odds table is not listed")
     return Lottery(result.rule["name"], seed, flows, drawn, decomposition,
                    _notes(result.rule["name"], values, found), inputs=scenario.input_paths,
                    count=count, odds=odds, status="complete" if stopped is None else "time_limit", stopped=stopped)

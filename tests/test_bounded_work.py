@@ -225,3 +225,13 @@ def test_the_draws_limit_counts_the_rows_whole_units_can_make():
                      units=[{"id": f"u{i}", "demand": 2} for i in range(25)])
     with pytest.raises(UsageError, match=r"draws: 70,000 is more than the limit of 66,666: each draw may have up to 30 row"):
         lottery(scenario, "maxmin", draws=70_000)
+
+
+def test_a_lottery_whose_draws_all_finished_says_the_decomposition_was_cut_short():
+    # with draws=1 the one draw is made before the spent budget is checked; the note said "ran out
+    # after 1 of 1 draws", as if draws were missing
+    scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 1},
+                     units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1}])
+    result = lottery(scenario, "maxmin", draws=1, time_limit=SPENT)
+    assert result.status == "time_limit" and result.count == 1
+    assert "after all 1 draws, before the exact decomposition" in result.stopped["note"]
