@@ -84,9 +84,7 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
     from allocator.sim_draws import draw_backends, flat_metrics, solve_draw
     from allocator.simulation import plan_simulation
 
-    budget = Budget(time_limit)
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
-        raise UsageError(f"samples must be a whole number, 0 or more, got {samples!r}")
+    budget = Budget(time_limit)  # (samples and seed are checked by @checked)
     rule = resolve_rule(rule, scenario)
     problem = Problem.from_scenario(scenario)
     intervals = pair_intervals(problem)
