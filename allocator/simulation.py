@@ -126,10 +126,6 @@ def _check_table_rows(scenario: Scenario, draws: int, rules: int) -> None:
                 f"row(s)) to the tables a simulation holds in memory to summarise, limited to {MAX_TABLE_ROWS:,} rows")
 
 
-class _OutOfTime(Exception):
-    """Raised by the sink of :func:`run_simulation` when the time budget has run out (a private signal)."""
-
-
 class SimulationInterrupted(Interrupted):
     """Stopped (Ctrl-C) before every draw was solved; finished shards are on disk for ``--resume``."""
 
@@ -190,8 +186,9 @@ def run_simulation(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 100
 
     With ``out`` the shards stream into that folder as they finish (:mod:`allocator.sim_store`)
     and the summaries are written at the end (:func:`allocator.sim_output.save_simulation`).
-    ``time_limit`` (seconds for the whole run) is checked after each finished shard: when it
-    has run out, shards not started are dropped, running ones finish, and the result holds the
+    ``time_limit`` (seconds for the whole run) is checked before each shard but the first is
+    started: when it has run out, shards not started are left out, a shard that has started
+    finishes and is kept (no more run at once than there are workers), and the result holds the
     finished shards with ``status`` ``time_limit`` (resume it in ``out`` to continue).
     """
     budget = Budget(time_limit)
@@ -220,18 +217,17 @@ def run_simulation(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 100
         count[0] += len(plan.shard_draws(shard))
         if progress is not None:
             progress(count[0], plan.draws)
-        if budget.expired() and count[0] < plan.draws:
-            raise _OutOfTime
 
     if progress is not None:
         progress(count[0], plan.draws)
     todo = [k for k in range(plan.num_shards) if k not in finished]
     stopped = None
     try:
-        plan = execute(plan, todo, sink, engine=engine, workers=workers, scheduler=scheduler, prepare=warm_bases)
+        plan = execute(plan, todo, sink, engine=engine, workers=workers, scheduler=scheduler, prepare=warm_bases,
+                       stop=budget.expired)
     except KeyboardInterrupt:
         raise SimulationInterrupted(count[0], plan.draws, out) from None
-    except _OutOfTime:
+    if count[0] < plan.draws:  # execute returns early only when the time ran out
         stopped = budget.stopped(count[0], plan.draws, "draws")
         if out is not None:
             stopped["note"] += f"; the finished shards are saved in {out}"
@@ -272,7 +268,7 @@ def simulate(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 1000, see
         scenario's), ``cv`` (demand noise), ``workers``, ``scheduler`` (a Dask scheduler address),
         ``out`` (stream shards to this folder), ``resume``, ``force``, ``shard_size``, ``solver``,
         ``progress`` (called with draws done and draws in all), ``time_limit`` (seconds, checked
-        after each shard): see :func:`run_simulation`. ``draws`` times the rows each draw adds
+        before each shard is started): see :func:`run_simulation`. ``draws`` times the rows each draw adds
         (one per rule, and its group rows) may not exceed :data:`allocator.budget.MAX_TABLE_ROWS`.
 
     Returns

@@ -235,3 +235,74 @@ def test_a_lottery_whose_draws_all_finished_says_the_decomposition_was_cut_short
     result = lottery(scenario, "maxmin", draws=1, time_limit=SPENT)
     assert result.status == "time_limit" and result.count == 1
     assert "after all 1 draws, before the exact decomposition" in result.stopped["note"]
+
+
+def _runs_out_at_check(number: int):
+    """A Budget whose time runs out at its ``number``-th check: expiry by count, not by the clock."""
+
+    class Counted(Budget):
+        checks = 0
+
+        def expired(self) -> bool:
+            self.checks += 1
+            return self.checks >= number
+
+    return Counted
+
+
+def _record_submitted_shards(engine: str, monkeypatch) -> list[int]:
+    """The shards each engine is asked to start, recorded in this process."""
+    submitted: list[int] = []
+    if engine == "serial":
+        from allocator import sim_draws
+
+        real = sim_draws.run_shard
+        monkeypatch.setattr(sim_draws, "run_shard", lambda plan, shard: submitted.append(shard) or real(plan, shard))
+    elif engine == "processes":
+        from concurrent.futures import ProcessPoolExecutor
+
+        real = ProcessPoolExecutor.submit
+
+        def submit(pool, fn, *args, **kwargs):
+            if fn.__name__ == "_shard_in_worker":
+                submitted.append(args[0])
+            return real(pool, fn, *args, **kwargs)
+
+        monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    else:
+        distributed = pytest.importorskip("dask.distributed")
+        real = distributed.Client.submit
+
+        def submit(client, fn, *args, **kwargs):
+            if getattr(fn, "__name__", "") == "run_shard":
+                submitted.append(args[1])
+            return real(client, fn, *args, **kwargs)
+
+        monkeypatch.setattr(distributed.Client, "submit", submit)
+    return submitted
+
+
+@pytest.mark.parametrize("engine", ["serial", "processes", "dask"])
+def test_a_run_out_of_time_starts_no_shard_keeps_every_started_one_and_resumes(tmp_path, monkeypatch, engine):
+    # found in review: the processes engine submitted every shard up front, so when the time ran out
+    # the ones already running or queued in the pool ran to the end (21 s on a 2 s limit) and were
+    # thrown away, with any finished in the same batch. Now a shard starts only while time is left,
+    # and every shard started is on disk.
+    from allocator import simulation
+
+    scenario, out = build(**GROUPED), tmp_path / "sim"
+    options = dict(draws=40, seed=3, cv=0.2, shard_size=5)  # 8 shards of 5 draws
+    monkeypatch.setattr(simulation, "Budget", _runs_out_at_check(4))
+    submitted = _record_submitted_shards(engine, monkeypatch)
+    partial = run_simulation(scenario, ["maxmin"], engine=engine, workers=2, out=out, time_limit=60, **options)
+    saved = sorted(int(path.stem.split("-")[1]) for path in (out / "shards").glob("metrics-*.parquet"))
+    # the first shard always starts and checks 1-3 leave time for three more; check 4 finds it spent
+    assert sorted(submitted) == saved and len(saved) == 4
+    summary = json.loads((out / "summary.json").read_text())
+    assert partial.status == "time_limit" and summary["complete"] is False
+    assert partial.draws_done == summary["stopped"]["done"] == 5 * len(saved) == len(partial.metrics)
+    assert sorted(set(partial.metrics["draw"])) == [draw for shard in saved for draw in range(5 * shard, 5 * shard + 5)]
+    monkeypatch.undo()  # the real budget (no limit) and engines from here on
+    whole = run_simulation(scenario, ["maxmin"], engine=engine, workers=2, out=out, resume=True, **options)
+    assert whole.status == "complete" and whole.resumed_draws == 20 and len(whole.metrics) == 40
+    assert whole.metrics.equals(run_simulation(scenario, ["maxmin"], **options).metrics)
