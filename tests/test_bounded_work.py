@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import allocator
 from allocator import sim_summary
 from allocator.budget import MAX_FRONTIER_POINTS, MAX_TABLE_ROWS, Budget
 from allocator.bounds import bounds
