@@ -150,6 +150,22 @@ def test_alpha_when_one_optimal_rate_is_far_below_another(alpha, demand):
         assert got["a"] == pytest.approx(0.003152, abs=5e-5)  # the hand-worked 1/(1 + sqrt(1e5)), to the gap allowed
 
 
+@pytest.mark.parametrize("alpha", [2.0, 5.0, 50.0])
+def test_alpha_with_two_large_and_two_small_demands(alpha):
+    # demands 1, 1e7, 1e7, 5 sharing 1. Before: InfeasibleError; then (rate column bounded at 1/m) the
+    # equilibration took 1/m as the rate's unit and scaled the tangent rows' tolerance back to m: gap 0.25
+    demands = [1, 1e7, 1e7, 5]
+    scenario = build(units=[{"id": f"u{i}", "demand": d} for i, d in enumerate(demands)], supply={"food": 1})
+    result = allocator.solve(scenario, {"name": "alpha", "alpha": alpha})
+    assert result.equity["relative_gap"] <= 1e-6 and not result.warnings
+    got = allocated(result)
+    # u'(f_i) = d_i lambda: f_i proportional to d_i^(-1/alpha), so amounts d_i f_i ~ d_i^(1 - 1/alpha);
+    # the two big units get equal halves of almost everything, u3 gets 5^(1 - 1/alpha) times u0's
+    assert got["u1"] + got["u2"] == pytest.approx(1.0, abs=1e-3)
+    assert got["u1"] == pytest.approx(got["u2"], rel=1e-3)
+    assert got["u3"] / got["u0"] == pytest.approx(5 ** (1 - 1 / alpha), rel=0.05)
+
+
 def test_nash_when_one_demand_is_far_above_another():
     # Nash gives equal amounts here (the amounts' logs sum; f1 + 1e7 f2 = 1 at f1 = 1/2): 1/2 each to the gap
     scenario = build(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1e7}], supply={"food": 1})

@@ -217,7 +217,7 @@ def maximise(model, runner, welfare: Welfare, tolerance: float, max_rounds: int)
         rates = np.clip(measure.lp_rates(flows), 0.0, 1.0)  # from the flows, not the rate columns' round-off
         achieved = welfare.value(rates)
         total = float(achieved.sum())
-        bound = proven_bound(lp, solution, model)
+        bound = proven_bound(lp, solution, model, welfare.rate_scale)
         norm = welfare.norm(total) if np.isfinite(total) else np.inf
         relative = (bound - total) / norm if norm > 0 else np.inf
         if welfare.linear or relative <= tolerance or round_number == max_rounds:
@@ -258,16 +258,21 @@ def _gap_warnings(welfare: Welfare, relative: float | None, tolerance: float, ro
             "within the tolerance of the optimum (raise max_rounds, or use the highs solver)",)
 
 
-def proven_bound(lp: LPModel, solution, model) -> float:
+def proven_bound(lp: LPModel, solution, model, rate_scale: float = 1.0) -> float:
     """An upper bound on the tangent LP's optimum (so on ``sum w``) that holds in floating point.
 
     From the row duals (:func:`allocator.lp_bound.dual_bound`); a solve without duals (whole
     units: branch and bound) gives the dual bound its solver proved, rounded up (the tangent LP's
     objective is ``sum z``: the same number); ``inf`` (nothing proven) if the solver gave none
-    (CBC through PuLP).
+    (CBC through PuLP). Scaled rate columns (``rate_scale`` not 1) carry no stated bound: they
+    are bounded here at ``1 / rate_scale``, which the demand rows imply.
     """
     if solution.row_dual is not None:
-        return dual_bound(lp, solution.row_dual, _acyclic_edges(lp, model.problem))
+        upper = _acyclic_edges(lp, model.problem)
+        if not np.isfinite(lp.col_upper[lp.cols("rate")]).all():  # scaled rates: f <= 1 by the demand rows
+            upper = np.full(lp.num_cols, np.inf) if upper is None else upper
+            upper[lp.cols("rate")] = (1.0 / rate_scale) * (1 + 4 * EPS)
+        return dual_bound(lp, solution.row_dual, upper)
     if solution.bound is None:
         return np.inf
     return float(np.nextafter(solution.bound + 4 * EPS * abs(solution.bound), np.inf))
@@ -309,7 +314,9 @@ def tangent_lp(base: LPModel, measure, welfare: Welfare, points: np.ndarray) -> 
     """
     count = len(measure)
     builder = LPBuilder(base)
-    builder.add_columns("rate", count, lower=0.0, upper=1.0 / welfare.rate_scale)
+    # no stated bound on a scaled rate (the demand rows imply f <= 1): the equilibration would take
+    # 1/m as the column's unit, and with it the tangent rows' tolerance back down to m
+    builder.add_columns("rate", count, lower=0.0, upper=1.0 if welfare.rate_scale == 1 else np.inf)
     builder.add_columns("z", count, lower=-np.inf, upper=np.inf)
     # F / rate_scale = rates @ x
     rates = sp.diags_array(1.0 / (measure.lp_denominator * welfare.rate_scale)) @ measure.matrix
