@@ -269,9 +269,10 @@ def proven_bound(lp: LPModel, solution, model, rate_scale: float = 1.0) -> float
     """
     if solution.row_dual is not None:
         upper = _acyclic_edges(lp, model.problem)
-        if not np.isfinite(lp.col_upper[lp.cols("rate")]).all():  # scaled rates: f <= 1 by the demand rows
-            upper = np.full(lp.num_cols, np.inf) if upper is None else upper
-            upper[lp.cols("rate")] = (1.0 / rate_scale) * (1 + 4 * EPS)
+        if rate_scale != 1.0:  # scaled rates: f <= 1 by the demand rows (the same feasible set, stated)
+            col_upper = lp.col_upper.copy()
+            col_upper[lp.cols("rate")] = (1.0 / rate_scale) * (1 + 4 * EPS)
+            lp = replace(lp, col_upper=col_upper)  # so that the rows imply bounds on z from it too
         return dual_bound(lp, solution.row_dual, upper)
     if solution.bound is None:
         return np.inf
