@@ -22,6 +22,7 @@ import numpy as np
 from allocator.lp import LPModel
 
 EPS = np.finfo(float).eps
+WIDE_EPS = float(np.finfo(np.longdouble).eps)  # 1.1e-19 on x86 (80-bit); eps where long double is double
 
 
 def dual_bound(lp: LPModel, row_dual: np.ndarray, upper: np.ndarray | None = None) -> float:
@@ -44,9 +45,14 @@ def dual_bound(lp: LPModel, row_dual: np.ndarray, upper: np.ndarray | None = Non
     row_bound = np.where(y > 0, lp.row_upper, np.where(y < 0, lp.row_lower, 0.0))
     row_terms = y * row_bound
     matrix = lp.matrix.tocsc()
-    reduced = lp.cost - matrix.T @ y
-    # |fl(d_j) - d_j| <= (k_j + 2) eps (|c_j| + sum_i |a_ij y_i|), k_j the column's entries
-    reduced_error = (np.diff(matrix.indptr) + 2) * EPS * (np.abs(lp.cost) + abs(matrix).T @ np.abs(y))
+    # in extended precision where the platform has it: its round-off times a column's reach (up to
+    # 1e7 for a scaled rate) would otherwise be most of a welfare bound's gap
+    wide = matrix.astype(np.longdouble)
+    exact = lp.cost.astype(np.longdouble) - wide.T @ y.astype(np.longdouble)
+    reduced = exact.astype(float)
+    # |fl(d_j) - d_j| <= (k_j + 2) eps_wide (|c_j| + sum_i |a_ij y_i|) + eps |d_j|, k_j the column's entries
+    reduced_error = ((np.diff(matrix.indptr) + 2) * WIDE_EPS * (np.abs(lp.cost) + abs(matrix).T @ np.abs(y))
+                     + EPS * np.abs(reduced))
     upper = np.minimum(implied_upper(lp), np.inf if upper is None else upper)
     col_bound = np.where(reduced > 0, upper, np.where(reduced < 0, lp.col_lower, 0.0))
     with np.errstate(invalid="ignore"):

@@ -101,6 +101,96 @@ def test_any_alpha_gives_a_proven_gap_that_holds(alpha):
     amounts_within_the_proven_gap(result, alpha)
 
 
+def far_apart_optimum(alpha: float, demand: float) -> tuple[Decimal, Decimal]:
+    """Rate f1* of unit a (demand 1) beside b (demand ``demand``) sharing 1, and U*, to 60 digits.
+
+    u'(f1) = lambda, u'(f2) = demand lambda with u'(f) = f^-alpha: f2 = f1 demand^(-1/alpha), and
+    f1 + demand f2 = 1 gives f1 = 1 / (1 + demand^(1 - 1/alpha))  (alpha 2, 1e5: 1/(1 + 316.23) = 0.003152).
+    """
+    with localcontext() as ctx:
+        ctx.prec = 60
+        a, d = Decimal(alpha), Decimal(demand)
+        f1 = 1 / (1 + ((1 - 1 / a) * d.ln()).exp())
+        f2 = (1 - f1) / d
+
+        def u(f):
+            return f.ln() if a == 1 else (((1 - a) * f.ln()).exp() - 1) / (1 - a)
+
+        return f1, u(f1) + u(f2)
+
+
+@pytest.mark.parametrize("demand", [1e5, 1e7])
+@pytest.mark.parametrize("alpha", [1.0, 2.0, 50.0])
+def test_alpha_when_one_optimal_rate_is_far_below_another(alpha, demand):
+    # before: alpha 2 and 50 stopped after 30 rounds at a relative gap of 5e-3 (1e5: the welfare's
+    # values were 1e-10, below the LP's tolerances) or ended InfeasibleError (1e7: the max-min level
+    # 1e-7 read as 0, so no scaling at all, and tangents of slope 1e-318 broke the LP's scaling)
+    scenario = build(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": demand}], supply={"food": 1})
+    result = allocator.solve(scenario, {"name": "alpha", "alpha": alpha})
+    assert result.equity["relative_gap"] <= 1e-6 and not result.warnings
+    f1_star, best = far_apart_optimum(alpha, demand)
+    got = allocated(result)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        a, d = Decimal(alpha), Decimal(demand)
+        f1 = Decimal(got["a"])
+        # U(x^) >= U* - gap with the gap relative to |U(x^)| (about |U*|; U overflows a float at alpha 50, 1e7)
+        gap = Decimal(result.equity["relative_gap"]) * abs(best) * Decimal("1.01") + Decimal("1e-9") * abs(best)
+        # along the supply line phi(f1) = u(f1) + u((1 - f1)/d) has phi'' = u''(f1) + u''(f2)/d^2, u'' = -alpha
+        # f^(-alpha-1), at least kappa in size between f1 and f1*; phi(f1*) - phi(f1) >= kappa (f1 - f1*)^2 / 2,
+        # and unspent supply only lowers U further, so the gap bounds |f1 - f1*|
+        high, low = max(f1, f1_star), min(f1, f1_star)
+        kappa = a * ((-a - 1) * high.ln()).exp() + a * ((-a - 1) * ((1 - low) / d).ln()).exp() / d ** 2
+        distance = (2 * gap / kappa).sqrt()
+        assert abs(f1 - f1_star) <= distance
+        # b gets what a leaves, less unspent supply s: it costs at least u'(f2) s / d, u'(f2) >= u'(1/d) = d^alpha
+        unspent = gap * d / (a * d.ln()).exp()
+        assert abs(Decimal(got["b"]) - (1 - f1_star)) <= distance + unspent + Decimal("1e-9")
+    if alpha == 2.0 and demand == 1e5:
+        assert got["a"] == pytest.approx(0.003152, abs=5e-5)  # the hand-worked 1/(1 + sqrt(1e5)), to the gap allowed
+
+
+@pytest.mark.parametrize("alpha", [2.0, 5.0, 50.0])
+def test_alpha_with_two_large_and_two_small_demands(alpha):
+    # demands 1, 1e7, 1e7, 5 sharing 1. Before: InfeasibleError; then (rate column bounded at 1/m) the
+    # equilibration took 1/m as the rate's unit and scaled the tangent rows' tolerance back to m: gap 0.25
+    demands = [1, 1e7, 1e7, 5]
+    scenario = build(units=[{"id": f"u{i}", "demand": d} for i, d in enumerate(demands)], supply={"food": 1})
+    result = allocator.solve(scenario, {"name": "alpha", "alpha": alpha})
+    assert result.equity["relative_gap"] <= 1e-6 and not result.warnings
+    got = allocated(result)
+    # u'(f_i) = d_i lambda: f_i proportional to d_i^(-1/alpha), so amounts d_i f_i ~ d_i^(1 - 1/alpha);
+    # the two big units get equal halves of almost everything, u3 gets 5^(1 - 1/alpha) times u0's
+    assert got["u1"] + got["u2"] == pytest.approx(1.0, abs=1e-3)
+    assert got["u1"] == pytest.approx(got["u2"], rel=1e-3)
+    assert got["u3"] / got["u0"] == pytest.approx(5 ** (1 - 1 / alpha), rel=0.05)
+
+
+def test_nash_when_one_demand_is_far_above_another():
+    # Nash gives equal amounts here (the amounts' logs sum; f1 + 1e7 f2 = 1 at f1 = 1/2): 1/2 each to the gap
+    scenario = build(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1e7}], supply={"food": 1})
+    result = allocator.solve(scenario, "nash")
+    assert result.equity["relative_gap"] <= 1e-6 and not result.warnings
+    # phi(a) = log a + log(1 - a) has phi'' <= -8: |a - 1/2| <= sqrt(2 gap / 8), gap = relative x |U*| (17.5)
+    gap = result.equity["relative_gap"] * 17.5 * 1.01 + 1e-9
+    assert allocated(result)["a"] == pytest.approx(0.5, abs=math.sqrt(gap / 4))
+
+
+def test_the_reference_level_is_found_when_it_is_tiny():
+    # max-min level of a (demand 1) and b (1e7) sharing 1: t (1 + 1e7) = 1. The LP's tolerances read
+    # 1e-7 as 0 unless the level column is rescaled
+    from allocator.compiler import compile
+    from allocator.rules.concave import reference_level
+    from allocator.rules.stages import StageRunner
+    from allocator.backends import get_backend
+    from allocator.backends.base import SolverOptions
+
+    compiled = compile(build(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1e7}], supply={"food": 1}),
+                       {"name": "alpha", "alpha": 2})
+    runner = StageRunner(get_backend("highs"), SolverOptions())
+    assert reference_level(compiled, runner, 2.0) == pytest.approx(1 / (1 + 1e7), rel=1e-6)
+
+
 def test_alpha_zero_and_just_above_it():
     # alpha 0: the sum of rates f1 + f2 with f1 + 2 f2 = 1 is largest at f1 = 1 (a gets everything)
     for alpha in (0.0, 1e-9):
@@ -119,12 +209,13 @@ def test_power_log_has_no_cancellation_near_alpha_one():
 
 
 def test_the_scaled_welfare_is_u_up_to_a_positive_factor_and_a_shift():
-    # alpha 50, m = 1/3: w(f) = m^50 u(f); u(1/2) = (2^49 - 1) / -49, u(1 - 1e-9) = -1e-9 (1 + 24.5e-9 ...)
+    # alpha 50, m = 1/3: w(f) = m^49 u(f); u(1/2) = (2^49 - 1) / -49, u(1 - 1e-9) = -1e-9 (1 + 24.5e-9 ...)
     w = alpha_welfare(50.0, 1 / 3)
     assert w.unscaled(float(w.value(np.array([0.5]))[0])) == pytest.approx((2.0 ** 49 - 1) / -49, rel=1e-14)
     assert w.unscaled(float(w.value(np.array([1 - 1e-9]))[0])) == pytest.approx(-1e-9 * (1 + 24.5e-9), rel=1e-12)
     assert w.value(np.array([1.0]))[0] == 0.0 and w.value(np.array([0.0]))[0] == -np.inf
-    assert w.slope(np.array([1 / 3]))[0] == pytest.approx(1.0)  # slopes near 1 where the rates are
+    # the LP's rate column is f / m: slopes per scaled rate near 1 where the rates are
+    assert w.rate_scale == 1 / 3 and w.slope(np.array([1 / 3]))[0] * w.rate_scale == pytest.approx(1.0)
 
 
 def test_the_reported_bound_stays_proven_on_a_flow_network():
@@ -257,3 +348,23 @@ def test_uncertainty_parameters_at_the_edges():
     for bad in (dict(probability=1.1, loss=1), dict(probability=0.5, loss=0), dict(probability=float("nan"), loss=1)):
         with pytest.raises(ValueError):
             SupplyShock(**bad)
+
+
+def test_a_round_infeasible_by_round_off_keeps_the_last_round(monkeypatch):
+    # a later round only adds tangents above u to a relaxation already solved: infeasible there is
+    # round-off. Before, that ended in InfeasibleError for a feasible scenario
+    from allocator.rules import stages
+
+    solve_stage = stages.StageRunner.run
+
+    def round_three_fails(self, stage, lp):
+        if stage == "welfare round 3":
+            raise stages.StageInfeasible(stage)
+        return solve_stage(self, stage, lp)
+
+    monkeypatch.setattr(stages.StageRunner, "run", round_three_fails)
+    result = allocator.solve(build(**TWO_UNITS), "nash")
+    assert result.equity["rounds"] == 2 and any("round 3 became infeasible" in w for w in result.warnings)
+    # round 2's bound is still proven: log 1/2 + log 1/4 = -2.0794 lies between objective and bound
+    assert result.equity["objective"] <= math.log(0.125) <= result.equity["upper_bound"]
+    assert sum(allocated(result).values()) == pytest.approx(1.0, abs=1e-6)
