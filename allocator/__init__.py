@@ -9,27 +9,27 @@ Scenario files in, fair allocations out::
     result.metrics["min_fill_rate"]
 """
 
-from allocator.comparison import Comparison, compare, compare_rules
-from allocator.compiler import CompiledModel, compile
+from allocator.tradeoffs.comparison import Comparison, compare, compare_rules
+from allocator.model.compiler import CompiledModel, compile
 from allocator.constraints import CONSTRAINTS
-from allocator.errors import (
+from allocator.core.errors import (
     AllocatorError, InfeasibleError, Issue, OutputExistsError, ScenarioError, SolverError,
     SolverUnavailableError, UsageError,
 )
-from allocator.frontiers import Frontier, frontier
-from allocator.result import Result
+from allocator.tradeoffs.frontiers import Frontier, frontier
+from allocator.results.result import Result
 from allocator.rules import RULES
 from allocator.scenario import Scenario, load_scenario, scenario_from_dict
-from allocator.solving import solve, solve_compiled
-from allocator.status import Status
-from allocator.validation import validate
+from allocator.solving.api import solve, solve_compiled
+from allocator.core.status import Status
+from allocator.model.validation import validate
 
 from allocator._version import __version__  # noqa: E402
 
 #: imported on first use, so that `import allocator` (and every CLI command) does not pay for them
-# (bounds is not among them: `allocator.bounds` is the module, use `from allocator.bounds import bounds`)
-_LAZY = {"simulate": "allocator.simulation", "run_simulation": "allocator.simulation",
-         "Uncertainty": "allocator.uncertainty"}
+# (bounds is not among them: `allocator.simulation.bounds` is the module, use `from allocator.simulation.bounds import bounds`)
+_LAZY = {"simulate": "allocator.simulation.api", "run_simulation": "allocator.simulation.api",
+         "Uncertainty": "allocator.scenario.uncertainty"}
 
 
 def __getattr__(name: str):

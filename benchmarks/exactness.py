@@ -38,7 +38,7 @@ import allocator  # noqa: E402
 from benchmarks.run import measure  # noqa: E402
 from benchmarks.suite import instance  # noqa: E402
 
-#: the tolerance policy's (allocator.tolerance.PARAMETER_TOLERANCE) on top of the reported rounding
+#: the tolerance policy's (allocator.core.tolerance.PARAMETER_TOLERANCE) on top of the reported rounding
 RATE_TOLERANCE = 5e-7 + 0.5e-6
 AMOUNT_TOLERANCE = 1e-6
 

@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import allocator  # noqa: E402
-from allocator.frontiers import frontier  # noqa: E402
+from allocator.tradeoffs.frontiers import frontier  # noqa: E402
 from benchmarks.suite import instance  # noqa: E402
 
 

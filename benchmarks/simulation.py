@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import allocator  # noqa: E402
-from allocator.simulation import run_simulation  # noqa: E402
+from allocator.simulation.api import run_simulation  # noqa: E402
 from benchmarks.suite import instance  # noqa: E402
 
 

@@ -174,7 +174,7 @@ def test_model_reusing_and_warm_highs_solve_whole_unit_models_to_the_cold_gap():
 
     from allocator.backends.base import SolverOptions
     from allocator.backends.highs import HighsBackend, ReusingHighs, WarmHighs
-    from allocator.lp import LPModel
+    from allocator.model.lp import LPModel
 
     rng = np.random.default_rng(3)
     for _ in range(10):

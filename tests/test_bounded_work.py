@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from allocator import sim_summary
-from allocator.budget import MAX_FRONTIER_POINTS, MAX_TABLE_ROWS, Budget
-from allocator.bounds import bounds
+from allocator.simulation import summary as sim_summary
+from allocator.core.budget import MAX_FRONTIER_POINTS, MAX_TABLE_ROWS, Budget
+from allocator.simulation.bounds import bounds
 from allocator.cli.app import app
-from allocator.errors import UsageError
-from allocator.frontiers import frontier
-from allocator.lottery import _dependent_round, _draw_chunks, _graph, lottery
-from allocator.simulation import run_simulation
+from allocator.core.errors import UsageError
+from allocator.tradeoffs.frontiers import frontier
+from allocator.tradeoffs.lottery import _dependent_round, _draw_chunks, _graph, lottery
+from allocator.simulation.api import run_simulation
 from conftest import build
 
 runner = CliRunner()
@@ -253,7 +253,7 @@ def _record_submitted_shards(engine: str, monkeypatch) -> list[int]:
     """The shards each engine is asked to start, recorded in this process."""
     submitted: list[int] = []
     if engine == "serial":
-        from allocator import sim_draws
+        from allocator.simulation import draws as sim_draws
 
         real = sim_draws.run_shard
         monkeypatch.setattr(sim_draws, "run_shard", lambda plan, shard: submitted.append(shard) or real(plan, shard))
@@ -287,7 +287,7 @@ def test_a_run_out_of_time_starts_no_shard_keeps_every_started_one_and_resumes(t
     # the ones already running or queued in the pool ran to the end (21 s on a 2 s limit) and were
     # thrown away, with any finished in the same batch. Now a shard starts only while time is left,
     # and every shard started is on disk.
-    from allocator import simulation
+    from allocator.simulation import api as simulation
 
     scenario, out = build(**GROUPED), tmp_path / "sim"
     options = dict(draws=40, seed=3, cv=0.2, shard_size=5)  # 8 shards of 5 draws

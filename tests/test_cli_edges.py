@@ -160,7 +160,7 @@ def test_a_run_killed_while_writing_leaves_nothing_after_the_next(tmp_path, targ
     # killed between writing the temporary copy and renaming it: the folder's temporary copy was removed by
     # the next run, the workbook's (.book.xlsx.tmp-PID-...) stayed forever
     scenario = scenario_in(tmp_path)
-    killer = ("import os, signal, sys; import allocator.output as o; "
+    killer = ("import os, signal, sys; import allocator.io.atomic as o; "
               "o.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL); "
               "sys.argv = ['allocator'] + sys.argv[1:]; from allocator.cli.app import main; main()")
     done = subprocess.run([sys.executable, "-c", killer, "solve", str(scenario), "--out", str(tmp_path / target)],

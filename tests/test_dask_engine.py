@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from allocator.simulation import simulate
+from allocator.simulation.api import simulate
 from conftest import ROOT
 
 import allocator

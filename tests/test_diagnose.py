@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from allocator.diagnose import diagnose
+from allocator.solving.diagnose import diagnose
 from conftest import SCENARIOS, build, shipped
 
 runner = CliRunner()

@@ -8,7 +8,7 @@ import pytest
 
 from allocator.cli.app import app
 from allocator.constraints import CONSTRAINTS
-from allocator.metrics import METRICS
+from allocator.results.metrics import METRICS
 from allocator.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -157,7 +157,7 @@ def test_a_priority_objective_is_not_called_total_value():
 
 def test_a_time_limited_result_is_not_explained():
     from test_solver_faults import DOCUMENT, Scripted
-    from allocator.status import Status
+    from allocator.core.status import Status
 
     result = allocator.solve(build(**DOCUMENT), solver=Scripted({2: Status.TIME_LIMIT}))
     with pytest.raises(allocator.UsageError, match="only an optimal result"):

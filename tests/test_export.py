@@ -17,7 +17,7 @@ import highspy
 import pytest
 
 import allocator
-from allocator.problem import Problem
+from allocator.model.problem import Problem
 from conftest import SCENARIOS, build, shipped
 
 TUTORIAL = SCENARIOS / "tutorial" / "scenario.yaml"
@@ -211,7 +211,7 @@ def test_exported_first_stage_reaches_the_objective_solve_reports(tmp_path, case
 
 
 def _export(scenario, path, rule=None, constraints=None, **kwargs):
-    from allocator.export import export_lp
+    from allocator.accountability.export import export_lp
 
     return export_lp(scenario, path, rule, constraints, **kwargs)
 
@@ -332,7 +332,7 @@ def test_legend_ids_reach_a_spreadsheet_as_text(tmp_path):
 # --- explain: checked by hand, already in the scenario's units (guards) --------------------------
 
 def test_explain_prices_are_per_lb():
-    from allocator.explain import explain_result
+    from allocator.accountability.explain import explain_result
 
     # proportional, 50 lb for 40 + 60: t = 0.5, and one more lb raises t by 1/100
     pool = build(supply={"food": 50}, units=[{"id": "a", "demand": 40}, {"id": "b", "demand": 60}])
@@ -372,8 +372,8 @@ def test_a_full_disk_while_writing_the_lp_names_the_lp_and_leaves_neither_file(t
     import errno
     from pathlib import Path
 
-    from allocator.errors import OutputWriteError
-    from allocator.export import export_lp
+    from allocator.core.errors import OutputWriteError
+    from allocator.accountability.export import export_lp
 
     real = Path.write_text
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from allocator.frontiers import frontier
+from allocator.tradeoffs.frontiers import frontier
 from conftest import SCENARIOS, build, shipped
 
 runner = CliRunner()
@@ -89,7 +89,7 @@ def test_every_field_of_the_constraint_spec_is_kept_at_every_point():
     # measure=benefit was dropped: the frontier traced the fill-rate gap (total value 19.27) while solve
     # with the same constraint at max_gap 0 gives 20 (second review's two-resource scenario)
     import allocator
-    from allocator.errors import UsageError
+    from allocator.core.errors import UsageError
 
     scenario = allocator.scenario_from_dict({
         "name": "pool", "resources": [{"id": "food"}, {"id": "water"}], "supply": {"food": 10, "water": 2},

@@ -161,7 +161,7 @@ def test_formula_like_ids_do_not_become_formulas(tmp_path):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.text(max_size=6), st.integers(), st.none()), max_size=12))
 def test_the_fast_formula_check_agrees_with_its_definition(values):
-    from allocator.result import FORMULA_STARTS, _formula_like
+    from allocator.results.result import FORMULA_STARTS, _formula_like
 
     array = np.array(values + [None], dtype=object)[:-1]  # an object array even when empty
     expected = [isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in values]

@@ -1,6 +1,6 @@
 """Every kept file equals the in-memory result to the reported precision (issue #15: kept files).
 
-The reported precision (allocator.precision) is by kind: a rate is kept to 6 decimals (off by at
+The reported precision (allocator.core.precision) is by kind: a rate is kept to 6 decimals (off by at
 most 5e-7), a quantity to 1e-6 of its own magnitude (off by at most 5e-7 x |value|), a count
 exactly. The scenarios have totals of 1,000,000-2,200,000 lb beside fractional rates and tiny
 amounts, so rounding by a column's (or a long table's value column's) largest value zeroes them.
@@ -20,16 +20,16 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import allocator
-from allocator.bounds import bounds, save_bounds
+from allocator.simulation.bounds import bounds, save_bounds
 from allocator.cli.app import app
-from allocator.comparison import compare_rules, save_comparison
-from allocator.disparity import disparity, save_disparity
-from allocator.explain import save_explanation
-from allocator.frontiers import frontier, save_frontier
-from allocator.metrics import METRICS
-from allocator.precision import COUNT, EXACT, KINDS, RATE, kind_of
-from allocator.result import report_frame
-from allocator.simulation import run_simulation
+from allocator.tradeoffs.comparison import compare_rules, save_comparison
+from allocator.accountability.disparity import disparity, save_disparity
+from allocator.accountability.explain import save_explanation
+from allocator.tradeoffs.frontiers import frontier, save_frontier
+from allocator.results.metrics import METRICS
+from allocator.core.precision import COUNT, EXACT, KINDS, RATE, kind_of
+from allocator.results.result import report_frame
+from allocator.simulation.api import run_simulation
 
 runner = CliRunner()
 
@@ -276,14 +276,14 @@ def test_network_summary_keeps_a_small_shadow_price(network, tmp_path):
     # rounded as a rate to 6 decimals it was 0.0; transport cost 0.1234567891 x 1,000,000 = 123,456.7891
     assert summary["network"]["bottlenecks"][0]["shadow_price"] == pytest.approx(3e-7, rel=1e-6)
     assert summary["network"]["transport_cost"] == pytest.approx(123_456.7891, rel=5e-7)
-    sheets = pd.read_excel(allocator.result.save_excel(result, tmp_path / "net.xlsx"), sheet_name=None)
+    sheets = pd.read_excel(allocator.results.result.save_excel(result, tmp_path / "net.xlsx"), sheet_name=None)
     for name in ("edges", "nodes"):
         assert_table_kept(pd.read_csv(out / f"{name}.csv"), getattr(result, name), f"{name}.csv")
         assert_table_kept(sheets[name], getattr(result, name), f"{name} sheet")
 
 
 def test_html_report_shows_a_small_shadow_price(network):
-    from allocator.report import build_report, render_html
+    from allocator.report.html import build_report, render_html
 
     page = render_html(build_report(allocator.load_scenario(network), ["utilitarian", "maxmin"]))
     assert "<td>3e-07</td>" in page  # the edges table; .round(4) showed 0.0000
@@ -321,7 +321,7 @@ def test_a_wide_table_is_rounded_per_value_not_per_column(amounts, shares):
 
 
 def test_lottery_files_equal_memory(tmp_path):
-    from allocator.lottery import lottery, save_lottery
+    from allocator.tradeoffs.lottery import lottery, save_lottery
 
     # 2,000,001 whole slots for demands of 3,000,000 and 1: each gets 2,000,001 / 3,000,001 = 0.6666668
     # of its demand in expectation, so unit b's 0.67 slots sit beside a's 2,000,000.33
@@ -367,7 +367,7 @@ def test_disparity_gaps_are_rounded_as_rates_without_round_off(tmp_path):
 def test_a_result_too_long_for_one_excel_sheet_is_refused_before_building_it(tmp_path, monkeypatch):
     # an Excel sheet holds 1,048,576 rows: pandas' ValueError was hidden by openpyxl's "At least one
     # sheet must be visible" (exit 1, internal error); a 3-row limit here stands in for a million units
-    import allocator.result as result_module
+    import allocator.results.result as result_module
 
     monkeypatch.setattr(result_module, "EXCEL_ROWS", 3)
     result = allocator.solve(allocator.load_scenario("scenarios/tutorial/scenario.yaml"), "maxmin")

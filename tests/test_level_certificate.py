@@ -10,18 +10,18 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import allocator
-from allocator._sparse import sparse as sp
+from allocator.core.sparse import sparse as sp
 from allocator.backends import SolverOptions
 from allocator.backends.highs import HighsBackend, ReusingHighs
-from allocator.lp import LPBuilder
-from allocator.problem import Problem
+from allocator.model.lp import LPBuilder
+from allocator.model.problem import Problem
 from allocator.rules.level_certificate import level_bound
 from allocator.rules.maxmin import MaxMin
 from allocator.rules.stages import LEVEL_TOLERANCE, StageRunner, equity_lp
-from allocator.sim_draws import draw_backends, solve_draw
-from allocator.simulation import plan_simulation
-from allocator.status import Status
-from allocator.uncertainty import draw
+from allocator.simulation.draws import draw_backends, solve_draw
+from allocator.simulation.api import plan_simulation
+from allocator.core.status import Status
+from allocator.scenario.uncertainty import draw
 from conftest import build
 from test_simulation import _sites
 
@@ -154,7 +154,7 @@ def test_draws_at_the_remembered_level_give_the_cold_answers(case):
     rules = ["maxmin", {"name": "maxmin", "over": "g"}]
     plan = plan_simulation(scenario, rules, draws=16, seed=5, cv=0.3, uncertainty=uncertainty or None)
     if constraints:
-        plan = replace(plan, constraints=allocator.compiler.resolve_constraints(constraints, scenario))
+        plan = replace(plan, constraints=allocator.model.compiler.resolve_constraints(constraints, scenario))
     cold = replace(plan, reuse=False)
     problem, cache, backends = Problem.from_scenario(scenario), {}, draw_backends(plan)
     for k in range(16):
@@ -247,7 +247,7 @@ def test_pulp_draws_at_the_remembered_level_agree_with_highs():
 
 
 def test_every_shard_starts_from_the_nominal_scenario_s_level_duals():
-    from allocator.sim_draws import run_shard, warm_bases
+    from allocator.simulation.draws import run_shard, warm_bases
 
     plan = warm_bases(plan_simulation(_sites(3), ["maxmin", "utilitarian"], draws=6, seed=2, cv=0.2, shard_size=3))
     assert set(plan.memory) == {"maxmin"} and "level duals" in plan.memory["maxmin"]

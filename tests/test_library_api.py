@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from allocator.comparison import compare_rules
+from allocator.tradeoffs.comparison import compare_rules
 from allocator.constraints.floor import Floor
-from allocator.errors import ScenarioError, UsageError
-from allocator.report import build_report, render_html, save_charts
+from allocator.core.errors import ScenarioError, UsageError
+from allocator.report.html import build_report, render_html, save_charts
 from allocator.rules.maxmin import MaxMin as Maxmin
 
 SCENARIOS = sorted(Path(__file__).resolve().parent.parent.glob("scenarios/*/scenario.yaml"))
@@ -159,11 +159,11 @@ def test_compare_accepts_bare_names_and_a_single_string():
 
 
 def test_the_other_entry_points_accept_cli_strings(tmp_path):
-    from allocator.bounds import bounds
-    from allocator.diagnose import diagnose
-    from allocator.disparity import disparity
-    from allocator.export import export_lp
-    from allocator.lottery import lottery
+    from allocator.simulation.bounds import bounds
+    from allocator.solving.diagnose import diagnose
+    from allocator.accountability.disparity import disparity
+    from allocator.accountability.export import export_lp
+    from allocator.tradeoffs.lottery import lottery
 
     s = pool()
     whole = allocator.scenario_from_dict({"name": "slots", "resources": [{"id": "slot", "divisible": False}],
@@ -312,7 +312,7 @@ def test_a_flow_network_scenario_round_trips_and_solves_the_same(network):
 def test_second_review_forms_read_alike_everywhere():
     # one flow mapping as a rules list, a comma-separated constraint list in replace, and replace(rule=None)
     # refused as loading refuses `rule: null` (before: a YAML error, "unknown key", and the old rule kept)
-    from allocator.errors import ScenarioError
+    from allocator.core.errors import ScenarioError
     from allocator.rules import RULES
 
     assert [r.key for r in RULES.many("{name: alpha, alpha: 2}")] == ["alpha"]
@@ -332,16 +332,16 @@ def _public_calls():
     """``name -> (function, valid keyword arguments)`` for every public function, on tiny inputs."""
     from functools import partial
 
-    from allocator.bounds import bounds, save_bounds
-    from allocator.comparison import save_comparison
-    from allocator.diagnose import diagnose
-    from allocator.disparity import disparity, save_disparity
-    from allocator.explain import explain_result, save_explanation
-    from allocator.export import export_lp
-    from allocator.frontiers import save_frontier
-    from allocator.lottery import lottery, save_lottery
-    from allocator.result import save_excel
-    from allocator.verify import verify
+    from allocator.simulation.bounds import bounds, save_bounds
+    from allocator.tradeoffs.comparison import save_comparison
+    from allocator.solving.diagnose import diagnose
+    from allocator.accountability.disparity import disparity, save_disparity
+    from allocator.accountability.explain import explain_result, save_explanation
+    from allocator.accountability.export import export_lp
+    from allocator.tradeoffs.frontiers import save_frontier
+    from allocator.tradeoffs.lottery import lottery, save_lottery
+    from allocator.results.result import save_excel
+    from allocator.accountability.verify import verify
 
     s = allocator.scenario_from_dict({
         "name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10}, "groups": ["region"],

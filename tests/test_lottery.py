@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from allocator.lottery import lottery
+from allocator.tradeoffs.lottery import lottery
 from conftest import build
 
 runner = CliRunner()

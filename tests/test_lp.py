@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.lp import LPBuilder
+from allocator.model.lp import LPBuilder
 
 
 def test_parts_in_any_block_order_with_duplicates_give_the_matrix_by_hand():
@@ -64,7 +64,7 @@ def test_random_blocks_assemble_to_their_dense_sum(seed, blocks, rows):
 
 def test_a_base_holding_another_sparse_format_is_read_correctly():
     # found in review: the base's arrays were read as CSR whatever the matrix's format
-    from allocator.lp import LPModel
+    from allocator.model.lp import LPModel
 
     dense = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]])
     base = LPModel(cost=np.zeros(3), col_lower=np.zeros(3), col_upper=np.ones(3), matrix=sp.csc_array(dense),
@@ -76,7 +76,7 @@ def test_a_base_holding_another_sparse_format_is_read_correctly():
 
 
 def test_a_boolean_mask_selects_rows_of_a_measure():
-    from allocator.measures import FillMeasure
+    from allocator.model.measures import FillMeasure
 
     measure = FillMeasure("m", sp.csr_array(np.eye(2)), np.ones(2), lambda: None, np.zeros(2, dtype=int))
     np.testing.assert_array_equal(measure.subset(np.array([False, True])).toarray(), [[0.0, 1.0]])

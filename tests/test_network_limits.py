@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import allocator
-from allocator.errors import ScenarioError
+from allocator.core.errors import ScenarioError
 from conftest import allocated, build
 
 TWO = [{"id": "food"}, {"id": "water"}]

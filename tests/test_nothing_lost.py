@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.errors import OutputExistsError
-from allocator.output import atomic_folder
+from allocator.core.errors import OutputExistsError
+from allocator.io.atomic import atomic_folder
 
 RULES = ("maxmin", "utilitarian")  # alternated, so old and new outputs differ
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from allocator.errors import OutputExistsError
-from allocator.output import MANIFEST, atomic_folder, check_output_folder
+from allocator.core.errors import OutputExistsError
+from allocator.io.atomic import MANIFEST, atomic_folder, check_output_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 FOOD_BANK = ROOT / "scenarios" / "food-bank"
@@ -182,7 +182,7 @@ def test_no_command_replaces_a_folder_holding_one_of_the_scenarios_tables(tmp_pa
 
 
 def test_library_savers_refuse_a_folder_holding_an_input(tmp_path):
-    from allocator.comparison import save_comparison
+    from allocator.tradeoffs.comparison import save_comparison
 
     prev = tmp_path / "prev"
     with atomic_folder(prev) as staging:
@@ -205,10 +205,10 @@ def test_a_symbolic_link_to_a_result_is_refused_not_swapped_for_a_folder(tmp_pat
 
 def test_library_savers_know_the_inputs_of_their_result(tmp_path):
     # second review: save_comparison(..., force=True) replaced a folder holding the scenario's links table
-    from allocator.comparison import save_comparison
-    from allocator.explain import save_explanation
-    from allocator.frontiers import save_frontier
-    from allocator.lottery import lottery, save_lottery
+    from allocator.tradeoffs.comparison import save_comparison
+    from allocator.accountability.explain import save_explanation
+    from allocator.tradeoffs.frontiers import save_frontier
+    from allocator.tradeoffs.lottery import lottery, save_lottery
 
     prev = tmp_path / "prev"
     assert run("solve", FOOD_BANK / "scenario.yaml", "--out", prev).exit_code == 0

@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 import allocator
-from allocator import plots
+from allocator.report import plots
 from allocator.cli.app import app
-from allocator.report import build_report, levelling_down, render_html
+from allocator.report.html import build_report, levelling_down, render_html
 from conftest import SCENARIOS, build, shipped
 
 runner = CliRunner()

@@ -116,7 +116,7 @@ def test_the_vaccine_scenario_regenerates_byte_for_byte(tmp_path):
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from allocator.reserves import OPEN, Category, Priority, Reserves, allocate, places, rank  # noqa: E402
+from allocator.scenario.reserves import OPEN, Category, Priority, Reserves, allocate, places, rank  # noqa: E402
 from test_properties import SETTINGS  # noqa: E402
 
 
@@ -165,7 +165,7 @@ def test_smart_reserves_meet_the_four_axioms(system):
             assert used[name] <= capacity[name]
     assert used[OPEN] <= capacity[OPEN] + (reserve_left if reserves.unused == "open" else 0)
     # maximum cardinality: nobody else could be served by any assignment of people to places
-    from allocator.reserves import _max_served
+    from allocator.scenario.reserves import _max_served
     best = _max_served(names, capacity, eligible, wanting, {})
     served = sum(c is not None for c in placed)
     assert served >= best

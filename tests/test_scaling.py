@@ -10,7 +10,7 @@ import allocator
 from allocator.backends import get_backend
 from allocator.backends.base import SolverOptions
 from allocator.backends.scaling import Equilibrated, solve_equilibrated
-from allocator.lp import LPModel
+from allocator.model.lp import LPModel
 from conftest import assert_feasible, build, fills
 
 RULES = [{"name": "maxmin", "method": "lp"}, "proportional", {"name": "leximin", "method": "lp"}, "utilitarian"]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from allocator.errors import ScenarioError, Severity
+from allocator.core.errors import ScenarioError, Severity
 from conftest import build
 
 
@@ -131,9 +131,9 @@ def test_solve_shows_the_reason_on_the_terminal_and_in_summary_json(tmp_path):
 
 def test_zero_supply_zero_demand_and_zero_gaps_write_no_nan(tmp_path):
     """Nothing to give (food 0), nothing asked (milk): every table and document says a number or null."""
-    from allocator.comparison import compare_rules, save_comparison
-    from allocator.disparity import disparity, save_disparity
-    from allocator.explain import save_explanation
+    from allocator.tradeoffs.comparison import compare_rules, save_comparison
+    from allocator.accountability.disparity import disparity, save_disparity
+    from allocator.accountability.explain import save_explanation
 
     scenario = build(resources=[{"id": "food"}, {"id": "milk"}], supply={"food": 0, "milk": 5}, groups=["g"],
                      units=[{"id": "a", "demand": {"food": 5, "milk": 0}, "groups": {"g": "x"}},
@@ -150,14 +150,14 @@ def test_zero_supply_zero_demand_and_zero_gaps_write_no_nan(tmp_path):
 
 def test_withheld_shares_read_as_a_planner_reads_them():
     # "(0% of its supply)" was printed for 2.3e-5 of the supply: something withheld is never 0%
-    from allocator.withheld import _share
+    from allocator.solving.withheld import _share
 
     assert [_share(x) for x in (0.28, 0.1, 0.0123, 0.000123, 2.3e-7)] == ["28%", "10%", "1.2%", "0.012%", "<0.01%"]
 
 
 def test_the_withheld_measurement_shares_the_solve_time_limit(monkeypatch):
     # its LPs got the caller's whole time_limit again, on top of what the rule had spent
-    import allocator.solving as solving
+    import allocator.solving.api as solving
 
     seen = []
     monkeypatch.setattr(solving, "withheld_supply", lambda model, flows, backend, options: seen.append(options) or [])

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from allocator.errors import OutputExistsError, UsageError
-from allocator.problem import Problem
-from allocator.simulation import SimulationInterrupted, plan_simulation, run_simulation, simulate
-from allocator.uncertainty import Uncertainty, draw
+from allocator.core.errors import OutputExistsError, UsageError
+from allocator.model.problem import Problem
+from allocator.simulation.api import SimulationInterrupted, plan_simulation, run_simulation, simulate
+from allocator.scenario.uncertainty import Uncertainty, draw
 from conftest import ROOT, build
 
 UNCERTAIN = ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml"
@@ -273,16 +273,16 @@ def test_without_pyarrow_the_folder_output_says_how_to_get_it(tmp_path, monkeypa
 
 
 def test_the_package_exposes_simulate_without_importing_it_up_front():
-    code = ("import sys, allocator; assert 'allocator.simulation' not in sys.modules; "
+    code = ("import sys, allocator; assert 'allocator.simulation.api' not in sys.modules; "
             "assert allocator.simulate is simulate_fn and allocator.run_simulation is not None")
-    result = subprocess.run([sys.executable, "-c", code.replace("simulate_fn", "__import__('allocator.simulation', "
+    result = subprocess.run([sys.executable, "-c", code.replace("simulate_fn", "__import__('allocator.simulation.api', "
                                                                 "fromlist=['x']).simulate")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
 def test_local_workers_refuse_code_read_from_standard_input():
-    code = ("import allocator\nfrom allocator.errors import UsageError\n"
+    code = ("import allocator\nfrom allocator.core.errors import UsageError\n"
             "s = allocator.scenario_from_dict({'name': 't', 'resources': [{'id': 'food'}], 'supply': {'food': 5}, "
             "'units': [{'id': 'a', 'demand': 4}]})\n"
             "try:\n    allocator.simulate(s, ['maxmin'], draws=2, engine='processes')\n"
@@ -292,10 +292,10 @@ def test_local_workers_refuse_code_read_from_standard_input():
 
 
 def test_the_kept_feasible_set_equals_a_rebuilt_one_in_every_draw():
-    from allocator.measures import MeasureSet
-    from allocator.compiler import feasible_set
-    from allocator.sim_draws import _feasible
-    from allocator.simulation import plan_simulation
+    from allocator.model.measures import MeasureSet
+    from allocator.model.compiler import feasible_set
+    from allocator.simulation.draws import _feasible
+    from allocator.simulation.api import plan_simulation
 
     scenario = _sites(7)
     plan = plan_simulation(scenario, ["maxmin"], draws=6, seed=3, cv=0.4,
@@ -315,7 +315,7 @@ def test_the_kept_feasible_set_equals_a_rebuilt_one_in_every_draw():
 def test_renewed_measures_equal_measures_built_afresh_in_every_draw():
     from dataclasses import replace
 
-    from allocator.measures import MeasureSet
+    from allocator.model.measures import MeasureSet
 
     scenario = _two_resources(5)
     plan = plan_simulation(scenario, ["maxmin"], draws=5, seed=2, cv=0.5)
@@ -340,7 +340,7 @@ def test_renewed_measures_equal_measures_built_afresh_in_every_draw():
 @pytest.mark.parametrize("constraints", [[], [{"type": "group_gap", "attribute": "g", "max_gap": 0.15}]])
 def test_a_draw_solved_with_the_shard_cache_equals_one_built_afresh(constraints):
     # the cache keeps measures' matrices (and, without constraints, the feasible set) between draws
-    from allocator.sim_draws import draw_backends, solve_draw
+    from allocator.simulation.draws import draw_backends, solve_draw
 
     document = {"sites": [{"id": f"s{j}", "supply": {"food": 60 + 25 * j}} for j in range(3)],
                 "units": [{"id": f"u{i}", "demand": 8 + (7 * i) % 23, "groups": {"g": "xyz"[i % 3]}} for i in range(18)],
@@ -368,8 +368,8 @@ def test_a_worker_lost_while_the_bases_are_prepared_is_reported():
     # came out as a bare BrokenProcessPool ("internal error") instead of WorkerLost
     import multiprocessing
 
-    from allocator.sim_engines import WorkerLost, execute
-    from allocator.sim_draws import warm_bases
+    from allocator.simulation.engines import WorkerLost, execute
+    from allocator.simulation.draws import warm_bases
 
     plan = plan_simulation(_sites(1), ["maxmin"], draws=4, seed=1, cv=0.2, shard_size=2)
 

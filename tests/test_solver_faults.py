@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 import allocator
-import allocator.solving
+import allocator.solving.api
 from allocator.backends.highs import HighsBackend
 from allocator.cli.app import app
-from allocator.status import Status
+from allocator.core.status import Status
 from conftest import allocated, assert_feasible, build
 
 runner = CliRunner()
@@ -85,7 +85,7 @@ def test_time_limit_before_any_feasible_allocation_is_a_solver_error():
 def test_cli_writes_the_time_limited_result_says_so_and_exits_4(tmp_path, monkeypatch):
     path = tmp_path / "s.yaml"
     path.write_text(json.dumps({"name": "t", "resources": [{"id": "food"}], **DOCUMENT}))
-    monkeypatch.setattr(allocator.solving, "get_backend", lambda name: Scripted({2: Status.TIME_LIMIT}))
+    monkeypatch.setattr(allocator.solving.api, "get_backend", lambda name: Scripted({2: Status.TIME_LIMIT}))
     out = tmp_path / "out"
     result = runner.invoke(app, ["solve", str(path), "--out", str(out)])
     assert result.exit_code == 4, result.output
@@ -123,7 +123,7 @@ def test_without_fallback_a_numerical_failure_is_a_solver_error():
 def test_fallback_notes_reach_the_terminal(tmp_path, monkeypatch):
     path = tmp_path / "s.yaml"
     path.write_text(json.dumps({"name": "t", "resources": [{"id": "food"}], **DOCUMENT}))
-    monkeypatch.setattr(allocator.solving, "get_backend", lambda name: Scripted({1: Status.ERROR}))
+    monkeypatch.setattr(allocator.solving.api, "get_backend", lambda name: Scripted({1: Status.ERROR}))
     result = runner.invoke(app, ["solve", str(path)])
     assert result.exit_code == 0, result.output
     assert "fallback:" in result.output and "solved again with pulp" in result.output

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import allocator
-from allocator.result import REPORT_PRECISION
-from allocator.tolerance import PARAMETER_TOLERANCE, REPORTED_RATE, SOLVER_FEASIBILITY, loosened, reported_limit
+from allocator.results.result import REPORT_PRECISION
+from allocator.core.tolerance import PARAMETER_TOLERANCE, REPORTED_RATE, SOLVER_FEASIBILITY, loosened, reported_limit
 from conftest import build, fills, group_fills
 
 SOLVERS = ["highs", "pulp"]
@@ -86,7 +86,7 @@ def test_floor_at_a_level_reported_as_the_share_holds_and_gives_every_unit_the_l
     for unit, rate in fills(result).items():
         assert rate == pytest.approx(level, abs=SOLVER_FEASIBILITY), unit
         assert round(rate, 6) == 0.6
-    found = allocator.diagnose.diagnose(scenario, "utilitarian", [{"type": "floor", "share": 0.6}], solver=solver)
+    found = allocator.solving.diagnose.diagnose(scenario, "utilitarian", [{"type": "floor", "share": 0.6}], solver=solver)
     assert found.feasible
 
 
@@ -216,7 +216,7 @@ def test_floor_at_the_reported_maxmin_level_holds_on_a_large_instance(solver, un
     assert round(level, 6) == 0.6 and abs(level - 0.6) <= PARAMETER_TOLERANCE
     result = _solve(scenario, {"type": "floor", "share": 0.6}, solver)
     assert round(result.metrics["min_fill_rate"], 6) == 0.6
-    found = allocator.diagnose.diagnose(scenario, "utilitarian", [{"type": "floor", "share": 0.6}], solver=solver)
+    found = allocator.solving.diagnose.diagnose(scenario, "utilitarian", [{"type": "floor", "share": 0.6}], solver=solver)
     assert found.feasible
     assert found.limits.set_index("constraint").loc["floor", "limit"] == 0.6
 
@@ -285,18 +285,18 @@ def test_a_floor_at_the_maxmin_level_holds_for_every_rule_and_diagnose_agrees(sc
         # reached to the reported precision (HiGHS's interior point, without crossover, can leave a
         # row a few 1e-7 short: seen 6e-7 on 6 units sharing 21 for 26, maxmin's value stage)
         assert result.metrics["min_fill_rate"] >= level - REPORTED_RATE, rule
-        assert allocator.diagnose.diagnose(scenario, rule, floor).feasible, rule
+        assert allocator.solving.diagnose.diagnose(scenario, rule, floor).feasible, rule
     if level + OUTSIDE <= 1:
         beyond = [{"type": "floor", "share": level + OUTSIDE}]
         with pytest.raises(allocator.InfeasibleError):
             allocator.solve(scenario, "utilitarian", constraints=beyond)
-        assert not allocator.diagnose.diagnose(scenario, "utilitarian", beyond).feasible
+        assert not allocator.solving.diagnose.diagnose(scenario, "utilitarian", beyond).feasible
 
 
 def test_bounds_re_solve_a_floor_at_a_level_reported_as_the_share():
     # the 96.95605 pool (level 0.59999985, reported 0.6) with a 0.6 floor and demand fixed at nominal:
     # every re-solve holds the floor, and the range is the level itself
-    from allocator.bounds import bounds
+    from allocator.simulation.bounds import bounds
 
     scenario = build(supply={"food": 96.95605}, constraints=[{"type": "floor", "share": 0.6}],
                      units=[{"id": k, "demand": d, "data": {"demand_low": d, "demand_high": d}}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocator.errors import ScenarioError
-from allocator.problem import Problem
-from allocator.uncertainty import Uncertainty, draw, pair_intervals
+from allocator.core.errors import ScenarioError
+from allocator.model.problem import Problem
+from allocator.scenario.uncertainty import Uncertainty, draw, pair_intervals
 from conftest import build
 
 

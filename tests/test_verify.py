@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from allocator.cli.app import app
-from allocator.errors import UsageError
+from allocator.core.errors import UsageError
 from conftest import SCENARIOS, build
 
 runner = CliRunner()
@@ -232,7 +232,7 @@ def test_a_malformed_audit_record_is_a_clear_usage_error(tmp_path, change):
 
 
 def test_the_library_refuses_outside_files_with_a_usage_error(tmp_path):
-    from allocator.verify import verify
+    from allocator.accountability.verify import verify
 
     _, out = _solved(tmp_path)
     _edit_summary(out, lambda s: s["audit"]["inputs"][2].update(path="/etc/hostname"))
@@ -244,7 +244,7 @@ def test_the_library_refuses_outside_files_with_a_usage_error(tmp_path):
 
 def _simulated(tmp_path):
     import allocator
-    from allocator.simulation import run_simulation
+    from allocator.simulation.api import run_simulation
 
     scenario = build(units=[{"id": "a", "demand": 10}, {"id": "b", "demand": 30}], supply={"food": 20})
     run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from allocator import load_scenario
 from allocator.cli.app import app
-from allocator.errors import ScenarioError, inert
+from allocator.core.errors import ScenarioError, inert
 
 runner = CliRunner()
 
@@ -239,7 +239,7 @@ def test_a_description_that_looks_like_a_number_is_its_text(tmp_path):
 
 
 def test_the_same_problem_found_twice_is_reported_once():
-    from allocator.errors import Issue
+    from allocator.core.errors import Issue
 
     issue = Issue("s.yaml", "units[0].id", "unit id is blank")
     assert ScenarioError([issue, issue]).issues == [issue]
@@ -256,8 +256,8 @@ def test_a_key_given_twice_in_a_cli_option_is_refused(option):
 
 
 def test_a_key_given_twice_in_a_rules_list_is_refused():
-    from allocator.errors import UsageError
-    from allocator.spec_text import parse_spec_list
+    from allocator.core.errors import UsageError
+    from allocator.core.spec_text import parse_spec_list
 
     with pytest.raises(UsageError, match="given twice"):
         parse_spec_list("[{name: alpha, alpha: 2, alpha: 3}]", "name")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from allocator.backends.base import Backend, LPSolution, SolverOptions
 from allocator.backends.highs import HighsBackend
 from allocator.backends.pulp import PulpBackend
-from allocator.errors import UsageError
+from allocator.core.errors import UsageError
 
 __all__ = ["Backend", "LPSolution", "SolverOptions", "get_backend", "fallback_for", "BACKEND_NAMES"]
 

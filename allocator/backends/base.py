@@ -1,4 +1,4 @@
-"""The solver protocol: every backend takes an :class:`~allocator.lp.LPModel` and returns an :class:`LPSolution`."""
+"""The solver protocol: every backend takes an :class:`~allocator.model.lp.LPModel` and returns an :class:`LPSolution`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from allocator.lp import LPModel
-from allocator.status import Status
+from allocator.model.lp import LPModel
+from allocator.core.arguments import instance
+from allocator.core.status import Status
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,7 @@ class Backend(Protocol):
     def solve(self, model: LPModel, options: SolverOptions) -> LPSolution: ...
 
     def write(self, model: LPModel, path: str) -> None: ...
+
+
+#: a ``solver=`` argument of the library's functions: a backend, or its name
+SolverLike = instance((str, Backend), "a solver name: 'highs', 'pulp' or 'pulp:<PuLP solver name>'")

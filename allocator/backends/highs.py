@@ -21,9 +21,9 @@ import time
 import numpy as np
 
 from allocator.backends.base import LPSolution, SolverOptions, solve_without_coefficients
-from allocator.errors import SolverUnavailableError
-from allocator.lp import LPModel
-from allocator.status import Status
+from allocator.core.errors import SolverUnavailableError
+from allocator.model.lp import LPModel
+from allocator.core.status import Status
 
 #: attempts in order: (label, options)
 ATTEMPTS: tuple[tuple[str, dict[str, object]], ...] = (

@@ -14,9 +14,9 @@ import warnings
 import numpy as np
 
 from allocator.backends.base import LPSolution, SolverOptions, solve_without_coefficients
-from allocator.errors import SolverUnavailableError, UsageError
-from allocator.lp import LPModel
-from allocator.status import Status
+from allocator.core.errors import SolverUnavailableError, UsageError
+from allocator.model.lp import LPModel
+from allocator.core.status import Status
 
 DEFAULT_SOLVER = "PULP_CBC_CMD"
 
@@ -153,11 +153,11 @@ class PulpBackend:
 
     def write(self, model: LPModel, path: str) -> None:
         """Write ``model`` as it is (names ``<block>_<index>``) as an LP or MPS file that every reader
-        takes in the same sense (:mod:`allocator.lp_files`; PuLP's own MPS writer marks a maximisation
+        takes in the same sense (:mod:`allocator.model.lp_files`; PuLP's own MPS writer marks a maximisation
         only in a comment, so other readers minimise)."""
         from pathlib import Path
 
-        from allocator.lp_files import layout, lp_text, mps_text
+        from allocator.model.lp_files import layout, lp_text, mps_text
 
         plan = layout(model, model.column_names(), model.row_names())
         write = mps_text if str(path).lower().endswith(".mps") else lp_text

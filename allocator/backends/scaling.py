@@ -24,9 +24,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from allocator._sparse import sparse as sp
+from allocator.core.sparse import sparse as sp
 from allocator.backends.base import Backend, LPSolution, SolverOptions
-from allocator.lp import LPModel
+from allocator.model.lp import LPModel
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,7 +12,7 @@ from allocator.cli.app import (
     EXIT_INFEASIBLE, EXIT_MISMATCH, ConstraintOpt, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder,
     _constraints, _rule, _run, _load, _save_and_show, app,
 )
-from allocator.errors import UsageError
+from allocator.core.errors import UsageError
 
 
 @app.command()
@@ -29,7 +29,7 @@ def explain(
 ) -> None:
     """Say why each unit got what it got, which constraints bind and at what price, what supply is worth."""
     import allocator
-    from allocator.explain import save_explanation
+    from allocator.accountability.explain import save_explanation
 
     def action():
         _check_folder(out, force, scenario)
@@ -53,7 +53,7 @@ def diagnose(
 ) -> None:
     """Say whether the constraints can hold (exit 3 if not, with a minimal conflict) and how strict each can be."""
     import allocator
-    from allocator.diagnose import diagnose as check
+    from allocator.solving.diagnose import diagnose as check
 
     def action():
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
@@ -79,7 +79,7 @@ def disparity(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Decompose a group gap into access, where supply sits, the rule, and what remains (Shapley)."""
-    from allocator.disparity import disparity as decompose, save_disparity
+    from allocator.accountability.disparity import disparity as decompose, save_disparity
 
     def action():
         _check_folder(out, force, scenario)
@@ -98,7 +98,7 @@ def verify(
                                 "project (only for a result you trust)")] = False,
 ) -> None:
     """Re-solve from the inputs recorded in FOLDER/summary.json and check every kept file matches (exit 5 if not)."""
-    from allocator.verify import verify as check
+    from allocator.accountability.verify import verify as check
 
     def action():
         outcome = check(folder, allow_outside=allow_outside)

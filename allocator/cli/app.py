@@ -16,10 +16,10 @@ from typing import Annotated, Optional
 import typer
 
 from allocator.cli import render, streams
-from allocator.spec_text import parse_spec
-from allocator.status import Status
-from allocator.output import check_output_file, check_output_folder
-from allocator.errors import (
+from allocator.core.spec_text import parse_spec
+from allocator.core.status import Status
+from allocator.io.atomic import check_output_file, check_output_folder
+from allocator.core.errors import (
     AllocatorError, InfeasibleError, Interrupted, OutputExistsError, ScenarioError, SolverError, UsageError,
 )
 
@@ -140,7 +140,7 @@ def solve(
 ) -> None:
     """Solve a scenario and print (and optionally write) the allocation and its fairness metrics."""
     import allocator
-    from allocator.result import save_excel
+    from allocator.results.result import save_excel
 
     def action():
         if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
@@ -204,7 +204,7 @@ def export(
 ) -> None:
     """Write a stage LP of a rule, in the scenario's units, as an LP or MPS file with a legend of its names."""
     import allocator
-    from allocator.export import export_lp, legend_path
+    from allocator.accountability.export import export_lp, legend_path
 
     def action():
         loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)

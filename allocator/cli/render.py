@@ -9,9 +9,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from allocator.cli.streams import standard
-from allocator.errors import InfeasibleError, ScenarioError, inert
-from allocator.metrics import METRICS
-from allocator.result import Result
+from allocator.core.errors import InfeasibleError, ScenarioError, inert
+from allocator.results.metrics import METRICS
+from allocator.results.result import Result
 
 
 class InertConsole(Console):

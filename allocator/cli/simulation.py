@@ -13,7 +13,7 @@ from allocator.cli.app import (
     _save_and_show, app,
 )
 from allocator.cli.tradeoffs import TimeLimitOpt, parse_rule_list
-from allocator.budget import check_time_limit
+from allocator.core.budget import check_time_limit
 
 
 @app.command()
@@ -42,7 +42,7 @@ def simulate(
 ) -> None:
     """Solve several rules on many random draws of uncertain demand and supply."""
     import allocator
-    from allocator.simulation import run_simulation
+    from allocator.simulation.api import run_simulation
 
     def action():
         check_time_limit(time_limit, "--time-limit")
@@ -81,7 +81,7 @@ def bounds(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Worst and best min fill rate, group gaps and total value over the demand intervals."""
-    from allocator.bounds import bounds as compute_bounds, save_bounds
+    from allocator.simulation.bounds import bounds as compute_bounds, save_bounds
 
     def action():
         check_time_limit(time_limit, "--time-limit")

@@ -4,7 +4,7 @@ The output files are the job; what is printed is a courtesy. So a missing or clo
 pipe whose reader has gone (``allocator rules | head -1``), drops what is printed and the command
 goes on; a character the stream's encoding cannot show is written as an ASCII stand-in (``—`` as
 ``-``) or an escape (``\\xfc``). Any other failure to write (``> /dev/full``) is an
-:class:`~allocator.errors.OutputWriteError` naming the stream.
+:class:`~allocator.core.errors.OutputWriteError` naming the stream.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Callable, TextIO
 
-from allocator.errors import OutputWriteError
+from allocator.core.errors import OutputWriteError
 
 #: typographic characters allocator prints, and what an ASCII-only stream shows instead
 ASCII_STAND_INS = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "≥": ">=", "≤": "<=",

@@ -12,10 +12,10 @@ from allocator.cli.app import (
     EXIT_SOLVER, ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _load,
     _save_and_show, app, _rule, given,
 )
-from allocator.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, check_time_limit, refuse_over
-from allocator.errors import UsageError
-from allocator.spec_text import parse_spec_list
-from allocator.output import check_output_file, check_output_folder
+from allocator.core.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, check_time_limit, refuse_over
+from allocator.core.errors import UsageError
+from allocator.core.spec_text import parse_spec_list
+from allocator.io.atomic import check_output_file, check_output_folder
 
 
 #: ``--time-limit`` of the commands that repeat a unit of work (draws, shards, samples)
@@ -25,7 +25,7 @@ TimeLimitOpt = Annotated[Optional[float], typer.Option(
 
 
 def parse_rule_list(text: str) -> list:
-    """The ``--rules`` option as specs (see :func:`allocator.registry.parse_spec_list`)."""
+    """The ``--rules`` option as specs (see :func:`allocator.core.registry.parse_spec_list`)."""
     specs = parse_spec_list(text, "name")
     if not specs:
         raise UsageError(f"--rules {text!r} names no rule; expected comma-separated rules such as 'maxmin,utilitarian'")
@@ -45,7 +45,7 @@ def compare(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Solve under several rules and compare their value, fairness and price of fairness."""
-    from allocator.comparison import compare_rules, save_comparison
+    from allocator.tradeoffs.comparison import compare_rules, save_comparison
 
     def action():
         _check_folder(out, force, scenario)
@@ -76,7 +76,7 @@ def frontier(
     """Trace the most total value each strength of an equity constraint allows."""
     import numpy as np
 
-    from allocator.frontiers import frontier as trace, save_frontier
+    from allocator.tradeoffs.frontiers import frontier as trace, save_frontier
 
     def action():
         refuse_over("--points", points, MAX_FRONTIER_POINTS, FRONTIER_POINTS_WHY)
@@ -108,8 +108,8 @@ def report(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Write one self-contained HTML report: the scenario, the rules compared, charts and findings."""
-    from allocator.output import atomic_file
-    from allocator.report import render_html
+    from allocator.io.atomic import atomic_file
+    from allocator.report.html import render_html
 
     def action():
         check_output_file(out, force=force, inputs=[scenario])
@@ -124,7 +124,7 @@ def report(
 def _built_report(scenario: Path, rules: str | None, constraint, solver: str, allow_outside: bool):
     """Load and solve what ``report`` and ``plot`` show, with a progress bar."""
     import allocator
-    from allocator.report import build_report
+    from allocator.report.html import build_report
 
     loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
     specs = parse_rule_list(rules) if rules is not None else None  # --rules '' is refused, not the default
@@ -143,7 +143,7 @@ def plot(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Write the report's charts as PNG files (group fill rates, Lorenz curves, distribution, frontiers)."""
-    from allocator.report import save_charts
+    from allocator.report.html import save_charts
 
     def action():
         check_output_folder(out, force=force, inputs=[scenario])
@@ -170,7 +170,7 @@ def lottery(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """A fair lottery over whole units: draws whose expectation is the rule's fractional allocation."""
-    from allocator.lottery import lottery as draw_lottery, save_lottery
+    from allocator.tradeoffs.lottery import lottery as draw_lottery, save_lottery
 
     def action():
         check_time_limit(time_limit, "--time-limit")

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from allocator._sparse import sparse as sp
-from allocator.registry import Registry, Spec
+from allocator.core.sparse import sparse as sp
+from allocator.core.registry import Registry, Spec
 
 if TYPE_CHECKING:
-    from allocator.lp import LPBuilder
-    from allocator.measures import FillMeasure, MeasureSet
+    from allocator.model.lp import LPBuilder
+    from allocator.model.measures import FillMeasure, MeasureSet
 
 
 class Constraint(Spec):
@@ -37,7 +37,7 @@ class Constraint(Spec):
 CONSTRAINTS: Registry[Constraint] = Registry("constraint", name_field="type")
 
 #: what a group constraint bounds: group fill rates, or group benefit rates (benefit delivered over
-#: the most the group's members could get, see :func:`allocator.measures.group_benefit`)
+#: the most the group's members could get, see :func:`allocator.model.measures.group_benefit`)
 GroupMeasure = Literal["fill", "benefit"]
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from allocator.constraints.base import CONSTRAINTS, Constraint
-from allocator.scalars import Identifier, Number
+from allocator.core.scalars import Identifier, Number
 
 Share = Annotated[Number, Field(ge=0, le=1)]
 

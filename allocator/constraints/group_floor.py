@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_measure
 from allocator.constraints.floor import Share
-from allocator.scalars import Identifier
+from allocator.core.scalars import Identifier
 
 
 @CONSTRAINTS.register

@@ -6,10 +6,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from allocator._sparse import sparse as sp
+from allocator.core.sparse import sparse as sp
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_bounds, group_measure
 from allocator.constraints.floor import Share
-from allocator.scalars import Identifier
+from allocator.core.scalars import Identifier
 
 
 @CONSTRAINTS.register

@@ -8,7 +8,7 @@ import numpy as np
 
 from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_bounds, group_measure
 from allocator.constraints.floor import Share
-from allocator.scalars import Identifier
+from allocator.core.scalars import Identifier
 
 
 @CONSTRAINTS.register

@@ -8,10 +8,10 @@ import numpy as np
 from pydantic import field_validator
 
 from allocator.constraints.base import CONSTRAINTS, Constraint
-from allocator.tolerance import HELD_LEVEL
+from allocator.core.tolerance import HELD_LEVEL
 
 #: the baseline amounts are held at (1 - this): the baseline's own round-off must not make them unreachable
-BASELINE_TOLERANCE = HELD_LEVEL  # a level held from one solve in another (allocator.tolerance)
+BASELINE_TOLERANCE = HELD_LEVEL  # a level held from one solve in another (allocator.core.tolerance)
 
 
 @CONSTRAINTS.register
@@ -66,7 +66,7 @@ class NoHarm(Constraint):
 
     def apply(self, builder, measures, name):
         from allocator.backends import HighsBackend, SolverOptions
-        from allocator.compiler import CompiledModel, feasible_set
+        from allocator.model.compiler import CompiledModel, feasible_set
         from allocator.rules.stages import StageRunner
 
         problem = measures.problem

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from allocator.registry import Registry, Spec
+from allocator.core.registry import Registry, Spec
 
 if TYPE_CHECKING:
-    from allocator.compiler import CompiledModel
-    from allocator.lp import LPModel
+    from allocator.model.compiler import CompiledModel
+    from allocator.model.lp import LPModel
     from allocator.rules.stages import StageRunner
 
 

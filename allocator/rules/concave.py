@@ -28,9 +28,9 @@ from typing import Callable
 
 import numpy as np
 
-from allocator._sparse import sparse as sp
-from allocator.lp import LPBuilder, LPModel
-from allocator.lp_bound import dual_bound
+from allocator.core.sparse import sparse as sp
+from allocator.model.lp import LPBuilder, LPModel
+from allocator.model.lp_bound import dual_bound
 from allocator.rules.base import RuleOutcome
 from allocator.rules.stages import StageInfeasible, flows_of
 
@@ -261,7 +261,7 @@ def _gap_warnings(welfare: Welfare, relative: float | None, tolerance: float, ro
 def proven_bound(lp: LPModel, solution, model, rate_scale: float = 1.0) -> float:
     """An upper bound on the tangent LP's optimum (so on ``sum w``) that holds in floating point.
 
-    From the row duals (:func:`allocator.lp_bound.dual_bound`); a solve without duals (whole
+    From the row duals (:func:`allocator.model.lp_bound.dual_bound`); a solve without duals (whole
     units: branch and bound) gives the dual bound its solver proved, rounded up (the tangent LP's
     objective is ``sum z``: the same number); ``inf`` (nothing proven) if the solver gave none
     (CBC through PuLP). Scaled rate columns (``rate_scale`` not 1) carry no stated bound: they
@@ -334,7 +334,7 @@ def _add_tangents(lp: LPModel, welfare: Welfare, pairs: np.ndarray, points: np.n
     Each intercept is raised by its round-off, so every row lies above ``w`` as its floating-point
     numbers state it; points where ``w`` or ``w'`` is not finite are left out. ``z_k`` gets a
     lower bound below every line at rate 0: it changes no optimum (``z_k`` rises to the lowest
-    line at its rate) and lets :func:`~allocator.lp_bound.dual_bound` prove one.
+    line at its rate) and lets :func:`~allocator.model.lp_bound.dual_bound` prove one.
     """
     points = np.asarray(points, dtype=float).reshape(len(pairs), -1)
     per_pair = points.shape[1]

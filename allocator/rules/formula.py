@@ -7,10 +7,10 @@ from typing import Annotated, ClassVar
 import numpy as np
 from pydantic import Field
 
-from allocator.errors import Issue, ScenarioError, Severity
+from allocator.core.errors import Issue, ScenarioError, Severity
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import flows_of
-from allocator.scalars import Identifier, Number
+from allocator.core.scalars import Identifier, Number
 
 
 def capped_shares(shares: np.ndarray, caps: np.ndarray, total: float) -> np.ndarray:
@@ -137,7 +137,7 @@ class Formula(Rule):
         return targets
 
     def withholding(self, model, flows: np.ndarray, r: int) -> str:
-        """Why supply of resource ``r`` stays while units still need it (see :mod:`allocator.withheld`)."""
+        """Why supply of resource ``r`` stays while units still need it (see :mod:`allocator.solving.withheld`)."""
         problem = model.problem
         index, _ = self.index(problem)
         allocated = problem.pair_allocation(flows)

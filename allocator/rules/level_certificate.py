@@ -30,8 +30,8 @@ One unit (demand 4) served by one site (supply 2): ``max t`` s.t. ``x <= 4``, ``
 ``x - 4 t >= 0``. The dual that prices the site at 1/4 proves ``t <= 0.5``:
 
 >>> import numpy as np
->>> from allocator.lp import LPBuilder
->>> from allocator._sparse import sparse as sp
+>>> from allocator.model.lp import LPBuilder
+>>> from allocator.core.sparse import sparse as sp
 >>> b = LPBuilder()
 >>> flow = b.add_columns("flow", 1, lower=0.0, upper=np.inf)
 >>> b.add_rows("demand", {"flow": sp.csr_array(np.ones((1, 1)))}, lower=0.0, upper=4.0)
@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocator.lp import LPModel
+from allocator.model.lp import LPModel
 
 
 def level_bound(lp: LPModel, row_dual: np.ndarray) -> float:

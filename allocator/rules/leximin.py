@@ -7,17 +7,17 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from allocator._sparse import sparse as sp
-from allocator.lp import LPBuilder, LPModel
-from allocator.measures import FillMeasure
-from allocator.errors import SolverError, UsageError
+from allocator.core.sparse import sparse as sp
+from allocator.model.lp import LPBuilder, LPModel
+from allocator.model.measures import FillMeasure
+from allocator.core.errors import SolverError, UsageError
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules import bottleneck
 from allocator.rules.stages import (
     LEVEL_TOLERANCE, VALUE_STAGE_SKIPPED, at_level, StageRunner, equity_lp, flows_of, hold, level_lp,
     level_of, pins_every_pair, saturated_rows, value_lp,
 )
-from allocator.scalars import Count, Identifier
+from allocator.core.scalars import Count, Identifier
 
 
 @RULES.register

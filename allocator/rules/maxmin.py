@@ -7,15 +7,15 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from allocator.errors import UsageError
+from allocator.core.errors import UsageError
 from allocator.rules import bottleneck
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.level_certificate import level_bound
-from allocator.tolerance import BINARY_ROUNDOFF, FLOAT_ROUNDOFF
+from allocator.core.tolerance import BINARY_ROUNDOFF, FLOAT_ROUNDOFF
 from allocator.rules.stages import (
     VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
 )
-from allocator.scalars import Identifier
+from allocator.core.scalars import Identifier
 
 
 #: a remembered level counts for a draw when an allocation reaches it to within this (relative)

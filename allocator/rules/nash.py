@@ -8,7 +8,7 @@ from pydantic import Field
 
 from allocator.rules import concave
 from allocator.rules.base import RULES, Rule
-from allocator.scalars import Count, Number
+from allocator.core.scalars import Count, Number
 
 
 @RULES.register

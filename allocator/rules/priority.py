@@ -9,7 +9,7 @@ from pydantic import Field
 
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import flows_of
-from allocator.scalars import Count, Identifier
+from allocator.core.scalars import Count, Identifier
 
 
 @RULES.register

@@ -32,7 +32,7 @@ class Proportional(Rule):
         return level_lp(model.base, measure, range(len(measure)), equal=True)
 
     def withholding(self, model, flows: np.ndarray, r: int) -> str:
-        """Why supply stays while units still need it (see :mod:`allocator.withheld`)."""
+        """Why supply stays while units still need it (see :mod:`allocator.solving.withheld`)."""
         problem = model.problem
         reachable = problem.pair_reachable
         rates = problem.pair_allocation(flows)[reachable] / problem.pair_demand[reachable]

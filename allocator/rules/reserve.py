@@ -6,15 +6,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from allocator.errors import UsageError
-from allocator.reserves import OPEN, allocate, places, rank
+from allocator.core.errors import UsageError
+from allocator.scenario.reserves import OPEN, allocate, places, rank
 from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules.stages import flows_of
 
 
 @RULES.register
 class Reserve(Rule):
-    """Allocate one resource by the scenario's ``reserves:`` section (see :mod:`allocator.reserves`).
+    """Allocate one resource by the scenario's ``reserves:`` section (see :mod:`allocator.scenario.reserves`).
 
     Each unit asks for one unit. The reserve system decides who is served, ``sequential`` or
     ``smart``; one LP then routes the served units' doses through the links (maximise the total
@@ -73,7 +73,7 @@ class Reserve(Rule):
         return self._deliver_lp(model, served, resource)
 
     def withholding(self, model, flows: np.ndarray, r: int) -> str:
-        """Why doses stay while units still need them (see :mod:`allocator.withheld`): unfilled places."""
+        """Why doses stay while units still need them (see :mod:`allocator.solving.withheld`): unfilled places."""
         served, reserves, _, supply = self.placement(model)
         granted = places(reserves, supply)
         unfilled = [f"{name} fills {sum(c == name for c in served)} of {granted[name]} places"

@@ -20,20 +20,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from allocator._sparse import sparse as sp
+from allocator.core.sparse import sparse as sp
 from allocator.backends.base import Backend, LPSolution, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
-from allocator.errors import SolverError
-from allocator.lp import LPBuilder, LPModel
-from allocator.measures import FillMeasure
-from allocator.problem import Problem
-from allocator.status import Status
-from allocator.tolerance import HELD_LEVEL
+from allocator.core.errors import SolverError
+from allocator.model.lp import LPBuilder, LPModel
+from allocator.model.measures import FillMeasure
+from allocator.model.problem import Problem
+from allocator.core.status import Status
+from allocator.core.tolerance import HELD_LEVEL
 
 if TYPE_CHECKING:
-    from allocator.compiler import CompiledModel
+    from allocator.model.compiler import CompiledModel
 
-LEVEL_TOLERANCE = HELD_LEVEL  # the solver's feasibility tolerance (allocator.tolerance)
+LEVEL_TOLERANCE = HELD_LEVEL  # the solver's feasibility tolerance (allocator.core.tolerance)
 #: a level row counts as saturated when its dual weight |y_k| D_k exceeds this share of the largest one ...
 SATURATION_DUAL = 1e-6
 #: ... and its fill rate is within this of the level (both must hold)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from allocator.errors import Issue
+from allocator.core.errors import Issue
 
 if TYPE_CHECKING:
-    from allocator.registry import Spec
+    from allocator.core.registry import Spec
     from allocator.scenario.model import Scenario
 
 

@@ -2,7 +2,7 @@
 
 YAML is read with the YAML 1.2 core schema, not PyYAML's YAML 1.1 one: ``no`` and ``on`` stay
 text, ``1:30`` is not 90, ``2024-01-01`` is not a date and ``1_000`` is not 1000. Plain numbers
-remember their text (:mod:`allocator.scalars`), so the id ``02134`` stays ``"02134"``. Mapping
+remember their text (:mod:`allocator.core.scalars`), so the id ``02134`` stays ``"02134"``. Mapping
 keys are always their text. A key written twice in one mapping is an error in every format
 (YAML and JSON would silently keep the last one; TOML refuses it itself).
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from allocator.errors import Issue
-from allocator.yaml12 import YAML_LOADER
+from allocator.core.errors import Issue
+from allocator.core.yaml12 import YAML_LOADER
 from allocator.scenario.files import document_issues, is_link_loop
 
 SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}

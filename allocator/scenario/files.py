@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.errors import Issue
-from allocator.scalars import WrittenFloat, WrittenInt
+from allocator.core.errors import Issue
+from allocator.core.scalars import WrittenFloat, WrittenInt
 from allocator.scenario.workbook import read_sheet
 
 #: values a scenario document may expand to; large tables belong in CSV files

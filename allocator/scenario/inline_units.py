@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from allocator.errors import Issue
-from allocator.scalars import WrittenFloat
+from allocator.core.errors import Issue
+from allocator.core.scalars import WrittenFloat
 
 
 def _label(value: Any) -> str | None:

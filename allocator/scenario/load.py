@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from allocator.arguments import Document, Flag, PathLike, Text, checked, instance
+from allocator.core.arguments import Document, Flag, PathLike, Text, checked, instance
 from allocator.constraints import CONSTRAINTS
-from allocator.errors import Issue, ScenarioError, Severity
-from allocator.registry import issues_from_validation
-from allocator.reserves import Reserves
+from allocator.core.errors import Issue, ScenarioError, Severity
+from allocator.core.registry import issues_from_validation
+from allocator.scenario.reserves import Reserves
 from allocator.rules import RULES
-from allocator.scalars import WrittenFloat, WrittenInt, no_text_or_bool, written_text
+from allocator.core.scalars import WrittenFloat, WrittenInt, no_text_or_bool, written_text
 from allocator.scenario.checks import check_spec_references
-from allocator.uncertainty import Uncertainty, check_uncertainty
+from allocator.scenario.uncertainty import Uncertainty, check_uncertainty
 from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
 from allocator.scenario.documents import read_document
 from allocator.scenario.files import TableFiles, sha256_of

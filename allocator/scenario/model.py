@@ -15,12 +15,12 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from allocator.constraints.base import Constraint
-from allocator.errors import Issue, ScenarioError, UsageError
-from allocator.registry import ReadOnlyModel, freeze
-from allocator.reserves import Reserves
-from allocator.uncertainty import Uncertainty
+from allocator.core.errors import Issue, ScenarioError, UsageError
+from allocator.core.registry import ReadOnlyModel, freeze
+from allocator.scenario.reserves import Reserves
+from allocator.scenario.uncertainty import Uncertainty
 from allocator.rules.base import Rule
-from allocator.scalars import Identifier, Name, no_text_or_bool
+from allocator.core.scalars import Identifier, Name, no_text_or_bool
 
 __all__ = ["Identifier", "MAX_QUANTITY", "LinkTable", "Name", "Quantity", "Resource", "Scenario", "Site", "UnitTable"]
 
@@ -32,7 +32,7 @@ Quantity = Annotated[float, BeforeValidator(no_text_or_bool), Field(ge=0, le=MAX
 
 class Frozen(ReadOnlyModel):
     """Frozen all the way down: mappings inside are read-only, and a copy with changes is validated
-    (an invalid change is a :class:`~allocator.errors.ScenarioError`)."""
+    (an invalid change is a :class:`~allocator.core.errors.ScenarioError`)."""
 
     def _refused(self, issues: list[Issue]) -> Exception:
         return ScenarioError(issues)
@@ -181,7 +181,7 @@ class Scenario(Frozen):
 
     Build one with :func:`allocator.load_scenario` (from a file) or
     :func:`allocator.scenario_from_dict` (in code); both check everything and raise
-    :class:`allocator.errors.ScenarioError` listing every problem at once. It is read-only all
+    :class:`allocator.core.errors.ScenarioError` listing every problem at once. It is read-only all
     the way down (tuples, read-only mappings and arrays); derive a variant with :meth:`replace`.
     Two scenarios are equal when they describe the same problem: where they were read from
     (``source``, ``inputs``) and the warnings are not compared.
@@ -203,9 +203,9 @@ class Scenario(Frozen):
     warnings: tuple[Issue, ...] = ()
     #: flow-mode network edges by site index (``network: {mode: flow}``), see :mod:`allocator.scenario.network`
     network: object | None = None
-    #: a reserve system for one resource (``reserves:``, see :mod:`allocator.reserves`)
+    #: a reserve system for one resource (``reserves:``, see :mod:`allocator.scenario.reserves`)
     reserves: Reserves | None = None
-    #: demand noise and supply shocks for simulations (``uncertainty:``, see :mod:`allocator.uncertainty`)
+    #: demand noise and supply shocks for simulations (``uncertainty:``, see :mod:`allocator.scenario.uncertainty`)
     uncertainty: Uncertainty | None = None
     #: sets of resources of which a unit gets at most one unit in total (``exclusive:``)
     exclusive: tuple[tuple[str, ...], ...] = ()

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from allocator.errors import Issue, Severity
+from allocator.core.errors import Issue, Severity
 
-from allocator.scalars import Number
+from allocator.core.scalars import Number
 
 class NetworkSpec(BaseModel):
     """The ``network:`` section (see the module docstring and docs/scenario-format.md)."""

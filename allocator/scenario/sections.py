@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from allocator.errors import Issue, Severity
-from allocator.reserves import Reserves
+from allocator.core.errors import Issue, Severity
+from allocator.scenario.reserves import Reserves
 from allocator.scenario.checks import numbers_in
 
 
@@ -142,7 +142,7 @@ def network_links_of(document, files, units, source: str, throughput: dict[str, 
     """The links the ``network:`` section implies (see :mod:`allocator.scenario.network`), and issues."""
     from pydantic import ValidationError
 
-    from allocator.registry import issues_from_validation
+    from allocator.core.registry import issues_from_validation
     from allocator.scenario.model import LinkTable
     from allocator.scenario.network import NetworkSpec, edge_frame, links_within
 

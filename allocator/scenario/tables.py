@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from allocator.errors import Issue, Severity
+from allocator.core.errors import Issue, Severity
 from allocator.scenario.files import read_table  # noqa: F401 (its home before files.py; load.py imports it here)
 from allocator.scenario.model import MAX_QUANTITY, LinkTable, UnitTable
 
