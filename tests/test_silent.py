@@ -164,3 +164,30 @@ def test_the_withheld_measurement_shares_the_solve_time_limit(monkeypatch):
     scenario = allocator.load_scenario("scenarios/tutorial/scenario.yaml")
     allocator.solve(scenario, "proportional", time_limit=50.0)
     assert len(seen) == 1 and 0 < seen[0].time_limit < 50.0
+
+
+def test_supply_far_below_demand_is_delivered_and_measured_not_cleaned_away():
+    # alpha 1.5, supply 1, big asks 1e9, small asks 1: the optimum equalises the marginal welfare
+    # f_big^-1.5 / 1e9 = f_small^-1.5 with f_big = x / 1e9, f_small = 1 - x, so 1 - x = x / 1000 and
+    # big gets x = 1000/1001 (a fill rate of 1e-9): the supply, not round-off (it was reported as 0)
+    result = allocator.solve(build(supply={"food": 1}, units=[{"id": "big", "demand": 1e9}, {"id": "small", "demand": 1}]),
+                             "alpha:alpha=1.5")
+    allocated = result.allocations.set_index("unit")["allocated"]
+    assert allocated["big"] == pytest.approx(1000 / 1001, rel=1e-4)
+    assert result.metrics["total_allocated"] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_withheld_supply_is_measured_when_demand_dwarfs_it():
+    # each asks 5e10 of 100 lb: proportional's one rate (20 / 5e10 = 4e-10) lies below the rates'
+    # resolution (docs/solving.md, "Below the resolution"), and whatever the rule leaves at the sites
+    # while b could still take it must be named; the measurement was lost (nothing said) because in LP
+    # units the supply (3e-10) lies below the solver's tolerance unless the LP is equilibrated
+    scenario = build(resources=[{"id": "food", "unit": "lb"}], groups=["race"],
+                     sites=[{"id": "n", "supply": {"food": 20}}, {"id": "s", "supply": {"food": 80}}],
+                     units=[{"id": "a", "demand": 5e10, "groups": {"race": "x"}},
+                            {"id": "b", "demand": 5e10, "groups": {"race": "y"}}],
+                     links=[{"unit": "a", "site": "n"}, {"unit": "b", "site": "s"}])
+    result = allocator.solve(scenario, "proportional")
+    [record] = result.withheld
+    assert record["cause"] == "rule"
+    assert record["amount"] + result.metrics["total_allocated"] == pytest.approx(100.0, rel=1e-6)

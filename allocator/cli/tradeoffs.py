@@ -20,7 +20,7 @@ from allocator.io.atomic import check_output_file, check_output_folder
 
 #: ``--time-limit`` of the commands that repeat a unit of work (draws, shards, samples)
 TimeLimitOpt = Annotated[Optional[float], typer.Option(
-    "--time-limit", help="seconds for the whole run, checked after each draw, shard or sample; when they run out, "
+    "--time-limit", help="seconds for the whole run, checked after each draw or sample and before each shard starts; when they run out, "
                          "what is done is written, marked as stopped (exit 4)")]
 
 

@@ -2,8 +2,9 @@
 
 A run that repeats one unit of work many times (a lottery draw, a simulation shard, a bounds
 sample) either holds what it makes in memory up to a limit stated up front (:func:`refuse_over`),
-or is cut short by its time budget (:class:`Budget`): the budget is checked after each unit, so a
-unit that has started finishes, at least one is done, and the result says how far it got.
+or is cut short by its time budget (:class:`Budget`): the budget is checked between units (after
+each draw or sample; before each simulation shard starts, since shards run in parallel), so a unit
+that has started finishes, at least one is done, and the result says how far it got.
 """
 
 from __future__ import annotations

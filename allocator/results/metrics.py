@@ -29,13 +29,21 @@ METRICS: dict[str, str] = {
     "max_benefit_gap": "per attribute: largest difference between group benefit rates (benefit over potential)",
 }
 
-#: flows below this share of their unit's demand are reported as exactly 0
+#: flows below this share of their unit's demand (or of their resource's whole supply, if smaller)
+#: are reported as exactly 0
 ZERO_TOLERANCE = 1e-9
 
 
 def clean_flows(problem: Problem, flows: np.ndarray) -> np.ndarray:
-    """Clip solver round-off: negative flows, and flows below ``ZERO_TOLERANCE`` x their pair's demand, become 0."""
-    return np.where(flows > ZERO_TOLERANCE * problem.pair_demand[problem.flow_pair], flows, 0.0)
+    """Clip solver round-off: negative flows, and flows below ``ZERO_TOLERANCE`` x their pair's demand, become 0.
+
+    The share is of the smaller of the pair's demand and the resource's whole supply: a unit asking
+    far more than there is (demand 1e9 beside a supply of 1) can rightly get a rate below 1e-9, and
+    that amount is the supply, not round-off.
+    """
+    resource = problem.pair_resource[problem.flow_pair]
+    scale = np.minimum(problem.pair_demand[problem.flow_pair], problem.supply.sum(axis=0)[resource])
+    return np.where(flows > ZERO_TOLERANCE * scale, flows, 0.0)
 
 
 def allocation_table(problem: Problem, flows: np.ndarray) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from allocator.backends.base import SolverOptions
+from allocator.backends.scaling import solve_equilibrated
 from allocator.core.errors import Issue, Severity, SolverError
 from allocator.core.status import Status
 
@@ -157,7 +158,7 @@ def _most_delivered(problem, lp, backend, options, *, relax: bool) -> np.ndarray
     if relax:
         lp = replace(lp, integer=None)
     try:
-        solution = backend.solve(lp, options)
+        solution = solve_equilibrated(backend, lp, options)  # as the rule's stages are (supply may be tiny in LP units)
     except SolverError:  # the allocation stands; only this measurement is lost
         return None
     if solution.status is not Status.OPTIMAL or solution.x is None:
