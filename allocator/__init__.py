@@ -9,22 +9,30 @@ Scenario files in, fair allocations out::
     result.metrics["min_fill_rate"]
 """
 
-from allocator.tradeoffs.comparison import Comparison, compare, compare_rules
-from allocator.model.compiler import CompiledModel, compile
-from allocator.constraints import CONSTRAINTS
-from allocator.core.errors import (
-    AllocatorError, InfeasibleError, Issue, OutputExistsError, ScenarioError, SolverError,
-    SolverUnavailableError, UsageError,
-)
-from allocator.tradeoffs.frontiers import Frontier, frontier
-from allocator.results.result import Result
-from allocator.rules import RULES
-from allocator.scenario import Scenario, load_scenario, scenario_from_dict
-from allocator.solving.api import solve, solve_compiled
-from allocator.core.status import Status
-from allocator.model.validation import validate
-
+import allocator.constraints  # noqa: F401  (registers each constraint's rows for its spec)
+import allocator.rules  # noqa: F401  (registers each rule's algorithm for its spec)
 from allocator._version import __version__  # noqa: E402
+from allocator.core.errors import (
+    AllocatorError,
+    InfeasibleError,
+    Issue,
+    OutputExistsError,
+    ScenarioError,
+    SolverError,
+    SolverUnavailableError,
+    UsageError,
+)
+from allocator.core.status import Status
+from allocator.model.compiler import CompiledModel
+from allocator.model.validation import validate
+from allocator.results.result import Result
+from allocator.scenario import Scenario, load_scenario, scenario_from_dict
+from allocator.scenario.constraints import CONSTRAINTS
+from allocator.scenario.rules import RULES
+from allocator.solving.api import solve, solve_compiled
+from allocator.solving.compile import compile
+from allocator.tradeoffs.comparison import Comparison, compare, compare_rules
+from allocator.tradeoffs.frontiers import Frontier, frontier
 
 #: imported on first use, so that `import allocator` (and every CLI command) does not pay for them
 # (bounds is not among them: `allocator.simulation.bounds` is the module, use `from allocator.simulation.bounds import bounds`)

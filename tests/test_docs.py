@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from allocator.cli.app import app
-from allocator.constraints import CONSTRAINTS
+from allocator.scenario.constraints import CONSTRAINTS
 from allocator.results.metrics import METRICS
-from allocator.rules import RULES
+from allocator.scenario.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

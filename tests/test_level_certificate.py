@@ -10,6 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import allocator
+from allocator.rules.base import algorithm
 from allocator.core.sparse import sparse as sp
 from allocator.backends import SolverOptions
 from allocator.backends.highs import HighsBackend, ReusingHighs
@@ -182,13 +183,13 @@ def _two_pools(supply_0: float, supply_1: float) -> allocator.Scenario:
 def test_a_bottleneck_that_moved_is_found_by_the_level_lp():
     backend, memory = ReusingHighs(), {}
     first = allocator.compile(_two_pools(2, 8), "maxmin", [])
-    assert MaxMin().run(first, StageRunner(backend, SolverOptions(), memory=memory)).equity["level"] \
+    assert algorithm(MaxMin()).run(first, StageRunner(backend, SolverOptions(), memory=memory)).equity["level"] \
         == pytest.approx(0.2)
     # the duals price s0: on (s0 = 8, s1 = 2) they prove only level <= 0.8, where u1 cannot be held
     moved = allocator.compile(_two_pools(8, 2), "maxmin", [])
     assert level_bound(equity_lp(moved, None), memory["level duals"]) == pytest.approx(0.8)
     runner = StageRunner(backend, SolverOptions(), memory=memory)
-    outcome = MaxMin().run(moved, runner)
+    outcome = algorithm(MaxMin()).run(moved, runner)
     assert outcome.equity["level"] == pytest.approx(0.2)
     assert memory["level tries"] == (1, 1)
     assert [(record.stage, record.status) for record in runner.records][:2] == [
@@ -196,7 +197,7 @@ def test_a_bottleneck_that_moved_is_found_by_the_level_lp():
     # the new duals price s1, so the next draw (s0 = 9, s1 = 3) is answered at 0.3 without the level LP
     runner = StageRunner(backend, SolverOptions(), memory=memory)
     reused = backend.reused
-    outcome = MaxMin().run(allocator.compile(_two_pools(9, 3), "maxmin", []), runner)
+    outcome = algorithm(MaxMin()).run(allocator.compile(_two_pools(9, 3), "maxmin", []), runner)
     assert outcome.equity["level"] == pytest.approx(0.3, rel=LEVEL_TOLERANCE)
     assert [record.stage for record in runner.records] == ["value"] and memory["level tries"] == (2, 1)
     # the model of the infeasible try was kept loaded and reused
@@ -207,20 +208,20 @@ def test_duals_that_price_nothing_try_level_one_and_tries_stop_after_many_fail()
     model = allocator.compile(_two_pools(2, 8), "maxmin", [])
     rows = equity_lp(model, None).num_rows
     backend, memory = ReusingHighs(), {}
-    MaxMin().run(model, StageRunner(backend, SolverOptions(), memory=memory))
+    algorithm(MaxMin()).run(model, StageRunner(backend, SolverOptions(), memory=memory))
     # no rate priced (as when everyone was served in full): level 1 is tried, and fails here
     memory["level duals"] = np.zeros(rows)
-    again = MaxMin().run(model, StageRunner(backend, SolverOptions(), memory=memory))
+    again = algorithm(MaxMin()).run(model, StageRunner(backend, SolverOptions(), memory=memory))
     assert memory["level tries"] == (1, 1)
     assert again.equity["level"] == pytest.approx(0.2)
     # where everyone can be served in full, the try succeeds
-    served = MaxMin().run(allocator.compile(_two_pools(20, 30), "maxmin", []),
+    served = algorithm(MaxMin()).run(allocator.compile(_two_pools(20, 30), "maxmin", []),
                           StageRunner(backend, SolverOptions(), memory={"level duals": np.zeros(rows)}))
     assert served.equity["level"] == 1.0
     # once a third of the tries have failed (after a few), no more tries
     memory["level tries"], memory["level duals"] = (4, 3), np.zeros(rows)
     runner = StageRunner(backend, SolverOptions(), memory=memory)
-    MaxMin().run(model, runner)
+    algorithm(MaxMin()).run(model, runner)
     assert memory["level tries"] == (4, 3) and runner.records[0].stage == "maxmin"
 
 
@@ -276,7 +277,7 @@ def test_whole_units_never_take_the_remembered_level(solver):
     assert lp.is_mip
     memory = {"level duals": np.ones(lp.num_rows)}
     backend = allocator.backends.get_backend(solver)
-    outcome = MaxMin().run(model, StageRunner(backend, SolverOptions(), memory=memory))
+    outcome = algorithm(MaxMin()).run(model, StageRunner(backend, SolverOptions(), memory=memory))
     assert "level tries" not in memory
     flows = outcome.flows * model.problem.scale
     assert np.allclose(flows, np.round(flows)) and flows.sum() <= 7 + 1e-9

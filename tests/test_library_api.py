@@ -313,7 +313,7 @@ def test_second_review_forms_read_alike_everywhere():
     # one flow mapping as a rules list, a comma-separated constraint list in replace, and replace(rule=None)
     # refused as loading refuses `rule: null` (before: a YAML error, "unknown key", and the old rule kept)
     from allocator.core.errors import ScenarioError
-    from allocator.rules import RULES
+    from allocator.scenario.rules import RULES
 
     assert [r.key for r in RULES.many("{name: alpha, alpha: 2}")] == ["alpha"]
     scenario = allocator.load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "food-bank" / "scenario.yaml")

@@ -179,7 +179,7 @@ def test_nash_when_one_demand_is_far_above_another():
 def test_the_reference_level_is_found_when_it_is_tiny():
     # max-min level of a (demand 1) and b (1e7) sharing 1: t (1 + 1e7) = 1. The LP's tolerances read
     # 1e-7 as 0 unless the level column is rescaled
-    from allocator.model.compiler import compile
+    from allocator.solving.compile import compile
     from allocator.rules.concave import reference_level
     from allocator.rules.stages import StageRunner
     from allocator.backends import get_backend
@@ -325,7 +325,7 @@ def test_leximin_max_rounds_at_the_edges(rounds):
 
 
 def test_uncertainty_parameters_at_the_edges():
-    from allocator.model.compiler import compile
+    from allocator.solving.compile import compile
     from allocator.scenario.uncertainty import DemandNoise, SupplyShock, Uncertainty, draw
 
     scenario = build(sites=[{"id": "s", "supply": {"food": 10}}], units=[{"id": "a", "demand": 4, "groups": {"g": "x"}},

@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from allocator.core.arguments import Flag, PathLike, Text, checked, instance
 from allocator.backends.base import SolverLike
-from allocator.scenario.load import ScenarioLike
-from allocator.model.compiler import resolve_rule
+from allocator.core.arguments import Flag, PathLike, Text, checked, instance
 from allocator.core.errors import InfeasibleError, UsageError
 from allocator.core.precision import KINDS_ATTR, RATE
+from allocator.model.compiler import resolve_rule
+from allocator.scenario.load import ScenarioLike
 from allocator.scenario.model import Scenario
 from allocator.solving.api import solve
 

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from allocator.core.arguments import Flag, PathLike, checked, instance
-from allocator.model.compiler import constraint_blocks
 from allocator.constraints.base import group_measure
+from allocator.core.arguments import Flag, PathLike, checked, instance
 from allocator.core.errors import UsageError
-from allocator.results.result import Result, ResultArg
 from allocator.core.status import Status
+from allocator.model.compiler import constraint_blocks
+from allocator.results.result import Result, ResultArg
 
 #: a supply row is used up, or a rate at a level, within this relative tolerance
 TIGHT = 1e-6

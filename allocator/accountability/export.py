@@ -17,19 +17,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocator.core.arguments import Flag, PathLike, Text, checked
-from allocator.scenario.load import ScenarioLike
 from allocator._version import __version__
-from allocator.model.compiler import CompiledModel, compile, constraint_blocks, feasible_set
 from allocator.constraints.base import group_measure
+from allocator.core.arguments import Flag, PathLike, Text, checked
 from allocator.core.errors import UsageError
+from allocator.io.atomic import atomic_file, check_output_file, named_write_failures
+from allocator.model.compiler import CompiledModel, constraint_blocks, feasible_set
 from allocator.model.lp import LPModel
 from allocator.model.lp_files import MAX_NAME, layout, lp_text, mps_text, sanitise, unique
 from allocator.model.measures import MeasureSet
-from allocator.io.atomic import atomic_file, check_output_file, named_write_failures
 from allocator.model.problem import Problem
 from allocator.results.result import spreadsheet_safe
+from allocator.rules.base import algorithm
 from allocator.rules.stages import StageInfeasible, StageRunner
+from allocator.scenario.load import ScenarioLike
+from allocator.solving.compile import compile
 
 FORMATS = (".lp", ".mps")
 #: the legend's columns: what a name is, and the ids it was built from
@@ -87,7 +89,7 @@ def export_lp(scenario: ScenarioLike, path: PathLike, rule=None, constraints=Non
     check_output_file(path, force=force, inputs=inputs)
     check_output_file(legend_path(path), force=force, inputs=inputs)
     model = in_scenario_units(compile(scenario, rule, constraints))
-    lp = model.rule.first_stage(model) if stage is None else stage_lp(model, stage)
+    lp = algorithm(model.rule).first_stage(model) if stage is None else stage_lp(model, stage)
     columns, rows, legend = names(model, lp)
     plan = layout(lp, columns, rows)
     mps = path.suffix.lower() == ".mps"
@@ -110,7 +112,7 @@ def in_scenario_units(model: CompiledModel) -> CompiledModel:
     problem = replace(model.problem)  # a new object: its cached scale is not copied ...
     object.__setattr__(problem, "scale", 1.0)  # ... and is set here (a cached property, so a plain attribute)
     measures = MeasureSet(problem)
-    return replace(model, problem=problem, measures=measures, base=feasible_set(problem, measures, model.constraints))
+    return replace(model, problem=problem, measures=measures, base=feasible_set(problem, measures, model.constraints, model.baselines))
 
 
 def stage_lp(model: CompiledModel, stage: str) -> LPModel:
@@ -121,7 +123,7 @@ def stage_lp(model: CompiledModel, stage: str) -> LPModel:
     backend = get_backend("highs")
     runner = _Keeping(backend, SolverOptions(), fallback_for(backend), unit=model.problem.scale)
     try:
-        model.rule.run(model, runner)
+        algorithm(model.rule).run(model, runner)
     except StageInfeasible:
         raise infeasibility(model, backend, SolverOptions()) from None
     if stage not in runner.models:

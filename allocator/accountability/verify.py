@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from allocator.core.arguments import Flag, PathLike, checked
-from allocator.io.audit import recorded_file
 from allocator.core.errors import Issue, UsageError
+from allocator.io.audit import recorded_file
 from allocator.results.result import Result
 from allocator.scenario.files import sha256_of
 

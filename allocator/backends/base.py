@@ -7,9 +7,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from allocator.model.lp import LPModel
 from allocator.core.arguments import instance
 from allocator.core.status import Status
+from allocator.model.lp import LPModel
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ import numpy as np
 
 from allocator.backends.base import LPSolution, SolverOptions, solve_without_coefficients
 from allocator.core.errors import SolverUnavailableError
-from allocator.model.lp import LPModel
 from allocator.core.status import Status
+from allocator.model.lp import LPModel
 
 #: attempts in order: (label, options)
 ATTEMPTS: tuple[tuple[str, dict[str, object]], ...] = (

@@ -15,8 +15,8 @@ import numpy as np
 
 from allocator.backends.base import LPSolution, SolverOptions, solve_without_coefficients
 from allocator.core.errors import SolverUnavailableError, UsageError
-from allocator.model.lp import LPModel
 from allocator.core.status import Status
+from allocator.model.lp import LPModel
 
 DEFAULT_SOLVER = "PULP_CBC_CMD"
 

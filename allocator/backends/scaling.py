@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from allocator.core.sparse import sparse as sp
 from allocator.backends.base import Backend, LPSolution, SolverOptions
+from allocator.core.sparse import sparse as sp
 from allocator.model.lp import LPModel
 
 

@@ -9,8 +9,21 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    EXIT_INFEASIBLE, EXIT_MISMATCH, ConstraintOpt, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder,
-    _constraints, _rule, _run, _load, _save_and_show, app,
+    EXIT_INFEASIBLE,
+    EXIT_MISMATCH,
+    ConstraintOpt,
+    ForceOpt,
+    OutsideOpt,
+    RuleOpt,
+    ScenarioArg,
+    SolverOpt,
+    _check_folder,
+    _constraints,
+    _load,
+    _rule,
+    _run,
+    _save_and_show,
+    app,
 )
 from allocator.core.errors import UsageError
 
@@ -79,7 +92,8 @@ def disparity(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Decompose a group gap into access, where supply sits, the rule, and what remains (Shapley)."""
-    from allocator.accountability.disparity import disparity as decompose, save_disparity
+    from allocator.accountability.disparity import disparity as decompose
+    from allocator.accountability.disparity import save_disparity
 
     def action():
         _check_folder(out, force, scenario)

@@ -16,12 +16,18 @@ from typing import Annotated, Optional
 import typer
 
 from allocator.cli import render, streams
+from allocator.core.errors import (
+    AllocatorError,
+    InfeasibleError,
+    Interrupted,
+    OutputExistsError,
+    ScenarioError,
+    SolverError,
+    UsageError,
+)
 from allocator.core.spec_text import parse_spec
 from allocator.core.status import Status
 from allocator.io.atomic import check_output_file, check_output_folder
-from allocator.core.errors import (
-    AllocatorError, InfeasibleError, Interrupted, OutputExistsError, ScenarioError, SolverError, UsageError,
-)
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_MISMATCH = 0, 2, 3, 4, 5
 

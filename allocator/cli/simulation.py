@@ -9,8 +9,18 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    EXIT_SOLVER, ForceOpt, OutsideOpt, RuleOpt, ScenarioArg, SolverOpt, _check_folder, _rule, _run, _load,
-    _save_and_show, app,
+    EXIT_SOLVER,
+    ForceOpt,
+    OutsideOpt,
+    RuleOpt,
+    ScenarioArg,
+    SolverOpt,
+    _check_folder,
+    _load,
+    _rule,
+    _run,
+    _save_and_show,
+    app,
 )
 from allocator.cli.tradeoffs import TimeLimitOpt, parse_rule_list
 from allocator.core.budget import check_time_limit
@@ -81,7 +91,8 @@ def bounds(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Worst and best min fill rate, group gaps and total value over the demand intervals."""
-    from allocator.simulation.bounds import bounds as compute_bounds, save_bounds
+    from allocator.simulation.bounds import bounds as compute_bounds
+    from allocator.simulation.bounds import save_bounds
 
     def action():
         check_time_limit(time_limit, "--time-limit")

@@ -9,14 +9,25 @@ import typer
 
 from allocator.cli import render
 from allocator.cli.app import (
-    EXIT_SOLVER, ConstraintOpt, ForceOpt, OutsideOpt, ScenarioArg, SolverOpt, _check_folder, _constraints, _run, _load,
-    _save_and_show, app, _rule, given,
+    EXIT_SOLVER,
+    ConstraintOpt,
+    ForceOpt,
+    OutsideOpt,
+    ScenarioArg,
+    SolverOpt,
+    _check_folder,
+    _constraints,
+    _load,
+    _rule,
+    _run,
+    _save_and_show,
+    app,
+    given,
 )
 from allocator.core.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, check_time_limit, refuse_over
 from allocator.core.errors import UsageError
 from allocator.core.spec_text import parse_spec_list
 from allocator.io.atomic import check_output_file, check_output_folder
-
 
 #: ``--time-limit`` of the commands that repeat a unit of work (draws, shards, samples)
 TimeLimitOpt = Annotated[Optional[float], typer.Option(
@@ -76,7 +87,8 @@ def frontier(
     """Trace the most total value each strength of an equity constraint allows."""
     import numpy as np
 
-    from allocator.tradeoffs.frontiers import frontier as trace, save_frontier
+    from allocator.tradeoffs.frontiers import frontier as trace
+    from allocator.tradeoffs.frontiers import save_frontier
 
     def action():
         refuse_over("--points", points, MAX_FRONTIER_POINTS, FRONTIER_POINTS_WHY)
@@ -170,7 +182,8 @@ def lottery(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """A fair lottery over whole units: draws whose expectation is the rule's fractional allocation."""
-    from allocator.tradeoffs.lottery import lottery as draw_lottery, save_lottery
+    from allocator.tradeoffs.lottery import lottery as draw_lottery
+    from allocator.tradeoffs.lottery import save_lottery
 
     def action():
         check_time_limit(time_limit, "--time-limit")

@@ -1,44 +1,41 @@
-"""The constraint protocol and registry.
+"""What every constraint's rows share.
 
-A constraint adds rows (and helper columns) to the compiled feasible set; it combines
-with every rule. Each one carries its formulation in its docstring.
+A constraint's spec (:mod:`allocator.scenario.constraints`) says what must hold; its rows,
+registered for the spec's class in :data:`allocator.model.compiler.CONSTRAINT_ROWS`, make it hold
+in the compiled feasible set. It combines with every rule.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from allocator.core.registry import Implementation
 from allocator.core.sparse import sparse as sp
-from allocator.core.registry import Registry, Spec
+from allocator.scenario.constraints import Constraint
 
 if TYPE_CHECKING:
     from allocator.model.lp import LPBuilder
     from allocator.model.measures import FillMeasure, MeasureSet
 
+C = TypeVar("C", bound=Constraint)
 
-class Constraint(Spec):
-    """Base class of constraints."""
 
-    def apply(self, builder: LPBuilder, measures: MeasureSet, name: str) -> None:
-        """Add this constraint's rows (and helper columns) to ``builder`` as blocks named after ``name``."""
-        raise TypeError(f"{type(self).__name__} must define apply()")
+class ConstraintRows(Implementation[C]):
+    """The rows (and helper columns) that make one constraint spec hold."""
 
     @property
-    def row_block(self) -> str:
-        """Name of the row block this constraint adds, e.g. ``group_gap:race``."""
-        attribute = self.params().get("attribute")
-        resource = self.params().get("resource")
-        name = f"{self.key}:{attribute}" if attribute else self.key
-        return f"{name}:{resource}" if resource else name
+    def constraint(self) -> C:
+        return self.spec
 
+    def apply(self, builder: LPBuilder, measures: MeasureSet, name: str, baseline: np.ndarray | None = None) -> None:
+        """Add this constraint's rows to ``builder`` as blocks named after ``name``.
 
-CONSTRAINTS: Registry[Constraint] = Registry("constraint", name_field="type")
-
-#: what a group constraint bounds: group fill rates, or group benefit rates (benefit delivered over
-#: the most the group's members could get, see :func:`allocator.model.measures.group_benefit`)
-GroupMeasure = Literal["fill", "benefit"]
+        ``baseline`` is what a baseline rule gives each reachable pair, for constraints that
+        compare with one (``no_harm``); the solving layer computes it (see :mod:`allocator.solving.baselines`).
+        """
+        raise TypeError(f"{type(self).__name__} must define apply()")
 
 
 def group_measure(constraint: Constraint, measures: MeasureSet) -> FillMeasure:
@@ -47,13 +44,6 @@ def group_measure(constraint: Constraint, measures: MeasureSet) -> FillMeasure:
     if params.get("measure") == "benefit":
         return measures.benefit(params["attribute"])
     return measures.group(params["attribute"], params.get("resource"))
-
-
-def check_benefit(constraint: Constraint) -> None:
-    """A benefit rate spans every resource, so it cannot also be restricted to one."""
-    params = constraint.params()
-    if params.get("measure") == "benefit" and params.get("resource") is not None:
-        raise ValueError("measure: benefit covers every resource; leave out resource")
 
 
 def group_bounds(builder: LPBuilder, measure: FillMeasure, name: str, *, low: bool):

@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_measure
-from allocator.constraints.floor import Share
-from allocator.core.scalars import Identifier
+from allocator.constraints.base import ConstraintRows, group_measure
+from allocator.model.compiler import CONSTRAINT_ROWS
+from allocator.scenario.constraints import GroupFloor
 
 
-@CONSTRAINTS.register
-class GroupFloor(Constraint):
-    """Every group's fill rate is at least ``share``, for each resource.
+@CONSTRAINT_ROWS.implements(GroupFloor)
+class GroupFloorRows(ConstraintRows[GroupFloor]):
+    """How :class:`~allocator.scenario.constraints.GroupFloor` holds (its math is in its docstring)."""
 
-    .. math::
-
-        \\sum_{i \\in g} a_{ir}(x) \\ge \\text{share} \\cdot \\sum_{i \\in g} d_{ir}
-        \\qquad \\forall g \\in \\text{attribute},\\; \\forall r
-
-    One row per (group, resource) with positive demand.
-
-    Examples
-    --------
-    >>> GroupFloor(attribute="region", share=0.5).describe()
-    'group_floor(attribute=region, share=0.5)'
-    """
-
-    key: ClassVar[str] = "group_floor"
-    summary: ClassVar[str] = "every group of `attribute` gets at least `share` of its demand"
-
-    attribute: Identifier
-    share: Share
-    resource: Identifier | None = None
-    measure: GroupMeasure | None = None  # None: fill rates
-
-    def model_post_init(self, _context) -> None:
-        check_benefit(self)
-
-    def apply(self, builder, measures, name):
-        measure = group_measure(self, measures)
+    def apply(self, builder, measures, name, baseline=None):
+        measure = group_measure(self.constraint, measures)
         builder.add_rows(name, {"flow": measure.matrix},
-                         lower=self.share * measure.lp_denominator, upper=float("inf"))
+                         lower=self.constraint.share * measure.lp_denominator, upper=float("inf"))

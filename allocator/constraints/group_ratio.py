@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 
-from allocator.constraints.base import CONSTRAINTS, Constraint, GroupMeasure, check_benefit, group_bounds, group_measure
-from allocator.constraints.floor import Share
-from allocator.core.scalars import Identifier
+from allocator.constraints.base import ConstraintRows, group_bounds, group_measure
+from allocator.model.compiler import CONSTRAINT_ROWS
+from allocator.scenario.constraints import GroupRatio
 
 
-@CONSTRAINTS.register
-class GroupRatio(Constraint):
-    """The lowest group fill rate is at least ``min_ratio`` times the highest, per resource.
+@CONSTRAINT_ROWS.implements(GroupRatio)
+class GroupRatioRows(ConstraintRows[GroupRatio]):
+    """How :class:`~allocator.scenario.constraints.GroupRatio` holds (its math is in its docstring)."""
 
-    .. math::
-
-        \\min_g F_{gr}(x) \\ge \\text{min\\_ratio} \\cdot \\max_g F_{gr}(x) \\qquad \\forall r
-
-    Exact and linear because ``min_ratio`` is a constant: with a helper column ``hi_r`` and
-    ``F_gr <= hi_r``, the rows ``(E x)_g - min_ratio D_g hi_r >= 0``. ``min_ratio: 0.8`` is the
-    four-fifths rule of US adverse-impact practice (the measure reported as ``min_group_ratio``).
-
-    Examples
-    --------
-    >>> GroupRatio(attribute="race", min_ratio=0.8).describe()
-    'group_ratio(attribute=race, min_ratio=0.8)'
-    """
-
-    key: ClassVar[str] = "group_ratio"
-    summary: ClassVar[str] = "lowest group fill rate of `attribute` >= `min_ratio` x the highest"
-
-    attribute: Identifier
-    min_ratio: Share
-    resource: Identifier | None = None
-    measure: GroupMeasure | None = None  # None: fill rates
-
-    def model_post_init(self, _context) -> None:
-        check_benefit(self)
-
-    def apply(self, builder, measures, name):
-        measure = group_measure(self, measures)
+    def apply(self, builder, measures, name, baseline=None):
+        measure = group_measure(self.constraint, measures)
         high, _, spread = group_bounds(builder, measure, name, low=False)
-        builder.add_rows(name, {"flow": measure.matrix, high: self.min_ratio * spread}, lower=0.0, upper=np.inf)
+        builder.add_rows(name, {"flow": measure.matrix, high: self.constraint.min_ratio * spread}, lower=0.0, upper=np.inf)

@@ -29,8 +29,8 @@ import math
 import numbers
 import os
 import typing
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, validate_call

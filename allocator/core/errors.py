@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-
 #: C0 controls (ESC, BEL, backspace, carriage return, newline...), DEL, C1 controls (8-bit CSI, OSC...)
 #: and the bidirectional overrides that reorder what a terminal shows
 _CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]

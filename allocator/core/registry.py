@@ -338,3 +338,47 @@ def _shown(value: object) -> str:
         return "nothing (null)"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+S = TypeVar("S", bound=Spec)
+
+
+class Implementation(Generic[S]):
+    """How a spec is carried out: built around one spec object, found by the spec's class.
+
+    Specs live in the scenario layer and say *what*; implementations live in the layers that
+    know *how* (``rules``, ``constraints``) and register themselves in an :class:`Implementations`
+    table that a lower layer owns, so that layer can use them without importing upwards.
+    """
+
+    def __init__(self, spec: S):
+        self.spec = spec
+
+
+Impl = TypeVar("Impl", bound=Implementation)
+
+
+class Implementations(Generic[Impl]):
+    """Spec class -> the implementation registered for it (one each; a second registration raises)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._by_spec: dict[type, type[Impl]] = {}
+
+    def implements(self, spec_class: type[Spec]):
+        """Class decorator: register the decorated implementation for ``spec_class``."""
+        def register(cls: type[Impl]) -> type[Impl]:
+            if spec_class in self._by_spec:
+                raise ValueError(f"{self.kind} {spec_class.key!r} has two implementations")
+            self._by_spec[spec_class] = cls
+            return cls
+        return register
+
+    def of(self, spec: Spec) -> Impl:
+        """The implementation of ``spec``, built around it."""
+        try:
+            cls = self._by_spec[type(spec)]
+        except KeyError:
+            raise TypeError(f"no {self.kind} implementation is registered for {type(spec).__name__} "
+                            f"(its module must be imported: import allocator)") from None
+        return cls(spec)

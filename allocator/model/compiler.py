@@ -1,27 +1,36 @@
-"""Compile a scenario into its LP feasible set, separately from solving it.
+"""The compiled model: a scenario's indices, measures and feasible-set LP, apart from solving it.
 
-``compile()`` does everything that depends only on the scenario (indices, measures, the
-feasible-set LP); ``solve_compiled()`` runs a rule on it. Simulations that change only the
-rule can compile once.
+:func:`allocator.compile` (:mod:`allocator.solving.compile`) does everything that depends only on
+the scenario; ``solve_compiled()`` runs a rule on it, so simulations that change only the rule
+compile once. Constraints add their rows through :data:`CONSTRAINT_ROWS`, where the
+``constraints`` layer registers them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from allocator.core.arguments import checked
-from allocator.scenario.load import ScenarioLike
-from allocator.core.sparse import sparse as sp
-from allocator.constraints.base import CONSTRAINTS, Constraint
 from allocator.core.errors import ScenarioError
+from allocator.core.registry import Implementation, Implementations
+from allocator.core.sparse import sparse as sp
 from allocator.model.lp import LPBuilder, LPModel
 from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
-from allocator.rules.base import RULES, Rule
 from allocator.scenario.checks import check_references
+from allocator.scenario.constraints import CONSTRAINTS, Constraint
 from allocator.scenario.model import Scenario
+from allocator.scenario.rules import RULES, Rule
+
+#: constraint spec class -> the rows that make it hold (:class:`allocator.constraints.base.ConstraintRows`,
+#: registered by the ``constraints`` layer)
+CONSTRAINT_ROWS: Implementations[Implementation] = Implementations("constraint")
+
+#: what a baseline rule gives each reachable pair (``measures.pair`` order), in the scenario's units,
+#: for each constraint that compares with one (``no_harm``)
+Baselines = Mapping[Constraint, np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +46,9 @@ class CompiledModel:
         columns of constraints. Rows: ``demand`` (one per reachable pair,
         ``floor <= sum_s x <= demand``), ``supply`` (one per site and resource held,
         ``sum_i x <= supply``), then one block per constraint.
+    baselines : mapping
+        What the baseline rule of each ``no_harm`` constraint gives each reachable pair, in the
+        scenario's units (:mod:`allocator.solving.baselines`).
     """
 
     scenario: Scenario
@@ -45,6 +57,7 @@ class CompiledModel:
     rule: Rule
     constraints: tuple[Constraint, ...]
     base: LPModel
+    baselines: Baselines = field(default_factory=dict)
 
 
 def resolve_rule(rule, scenario: Scenario) -> Rule:
@@ -62,42 +75,23 @@ def resolve_constraints(constraints, scenario: Scenario) -> tuple[Constraint, ..
     return CONSTRAINTS.many(constraints, where="constraints")
 
 
-@checked
-def compile(scenario: ScenarioLike, rule=None,
-            constraints=None) -> CompiledModel:  # noqa: A001  (mirrors cvxpy's vocabulary)
-    """Compile ``scenario`` with ``rule`` and ``constraints`` into a :class:`CompiledModel`.
-
-    Parameters
-    ----------
-    scenario : Scenario
-    rule : str, mapping or Rule, optional
-        ``"maxmin"``, ``"maxmin:over=region"``, ``{"name": "maxmin", "over": "region"}`` or an
-        object; default: the scenario's rule.
-    constraints : constraint or list, optional
-        One constraint or a list: objects, mappings (``{"type": "floor", "share": 0.2}``) or the
-        CLI's strings (``"floor:share=0.2"``); default: the scenario's constraints. ``[]`` for none.
-
-    Examples
-    --------
-    >>> from allocator import scenario_from_dict
-    >>> s = scenario_from_dict({"name": "x", "resources": [{"id": "food"}], "supply": {"food": 5},
-    ...                         "units": [{"id": "a", "demand": 4}, {"id": "b", "demand": 6}]})
-    >>> compile(s).base.num_cols
-    2
-    """
+def prepare(scenario: Scenario, rule=None, constraints=None) -> tuple[Rule, tuple[Constraint, ...], Problem, MeasureSet]:
+    """The rule and constraints resolved and checked against ``scenario``, and its problem and measures."""
     rule = resolve_rule(rule, scenario)
     constraints = resolve_constraints(constraints, scenario)
     issues = check_references(scenario, rule, constraints, file="<argument>")
     if issues:
         raise ScenarioError(issues)
     problem = Problem.from_scenario(scenario)
-    measures = MeasureSet(problem)
-    return CompiledModel(scenario, problem, measures, rule, constraints,
-                         feasible_set(problem, measures, constraints))
+    return rule, constraints, problem, MeasureSet(problem)
 
 
-def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Constraint, ...]) -> LPModel:
-    """The LP of every allocation allowed by supply, demand, links and ``constraints``."""
+def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Constraint, ...],
+                 baselines: Baselines | None = None) -> LPModel:
+    """The LP of every allocation allowed by supply, demand, links and ``constraints``.
+
+    ``baselines`` holds what each ``no_harm`` constraint's baseline rule gives (see :class:`CompiledModel`).
+    """
     builder = LPBuilder()
     builder.add_columns("flow", problem.num_flows, lower=0.0, upper=np.inf, integer=problem.flow_integer)
     pair = measures.pair
@@ -119,7 +113,9 @@ def feasible_set(problem: Problem, measures: MeasureSet, constraints: tuple[Cons
         matrix = sp.csr_array((np.ones(len(mine)), (row_of_flow, mine)), shape=(len(units), problem.num_flows))
         builder.add_rows(f"exclusive:{k}", {"flow": matrix}, lower=-np.inf, upper=1.0 / problem.scale)
     for constraint, block in constraint_blocks(constraints):
-        constraint.apply(builder, measures, block)
+        baseline = (baselines or {}).get(constraint)
+        CONSTRAINT_ROWS.of(constraint).apply(builder, measures, block,
+                                             None if baseline is None else baseline / problem.scale)
     return builder.build()
 
 

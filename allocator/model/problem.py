@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 import pandas as pd
 
-from allocator.core.sparse import sparse as sp
 from allocator.core.errors import Issue, Severity
+from allocator.core.sparse import sparse as sp
 
 if TYPE_CHECKING:
     from allocator.scenario.model import Scenario

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from allocator.core.arguments import Flag, PathLike, checked
 from allocator.core.errors import Issue, ScenarioError, Severity
 from allocator.model.problem import Problem

@@ -15,15 +15,15 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from allocator.report import plots
-from allocator.tradeoffs.comparison import DEFAULT_RULES, Comparison, compare_rules
 from allocator.accountability.disparity import Disparity, disparity
 from allocator.core.errors import InfeasibleError, UsageError
-from allocator.tradeoffs.frontiers import Frontier, frontier
 from allocator.core.precision import round_frame
-from allocator.rules.base import RULES
+from allocator.report import plots
 from allocator.scenario.model import Scenario
+from allocator.scenario.rules import RULES
 from allocator.solving.api import solve
+from allocator.tradeoffs.comparison import DEFAULT_RULES, Comparison, compare_rules
+from allocator.tradeoffs.frontiers import Frontier, frontier
 
 #: the report traces each attribute's group_gap frontier at these values
 FRONTIER_GAPS = tuple(np.round(np.linspace(0.3, 0.0, 11), 10))

@@ -20,8 +20,8 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from allocator.tradeoffs.comparison import Comparison
     from allocator.accountability.disparity import Disparity
+    from allocator.tradeoffs.comparison import Comparison
     from allocator.tradeoffs.frontiers import Frontier
 
 COLOURS = ["#1b6ca8", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"]

@@ -13,9 +13,10 @@ import pandas as pd
 
 from allocator.core.arguments import Flag, PathLike, checked, instance
 from allocator.core.errors import Issue, UsageError
-from allocator.io.atomic import atomic_folder
 from allocator.core.precision import REPORT_PRECISION, round_document, round_frame  # noqa: F401 (REPORT_PRECISION: re-exported)
 from allocator.core.status import Status
+from allocator.io.atomic import atomic_folder
+
 
 def _network_summary(edges: pd.DataFrame, nodes: pd.DataFrame | None) -> dict:
     from allocator.results.edges import bottlenecks, node_bottlenecks

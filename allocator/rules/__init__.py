@@ -1,18 +1,17 @@
-"""Allocation rules, one per module, registered by name."""
+"""Rule algorithms, one per module, each registered for its spec (:mod:`allocator.scenario.rules`)."""
 
 from allocator.rules import (  # noqa: F401  (registration)
-    alpha, formula, leximin, maxmin, nash, priority, proportional, reserve, utilitarian,
+    alpha,
+    formula,
+    leximin,
+    maxmin,
+    nash,
+    priority,
+    proportional,
+    reserve,
+    utilitarian,
 )
-from allocator.rules.alpha import Alpha
-from allocator.rules.base import RULES, Rule, RuleOutcome
-from allocator.rules.formula import Formula
-from allocator.rules.leximin import Leximin
-from allocator.rules.maxmin import MaxMin
-from allocator.rules.nash import Nash
-from allocator.rules.priority import Priority
-from allocator.rules.proportional import Proportional
-from allocator.rules.reserve import Reserve
-from allocator.rules.utilitarian import Utilitarian
+from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleOutcome, algorithm
+from allocator.scenario.rules import RULES  # the specs' registry, beside their algorithms
 
-__all__ = ["RULES", "Rule", "RuleOutcome", "Alpha", "Formula", "Leximin", "MaxMin", "Nash", "Priority",
-           "Proportional", "Reserve", "Utilitarian"]
+__all__ = ["RULES", "RULE_ALGORITHMS", "RuleAlgorithm", "RuleOutcome", "algorithm"]

@@ -1,22 +1,26 @@
-"""The rule protocol and registry.
+"""The rule algorithm protocol and its registry.
 
-A rule is a small frozen object that turns the compiled feasible set into flows by a
-sequence of stage LPs (see :mod:`allocator.rules.stages`).
+A rule's spec (:mod:`allocator.scenario.rules`) says what is wanted; its algorithm, registered
+here for the spec's class, turns the compiled feasible set into flows by a sequence of stage
+LPs (see :mod:`allocator.rules.stages`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from allocator.core.registry import Registry, Spec
+from allocator.core.registry import Implementation, Implementations
+from allocator.scenario.rules import Rule
 
 if TYPE_CHECKING:
     from allocator.model.compiler import CompiledModel
     from allocator.model.lp import LPModel
     from allocator.rules.stages import StageRunner
+
+R = TypeVar("R", bound=Rule)
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,15 +39,29 @@ class RuleOutcome:
     warnings: tuple[str, ...] = ()
 
 
-class Rule(Spec):
-    """Base class of allocation rules."""
+class RuleAlgorithm(Implementation[R]):
+    """How one rule spec is computed: its first stage's LP, and the whole run."""
 
-    def run(self, model: CompiledModel, runner: StageRunner) -> RuleOutcome:
-        raise TypeError(f"{type(self).__name__} must define run()")
+    @property
+    def rule(self) -> R:
+        return self.spec
 
     def first_stage(self, model: CompiledModel) -> LPModel:
         """The LP of the rule's first stage (what ``allocator export`` writes)."""
         raise TypeError(f"{type(self).__name__} must define first_stage()")
 
+    def run(self, model: CompiledModel, runner: StageRunner) -> RuleOutcome:
+        raise TypeError(f"{type(self).__name__} must define run()")
 
-RULES: Registry[Rule] = Registry("rule", name_field="name")
+    def withholding(self, model: CompiledModel, flows: np.ndarray, r: int) -> str | None:
+        """Why the rule leaves supply of resource ``r`` while units still need it, if it can say (see
+        :mod:`allocator.solving.withheld`); ``None`` lets the caller say it in general terms."""
+        return None
+
+
+RULE_ALGORITHMS: Implementations[RuleAlgorithm] = Implementations("rule")
+
+
+def algorithm(rule: Rule) -> RuleAlgorithm:
+    """The algorithm registered for ``rule``'s class, built around it."""
+    return RULE_ALGORITHMS.of(rule)

@@ -30,8 +30,8 @@ import time
 import numpy as np
 
 from allocator.core.sparse import sparse as sp
-from allocator.model.problem import Problem
 from allocator.core.tolerance import BINARY_ROUNDOFF, FLOAT_ROUNDOFF
+from allocator.model.problem import Problem
 
 #: relative step above a level at which the largest bottleneck set is read off a minimum cut (not a
 #: feasibility verdict: it picks which cut is read, see docs/solving.md, "Tolerance policy")

@@ -2,81 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
-
 import numpy as np
-from pydantic import Field
 
+from allocator.core.errors import SolverError, UsageError
 from allocator.core.sparse import sparse as sp
 from allocator.model.lp import LPBuilder, LPModel
 from allocator.model.measures import FillMeasure
-from allocator.core.errors import SolverError, UsageError
-from allocator.rules.base import RULES, Rule, RuleOutcome
 from allocator.rules import bottleneck
+from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleOutcome
 from allocator.rules.stages import (
-    LEVEL_TOLERANCE, VALUE_STAGE_SKIPPED, at_level, StageRunner, equity_lp, flows_of, hold, level_lp,
-    level_of, pins_every_pair, saturated_rows, value_lp,
+    LEVEL_TOLERANCE,
+    VALUE_STAGE_SKIPPED,
+    StageRunner,
+    at_level,
+    equity_lp,
+    flows_of,
+    hold,
+    level_lp,
+    level_of,
+    pins_every_pair,
+    saturated_rows,
+    value_lp,
 )
-from allocator.core.scalars import Count, Identifier
+from allocator.scenario.rules import Leximin
 
 
-@RULES.register
-class Leximin(Rule):
-    """Lexicographically maximise the sorted vector of fill rates, then total value.
-
-    Iterated max-min with saturation detection. Let ``free`` be all fill rates ``F_k``
-    (pairs, or groups with ``over:``). Repeat until ``free`` is empty:
-
-    .. math::
-
-        t^{(j)} = \\max_{x,t}\\; t \\quad\\text{s.t.}\\quad F_k(x) \\ge t \\;\\; (k \\in free),\\quad
-        F_k(x) \\ge \\ell_k \\;\\; (k \\notin free)
-
-    then fix ``l_k = t^(j)`` for every ``k`` in ``free`` that is *saturated*: equal to ``t^(j)``
-    in every optimal solution. By complementary slackness a row with a positive dual in any
-    optimal dual solution is tight in every optimal primal one; the interior point method
-    (without crossover) ends at a strictly complementary pair, so its positive duals mark the
-    saturated rows, and one LP per distinct level is typical. Fixed rates are held from both
-    sides (``l_k (1 -/+ 1e-7)``): they cannot rise in any optimum. A row is fixed only if its dual
-    weight ``|y_k| D_k`` is positive *and* its fill rate equals the level (a double check
-    against round-off); if no row passes, the one with the largest weight is fixed, so every
-    round fixes at least one rate. Backends without duals fall back to one probe LP per free
-    rate (``max F_k`` with the others held), which is exact but slow.
-
-    Approximate leximin: with ``max_rounds: K`` at most ``K`` level LPs are solved (plus the value
-    stage). If rates are still free after round ``K``, all of them are held at ``>= t_K``, the level
-    of that round, and the result reports ``equity.approximation``: how many rates were fixed
-    exactly (``exact_rates``: the lowest positions of the sorted profile, equal to the exact leximin
-    vector's) and ``max_profile_gap = 1 - t_K``, a bound on how far any position of the sorted fill
-    profile can be from the exact one (both profiles put the remaining rates in ``[t_K, 1]``).
-
-    A last stage maximises total value with every level held; for pair rates it is skipped when
-    the last level LP already holds every pair at its level (the amounts are then fixed). The
-    leximin vector of fill rates is unique (the feasible set is convex); the flows need not be.
-    """
-
-    key: ClassVar[str] = "leximin"
-    summary: ClassVar[str] = "lexicographically maximise the sorted fill rates (lowest first), then total value"
-
-    over: Identifier | None = None
-    max_rounds: Annotated[Count, Field(ge=1)] | None = None
-    method: Literal["auto", "lp", "flow"] = "auto"
+@RULE_ALGORITHMS.implements(Leximin)
+class LeximinAlgorithm(RuleAlgorithm[Leximin]):
+    """How :class:`~allocator.scenario.rules.Leximin` is computed (its math is in its docstring)."""
 
     def first_stage(self, model):
-        return equity_lp(model, self.over)
+        return equity_lp(model, self.rule.over)
 
     def run(self, model, runner):
-        if self.method != "lp":
-            if self.max_rounds is None and bottleneck.applies(model, self.over):
+        if self.rule.method != "lp":
+            if self.rule.max_rounds is None and bottleneck.applies(model, self.rule.over):
                 found = bottleneck.solve_by_bottlenecks(model, runner)
                 if found is not None:
                     return RuleOutcome(*found)
-                if self.method == "flow":
+                if self.rule.method == "flow":
                     raise SolverError("the max-flow decomposition did not realise its levels; use method: lp")
-            elif self.method == "flow":
+            elif self.rule.method == "flow":
                 raise UsageError("method: flow needs one resource, no constraints, no over: and no max_rounds "
                                  "(and the igraph package)")
-        measure = model.measures.over(self.over)
+        measure = model.measures.over(self.rule.over)
         if model.base.is_mip:
             return _whole_units(model, measure, runner)
         levels = np.full(len(measure), np.nan)
@@ -100,7 +69,7 @@ class Leximin(Rule):
             held = hold(held, measure, fixed, np.full(len(fixed), level), f"leximin-{round_}",
                         saturated=np.ones(len(fixed), dtype=bool))
             free = free[~saturated]
-            if len(free) and self.max_rounds is not None and round_ == self.max_rounds:
+            if len(free) and self.rule.max_rounds is not None and round_ == self.rule.max_rounds:
                 # out of rounds: the rates still free are above this level in the exact leximin vector
                 # (else they would be saturated) and held at >= it here, so both lie in [level, 1]
                 approximation = {"exact_rates": int(len(measure) - len(free)), "rounds": round_,

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import time
-from typing import ClassVar, Literal
 
 import numpy as np
 
 from allocator.core.errors import UsageError
-from allocator.rules import bottleneck
-from allocator.rules.base import RULES, Rule, RuleOutcome
-from allocator.rules.level_certificate import level_bound
 from allocator.core.tolerance import BINARY_ROUNDOFF, FLOAT_ROUNDOFF
+from allocator.rules import bottleneck
+from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleOutcome
+from allocator.rules.level_certificate import level_bound
 from allocator.rules.stages import (
-    VALUE_STAGE_SKIPPED, equity_lp, flows_of, hold, level_of, pins_every_pair, saturated_rows, value_lp,
+    VALUE_STAGE_SKIPPED,
+    equity_lp,
+    flows_of,
+    hold,
+    level_of,
+    pins_every_pair,
+    saturated_rows,
+    value_lp,
 )
-from allocator.core.scalars import Identifier
-
+from allocator.scenario.rules import MaxMin
 
 #: a remembered level counts for a draw when an allocation reaches it to within this (relative)
 REMEMBERED_LEVEL_GAP = 1e-9
@@ -25,53 +30,21 @@ REMEMBERED_LEVEL_GAP = 1e-9
 FLOW_MIN_LINKS = 50_000
 
 
-@RULES.register
-class MaxMin(Rule):
-    """Maximise the lowest fill rate, then total value with that level held.
-
-    Stage 1 (equity):
-
-    .. math::
-
-        t^* = \\max_{x,t}\\; t \\quad\\text{s.t.}\\quad F_k(x) \\ge t \\;\\;\\forall k,\\qquad 0 \\le t \\le 1
-
-    where ``F_k`` are the fill rates of the reachable (unit, resource) pairs, or with
-    ``over: <attribute>`` the group fill rates ``sum_{i in g} a_ir / sum_{i in g} d_ir`` of
-    every (group, resource). Stage 2 (efficiency): maximise total value subject to
-    ``F_k >= t* (1 - 1e-7)`` for all ``k``; rates saturated at ``t*`` (positive dual in stage 1:
-    at ``t*`` in every optimum) are also held below ``t* (1 + 1e-7)``. When every pair rate is
-    saturated the amounts are fixed, so stage 2 is skipped (and recorded as skipped).
-
-    With one resource, no constraints, unit rates and equal values, both stages are answered by
-    max-flow instead (:mod:`allocator.rules.bottleneck`): the leximin allocation reaches the max-min
-    level and delivers the largest total (Megiddo 1974), so it is a maxmin optimum. With differing
-    values the level and its tight set come from max-flow and only the value stage is an LP.
-    ``method: auto`` does this from ``FLOW_MIN_LINKS`` links up; ``method: lp`` and ``method: flow``
-    force one way.
-
-    Examples
-    --------
-    >>> MaxMin(over="region").describe()
-    'maxmin(over=region)'
-    """
-
-    key: ClassVar[str] = "maxmin"
-    summary: ClassVar[str] = "maximise the lowest fill rate (of units, or of groups with over:), then total value"
-
-    over: Identifier | None = None
-    method: Literal["auto", "lp", "flow"] = "auto"
+@RULE_ALGORITHMS.implements(MaxMin)
+class MaxMinAlgorithm(RuleAlgorithm[MaxMin]):
+    """How :class:`~allocator.scenario.rules.MaxMin` is computed (its math is in its docstring)."""
 
     def first_stage(self, model):
-        return equity_lp(model, self.over)
+        return equity_lp(model, self.rule.over)
 
     def run(self, model, runner):
         values = model.problem.pair_value
-        if self.method != "lp":
-            if not bottleneck.applies(model, self.over):
-                if self.method == "flow":
+        if self.rule.method != "lp":
+            if not bottleneck.applies(model, self.rule.over):
+                if self.rule.method == "flow":
                     raise UsageError("method: flow needs one resource, no constraints and no over: "
                                      "(and the igraph package)")
-            elif model.problem.pair_reachable.any() and (self.method == "flow"
+            elif model.problem.pair_reachable.any() and (self.rule.method == "flow"
                                                          or model.problem.num_flows >= FLOW_MIN_LINKS):
                 if np.ptp(values) == 0:
                     # equal values: leximin's allocation has the max-min level and delivers the most
@@ -81,7 +54,7 @@ class MaxMin(Rule):
                         return RuleOutcome(found[0], {"level": found[1]["level"]})
                 else:
                     return self._level_by_max_flow(model, runner)
-        measure = model.measures.over(self.over)
+        measure = model.measures.over(self.rule.over)
         everyone = np.arange(len(measure))
         lp = self.first_stage(model)
         if runner.memory is not None:

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 
-from allocator.rules.base import RULES, Rule, RuleOutcome
+from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleOutcome
 from allocator.rules.stages import flows_of, level_lp, level_of
+from allocator.scenario.rules import Proportional
 
 
-@RULES.register
-class Proportional(Rule):
-    """Every (unit, resource) pair gets the same fill rate, as high as possible.
-
-    .. math::
-
-        \\max_{x,t}\\; t \\quad\\text{s.t.}\\quad a_{ir}(x) = t\\, d_{ir}
-        \\;\\;\\forall (i, r) \\text{ reachable},\\qquad 0 \\le t \\le 1
-
-    Equal shares of demand. With the fill rates all fixed at ``t*`` the amounts are fixed, so
-    there is no value stage (total value cannot change). Pairs no site can reach are left out
-    (they get 0 and would force ``t = 0``); the scenario warns about them.
-    """
-
-    key: ClassVar[str] = "proportional"
-    summary: ClassVar[str] = "same fill rate for every unit and resource, as high as possible"
+@RULE_ALGORITHMS.implements(Proportional)
+class ProportionalAlgorithm(RuleAlgorithm[Proportional]):
+    """How :class:`~allocator.scenario.rules.Proportional` is computed (its math is in its docstring)."""
 
     def first_stage(self, model):
         measure = model.measures.pair

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 
 from allocator.core.errors import UsageError
-from allocator.scenario.reserves import OPEN, allocate, places, rank
-from allocator.rules.base import RULES, Rule, RuleOutcome
+from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleOutcome
 from allocator.rules.stages import flows_of
+from allocator.scenario.reserves import OPEN, allocate, places, rank
+from allocator.scenario.rules import Reserve
 
 
-@RULES.register
-class Reserve(Rule):
-    """Allocate one resource by the scenario's ``reserves:`` section (see :mod:`allocator.scenario.reserves`).
-
-    Each unit asks for one unit. The reserve system decides who is served, ``sequential`` or
-    ``smart``; one LP then routes the served units' doses through the links (maximise the total
-    delivered with each unit capped at what it was granted), so with sites a grant the links
-    cannot honour shows up as undelivered. Other resources get nothing from this rule.
-
-    .. math::
-
-        a_i = 1 \\text{ if unit } i \\text{ is placed in a category, else } 0
-
-    Examples
-    --------
-    >>> Reserve().describe()
-    'reserve()'
-    """
-
-    key: ClassVar[str] = "reserve"
-    summary: ClassVar[str] = "a reserve system: categories with eligibility and priorities (scenario 'reserves:')"
+@RULE_ALGORITHMS.implements(Reserve)
+class ReserveAlgorithm(RuleAlgorithm[Reserve]):
+    """How :class:`~allocator.scenario.rules.Reserve` is computed (its math is in its docstring)."""
 
     def placement(self, model):
         """``(categories per unit, reserves)``: the category that serves each unit, or None."""

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from allocator.core.sparse import sparse as sp
 from allocator.backends.base import Backend, LPSolution, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
 from allocator.core.errors import SolverError
+from allocator.core.sparse import sparse as sp
+from allocator.core.status import Status
+from allocator.core.tolerance import HELD_LEVEL
 from allocator.model.lp import LPBuilder, LPModel
 from allocator.model.measures import FillMeasure
 from allocator.model.problem import Problem
-from allocator.core.status import Status
-from allocator.core.tolerance import HELD_LEVEL
 
 if TYPE_CHECKING:
     from allocator.model.compiler import CompiledModel

@@ -16,22 +16,28 @@ import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
 from allocator.core.arguments import Document, Flag, PathLike, Text, checked, instance
-from allocator.constraints import CONSTRAINTS
 from allocator.core.errors import Issue, ScenarioError, Severity
 from allocator.core.registry import issues_from_validation
-from allocator.scenario.reserves import Reserves
-from allocator.rules import RULES
 from allocator.core.scalars import WrittenFloat, WrittenInt, no_text_or_bool, written_text
 from allocator.scenario.checks import check_spec_references
-from allocator.scenario.uncertainty import Uncertainty, check_uncertainty
-from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
+from allocator.scenario.constraints import CONSTRAINTS
 from allocator.scenario.documents import read_document
 from allocator.scenario.files import TableFiles, sha256_of
-from allocator.scenario.model import Identifier, LinkTable, Name, Quantity, Resource, Scenario, Site
 from allocator.scenario.inline_units import frame_from_inline_units, inline_group_attributes
+from allocator.scenario.model import Identifier, LinkTable, Name, Quantity, Resource, Scenario, Site
+from allocator.scenario.reserves import Reserves
+from allocator.scenario.rules import RULES
+from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
 from allocator.scenario.tables import (
-    frame_locate, inline_locate, links_from_frame, read_table, stripped_text, units_from_frame, unlisted_label_columns,
+    frame_locate,
+    inline_locate,
+    links_from_frame,
+    read_table,
+    stripped_text,
+    units_from_frame,
+    unlisted_label_columns,
 )
+from allocator.scenario.uncertainty import Uncertainty, check_uncertainty
 
 TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
                   "reserves", "network", "uncertainty", "rule", "constraints")

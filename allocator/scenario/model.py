@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from allocator.constraints.base import Constraint
 from allocator.core.errors import Issue, ScenarioError, UsageError
 from allocator.core.registry import ReadOnlyModel, freeze
-from allocator.scenario.reserves import Reserves
-from allocator.scenario.uncertainty import Uncertainty
-from allocator.rules.base import Rule
 from allocator.core.scalars import Identifier, Name, no_text_or_bool
+from allocator.scenario.constraints import Constraint
+from allocator.scenario.reserves import Reserves
+from allocator.scenario.rules import Rule
+from allocator.scenario.uncertainty import Uncertainty
 
 __all__ = ["Identifier", "MAX_QUANTITY", "LinkTable", "Name", "Quantity", "Resource", "Scenario", "Site", "UnitTable"]
 
@@ -235,9 +235,9 @@ class Scenario(Frozen):
         >>> dict(s.replace(supply={"food": 4}).supply)
         {'food': 4.0}
         """
-        from allocator.constraints.base import CONSTRAINTS
-        from allocator.rules.base import RULES
+        from allocator.scenario.constraints import CONSTRAINTS
         from allocator.scenario.load import TOP_LEVEL_KEYS, scenario_from_dict
+        from allocator.scenario.rules import RULES
 
         unknown = sorted(set(changes) - set(TOP_LEVEL_KEYS), key=str)
         if unknown:

@@ -20,8 +20,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from allocator.core.errors import Issue, Severity
-
 from allocator.core.scalars import Number
+
 
 class NetworkSpec(BaseModel):
     """The ``network:`` section (see the module docstring and docs/scenario-format.md)."""

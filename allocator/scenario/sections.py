@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from allocator.core.errors import Issue, Severity
-from allocator.scenario.reserves import Reserves
 from allocator.scenario.checks import numbers_in
+from allocator.scenario.reserves import Reserves
 
 
 def exclusive_sets(spec, resources: list[str], source: str):

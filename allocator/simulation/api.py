@@ -21,18 +21,18 @@ from typing import Callable, Sequence
 import pandas as pd
 from pydantic import ValidationError
 
-from allocator.core.arguments import Count, Text, Whole, checked
-from allocator.scenario.load import ScenarioLike
 from allocator.backends import get_backend
+from allocator.core.arguments import Count, Text, Whole, checked
 from allocator.core.budget import MAX_TABLE_ROWS, Budget, refuse_over
-from allocator.model.compiler import resolve_constraints
-from allocator.core.registry import issues_from_validation
-from allocator.rules.base import RULES
 from allocator.core.errors import Interrupted, ScenarioError, UsageError
+from allocator.core.registry import issues_from_validation
+from allocator.model.compiler import resolve_constraints
 from allocator.scenario.checks import check_references
+from allocator.scenario.load import ScenarioLike
 from allocator.scenario.model import Scenario
-from allocator.simulation.draws import rule_label, warm_bases
+from allocator.scenario.rules import RULES
 from allocator.scenario.uncertainty import DemandNoise, Uncertainty
+from allocator.simulation.draws import rule_label, warm_bases
 
 
 @dataclass(frozen=True, eq=False)

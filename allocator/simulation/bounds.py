@@ -34,13 +34,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from allocator.core.arguments import Flag, PathLike, Seconds, Whole, checked, instance
 from allocator.backends.base import SolverLike
+from allocator.core.arguments import Flag, PathLike, Seconds, Whole, checked, instance
 from allocator.core.budget import Budget
-from allocator.scenario.load import ScenarioLike
-from allocator.model.compiler import resolve_rule
 from allocator.core.errors import UsageError
+from allocator.model.compiler import resolve_rule
 from allocator.model.problem import Problem
+from allocator.scenario.load import ScenarioLike
 from allocator.scenario.uncertainty import Uncertainty, pair_intervals
 
 MONOTONE_LEVEL_RULES = frozenset({"maxmin", "leximin"})
@@ -82,8 +82,8 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
     >>> table.loc[table["metric"] == "min_fill_rate", ["setting", "worst", "best", "method"]].values.tolist()
     [['fixed allocation', 0.5, 1.0, 'exact'], ['re-solved', 0.5, 1.0, 'exact']]
     """
-    from allocator.simulation.draws import draw_backends, flat_metrics, solve_draw
     from allocator.simulation.api import plan_simulation
+    from allocator.simulation.draws import draw_backends, flat_metrics, solve_draw
 
     budget = Budget(time_limit)  # (samples and seed are checked by @checked)
     rule = resolve_rule(rule, scenario)
@@ -107,8 +107,8 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
         return metrics
 
     nominal = solved(problem.pair_demand)
-    from allocator.model.compiler import compile as compile_model
     from allocator.solving.api import solve_compiled
+    from allocator.solving.compile import compile as compile_model
 
     result = solve_compiled(compile_model(scenario, rule), solver, withheld=False)  # the plan: the nominal allocation
     given = result.allocations.set_index(["unit", "resource"])["allocated"]

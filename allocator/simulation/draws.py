@@ -21,14 +21,15 @@ import pandas as pd
 
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.highs import HighsBackend, ReusingHighs
-from allocator.model.compiler import CompiledModel, feasible_set
-from allocator.solving.boundary import run_rule
 from allocator.core.errors import AllocatorError
+from allocator.model.compiler import CompiledModel, feasible_set
 from allocator.model.measures import MeasureSet
-from allocator.results.metrics import clean_flows, compute_metrics, group_table
 from allocator.model.problem import Problem
+from allocator.results.metrics import clean_flows, compute_metrics, group_table
 from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
 from allocator.scenario.uncertainty import draw, pair_intervals
+from allocator.solving.baselines import solve_baselines
+from allocator.solving.boundary import run_rule
 
 if TYPE_CHECKING:
     from allocator.simulation.api import SimulationPlan
@@ -103,11 +104,13 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
     else:  # the measures' matrices are the same in every draw: only the denominators are computed again
         measures = cache["measures"].renewed(drawn) if "measures" in cache else MeasureSet(drawn)
         cache.setdefault("measures", measures)
-    feasible = _feasible(plan, drawn, measures, cache)
+    # a baseline (no_harm) depends on the draw's demand and supply: solved again in each draw
+    baselines = solve_baselines(drawn, measures, plan.constraints)
+    feasible = _feasible(plan, drawn, measures, cache, baselines)
     out = []
     for rule in plan.rules:
         label = rule_label(rule)
-        model = CompiledModel(plan.scenario, drawn, measures, rule, plan.constraints, feasible)
+        model = CompiledModel(plan.scenario, drawn, measures, rule, plan.constraints, feasible, baselines)
         backend = backends[label]
         # a reused model that fails is solved again cold; a cold HiGHS solve that fails, on PuLP/CBC
         fallback = HighsBackend() if isinstance(backend, ReusingHighs) else fallback_for(backend)
@@ -125,12 +128,12 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
     return out
 
 
-def _feasible(plan: SimulationPlan, drawn: Problem, measures: MeasureSet, cache: dict | None):
+def _feasible(plan: SimulationPlan, drawn: Problem, measures: MeasureSet, cache: dict | None, baselines=None):
     """The draw's feasible set. Without constraints, exclusive sets or a network its matrix is the
     same in every draw (pair sums and site sums of flows): the first draw's LP is kept and only the
     bounds of its demand and supply rows are renewed, which is what :func:`feasible_set` would build."""
     if cache is None or plan.constraints or drawn.exclusive or drawn.network is not None:
-        return feasible_set(drawn, measures, plan.constraints)
+        return feasible_set(drawn, measures, plan.constraints, baselines)
     if "feasible" not in cache:
         cell = drawn.flow_site * len(drawn.resource_ids) + drawn.pair_resource[drawn.flow_pair]
         cache["feasible"], cache["supply_cells"] = feasible_set(drawn, measures, ()), np.unique(cell)

@@ -9,23 +9,24 @@ from dataclasses import replace
 import numpy as np
 
 from allocator._version import __version__
-from allocator.core.arguments import Flag, Seconds, checked, instance
-from allocator.backends.base import SolverLike
-from allocator.scenario.load import ScenarioLike
 from allocator.backends import SolverOptions, fallback_for, get_backend
+from allocator.backends.base import SolverLike
+from allocator.core.arguments import Flag, Seconds, checked, instance
 from allocator.core.budget import check_time_limit
-from allocator.model.compiler import CompiledModel, compile
-from allocator.solving.boundary import run_rule
-from allocator.solving.diagnose import infeasibility
 from allocator.core.errors import SolverError, SolverUnavailableError
+from allocator.core.status import Status
+from allocator.core.tolerance import PARAMETER_TOLERANCE
+from allocator.model.compiler import CompiledModel
+from allocator.model.validation import rule_issues
 from allocator.results.edges import edge_table, node_table
 from allocator.results.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table
 from allocator.results.result import Result, SolveTrace
 from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
+from allocator.scenario.load import ScenarioLike
 from allocator.scenario.model import Scenario
-from allocator.core.status import Status
-from allocator.core.tolerance import PARAMETER_TOLERANCE
-from allocator.model.validation import rule_issues
+from allocator.solving.boundary import run_rule
+from allocator.solving.compile import compile
+from allocator.solving.diagnose import infeasibility
 from allocator.solving.withheld import withheld_supply, withheld_warnings
 
 CompiledArg = instance(CompiledModel, "a CompiledModel (allocator.compile)")
@@ -78,7 +79,7 @@ def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLik
     >>> solve(s, "maxmin").allocations["fill_rate"].round(6).tolist()
     [0.6, 0.6]
     """
-    return solve_compiled(compile(scenario, rule, constraints), solver, SolverOptions(time_limit=time_limit),
+    return solve_compiled(compile(scenario, rule, constraints, solver=solver, time_limit=time_limit), solver, SolverOptions(time_limit=time_limit),
                           withheld=withheld)
 
 

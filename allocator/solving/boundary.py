@@ -17,20 +17,19 @@ parameters as given; only if its stages are infeasible is the policy needed:
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
 from allocator.backends.base import Backend, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
-from allocator.constraints.base import Constraint, group_measure
+from allocator.constraints.base import group_measure
 from allocator.core.status import Status
 from allocator.core.tolerance import BOUNDARY_STEPS, loosened
-
-if TYPE_CHECKING:
-    from allocator.model.compiler import CompiledModel
-    from allocator.rules.base import RuleOutcome
-    from allocator.rules.stages import StageRunner
+from allocator.model.compiler import CompiledModel, feasible_set
+from allocator.rules.base import RuleOutcome, algorithm
+from allocator.rules.stages import StageInfeasible, StageRunner, level_lp, level_of
+from allocator.scenario.constraints import Constraint
 
 #: per constraint type: (parameter, True if raising it makes the constraint stricter)
 PARAMETERS: dict[str, tuple[str, bool]] = {
@@ -57,10 +56,9 @@ def loosen(constraints, keys=tuple(PARAMETERS), by: float | None = None) -> tupl
 
 def with_constraints(model: CompiledModel, constraints) -> CompiledModel:
     """``model`` with ``constraints`` in place of its own (the feasible set built again)."""
-    from allocator.model.compiler import feasible_set
 
     constraints = tuple(constraints)
-    return replace(model, constraints=constraints, base=feasible_set(model.problem, model.measures, constraints))
+    return replace(model, constraints=constraints, base=feasible_set(model.problem, model.measures, constraints, model.baselines))
 
 
 def _optimal(backend: Backend, lp, options: SolverOptions):
@@ -71,8 +69,6 @@ def _optimal(backend: Backend, lp, options: SolverOptions):
 def best_level(model: CompiledModel, constraint: Constraint, others, backend: Backend,
                options: SolverOptions) -> float | None:
     """The highest share a ``floor`` or ``group_floor`` could take with ``others``: the max-min level of its rates."""
-    from allocator.model.compiler import feasible_set
-    from allocator.rules.stages import level_lp, level_of
 
     measures = model.measures
     if constraint.key == "floor":
@@ -85,7 +81,7 @@ def best_level(model: CompiledModel, constraint: Constraint, others, backend: Ba
         index = np.arange(len(measure))
     if not len(index):
         return None
-    lp = level_lp(feasible_set(model.problem, measures, tuple(others)), measure, index)
+    lp = level_lp(feasible_set(model.problem, measures, tuple(others), model.baselines), measure, index)
     solution = _optimal(backend, lp, options)
     return None if solution is None else level_of(solution, lp)
 
@@ -123,10 +119,9 @@ def run_rule(model: CompiledModel, runner: StageRunner,
     those of the attempts before it) and the rule's outcome. Raises ``StageInfeasible`` when no
     model is feasible.
     """
-    from allocator.rules.stages import StageInfeasible
 
     try:
-        return model, runner, model.rule.run(model, runner)
+        return model, runner, algorithm(model.rule).run(model, runner)
     except StageInfeasible as exc:
         failed = exc
     for candidate in boundary_models(model, runner.backend, runner.options):
@@ -134,7 +129,7 @@ def run_rule(model: CompiledModel, runner: StageRunner,
         retry.deadline, retry.records = runner.deadline, runner.records
         retry.record("tolerance", float("nan"), 0.0, AT_BOUNDARY)
         try:
-            return candidate, retry, candidate.rule.run(candidate, retry)
+            return candidate, retry, algorithm(candidate.rule).run(candidate, retry)
         except StageInfeasible as exc:
             failed, runner = exc, retry
     raise failed

@@ -20,20 +20,26 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from allocator.core.arguments import checked
-from allocator.backends.base import SolverLike
-from allocator.scenario.load import ScenarioLike
-from allocator.backends.base import Backend, SolverOptions
+from allocator.backends.base import Backend, SolverLike, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
-from allocator.model.compiler import CompiledModel, feasible_set
-from allocator.constraints.base import Constraint
-from allocator.solving.boundary import PARAMETERS, best_level, loosen
+from allocator.core.arguments import checked
 from allocator.core.errors import InfeasibleError, SolverError
-from allocator.model.lp import LPModel
 from allocator.core.status import Status
 from allocator.core.tolerance import (
-    FLOAT_ROUNDOFF, PARAMETER_TOLERANCE, SOLVER_FEASIBILITY, holds, loosened, reported_limit, shown,
+    FLOAT_ROUNDOFF,
+    PARAMETER_TOLERANCE,
+    SOLVER_FEASIBILITY,
+    holds,
+    loosened,
+    reported_limit,
+    shown,
 )
+from allocator.model.compiler import CompiledModel, feasible_set
+from allocator.model.lp import LPModel
+from allocator.rules.base import algorithm
+from allocator.scenario.constraints import Constraint
+from allocator.scenario.load import ScenarioLike
+from allocator.solving.boundary import PARAMETERS, best_level, loosen
 
 #: bisection stops when the bracket is this narrow: below the reported precision, so the rounded
 #: limit is the strictest reported value that holds
@@ -48,10 +54,10 @@ class _Oracle:
 
     def _lp(self, constraints: list[Constraint]) -> LPModel:
         constraints = loosen(constraints)  # the verdict of the tolerance policy
-        base = feasible_set(self.model.problem, self.model.measures, constraints)
+        base = feasible_set(self.model.problem, self.model.measures, constraints, self.model.baselines)
         if not self.with_rule:
             return base
-        return self.model.rule.first_stage(replace(self.model, constraints=tuple(constraints), base=base))
+        return algorithm(self.model.rule).first_stage(replace(self.model, constraints=tuple(constraints), base=base))
 
     def feasible(self, constraints: list[Constraint]) -> bool:
         # equilibrated like the rule's stages: a verdict must not depend on which path asked
@@ -233,8 +239,8 @@ def diagnose(scenario: ScenarioLike, rule=None, constraints=None, solver: Solver
     precision towards the loose side (:func:`allocator.core.tolerance.reported_limit`).
     """
     from allocator.backends import get_backend
-    from allocator.model.compiler import compile as compile_model
-    from allocator.constraints.base import CONSTRAINTS
+    from allocator.scenario.constraints import CONSTRAINTS
+    from allocator.solving.compile import compile as compile_model
 
     model = compile_model(scenario, rule, constraints)
     backend, options = get_backend(solver), SolverOptions()

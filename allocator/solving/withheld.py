@@ -20,10 +20,13 @@ from dataclasses import replace
 
 import numpy as np
 
+from allocator.backends import get_backend
 from allocator.backends.base import SolverOptions
 from allocator.backends.scaling import solve_equilibrated
-from allocator.core.errors import Issue, Severity, SolverError
+from allocator.core.errors import Issue, Severity, SolverError, UsageError
 from allocator.core.status import Status
+from allocator.model.compiler import feasible_set
+from allocator.rules.base import algorithm
 
 #: supply and demand left below this share of the resource's supply are round-off
 LEFT = 1e-6
@@ -39,7 +42,6 @@ def withheld_supply(model, flows: np.ndarray, backend, options: SolverOptions | 
     ``cause`` is ``network``, ``constraints``, ``whole_units`` or ``rule``; ``share`` is the
     amount over the resource's supply.
     """
-    from allocator.model.compiler import feasible_set
 
     problem = model.problem
     supply = problem.supply.sum(axis=0)
@@ -118,8 +120,6 @@ def _share(share: float) -> str:
 
 def _plain(backend):
     """A fresh backend of the same kind: a warm-starting one (a frontier's) keeps its basis for its own LPs."""
-    from allocator.backends import get_backend
-    from allocator.core.errors import UsageError
 
     try:
         return get_backend(backend.name)
@@ -177,8 +177,7 @@ def _reason(cause: str, model, flows: np.ndarray, r: int, solve, bare: np.ndarra
             return ("whole units cannot be split: " + "; ".join(c.describe() for c in model.constraints)
                     + " could hold with fractions of a unit, not with one more whole unit")
         return "whole units cannot be split: what is left is less than a whole unit where it is needed"
-    own = getattr(model.rule, "withholding", None)
-    said = own(model, flows, r) if own is not None else None
+    said = algorithm(model.rule).withholding(model, flows, r)
     return said or _value_reason(model, flows, r) or f"the rule {model.rule.describe()} gives them no more"
 
 
@@ -194,13 +193,13 @@ HOLDS = {
 
 def _constraint_reason(model, r: int, solve, bare: np.ndarray) -> str:
     """The constraints that, each alone, deliver less of resource ``r`` than links and stocks allow."""
-    from allocator.model.compiler import feasible_set
 
     problem = model.problem
     blamed = []
     for constraint in model.constraints:
         # a single constraint is the one that holds supply back: no LP needed to say so
-        alone = None if len(model.constraints) == 1 else solve(feasible_set(problem, model.measures, (constraint,)))
+        alone = None if len(model.constraints) == 1 else solve(feasible_set(problem, model.measures, (constraint,),
+                                                                                    model.baselines))
         if len(model.constraints) == 1 or alone is not None and alone[r] < bare[r] - LEFT * max(float(bare[r]), 1.0):
             params = constraint.params()
             text = HOLDS.get(constraint.key, "{c} allows no more")

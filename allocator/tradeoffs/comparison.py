@@ -20,13 +20,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from allocator.core.arguments import Flag, PathLike, checked, instance
 from allocator.backends.base import SolverLike
-from allocator.scenario.load import ScenarioLike
-from allocator.rules.base import RULES
+from allocator.core.arguments import Flag, PathLike, checked, instance
 from allocator.core.errors import InfeasibleError, UsageError
 from allocator.core.inequality import atkinson, theil
 from allocator.results.result import Result
+from allocator.scenario.load import ScenarioLike
+from allocator.scenario.rules import RULES
 from allocator.solving.api import solve
 
 DEFAULT_RULES = ("utilitarian", "proportional", "maxmin", "leximin", "nash")

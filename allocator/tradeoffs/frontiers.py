@@ -30,21 +30,22 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from allocator.core.arguments import Flag, Numbers, PathLike, Text, checked, instance
-from allocator.backends.base import SolverLike
-from allocator.scenario.load import ScenarioLike
 from allocator.backends import SolverOptions, get_backend
+from allocator.backends.base import SolverLike
 from allocator.backends.highs import WarmHighs
+from allocator.core.arguments import Flag, Numbers, PathLike, Text, checked, instance
 from allocator.core.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, refuse_over
-from allocator.model.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
-from allocator.constraints.base import CONSTRAINTS
+from allocator.core.errors import InfeasibleError, ScenarioError, UsageError
 from allocator.core.registry import Spec
 from allocator.core.spec_text import parse_spec
-from allocator.core.errors import InfeasibleError, ScenarioError, UsageError
+from allocator.model.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
 from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
 from allocator.scenario.checks import check_references
+from allocator.scenario.constraints import CONSTRAINTS
+from allocator.scenario.load import ScenarioLike
 from allocator.solving.api import solve_compiled
+from allocator.solving.baselines import solve_baselines
 
 #: constraint type -> the parameter the frontier moves
 PARAMETERS = {"group_gap": "max_gap", "floor": "share", "group_floor": "share", "group_ratio": "min_ratio"}
@@ -148,11 +149,15 @@ def frontier(scenario: ScenarioLike, constraint, values: Numbers, *, attribute: 
     measures = MeasureSet(problem)
     backend = WarmHighs() if solver == "highs" else get_backend(solver)
     rows = []
+    baselines = None
     for value, spec in zip(values, specs):
         if progress is not None:
             progress(f"{parameter}={value:g}")
         constraints = (*others, spec)
-        model = CompiledModel(scenario, problem, measures, rule, constraints, feasible_set(problem, measures, constraints))
+        if baselines is None:  # the same for every point: a baseline knows no constraints
+            baselines = solve_baselines(problem, measures, constraints, solver)
+        model = CompiledModel(scenario, problem, measures, rule, constraints,
+                              feasible_set(problem, measures, constraints, baselines), baselines)
         row: dict[str, object] = {parameter: float(value)}
         try:
             result = solve_compiled(model, backend, SolverOptions(), withheld=False)  # the table reads metrics only

@@ -27,12 +27,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from allocator.core.arguments import Flag, PathLike, Seconds, Whole, checked, instance
 from allocator.backends.base import SolverLike
-from allocator.scenario.load import ScenarioLike
+from allocator.core.arguments import Flag, PathLike, Seconds, Whole, checked, instance
 from allocator.core.budget import MAX_TABLE_ROWS, Budget, refuse_over
 from allocator.core.errors import UsageError
 from allocator.model.problem import Problem
+from allocator.scenario.load import ScenarioLike
 from allocator.scenario.model import Scenario
 from allocator.solving.api import solve
 
