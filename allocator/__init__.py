@@ -9,6 +9,7 @@ Scenario files in, fair allocations out::
     result.metrics["min_fill_rate"]
 """
 
+import allocator.accountability.explain  # noqa: F401  (registers Result.explain's explainer)
 import allocator.constraints  # noqa: F401  (registers each constraint's rows for its spec)
 import allocator.rules  # noqa: F401  (registers each rule's algorithm for its spec)
 from allocator._version import __version__  # noqa: E402

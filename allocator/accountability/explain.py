@@ -34,7 +34,7 @@ from allocator.core.arguments import Flag, PathLike, checked, instance
 from allocator.core.errors import UsageError
 from allocator.core.status import Status
 from allocator.model.compiler import constraint_blocks
-from allocator.results.result import Result, ResultArg
+from allocator.results.result import EXPLAINERS, Result, ResultArg
 
 #: a supply row is used up, or a rate at a level, within this relative tolerance
 TIGHT = 1e-6
@@ -79,6 +79,7 @@ class Explanation:
 
 
 @checked
+@EXPLAINERS.register
 def explain_result(result: ResultArg) -> Explanation:
     """Explain ``result`` (from :func:`allocator.solve`); see the module docstring."""
     from allocator.solving.api import solve_compiled

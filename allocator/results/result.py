@@ -44,6 +44,26 @@ def report_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return round_frame(frame)
 
 
+class _Explainers:
+    """Where :mod:`allocator.accountability.explain` registers itself: a Result lives below the
+    analyses that read it, so :meth:`Result.explain` finds its explainer here instead of importing upwards."""
+
+    def __init__(self):
+        self._explain = None
+
+    def register(self, function):
+        self._explain = function
+        return function
+
+    def of(self, result):
+        if self._explain is None:
+            raise TypeError("no explainer is registered (import allocator)")
+        return self._explain(result)
+
+
+EXPLAINERS = _Explainers()
+
+
 @dataclass(frozen=True, eq=False)
 class SolveTrace:
     """What :meth:`Result.explain` needs from the solve: the compiled model and the last stage solved.
@@ -113,9 +133,7 @@ class Result:
 
     def explain(self):
         """Why each unit got what it got, what binds, what supply is worth: see :func:`allocator.accountability.explain.explain_result`."""
-        from allocator.accountability.explain import explain_result
-
-        return explain_result(self)
+        return EXPLAINERS.of(self)
 
     def summary(self, folder: str | Path | None = None) -> dict:
         """The content of ``summary.json``; written into ``folder``, input paths relative to it."""

@@ -8,7 +8,7 @@ import numpy as np
 
 from allocator.core.errors import UsageError
 from allocator.core.tolerance import BINARY_ROUNDOFF, FLOAT_ROUNDOFF
-from allocator.rules import bottleneck
+import allocator.rules.bottleneck as bottleneck
 from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleOutcome
 from allocator.rules.level_certificate import level_bound
 from allocator.rules.stages import (

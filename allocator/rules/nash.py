@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from allocator.rules import concave
+import allocator.rules.concave as concave
 from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm
 from allocator.scenario.rules import Nash
 
