@@ -203,7 +203,7 @@ class MaxMin(Rule):
     Examples
     --------
     >>> MaxMin(over="region").describe()
-    'maxmin(over=region)'
+    'maxmin(over=region, method=auto)'
     """
 
     key: ClassVar[str] = "maxmin"

@@ -1,0 +1,37 @@
+"""The package tree is the pipeline: the layer contract in pyproject.toml holds, with no cycles."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_layer_imports_only_the_layers_below_it():
+    # import-linter's `layers` contract (pyproject.toml), imports inside functions included
+    lint = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    if not Path(lint).exists():
+        pytest.skip("import-linter is not installed (pip install -e '.[test]')")
+    run = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "0 broken" in run.stdout
+
+
+def test_no_import_cycle_between_layers():
+    tool = ROOT.parent / "shared" / "tools" / "import_cycles.py"
+    if not tool.exists():
+        pytest.skip(f"{tool} is not present")
+    run = subprocess.run([sys.executable, str(tool), "allocator"], cwd=ROOT, capture_output=True, text=True)
+    cycles = [line for line in run.stdout.splitlines() if line.startswith("cycle:")]
+    layers = {"core", "io", "scenario", "model", "backends", "constraints", "rules", "results", "solving",
+              "tradeoffs", "accountability", "simulation", "report", "cli"}
+    # a cycle that crosses layers would break the contract; the ones left run inside one package
+    for cycle in cycles:
+        packages = {name.split(".")[1] for name in cycle.removeprefix("cycle:").replace("<->", " ").split()
+                    if name.count(".") >= 1}
+        assert len(packages & layers) <= 1, cycle
