@@ -7,28 +7,26 @@ from typing import Annotated, Optional
 
 import typer
 
+import allocator
 from allocator.cli import render
-from allocator.cli.app import (
-    EXIT_INFEASIBLE,
-    EXIT_MISMATCH,
+from allocator.cli.common import EXIT_INFEASIBLE, EXIT_MISMATCH, CommandGroup, check_folder, load_checked, save_and_show
+from allocator.cli.options import (
     ConstraintOpt,
     ForceOpt,
     OutsideOpt,
     RuleOpt,
     ScenarioArg,
     SolverOpt,
-    _check_folder,
-    _constraints,
-    _load,
-    _rule,
-    _run,
-    _save_and_show,
-    app,
+    parse_constraints,
+    parse_rule,
 )
 from allocator.core.errors import UsageError
+from allocator.solving.diagnose import diagnose as check_constraints
+
+commands = CommandGroup()
 
 
-@app.command()
+@commands.command()
 def explain(
     scenario: ScenarioArg,
     rule: RuleOpt = None,
@@ -41,22 +39,19 @@ def explain(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Say why each unit got what it got, which constraints bind and at what price, what supply is worth."""
-    import allocator
+    # lazy: start-up time of `allocator --help` and the other commands (only this one needs it)
     from allocator.accountability.explain import save_explanation
 
-    def action():
-        _check_folder(out, force, scenario)
-        loaded = _load(scenario, allow_outside, out, force)
-        explanation = allocator.solve(loaded, _rule(rule), _constraints(constraint), solver=solver).explain()
-        if unit is not None and unit not in set(explanation.units["unit"]):
-            raise UsageError(f"no unit {unit!r} in the scenario")
-        _save_and_show(explanation, out, force, save_explanation, lambda shown: render.explanation(shown, unit),
-                       loaded.input_paths)
-
-    _run(action)
+    check_folder(out, force, scenario)
+    loaded = load_checked(scenario, allow_outside, out, force)
+    explanation = allocator.solve(loaded, parse_rule(rule), parse_constraints(constraint), solver=solver).explain()
+    if unit is not None and unit not in set(explanation.units["unit"]):
+        raise UsageError(f"no unit {unit!r} in the scenario")
+    save_and_show(explanation, out, force, save_explanation, lambda shown: render.explanation(shown, unit),
+                  loaded.input_paths)
 
 
-@app.command()
+@commands.command()
 def diagnose(
     scenario: ScenarioArg,
     rule: RuleOpt = None,
@@ -65,20 +60,14 @@ def diagnose(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Say whether the constraints can hold (exit 3 if not, with a minimal conflict) and how strict each can be."""
-    import allocator
-    from allocator.solving.diagnose import diagnose as check
-
-    def action():
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        found = check(loaded, _rule(rule), _constraints(constraint), solver=solver)
-        render.diagnosis(found)
-        if not found.feasible:
-            raise typer.Exit(EXIT_INFEASIBLE)
-
-    _run(action)
+    loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+    found = check_constraints(loaded, parse_rule(rule), parse_constraints(constraint), solver=solver)
+    render.diagnosis(found)
+    if not found.feasible:
+        raise typer.Exit(EXIT_INFEASIBLE)
 
 
-@app.command()
+@commands.command()
 def disparity(
     scenario: ScenarioArg,
     attribute: Annotated[str, typer.Option("--attribute", "-a", help="the group attribute whose gap to decompose")],
@@ -92,19 +81,17 @@ def disparity(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Decompose a group gap into access, where supply sits, the rule, and what remains (Shapley)."""
+    # lazy: start-up time of `allocator --help` and the other commands (only this one needs it)
     from allocator.accountability.disparity import disparity as decompose
     from allocator.accountability.disparity import save_disparity
 
-    def action():
-        _check_folder(out, force, scenario)
-        loaded = _load(scenario, allow_outside, out, force)
-        result = decompose(loaded, attribute, _rule(rule), resource=resource, location=location, solver=solver)
-        _save_and_show(result, out, force, save_disparity, render.disparity, loaded.input_paths)
-
-    _run(action)
+    check_folder(out, force, scenario)
+    loaded = load_checked(scenario, allow_outside, out, force)
+    result = decompose(loaded, attribute, parse_rule(rule), resource=resource, location=location, solver=solver)
+    save_and_show(result, out, force, save_disparity, render.disparity, loaded.input_paths)
 
 
-@app.command()
+@commands.command()
 def verify(
     folder: Annotated[Path, typer.Argument(help="an output folder of 'allocator solve --out'")],
     allow_outside: Annotated[bool, typer.Option(
@@ -112,12 +99,10 @@ def verify(
                                 "project (only for a result you trust)")] = False,
 ) -> None:
     """Re-solve from the inputs recorded in FOLDER/summary.json and check every kept file matches (exit 5 if not)."""
+    # lazy: start-up time of `allocator --help` and the other commands (only this one needs it)
     from allocator.accountability.verify import verify as check
 
-    def action():
-        outcome = check(folder, allow_outside=allow_outside)
-        render.verification(outcome)
-        if not outcome.ok:
-            raise typer.Exit(EXIT_MISMATCH)
-
-    _run(action)
+    outcome = check(folder, allow_outside=allow_outside)
+    render.verification(outcome)
+    if not outcome.ok:
+        raise typer.Exit(EXIT_MISMATCH)

@@ -2,20 +2,25 @@
 
 Exit codes: 0 solved; 2 invalid input or usage; 3 infeasible; 4 solver failure or time limit;
 5 ``verify`` found changed inputs or different tables.
+
+This module builds the typer app and registers the commands of :mod:`allocator.cli.core`,
+:mod:`~allocator.cli.accountability`, :mod:`~allocator.cli.tradeoffs` and :mod:`~allocator.cli.simulation`,
+each run under :func:`_run`; they share :mod:`~allocator.cli.options` and :mod:`~allocator.cli.common`,
+and none of them imports this module or another command module.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
-import math
 import os
 import sys
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Callable
 
 import typer
 
-from allocator.cli import render, streams
+from allocator.cli import accountability, core, render, simulation, streams, tradeoffs
+from allocator.cli.common import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_MISMATCH, EXIT_OK, EXIT_SOLVER, CommandGroup  # noqa: F401  (every exit code stays importable from here)
 from allocator.core.errors import (
     AllocatorError,
     InfeasibleError,
@@ -25,77 +30,9 @@ from allocator.core.errors import (
     SolverError,
     UsageError,
 )
-from allocator.core.spec_text import parse_spec
-from allocator.core.status import Status
-from allocator.io.atomic import check_output_file, check_output_folder
-
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_MISMATCH = 0, 2, 3, 4, 5
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Fair allocation of scarce resources: scenario files in, fair allocations out.")
-
-ScenarioArg = Annotated[Path, typer.Argument(help="scenario file (.yaml, .json or .toml)", show_default=False)]
-RuleOpt = Annotated[Optional[str], typer.Option(
-    "--rule", "-r", help="rule name, 'maxmin:over=region', or '{name: leximin, over: region}'; "
-                         "default: the scenario's rule")]
-ConstraintOpt = Annotated[Optional[list[str]], typer.Option(
-    "--constraint", "-c", help="replaces the scenario's constraints; repeatable: 'floor:share=0.2', "
-                               "'group_gap:attribute=race,max_gap=0.05', 'none' for no constraints")]
-SolverOpt = Annotated[str, typer.Option("--solver", "-s", help="highs, pulp, or pulp:<PuLP solver name>")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="replace an existing output")]
-OutsideOpt = Annotated[bool, typer.Option("--allow-outside", help="let the scenario read tables outside its folder")]
-
-
-def given(value: str | None, option: str, expected: str) -> str | None:
-    """``value`` unless it is empty: ``--rule ''`` (a shell variable that expanded to nothing) is refused,
-    never read as "not given"."""
-    if value is not None and not value.strip():
-        raise UsageError(f"{option} {value!r} is empty; expected {expected}")
-    return value
-
-
-def _constraints(values: list[str] | None):
-    if values is None:
-        return None
-    for value in values:
-        given(value, "--constraint", "a constraint such as 'floor:share=0.2', or 'none' for no constraints")
-    if values == ["none"]:
-        return []
-    return [parse_spec(v, "type") for v in values]
-
-
-def _rule(text: str | None) -> dict | None:
-    """The ``--rule`` option as a spec, or ``None`` for the scenario's own rule."""
-    given(text, "--rule", "a rule such as 'maxmin' or 'maxmin:over=region' (leave --rule out for the scenario's rule)")
-    return parse_spec(text, "name") if text is not None else None
-
-
-def _check_folder(out: Path | None, force: bool, scenario: Path) -> None:
-    """Refuse an existing output folder (unless ``--force``, and never one holding the scenario or
-    anything allocator did not write) before any work is done."""
-    if out is not None:
-        check_output_folder(out, force=force, inputs=[scenario])
-
-
-def _load(scenario: Path, allow_outside: bool, out: Path | None = None, force: bool = False):
-    """The scenario, loaded; then, before any work, the output checked against every file it read
-    (a table inside the output folder must not be replaced)."""
-    import allocator
-
-    loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-    if out is not None:
-        check_output_folder(out, force=force, inputs=loaded.input_paths)
-    return loaded
-
-
-def _save_and_show(result, out: Path | None, force: bool, save, show, inputs=()) -> None:
-    """Write ``result`` with ``save`` when there is an output folder (never over ``inputs``), show it,
-    then name the folder."""
-    if out is not None:
-        save(result, out, force=force, inputs=inputs)
-    show(result)
-    if out is not None:
-        render.written(out)
 
 
 def _run(action) -> None:
@@ -129,100 +66,24 @@ def _run(action) -> None:
         raise typer.Exit(130) from None
 
 
-@app.command()
-def solve(
-    scenario: ScenarioArg,
-    rule: RuleOpt = None,
-    constraint: ConstraintOpt = None,
-    solver: SolverOpt = "highs",
-    out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="write the result tables to this folder, or to one workbook if it ends in .xlsx")] = None,
-    force: ForceOpt = False,
-    json: Annotated[bool, typer.Option("--json", help="print summary.json to stdout instead of tables")] = False,
-    time_limit: Annotated[Optional[float], typer.Option(
-        "--time-limit", help="seconds for the whole solve; when they run out, the best feasible allocation so "
-                             "far is reported with status time_limit (exit 4)")] = None,
-    allow_outside: OutsideOpt = False,
-) -> None:
-    """Solve a scenario and print (and optionally write) the allocation and its fairness metrics."""
-    import allocator
-    from allocator.results.result import save_excel
+def _guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` run by :func:`_run`; typer reads its name, options and help through ``functools.wraps``."""
 
-    def action():
-        if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
-            raise UsageError(f"--time-limit must be a positive number of seconds, got {time_limit}")
-        excel = out is not None and out.suffix.lower() == ".xlsx"
-        if out is not None:
-            (check_output_file if excel else check_output_folder)(out, force=force, inputs=[scenario])
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        if out is not None:  # again, against every table read: one may sit inside the output folder
-            (check_output_file if excel else check_output_folder)(out, force=force, inputs=loaded.input_paths)
-        result = allocator.solve(loaded, _rule(rule), _constraints(constraint),
-                                 solver=solver, time_limit=time_limit)
-        if excel:
-            save_excel(result, out, force=force)
-        elif out is not None:
-            result.save(out, force=force)
-        if json:
-            render.raw(result.to_json())
-            render.warnings(result.warnings)
-        else:
-            render.result(result)
-            if out is not None:
-                render.written(out)
-        if result.status is not Status.OPTIMAL:  # e.g. time_limit: written, but not the rule's answer
-            raise typer.Exit(EXIT_SOLVER)
+    @functools.wraps(command)
+    def guarded(*args, **kwargs) -> None:
+        _run(lambda: command(*args, **kwargs))
 
-    _run(action)
+    return guarded
 
 
-@app.command()
-def validate(scenario: ScenarioArg, allow_outside: OutsideOpt = False) -> None:
-    """Check a scenario without solving it (errors exit 2; warnings are printed)."""
-    import allocator
-
-    def action():
-        loaded, warns = allocator.validate(scenario, allow_outside=allow_outside)
-        render.validated(str(scenario), loaded, warns)
-
-    _run(action)
+def _register(*groups: CommandGroup) -> None:
+    """Put each group's commands on ``app``, in order: the order ``allocator --help`` lists them."""
+    for group in groups:
+        for command, under_run in group.commands:
+            app.command()(_guarded(command) if under_run else command)
 
 
-@app.command()
-def rules() -> None:
-    """List the rules and constraints, with their parameters."""
-    from allocator.constraints import CONSTRAINTS
-    from allocator.rules import RULES
-
-    render.catalogue(RULES, CONSTRAINTS)
-
-
-@app.command()
-def export(
-    scenario: ScenarioArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="model.lp or model.mps")],
-    rule: RuleOpt = None,
-    constraint: ConstraintOpt = None,
-    stage: Annotated[Optional[str], typer.Option(
-        help="a stage as 'solve' lists it (e.g. value): solve, then write that stage's LP; default: the first")] = None,
-    force: ForceOpt = False,
-    allow_outside: OutsideOpt = False,
-) -> None:
-    """Write a stage LP of a rule, in the scenario's units, as an LP or MPS file with a legend of its names."""
-    import allocator
-    from allocator.accountability.export import export_lp, legend_path
-
-    def action():
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        path = export_lp(loaded, output, _rule(rule), _constraints(constraint), stage=stage, force=force)
-        render.written(path)
-        render.written(legend_path(path))
-
-    _run(action)
-
-
-# the other commands register themselves on ``app`` when their modules are imported
-from allocator.cli import accountability, simulation, tradeoffs  # noqa: E402,F401
+_register(core.commands, accountability.commands, tradeoffs.commands, simulation.commands)
 
 
 def main() -> None:

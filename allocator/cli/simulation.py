@@ -7,26 +7,25 @@ from typing import Annotated, Optional
 
 import typer
 
+import allocator
 from allocator.cli import render
-from allocator.cli.app import (
-    EXIT_SOLVER,
+from allocator.cli.common import EXIT_SOLVER, CommandGroup, check_folder, load_checked, save_and_show
+from allocator.cli.options import (
     ForceOpt,
     OutsideOpt,
     RuleOpt,
     ScenarioArg,
     SolverOpt,
-    _check_folder,
-    _load,
-    _rule,
-    _run,
-    _save_and_show,
-    app,
+    TimeLimitOpt,
+    parse_rule,
+    parse_rule_list,
 )
-from allocator.cli.tradeoffs import TimeLimitOpt, parse_rule_list
 from allocator.core.budget import check_time_limit
 
+commands = CommandGroup()
 
-@app.command()
+
+@commands.command()
 def simulate(
     scenario: ScenarioArg,
     rules: Annotated[str, typer.Option("--rules", help="comma-separated rules, e.g. maxmin,utilitarian,leximin")] =
@@ -51,25 +50,22 @@ def simulate(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Solve several rules on many random draws of uncertain demand and supply."""
-    import allocator
+    # lazy: start-up time of `allocator --help` and the other commands (`import allocator` defers it too)
     from allocator.simulation.api import run_simulation
 
-    def action():
-        check_time_limit(time_limit, "--time-limit")
-        loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-        render.warnings(loaded.warnings)
-        with render.draws_progress(draws) as update:
-            result = run_simulation(loaded, parse_rule_list(rules), draws, seed, engine, cv=cv, workers=workers,
-                                    scheduler=scheduler, out=out, resume=resume, force=force, shard_size=shard_size,
-                                    solver=solver, progress=update, time_limit=time_limit)
-        render.simulation(result)
-        if result.stopped is not None:
-            render.stopped({**result.stopped, "note": f"{result.stopped['note']}: run again with --resume to continue"})
-        render.written(out)
-        if result.status != "complete":  # written, but cut short: as a time-limited solve
-            raise typer.Exit(EXIT_SOLVER)
-
-    _run(action)
+    check_time_limit(time_limit, "--time-limit")
+    loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
+    render.warnings(loaded.warnings)
+    with render.draws_progress(draws) as update:
+        result = run_simulation(loaded, parse_rule_list(rules), draws, seed, engine, cv=cv, workers=workers,
+                                scheduler=scheduler, out=out, resume=resume, force=force, shard_size=shard_size,
+                                solver=solver, progress=update, time_limit=time_limit)
+    render.simulation(result)
+    if result.stopped is not None:
+        render.stopped({**result.stopped, "note": f"{result.stopped['note']}: run again with --resume to continue"})
+    render.written(out)
+    if result.status != "complete":  # written, but cut short: as a time-limited solve
+        raise typer.Exit(EXIT_SOLVER)
 
 
 def show_bounds(table) -> None:
@@ -78,7 +74,7 @@ def show_bounds(table) -> None:
     render.stopped(table.attrs.get("stopped"))
 
 
-@app.command()
+@commands.command()
 def bounds(
     scenario: ScenarioArg,
     rule: RuleOpt = None,
@@ -91,18 +87,16 @@ def bounds(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Worst and best min fill rate, group gaps and total value over the demand intervals."""
+    # lazy: start-up time of `allocator --help` and the other commands (only this one needs it)
     from allocator.simulation.bounds import bounds as compute_bounds
     from allocator.simulation.bounds import save_bounds
 
-    def action():
-        check_time_limit(time_limit, "--time-limit")
-        _check_folder(out, force, scenario)
-        loaded = _load(scenario, allow_outside, out, force)
-        with render.draws_progress(samples, "samples") as update:
-            table = compute_bounds(loaded, _rule(rule), samples=samples, seed=seed, solver=solver,
-                                   time_limit=time_limit, progress=update)
-        _save_and_show(table, out, force, save_bounds, show_bounds, loaded.input_paths)
-        if table.attrs.get("status") == "time_limit":  # written, but cut short: as a time-limited solve
-            raise typer.Exit(EXIT_SOLVER)
-
-    _run(action)
+    check_time_limit(time_limit, "--time-limit")
+    check_folder(out, force, scenario)
+    loaded = load_checked(scenario, allow_outside, out, force)
+    with render.draws_progress(samples, "samples") as update:
+        table = compute_bounds(loaded, parse_rule(rule), samples=samples, seed=seed, solver=solver,
+                               time_limit=time_limit, progress=update)
+    save_and_show(table, out, force, save_bounds, show_bounds, loaded.input_paths)
+    if table.attrs.get("status") == "time_limit":  # written, but cut short: as a time-limited solve
+        raise typer.Exit(EXIT_SOLVER)

@@ -5,45 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 
+import allocator
 from allocator.cli import render
-from allocator.cli.app import (
-    EXIT_SOLVER,
+from allocator.cli.common import EXIT_SOLVER, CommandGroup, check_folder, load_checked, save_and_show
+from allocator.cli.options import (
     ConstraintOpt,
     ForceOpt,
     OutsideOpt,
     ScenarioArg,
     SolverOpt,
-    _check_folder,
-    _constraints,
-    _load,
-    _rule,
-    _run,
-    _save_and_show,
-    app,
+    TimeLimitOpt,
     given,
+    parse_constraints,
+    parse_rule,
+    parse_rule_list,
 )
 from allocator.core.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, check_time_limit, refuse_over
-from allocator.core.errors import UsageError
-from allocator.core.spec_text import parse_spec_list
-from allocator.io.atomic import check_output_file, check_output_folder
+from allocator.io.atomic import atomic_file, check_output_file, check_output_folder
+from allocator.tradeoffs.comparison import compare_rules, save_comparison
+from allocator.tradeoffs.frontiers import frontier as trace
+from allocator.tradeoffs.frontiers import save_frontier
 
-#: ``--time-limit`` of the commands that repeat a unit of work (draws, shards, samples)
-TimeLimitOpt = Annotated[Optional[float], typer.Option(
-    "--time-limit", help="seconds for the whole run, checked after each draw or sample and before each shard starts; when they run out, "
-                         "what is done is written, marked as stopped (exit 4)")]
+commands = CommandGroup()
 
 
-def parse_rule_list(text: str) -> list:
-    """The ``--rules`` option as specs (see :func:`allocator.core.registry.parse_spec_list`)."""
-    specs = parse_spec_list(text, "name")
-    if not specs:
-        raise UsageError(f"--rules {text!r} names no rule; expected comma-separated rules such as 'maxmin,utilitarian'")
-    return specs
-
-
-@app.command()
+@commands.command()
 def compare(
     scenario: ScenarioArg,
     rules: Annotated[str, typer.Option("--rules", help="comma-separated rules, e.g. utilitarian,maxmin,nash")] =
@@ -56,20 +45,15 @@ def compare(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Solve under several rules and compare their value, fairness and price of fairness."""
-    from allocator.tradeoffs.comparison import compare_rules, save_comparison
-
-    def action():
-        _check_folder(out, force, scenario)
-        loaded = _load(scenario, allow_outside, out, force)
-        specs = parse_rule_list(rules)
-        with render.progress(len(specs), "solving") as step:
-            comparison = compare_rules(loaded, specs, _constraints(constraint), solver=solver, progress=step)
-        _save_and_show(comparison, out, force, save_comparison, render.comparison, loaded.input_paths)
-
-    _run(action)
+    check_folder(out, force, scenario)
+    loaded = load_checked(scenario, allow_outside, out, force)
+    specs = parse_rule_list(rules)
+    with render.progress(len(specs), "solving") as step:
+        comparison = compare_rules(loaded, specs, parse_constraints(constraint), solver=solver, progress=step)
+    save_and_show(comparison, out, force, save_comparison, render.comparison, loaded.input_paths)
 
 
-@app.command()
+@commands.command()
 def frontier(
     scenario: ScenarioArg,
     constraint: Annotated[str, typer.Option("--constraint", "-c", help="group_gap, floor, group_floor or group_ratio")],
@@ -85,31 +69,23 @@ def frontier(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Trace the most total value each strength of an equity constraint allows."""
-    import numpy as np
-
-    from allocator.tradeoffs.frontiers import frontier as trace
-    from allocator.tradeoffs.frontiers import save_frontier
-
-    def action():
-        refuse_over("--points", points, MAX_FRONTIER_POINTS, FRONTIER_POINTS_WHY)
-        given(attribute, "--attribute", "a group attribute of the scenario")
-        given(resource, "--resource", "a resource of the scenario (leave --resource out for every resource)")
-        _check_folder(out, force, scenario)
-        loaded = _load(scenario, allow_outside, out, force)
-        values = np.linspace(start, stop, points)
-        with render.progress(points, "solving") as step:
-            result = trace(loaded, constraint, values, attribute=attribute, resource=resource, solver=solver,
-                           progress=step)
-        _save_and_show(result, out, force, save_frontier, render.frontier, loaded.input_paths)
-
-    _run(action)
+    refuse_over("--points", points, MAX_FRONTIER_POINTS, FRONTIER_POINTS_WHY)
+    given(attribute, "--attribute", "a group attribute of the scenario")
+    given(resource, "--resource", "a resource of the scenario (leave --resource out for every resource)")
+    check_folder(out, force, scenario)
+    loaded = load_checked(scenario, allow_outside, out, force)
+    values = np.linspace(start, stop, points)
+    with render.progress(points, "solving") as step:
+        result = trace(loaded, constraint, values, attribute=attribute, resource=resource, solver=solver,
+                       progress=step)
+    save_and_show(result, out, force, save_frontier, render.frontier, loaded.input_paths)
 
 
 ReportRulesOpt = Annotated[Optional[str], typer.Option(
     "--rules", help="rules to compare beside the scenario's own (default utilitarian,proportional,maxmin,leximin,nash)")]
 
 
-@app.command()
+@commands.command()
 def report(
     scenario: ScenarioArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write, e.g. report.html")],
@@ -120,31 +96,28 @@ def report(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Write one self-contained HTML report: the scenario, the rules compared, charts and findings."""
-    from allocator.io.atomic import atomic_file
+    # lazy: start-up time of `allocator --help` and the other commands (only report and plot need it)
     from allocator.report.html import render_html
 
-    def action():
-        check_output_file(out, force=force, inputs=[scenario])
-        built = _built_report(scenario, rules, constraint, solver, allow_outside)
-        with atomic_file(out, force=force, inputs=built.scenario.input_paths) as staging:
-            staging.write_text(render_html(built), encoding="utf-8")
-        render.report_written(out, built)
-
-    _run(action)
+    check_output_file(out, force=force, inputs=[scenario])
+    built = _built_report(scenario, rules, constraint, solver, allow_outside)
+    with atomic_file(out, force=force, inputs=built.scenario.input_paths) as staging:
+        staging.write_text(render_html(built), encoding="utf-8")
+    render.report_written(out, built)
 
 
 def _built_report(scenario: Path, rules: str | None, constraint, solver: str, allow_outside: bool):
     """Load and solve what ``report`` and ``plot`` show, with a progress bar."""
-    import allocator
+    # lazy: start-up time of `allocator --help` and the other commands (only report and plot need it)
     from allocator.report.html import build_report
 
     loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
     specs = parse_rule_list(rules) if rules is not None else None  # --rules '' is refused, not the default
     with render.progress(1 + len(specs or ()) + 5 + 2 * len(loaded.groups), "report") as step:
-        return build_report(loaded, specs, _constraints(constraint), solver, progress=step)
+        return build_report(loaded, specs, parse_constraints(constraint), solver, progress=step)
 
 
-@app.command()
+@commands.command()
 def plot(
     scenario: ScenarioArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for the PNG charts")],
@@ -155,19 +128,17 @@ def plot(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Write the report's charts as PNG files (group fill rates, Lorenz curves, distribution, frontiers)."""
+    # lazy: start-up time of `allocator --help` and the other commands (only report and plot need it)
     from allocator.report.html import save_charts
 
-    def action():
-        check_output_folder(out, force=force, inputs=[scenario])
-        built = _built_report(scenario, rules, constraint, solver, allow_outside)
-        save_charts(built, out, force=force)
-        render.infeasible_rules(built.comparison.infeasible)
-        render.written(out)
-
-    _run(action)
+    check_output_folder(out, force=force, inputs=[scenario])
+    built = _built_report(scenario, rules, constraint, solver, allow_outside)
+    save_charts(built, out, force=force)
+    render.infeasible_rules(built.comparison.infeasible)
+    render.written(out)
 
 
-@app.command()
+@commands.command()
 def lottery(
     scenario: ScenarioArg,
     rule: Annotated[str, typer.Option("--rule", "-r", help="the rule whose fractional answer gives the odds")] = "leximin",
@@ -182,19 +153,17 @@ def lottery(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """A fair lottery over whole units: draws whose expectation is the rule's fractional allocation."""
+    # lazy: start-up time of `allocator --help` and the other commands (only this one needs it)
     from allocator.tradeoffs.lottery import lottery as draw_lottery
     from allocator.tradeoffs.lottery import save_lottery
 
-    def action():
-        check_time_limit(time_limit, "--time-limit")
-        _check_folder(out, force, scenario)
-        loaded = _load(scenario, allow_outside, out, force)
-        with render.draws_progress(draws) as update:
-            result = draw_lottery(loaded, _rule(rule), draws=draws, seed=seed,
-                                  constraints=_constraints(constraint), solver=solver, time_limit=time_limit,
-                                  progress=update)
-        _save_and_show(result, out, force, save_lottery, render.lottery, loaded.input_paths)
-        if result.status != "complete":  # written, but cut short: as a time-limited solve
-            raise typer.Exit(EXIT_SOLVER)
-
-    _run(action)
+    check_time_limit(time_limit, "--time-limit")
+    check_folder(out, force, scenario)
+    loaded = load_checked(scenario, allow_outside, out, force)
+    with render.draws_progress(draws) as update:
+        result = draw_lottery(loaded, parse_rule(rule), draws=draws, seed=seed,
+                              constraints=parse_constraints(constraint), solver=solver, time_limit=time_limit,
+                              progress=update)
+    save_and_show(result, out, force, save_lottery, render.lottery, loaded.input_paths)
+    if result.status != "complete":  # written, but cut short: as a time-limited solve
+        raise typer.Exit(EXIT_SOLVER)
