@@ -24,7 +24,7 @@ from allocator.scenario.constraints import CONSTRAINTS
 from allocator.scenario.documents import read_document
 from allocator.scenario.files import TableFiles, sha256_of
 from allocator.scenario.inline_units import frame_from_inline_units, inline_group_attributes
-from allocator.scenario.model import Identifier, LinkTable, Name, Quantity, Resource, Scenario, Site
+from allocator.scenario.model import TOP_LEVEL_KEYS, Identifier, LinkTable, Name, Quantity, Resource, Scenario, Site, register_loader
 from allocator.scenario.reserves import Reserves
 from allocator.scenario.rules import RULES
 from allocator.scenario.sections import check_reserves, exclusive_sets, network_links_of, network_nodes
@@ -39,8 +39,6 @@ from allocator.scenario.tables import (
 )
 from allocator.scenario.uncertainty import Uncertainty, check_uncertainty
 
-TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
-                  "reserves", "network", "uncertainty", "rule", "constraints")
 DEFAULT_RULE = "maxmin"
 
 _ITEM_TYPES = {"resources": TypeAdapter(Resource), "sites": TypeAdapter(Site)}
@@ -220,6 +218,9 @@ def scenario_from_dict(document: Document, *, base_dir: PathLike | None = None,
         source=source, warnings=warnings, inputs=tuple(files.inputs), exclusive=exclusive,
         reserves=sections.get("reserves"), network=network, uncertainty=sections.get("uncertainty"),
     )
+
+
+register_loader(scenario_from_dict)  # Scenario.replace reads its changed document back with it
 
 
 def _validate_items(items: list, key: str, source: str) -> tuple[list, list[Issue]]:

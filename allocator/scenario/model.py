@@ -176,6 +176,22 @@ def _same_columns(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> b
     return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
 
 
+
+#: the keys a scenario document may have at its top level
+TOP_LEVEL_KEYS = ("name", "description", "resources", "supply", "sites", "units", "groups", "links", "exclusive",
+                  "reserves", "network", "uncertainty", "rule", "constraints")
+
+#: the loader that reads a changed document back (:meth:`Scenario.replace`); the schema lives below
+#: its loader, so :mod:`allocator.scenario.load` registers it here instead of being imported
+_LOADER: list = []
+
+
+def register_loader(function):
+    """Register ``scenario_from_dict`` for :meth:`Scenario.replace`."""
+    _LOADER[:] = [function]
+    return function
+
+
 class Scenario(Frozen):
     """A complete, validated scenario (format v1).
 
@@ -236,7 +252,7 @@ class Scenario(Frozen):
         {'food': 4.0}
         """
         from allocator.scenario.constraints import CONSTRAINTS
-        from allocator.scenario.load import TOP_LEVEL_KEYS, scenario_from_dict
+        scenario_from_dict = _LOADER[0]
         from allocator.scenario.rules import RULES
 
         unknown = sorted(set(changes) - set(TOP_LEVEL_KEYS), key=str)
