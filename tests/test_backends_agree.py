@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import allocator
-from conftest import assert_feasible, build, reachable_fill_vector, shipped
+from helpers import assert_feasible, build, reachable_fill_vector, shipped
 
 RULES = ["utilitarian", "proportional", "maxmin", "leximin"]
 

@@ -18,7 +18,7 @@ from allocator.core.errors import UsageError
 from allocator.tradeoffs.frontiers import frontier
 from allocator.tradeoffs.lottery import _dependent_round, _draw_chunks, _graph, lottery
 from allocator.simulation.api import run_simulation
-from conftest import build
+from helpers import build
 
 runner = CliRunner()
 #: one slot, two units: every draw gives it to one of them (probability 1/2 each)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from allocator.simulation.api import simulate
-from conftest import ROOT
+from helpers import ROOT
 
 import allocator
 

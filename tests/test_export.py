@@ -18,7 +18,7 @@ import pytest
 
 import allocator
 from allocator.model.problem import Problem
-from conftest import SCENARIOS, build, shipped
+from helpers import SCENARIOS, build, shipped
 
 TUTORIAL = SCENARIOS / "tutorial" / "scenario.yaml"
 

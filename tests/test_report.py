@@ -17,7 +17,7 @@ import allocator
 from allocator.report import plots
 from allocator.cli.app import app
 from allocator.report.html import build_report, levelling_down, render_html
-from conftest import SCENARIOS, build, shipped
+from helpers import SCENARIOS, build, shipped
 
 runner = CliRunner()
 SECTIONS = ["At a glance", "Findings", "Rules compared", "Group fill rates", "Inequality between units",

@@ -23,7 +23,7 @@ from allocator.core.errors import OutputExistsError, UsageError
 from allocator.model.problem import Problem
 from allocator.simulation.api import SimulationInterrupted, plan_simulation, run_simulation, simulate
 from allocator.scenario.uncertainty import Uncertainty, draw
-from conftest import ROOT, build
+from helpers import ROOT, build
 
 UNCERTAIN = ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml"
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from allocator.cli.app import app
 from allocator.core.errors import UsageError
-from conftest import SCENARIOS, build
+from helpers import SCENARIOS, build
 
 runner = CliRunner()
 
