@@ -6,6 +6,8 @@ live in ``helpers.py``: tests import them with ``from helpers import ...``.
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from hypothesis import settings
 
@@ -15,6 +17,29 @@ from helpers import build
 # failure seen once is seen again (a test's own @settings still sets its example count)
 settings.register_profile("allocator", derandomize=True, database=None, deadline=None)
 settings.load_profile("allocator")
+
+# marker: (module it needs, how to get it). A test so marked is skipped, with this reason, when the
+# module is missing, instead of failing (or waiting on a subprocess) far into the run. The chromium
+# and glpk markers only select: those tests find (or install) their program themselves and skip without it.
+OPTIONAL = {
+    "dask": ("dask.distributed", "the dask extra: pip install 'allocator[dask]'"),
+    "pyarrow": ("pyarrow", "a dependency of allocator: reinstall allocator, or pip install pyarrow"),
+}
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a missing (or blocked) parent package
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = {marker: (module, how) for marker, (module, how) in OPTIONAL.items() if not _installed(module)}
+    for item in items:
+        for marker, (module, how) in missing.items():
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.skip(reason=f"needs {module}, which is not installed ({how})"))
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from helpers import ROOT
 
 import allocator
 
+pytestmark = pytest.mark.dask
+
 distributed = pytest.importorskip("dask.distributed", reason="the dask extra: pip install 'allocator[dask]'")
 
 

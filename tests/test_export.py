@@ -194,7 +194,8 @@ CASES = {
 }
 
 
-@pytest.fixture(params=[pytest.param(reader, marks=needs_glpk if reader == "glpk" else ()) for reader in ("glpk", "highs")])
+@pytest.fixture(params=[pytest.param(reader, marks=(needs_glpk, pytest.mark.glpk) if reader == "glpk" else ())
+                        for reader in ("glpk", "highs")])
 def reader(request):
     return glpk_objective if request.param == "glpk" else highs_objective
 

@@ -150,6 +150,7 @@ def _chromium() -> str | None:
     return shutil.which("chromium")
 
 
+@pytest.mark.chromium
 def test_the_report_renders_in_a_headless_browser(food_bank_report, tmp_path):
     browser = _chromium()
     if browser is None:
