@@ -10,7 +10,7 @@ import shutil
 from typer.testing import CliRunner
 
 from allocator.cli.app import app
-from conftest import SCENARIOS
+from helpers import SCENARIOS
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import allocator
-from conftest import assert_feasible, build, reachable_fill_vector, shipped
+from helpers import assert_feasible, build, reachable_fill_vector, shipped
 
 RULES = ["utilitarian", "proportional", "maxmin", "leximin"]
 
@@ -168,6 +168,7 @@ def test_unknown_solver_is_a_usage_error():
         allocator.solve(_network(), "maxmin", solver="bogus")
 
 
+@pytest.mark.slow
 def test_model_reusing_and_warm_highs_solve_whole_unit_models_to_the_cold_gap():
     # review: ReusingHighs/WarmHighs ran branch and bound at HiGHS's default 1e-4 gap
     import scipy.sparse as sp

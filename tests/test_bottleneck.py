@@ -12,7 +12,7 @@ from test_leximin_approx import three_levels
 from test_properties import SETTINGS, Reference, scenario_of, specs
 
 import allocator
-from conftest import assert_feasible, reachable_fill_vector
+from helpers import assert_feasible, reachable_fill_vector
 
 FLOW = {"name": "leximin", "method": "flow"}
 LP = {"name": "leximin", "method": "lp"}

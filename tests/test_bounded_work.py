@@ -18,7 +18,7 @@ from allocator.core.errors import UsageError
 from allocator.tradeoffs.frontiers import frontier
 from allocator.tradeoffs.lottery import _dependent_round, _draw_chunks, _graph, lottery
 from allocator.simulation.api import run_simulation
-from conftest import build
+from helpers import build
 
 runner = CliRunner()
 #: one slot, two units: every draw gives it to one of them (probability 1/2 each)
@@ -142,6 +142,7 @@ def test_a_spent_lottery_budget_keeps_one_draw_and_says_it_stopped(tmp_path):
     assert summary["status"] == "time_limit" and summary["draws"] == 1 and summary["stopped"]["total"] == 50
 
 
+@pytest.mark.pyarrow
 def test_a_spent_simulation_budget_keeps_one_shard_and_resumes(tmp_path):
     scenario, out = build(**GROUPED), tmp_path / "sim"
     partial = run_simulation(scenario, ["maxmin"], draws=40, seed=3, cv=0.2, shard_size=10, out=out, time_limit=SPENT)
@@ -156,6 +157,7 @@ def test_a_spent_simulation_budget_keeps_one_shard_and_resumes(tmp_path):
     assert whole.metrics.equals(fresh.metrics)  # stopping and resuming changes no number
 
 
+@pytest.mark.pyarrow
 def test_the_cli_marks_a_stopped_simulation_and_exits_4(tmp_path):
     path = _scenario_file(tmp_path, "name: t\nresources: [{id: food}]\nsupply: {food: 1}\nunits: [{id: a, demand: 2}]\n")
     result = runner.invoke(app, ["simulate", str(path), "--rules", "maxmin", "--draws", "30", "--shard-size", "10",
@@ -281,7 +283,8 @@ def _record_submitted_shards(engine: str, monkeypatch) -> list[int]:
     return submitted
 
 
-@pytest.mark.parametrize("engine", ["serial", "processes", "dask"])
+@pytest.mark.pyarrow
+@pytest.mark.parametrize("engine", ["serial", "processes", pytest.param("dask", marks=pytest.mark.dask)])
 def test_a_run_out_of_time_starts_no_shard_keeps_every_started_one_and_resumes(tmp_path, monkeypatch, engine):
     # found in review: the processes engine submitted every shard up front, so when the time ran out
     # the ones already running or queued in the pool ran to the end (21 s on a 2 s limit) and were

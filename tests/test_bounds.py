@@ -14,7 +14,7 @@ import allocator
 from allocator.simulation.bounds import bounds, group_rate_range
 from allocator.cli.app import app
 from allocator.core.errors import UsageError
-from conftest import ROOT, build
+from helpers import ROOT, build
 
 
 def _row(table, setting, metric):

@@ -288,6 +288,7 @@ def invocations(draw):
     return command.split("-")[0], args, environment, command in WRITES
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(invocations())
@@ -356,6 +357,8 @@ def test_odd_values_are_refused_by_name(tmp_path, args, named):
     assert not any(p.name != "scenario.yaml" for p in tmp_path.iterdir())  # refused before anything was written
 
 
+@pytest.mark.dask
+@pytest.mark.pyarrow
 def test_a_bad_dask_scheduler_is_a_usage_error(tmp_path):
     pytest.importorskip("dask.distributed")
     # before: "internal error: ValueError: missing port number in address 'nonsense'"
@@ -365,6 +368,7 @@ def test_a_bad_dask_scheduler_is_a_usage_error(tmp_path):
     assert "cannot connect to the Dask scheduler 'nonsense'" in result.output
 
 
+@pytest.mark.pyarrow
 def test_a_simulation_folder_with_a_colon(tmp_path, monkeypatch):
     # before: pyarrow read "sim:1/shards/metrics-00000.parquet" as a URI ("Unrecognized filesystem type"), exit 2
     monkeypatch.chdir(tmp_path)

@@ -14,7 +14,7 @@ from allocator.cli.app import app
 from allocator.cli.tradeoffs import parse_rule_list
 from allocator.tradeoffs.comparison import compare, compare_rules, worst_price_of_fairness
 from allocator.core.inequality import atkinson, theil
-from conftest import SCENARIOS, build
+from helpers import SCENARIOS, build
 
 runner = CliRunner()
 POOL = dict(units=[{"id": "a", "demand": 4, "value": 3, "groups": {"g": "x"}},

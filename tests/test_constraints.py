@@ -7,7 +7,7 @@ import re
 import pytest
 
 import allocator
-from conftest import allocated, assert_feasible, build, fills, group_fills
+from helpers import allocated, assert_feasible, build, fills, group_fills
 
 
 def _two_units(**extra):
@@ -246,7 +246,7 @@ def test_two_constraints_of_the_same_kind_on_one_attribute_both_apply(pair):
 
 def test_constraints_combine_with_every_rule():
     # tutorial + group_gap 0 on rurality: all rules still feasible and the gap holds.
-    from conftest import shipped
+    from helpers import shipped
 
     s = shipped("tutorial")
     for rule in ["utilitarian", "proportional", "maxmin", "leximin"]:

@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 
 from allocator.simulation.api import simulate
-from conftest import ROOT
+from helpers import ROOT
 
 import allocator
+
+pytestmark = pytest.mark.dask
 
 distributed = pytest.importorskip("dask.distributed", reason="the dask extra: pip install 'allocator[dask]'")
 

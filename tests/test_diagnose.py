@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 import allocator
 from allocator.cli.app import app
 from allocator.solving.diagnose import diagnose
-from conftest import SCENARIOS, build, shipped
+from helpers import SCENARIOS, build, shipped
 
 runner = CliRunner()
 SHORT = dict(units=[{"id": "u17", "demand": 100}, {"id": "u23", "demand": 100}, {"id": "ok", "demand": 10}],

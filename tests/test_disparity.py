@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import allocator
 from allocator.cli.app import app
 from allocator.accountability.disparity import disparity
-from conftest import SCENARIOS, build
+from helpers import SCENARIOS, build
 from test_properties import SETTINGS
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import allocator
-from conftest import ROOT, allocated, assert_feasible, build
+from helpers import ROOT, allocated, assert_feasible, build
 
 INTERVENTIONS = [{"id": r, "divisible": False} for r in ("prevention", "rehousing", "shelter")]
 EVERY = {"prevention": 1, "rehousing": 1, "shelter": 1}

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from conftest import SCENARIOS, build
+from helpers import SCENARIOS, build
 
 runner = CliRunner()
 NETWORK = dict(units=[{"id": "a", "demand": 10, "groups": {"g": "x"}}, {"id": "b", "demand": 10, "groups": {"g": "y"}},

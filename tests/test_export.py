@@ -18,7 +18,7 @@ import pytest
 
 import allocator
 from allocator.model.problem import Problem
-from conftest import SCENARIOS, build, shipped
+from helpers import SCENARIOS, build, shipped
 
 TUTORIAL = SCENARIOS / "tutorial" / "scenario.yaml"
 
@@ -194,7 +194,8 @@ CASES = {
 }
 
 
-@pytest.fixture(params=[pytest.param(reader, marks=needs_glpk if reader == "glpk" else ()) for reader in ("glpk", "highs")])
+@pytest.fixture(params=[pytest.param(reader, marks=(needs_glpk, pytest.mark.glpk) if reader == "glpk" else ())
+                        for reader in ("glpk", "highs")])
 def reader(request):
     return glpk_objective if request.param == "glpk" else highs_objective
 

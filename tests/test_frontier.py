@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import allocator
 from allocator.cli.app import app
 from allocator.tradeoffs.frontiers import frontier
-from conftest import SCENARIOS, build, shipped
+from helpers import SCENARIOS, build, shipped
 
 runner = CliRunner()
 GROUPS = dict(units=[{"id": "a", "demand": 10, "value": 3, "groups": {"g": "x"}},

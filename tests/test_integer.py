@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import allocator
-from conftest import allocated, assert_feasible, build, reachable
+from helpers import allocated, assert_feasible, build, reachable
 from test_properties import SETTINGS
 
 SLOT = [{"id": "slot", "divisible": False}]

@@ -211,6 +211,7 @@ def test_summary_json_keeps_the_constraints_as_resolved(big, tmp_path):
     assert verified.exit_code == 0, verified.output
 
 
+@pytest.mark.pyarrow
 def test_metric_summary_of_simulate_out_keeps_the_rates(big, tmp_path):
     out = tmp_path / "sim"
     simulation = run_simulation(allocator.load_scenario(big), ["maxmin", "utilitarian"], draws=4, seed=3, out=out)

@@ -23,7 +23,7 @@ from allocator.simulation.draws import draw_backends, solve_draw
 from allocator.simulation.api import plan_simulation
 from allocator.core.status import Status
 from allocator.scenario.uncertainty import draw
-from conftest import build
+from helpers import build
 from test_simulation import _sites
 
 

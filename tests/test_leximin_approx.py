@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from test_properties import SETTINGS, scenario_of, specs
 
 import allocator
-from conftest import reachable_fill_vector
+from helpers import reachable_fill_vector
 
 
 def three_levels():

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import allocator
-from conftest import SCENARIOS, SHIPPED, build
+from helpers import SCENARIOS, SHIPPED, build
 
 
 # --------------------------------------------------------------------------- helpers

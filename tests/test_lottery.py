@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import allocator
 from allocator.cli.app import app
 from allocator.tradeoffs.lottery import lottery
-from conftest import build
+from helpers import build
 
 runner = CliRunner()
 NETWORK = dict(resources=[{"id": "slot", "divisible": False}],

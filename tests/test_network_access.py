@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import allocator
-from conftest import build, linked_pairs
+from helpers import build, linked_pairs
 
 # a one-way chain A -> B -> C (10 each) and a two-way spur B <-> D (5); sites at A, C and D
 EDGES = [{"from": "A", "to": "B", "travel": 10}, {"from": "B", "to": "C", "travel": 10},

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import allocator
-from conftest import allocated, assert_feasible, build
+from helpers import allocated, assert_feasible, build
 
 
 def test_a_capacitated_two_tier_network_by_hand():

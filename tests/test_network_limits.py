@@ -8,7 +8,7 @@ import pytest
 
 import allocator
 from allocator.core.errors import ScenarioError
-from conftest import allocated, build
+from helpers import allocated, build
 
 TWO = [{"id": "food"}, {"id": "water"}]
 

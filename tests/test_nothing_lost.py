@@ -54,6 +54,7 @@ def _assert_complete(out: Path) -> str:
     return summary["rule"]["name"]
 
 
+@pytest.mark.slow
 def test_killing_a_run_at_random_moments_never_leaves_a_partial_result(scenario, tmp_path):
     out = tmp_path / "out"
     start = time.perf_counter()

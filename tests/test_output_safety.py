@@ -102,6 +102,7 @@ def test_every_output_folder_follows_the_same_rule(tmp_path, command):
     assert run(*command, TUTORIAL, "--out", out, "--force").exit_code == 0
 
 
+@pytest.mark.pyarrow
 def test_simulate_force_never_deletes_a_folder_allocator_did_not_write(tmp_path):
     # before: ShardStore removed any occupied folder with shutil.rmtree under --force
     out = tmp_path / "thesis"
@@ -113,6 +114,7 @@ def test_simulate_force_never_deletes_a_folder_allocator_did_not_write(tmp_path)
     assert (out / "chapter1.tex").read_text() == "precious"
 
 
+@pytest.mark.pyarrow
 def test_simulate_force_replaces_an_earlier_simulation(tmp_path):
     out = tmp_path / "sim"
     scenario = ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml"
@@ -203,6 +205,7 @@ def test_a_symbolic_link_to_a_result_is_refused_not_swapped_for_a_folder(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "real"]
 
 
+@pytest.mark.slow
 def test_library_savers_know_the_inputs_of_their_result(tmp_path):
     # second review: save_comparison(..., force=True) replaced a folder holding the scenario's links table
     from allocator.tradeoffs.comparison import save_comparison

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import allocator
 from allocator.core.errors import AllocatorError, UsageError
 from allocator.rules.concave import alpha_welfare, power_log
-from conftest import allocated, build
+from helpers import allocated, build
 from test_properties import SETTINGS
 
 TWO_UNITS = dict(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 2}], supply={"food": 1})

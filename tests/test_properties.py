@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 import allocator
-from conftest import assert_feasible, lex_geq, reachable, reachable_fill_vector
+from helpers import assert_feasible, lex_geq, reachable, reachable_fill_vector
 
 SETTINGS = dict(deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 RULES = ["utilitarian", "proportional", "maxmin", "leximin"]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 import allocator
-from conftest import assert_feasible, lex_geq, linked_pairs, reachable, site_supply
+from helpers import assert_feasible, lex_geq, linked_pairs, reachable, site_supply
 from test_properties import SETTINGS
 
 RULES = ["utilitarian", "proportional", "maxmin", "leximin", "nash", {"name": "alpha", "alpha": 3}]

@@ -17,7 +17,7 @@ import allocator
 from allocator.report import plots
 from allocator.cli.app import app
 from allocator.report.html import build_report, levelling_down, render_html
-from conftest import SCENARIOS, build, shipped
+from helpers import SCENARIOS, build, shipped
 
 runner = CliRunner()
 SECTIONS = ["At a glance", "Findings", "Rules compared", "Group fill rates", "Inequality between units",
@@ -150,6 +150,7 @@ def _chromium() -> str | None:
     return shutil.which("chromium")
 
 
+@pytest.mark.chromium
 def test_the_report_renders_in_a_headless_browser(food_bank_report, tmp_path):
     browser = _chromium()
     if browser is None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import allocator
-from conftest import allocated, build
+from helpers import allocated, build
 
 DOSE = [{"id": "dose", "divisible": False}]
 
@@ -76,7 +76,7 @@ def test_smart_reserves_serve_the_most_where_sequential_wastes_a_place():
 
 
 def test_smart_serves_at_least_as_many_as_sequential_on_the_vaccine_scenario():
-    from conftest import ROOT
+    from helpers import ROOT
 
     scenario = allocator.load_scenario(ROOT / "scenarios" / "vaccines" / "scenario.yaml")
     sequential = allocator.solve(scenario)
@@ -102,7 +102,7 @@ def test_the_vaccine_scenario_regenerates_byte_for_byte(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     subprocess.run([sys.executable, str(ROOT / "scenarios" / "vaccines" / "make_scenario.py"), str(tmp_path)], check=True)
     for name in ("units.csv", "scenario.yaml"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import allocator
-from conftest import allocated, assert_feasible, build, fills, group_fills
+from helpers import allocated, assert_feasible, build, fills, group_fills
 
 EQUITY_RULES = ["maxmin", "proportional", "leximin"]
 ALL_RULES = ["utilitarian", "proportional", "maxmin", "leximin"]
@@ -224,7 +224,7 @@ def test_maxmin_value_stage_does_not_waste_supply(network):
 def test_tutorial_matches_its_hand_check():
     # scenarios/tutorial/scenario.yaml works this out in its comments: everyone at 60% is the
     # only maxmin allocation: a 600, b 480, c 720, d 360, e 540, f 300.
-    from conftest import shipped
+    from helpers import shipped
 
     s = shipped("tutorial")
     for rule in EQUITY_RULES:

@@ -12,7 +12,7 @@ from scipy.optimize import linprog
 
 import allocator
 from allocator.rules.formula import capped_shares
-from conftest import allocated, assert_feasible, build
+from helpers import allocated, assert_feasible, build
 from test_properties import SETTINGS
 
 TEFAP = {"name": "formula", "weights": {"poverty": 0.6, "unemployed": 0.4}}

@@ -10,7 +10,7 @@ from scipy.optimize import minimize
 
 import allocator
 from allocator.rules.concave import alpha_welfare
-from conftest import allocated, assert_feasible, build, fills
+from helpers import allocated, assert_feasible, build, fills
 from test_properties import SETTINGS
 
 NETWORK = dict(
@@ -133,7 +133,7 @@ def test_the_cli_states_how_close_to_the_optimum_the_welfare_is(tmp_path):
     from typer.testing import CliRunner
 
     from allocator.cli.app import app
-    from conftest import SCENARIOS
+    from helpers import SCENARIOS
 
     result = CliRunner().invoke(app, ["solve", str(SCENARIOS / "tutorial" / "scenario.yaml"), "--rule", "nash"])
     assert result.exit_code == 0, result.output

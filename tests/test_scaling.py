@@ -11,7 +11,7 @@ from allocator.backends import get_backend
 from allocator.backends.base import SolverOptions
 from allocator.backends.scaling import Equilibrated, solve_equilibrated
 from allocator.model.lp import LPModel
-from conftest import assert_feasible, build, fills
+from helpers import assert_feasible, build, fills
 
 RULES = [{"name": "maxmin", "method": "lp"}, "proportional", {"name": "leximin", "method": "lp"}, "utilitarian"]
 ACCURACY = 1e-6

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import allocator
 from allocator.cli.app import app
 from allocator.core.errors import ScenarioError, Severity
-from conftest import build
+from helpers import build
 
 
 def two_sites(**overrides):

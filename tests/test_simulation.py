@@ -23,7 +23,7 @@ from allocator.core.errors import OutputExistsError, UsageError
 from allocator.model.problem import Problem
 from allocator.simulation.api import SimulationInterrupted, plan_simulation, run_simulation, simulate
 from allocator.scenario.uncertainty import Uncertainty, draw
-from conftest import ROOT, build
+from helpers import ROOT, build
 
 UNCERTAIN = ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml"
 
@@ -102,6 +102,7 @@ def test_infeasible_draws_are_recorded_not_fatal():
     assert table.loc[table["status"] == "infeasible", "min_fill_rate"].isna().all()
 
 
+@pytest.mark.pyarrow
 def test_streams_shards_resumes_after_an_interruption_and_matches_a_fresh_run(tmp_path):
     scenario = _sites(4)
     options = dict(draws=20, seed=5, cv=0.2, shard_size=5)
@@ -131,6 +132,8 @@ def test_streams_shards_resumes_after_an_interruption_and_matches_a_fresh_run(tm
     assert set(replaced.metrics["rule"]) == {"maxmin"}
 
 
+@pytest.mark.slow
+@pytest.mark.pyarrow
 def test_a_killed_run_resumes_with_nothing_half_written(tmp_path):
     out = tmp_path / "sim"
     command = [sys.executable, "-m", "allocator", "simulate", str(UNCERTAIN), "--rules", "maxmin,leximin",
@@ -164,6 +167,7 @@ def test_group_intervals_have_the_group_table_shape_and_cover_their_mean():
     assert np.allclose(fixed["fill_rate_ci_low"], fixed["fill_rate_ci_high"])  # no noise: no spread
 
 
+@pytest.mark.pyarrow
 def test_the_cli_simulates_and_refuses_what_it_cannot_do(tmp_path):
     runner = CliRunner()
     out = tmp_path / "sim"
@@ -177,6 +181,7 @@ def test_the_cli_simulates_and_refuses_what_it_cannot_do(tmp_path):
     assert bad.exit_code == 2 and "unknown engine" in bad.output
 
 
+@pytest.mark.pyarrow
 def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path):
     # 100,000 draws cannot finish before the signal however the machine is loaded (with 400 the run
     # sometimes ended first on a busy machine); the signal waits until two shards are saved, and so
@@ -209,6 +214,8 @@ def _children(parent: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
+@pytest.mark.pyarrow
 def test_a_killed_worker_process_is_reported_and_the_run_resumes(tmp_path):
     out = tmp_path / "sim"
     command = [sys.executable, "-m", "allocator", "simulate", str(UNCERTAIN), "--rules", "maxmin,leximin",
@@ -250,6 +257,7 @@ def test_a_cold_stage_that_fails_numerically_is_solved_again_on_the_other_backen
         assert (table["status"] == "optimal").all(), (rule, table["status"].tolist())
 
 
+@pytest.mark.pyarrow
 def test_resume_notices_changed_numbers_in_a_scenario_built_in_code(tmp_path):
     scenario = _sites(6)
     changed = build(**{**{"sites": [{"id": s.id, "supply": {"food": 999}} for s in scenario.sites]},

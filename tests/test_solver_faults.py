@@ -13,7 +13,7 @@ import allocator.solving.api
 from allocator.backends.highs import HighsBackend
 from allocator.cli.app import app
 from allocator.core.status import Status
-from conftest import allocated, assert_feasible, build
+from helpers import allocated, assert_feasible, build
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import allocator
 from allocator.results.result import REPORT_PRECISION
 from allocator.core.tolerance import PARAMETER_TOLERANCE, REPORTED_RATE, SOLVER_FEASIBILITY, loosened, reported_limit
-from conftest import build, fills, group_fills
+from helpers import build, fills, group_fills
 
 SOLVERS = ["highs", "pulp"]
 SETTINGS = dict(deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

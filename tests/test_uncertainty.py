@@ -8,7 +8,7 @@ import pytest
 from allocator.core.errors import ScenarioError
 from allocator.model.problem import Problem
 from allocator.scenario.uncertainty import Uncertainty, draw, pair_intervals
-from conftest import build
+from helpers import build
 
 
 def _problem(units=None, uncertainty=None, **extra):

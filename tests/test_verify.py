@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from allocator.cli.app import app
 from allocator.core.errors import UsageError
-from conftest import SCENARIOS, build
+from helpers import SCENARIOS, build
 
 runner = CliRunner()
 
@@ -251,6 +251,7 @@ def _simulated(tmp_path):
     return allocator, run_simulation, scenario
 
 
+@pytest.mark.pyarrow
 def test_resuming_from_an_unreadable_plan_is_a_usage_error_naming_it(tmp_path):
     _, run_simulation, scenario = _simulated(tmp_path)
     (tmp_path / "sim" / "simulation.json").write_text("{ not json")
@@ -259,6 +260,7 @@ def test_resuming_from_an_unreadable_plan_is_a_usage_error_naming_it(tmp_path):
                        resume=True)
 
 
+@pytest.mark.pyarrow
 def test_a_resumed_shard_missing_its_groups_file_is_solved_again(tmp_path):
     _, run_simulation, scenario = _simulated(tmp_path)
     (tmp_path / "sim" / "shards" / "groups-00001.parquet").unlink()
@@ -268,6 +270,7 @@ def test_a_resumed_shard_missing_its_groups_file_is_solved_again(tmp_path):
     assert sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]
 
 
+@pytest.mark.pyarrow
 def test_a_shard_beyond_the_plan_is_not_read_on_resume(tmp_path):
     _, run_simulation, scenario = _simulated(tmp_path)
     shards = tmp_path / "sim" / "shards"
@@ -278,6 +281,7 @@ def test_a_shard_beyond_the_plan_is_not_read_on_resume(tmp_path):
     assert sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]  # 4 draws x 1 rule, not 6 rows with draws 0, 1 twice
 
 
+@pytest.mark.pyarrow
 def test_a_stray_file_named_like_a_shard_is_ignored_on_resume(tmp_path):
     _, run_simulation, scenario = _simulated(tmp_path)
     (tmp_path / "sim" / "shards" / "metrics-copy.parquet").write_bytes(b"")
@@ -286,6 +290,7 @@ def test_a_stray_file_named_like_a_shard_is_ignored_on_resume(tmp_path):
     assert resumed.resumed_draws == 4 and sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]
 
 
+@pytest.mark.pyarrow
 def test_a_damaged_shard_is_a_usage_error_naming_it(tmp_path):
     _, run_simulation, scenario = _simulated(tmp_path)
     (tmp_path / "sim" / "shards" / "metrics-00001.parquet").write_bytes(b"PAR1 not a parquet file")
