@@ -17,7 +17,7 @@ from allocator.core.budget import check_time_limit
 from allocator.model.compiler import CompiledModel, compile
 from allocator.solving.boundary import run_rule
 from allocator.solving.diagnose import infeasibility
-from allocator.core.errors import SolverError, SolverUnavailableError
+from allocator.core.errors import InternalError, Message, Parameter, SolverError, SolverUnavailableError
 from allocator.results.edges import edge_table, node_table
 from allocator.results.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table
 from allocator.results.result import Result, SolveTrace
@@ -113,8 +113,9 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
         raise infeasibility(model, backend, options) from None
     except StageTimeLimit as exc:
         if runner.best is None:
-            raise SolverError(f"the time limit ({_seconds(options.time_limit)}) ran out in stage '{exc.stage}' "
-                              "before any feasible allocation was found; allow more time with --time-limit") from None
+            raise SolverError(Message(f"the time limit ({_seconds(options.time_limit)}) ran out in stage '{exc.stage}' "
+                                      "before any feasible allocation was found; allow more time with a larger ",
+                                      Parameter("time_limit"))) from None
         status, (best_stage, lp_flows), equity, rule_warnings = Status.TIME_LIMIT, runner.best, {}, ()
         stopped = {"reason": "time_limit", "time_limit": _seconds(options.time_limit), "stage": exc.stage,
                    "allocation_from": best_stage,
@@ -164,16 +165,16 @@ def check_promised_level(model: CompiledModel, lp_flows, level) -> None:
     Every engine's answer passes through here (the LP stages, max-flow, and any engine added
     later): each rate the rule ranks must reach ``level`` to the tolerance policy
     (``PARAMETER_TOLERANCE``, docs/solving.md). A failure is a defect of allocator, not of the
-    scenario, so it is a :class:`SolverError` that says so, never a silently wrong number.
+    scenario, so it is an :class:`InternalError` that says so, never a silently wrong number.
     """
     if level is None:
         return
     rates = model.measures.over(getattr(model.rule, "over", None)).lp_rates(lp_flows)
     lowest = float(rates.min(initial=np.inf))
     if lowest < level - PARAMETER_TOLERANCE:
-        raise SolverError(f"allocator's own check failed: rule {model.rule.describe()} certified every fill rate "
-                          f"at least {level:.9g}, but its allocation gives one {lowest:.9g}; nothing was written "
-                          "(please report this with the scenario)")
+        raise InternalError(f"allocator's own check failed: rule {model.rule.describe()} certified every fill rate "
+                            f"at least {level:.9g}, but its allocation gives one {lowest:.9g}; nothing was written "
+                            "(please report this with the scenario)")
 
 
 def audit_record(scenario: Scenario, options: SolverOptions) -> dict:
