@@ -22,16 +22,10 @@ def test_every_layer_imports_only_the_layers_below_it():
     assert "0 broken" in run.stdout
 
 
-def test_no_import_cycle_between_layers():
+def test_no_import_cycle_anywhere():
+    # counting imports inside functions: they still run
     tool = ROOT.parent / "shared" / "tools" / "import_cycles.py"
     if not tool.exists():
         pytest.skip(f"{tool} is not present")
     run = subprocess.run([sys.executable, str(tool), "allocator"], cwd=ROOT, capture_output=True, text=True)
-    cycles = [line for line in run.stdout.splitlines() if line.startswith("cycle:")]
-    layers = {"core", "io", "scenario", "model", "backends", "constraints", "rules", "results", "solving",
-              "tradeoffs", "accountability", "simulation", "report", "cli"}
-    # a cycle that crosses layers would break the contract; the ones left run inside one package
-    for cycle in cycles:
-        packages = {name.split(".")[1] for name in cycle.removeprefix("cycle:").replace("<->", " ").split()
-                    if name.count(".") >= 1}
-        assert len(packages & layers) <= 1, cycle
+    assert "import cycles: 0 " in run.stdout, run.stdout

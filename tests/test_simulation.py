@@ -116,7 +116,7 @@ def test_streams_shards_resumes_after_an_interruption_and_matches_a_fresh_run(tm
         run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", progress=stop_after_two, **options)
     assert len(list((tmp_path / "sim" / "shards").glob("metrics-*.parquet"))) == 2
     assert not (tmp_path / "sim" / "summary.json").exists()  # not complete
-    with pytest.raises(OutputExistsError, match="--resume"):
+    with pytest.raises(OutputExistsError, match="resume=True"):
         run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", **options)
     with pytest.raises(UsageError, match="differs in: draws"):
         run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", resume=True,
@@ -230,7 +230,7 @@ def test_a_killed_worker_process_is_reported_and_the_run_resumes(tmp_path):
     assert workers
     os.kill(workers[0], signal.SIGKILL)
     stdout, stderr = process.communicate(timeout=300)
-    assert process.returncode == 2, stdout + stderr
+    assert process.returncode == 6, stdout + stderr  # WorkerLost: not invalid input (2)
     assert "worker process died" in stdout + stderr and "--resume" in stdout + stderr
     resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
@@ -387,7 +387,7 @@ def test_a_worker_lost_while_the_bases_are_prepared_is_reported():
         victim.join(30)
         return warm_bases(unprepared)
 
-    with pytest.raises(WorkerLost, match="--resume"):
+    with pytest.raises(WorkerLost, match="resume=True"):
         execute(plan, [0, 1], lambda shard, result: None, engine="processes", workers=2, prepare=prepare)
 
 

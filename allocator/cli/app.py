@@ -36,26 +36,51 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 
 
 def _run(action) -> None:
-    """Call ``action`` and turn allocator's typed errors into messages and exit codes."""
+    """Call ``action`` and turn allocator's typed errors into messages and exit codes.
+
+    Exit codes: 2 bad input or usage, 3 infeasible, 4 solver failure, 6 a simulation worker process
+    died (resumable), 7 allocator's own check failed (a defect: please report), 130 interrupted.
+    A message naming a library parameter (``force=True``) names its option here (``--force``).
+    """
+    from allocator.core.errors import InternalError, WorkerLost  # (already loaded: allocator.core.errors)
+
+    exit_worker_lost, exit_internal = 6, 7
+    options = {"force": "--force", "resume": "--resume", "time_limit": "--time-limit", "solver": "--solver",
+               "allow_outside": "--allow-outside", "cv": "--cv"}
+
+    def option(parameter) -> str:
+        """``force=True`` as ``--force``, ``solver="pulp"`` as ``--solver pulp``; a parameter without an
+        option keeps the library's spelling."""
+        flag = options.get(parameter.name)
+        if flag is None:
+            return str(parameter)
+        return flag if parameter.value is None or parameter.value is True else f"{flag} {parameter.value}"
+
     try:
         action()
     except ScenarioError as exc:
-        render.scenario_error(exc)
+        render.scenario_error(exc.respelled(option))
         raise typer.Exit(EXIT_INPUT) from None
     except (UsageError, OutputExistsError) as exc:
-        render.failure("error", str(exc))
+        render.failure("error", exc.spelled(option))
         raise typer.Exit(EXIT_INPUT) from None
     except InfeasibleError as exc:
-        render.infeasible(exc)
+        render.infeasible(exc.respelled(option))
         raise typer.Exit(EXIT_INFEASIBLE) from None
     except SolverError as exc:
-        render.failure("solver failure", str(exc))
+        render.failure("solver failure", exc.spelled(option))
         raise typer.Exit(EXIT_SOLVER) from None
+    except WorkerLost as exc:
+        render.failure("worker lost", exc.spelled(option))
+        raise typer.Exit(exit_worker_lost) from None
+    except InternalError as exc:
+        render.failure("internal error", exc.spelled(option))
+        raise typer.Exit(exit_internal) from None
     except Interrupted as exc:
-        render.failure("interrupted", str(exc))
+        render.failure("interrupted", exc.spelled(option))
         raise typer.Exit(130) from None
     except AllocatorError as exc:
-        render.failure("error", str(exc))
+        render.failure("error", exc.spelled(option))
         raise typer.Exit(EXIT_INPUT) from None
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from allocator._version import __version__
-from allocator.core.errors import OutputExistsError, OutputWriteError
+from allocator.core.errors import Message, OutputExistsError, OutputWriteError, Parameter
 
 #: the file that marks a folder as an allocator result
 MARKER = "summary.json"
@@ -72,7 +72,8 @@ def check_output_folder(target: str | Path, *, force: bool = False, inputs: Iter
     if not target.is_dir():
         raise OutputExistsError(f"{target} exists and is not a folder")
     if not force:
-        raise OutputExistsError(f"output folder {target} exists already; pass --force to replace it")
+        raise OutputExistsError(Message(f"output folder {target} exists already; pass ", Parameter("force", True),
+                                        " to replace it"))
     if target.is_symlink():  # renaming would replace the link, not the folder, and leave the link behind
         raise OutputExistsError(f"refusing to replace {target}: it is a symbolic link; name the folder it points to "
                                 f"({_resolved(target) or 'a link loop'})")
@@ -173,7 +174,7 @@ def atomic_folder(target: str | Path, *, force: bool = False, inputs: Iterable[s
     """
     target = Path(target)
     if target.parent.is_dir():
-        _clear_debris(target)  # first: outputs a killed run moved aside are back before the --force check
+        _clear_debris(target)  # first: outputs a killed run moved aside are back before the force check
     check_output_folder(target, force=force, inputs=inputs)
     with named_write_failures(target):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -356,4 +357,4 @@ def check_output_file(target: str | Path, *, force: bool = False, inputs: Iterab
     if not target.is_file():
         raise OutputExistsError(f"{target} exists and is not a file")
     if not force:
-        raise OutputExistsError(f"{target} exists already; pass --force to replace it")
+        raise OutputExistsError(Message(f"{target} exists already; pass ", Parameter("force", True), " to replace it"))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+import allocator.rules.bottleneck as bottleneck
 from allocator.core.errors import SolverError, UsageError
 from allocator.core.sparse import sparse as sp
 from allocator.model.lp import LPBuilder, LPModel
 from allocator.model.measures import FillMeasure
-import allocator.rules.bottleneck as bottleneck
 from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleOutcome
 from allocator.rules.stages import (
     LEVEL_TOLERANCE,

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
+import allocator.rules.bottleneck as bottleneck
 from allocator.core.errors import UsageError
 from allocator.core.tolerance import BINARY_ROUNDOFF, FLOAT_ROUNDOFF
-import allocator.rules.bottleneck as bottleneck
 from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleOutcome
 from allocator.rules.level_certificate import level_bound
 from allocator.rules.stages import (

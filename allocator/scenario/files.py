@@ -3,7 +3,7 @@
 Scenario files travel between agencies, so the loader treats them as untrusted:
 
 * a table path must stay inside the scenario's folder (after following symbolic links)
-  unless the caller allows otherwise (``--allow-outside``);
+  unless the caller allows otherwise (``allow_outside=True``);
 * a symbolic link loop is named as such, not reported as a missing file;
 * a parsed document may hold at most ``MAX_DOCUMENT_VALUES`` values once YAML aliases are
   expanded (the "billion laughs" document is a few hundred bytes that expand to 10^9) and
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.core.errors import Issue
+from allocator.core.errors import Issue, Message, Parameter
 from allocator.core.scalars import WrittenFloat, WrittenInt
 from allocator.scenario.workbook import read_sheet
 
@@ -72,8 +72,8 @@ class TableFiles:
             folder = self.base.resolve()
             if real != folder and folder not in real.parents:
                 return None, [Issue(source, key, f"points outside the scenario's folder: {spec} is {real}",
-                                    f"a table inside {folder}, or pass --allow-outside (allow_outside=True) "
-                                    "if the file is meant to be shared")]
+                                    Message(f"a table inside {folder}, or pass ", Parameter("allow_outside", True),
+                                            " if the file is meant to be shared"))]
         return path, []
 
 

@@ -9,130 +9,29 @@ Draws are cut into **shards** of ``shard_size`` consecutive draws, the unit of w
 engine, solved by :mod:`allocator.simulation.draws` (reused HiGHS models, starting bases, remembered
 maxmin levels). Because shards are the same on every engine (:mod:`allocator.simulation.engines`) and
 solved in the same order inside, the same seed gives the same table whichever engine runs it.
+
+This module is the public entry (:func:`simulate`, :func:`run_simulation`); the checked request
+is a :class:`~allocator.simulation.plan.SimulationPlan` (:mod:`allocator.simulation.plan`, which
+the engines import instead of this module).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import pandas as pd
-from pydantic import ValidationError
 
-from allocator.backends import get_backend
 from allocator.core.arguments import Count, Text, Whole, checked
-from allocator.core.budget import MAX_TABLE_ROWS, Budget, refuse_over
-from allocator.core.errors import Interrupted, ScenarioError, UsageError
-from allocator.core.registry import issues_from_validation
-from allocator.model.compiler import resolve_constraints
-from allocator.scenario.checks import check_references
+from allocator.core.budget import Budget
+from allocator.core.errors import SimulationInterrupted
 from allocator.scenario.load import ScenarioLike
-from allocator.scenario.model import Scenario
-from allocator.scenario.rules import RULES
-from allocator.scenario.uncertainty import DemandNoise, Uncertainty
 from allocator.simulation.draws import rule_label, warm_bases
-
-
-@dataclass(frozen=True, eq=False)
-class SimulationPlan:
-    """Everything a shard needs; picklable, shipped once to each worker (the processes engine sends
-    the starting ``bases``, computed while its workers start, with every shard)."""
-
-    scenario: Scenario
-    rules: tuple
-    constraints: tuple
-    uncertainty: Uncertainty | None
-    draws: int
-    seed: int
-    shard_size: int
-    solver: str = "highs"
-    reuse: bool = True  # HiGHS: keep loaded models between draws (False: every draw cold, for comparison)
-    bases: dict | None = None  # rule label -> starting bases per LP shape (see warm_bases)
-    memory: dict | None = None  # rule label -> what the rule remembered of the nominal scenario (see warm_bases)
-
-    @property
-    def num_shards(self) -> int:
-        return math.ceil(self.draws / self.shard_size)
-
-    def shard_draws(self, shard: int) -> range:
-        return range(shard * self.shard_size, min((shard + 1) * self.shard_size, self.draws))
-
-    def describe(self) -> dict:
-        """The settings a resumed run must share (recorded in ``simulation.json``)."""
-        from allocator.simulation.store import scenario_fingerprint
-
-        return {"scenario": self.scenario.name, "fingerprint": scenario_fingerprint(self.scenario),
-                "inputs": [digest for _, _, digest in self.scenario.inputs],
-                "rules": [{"name": r.key, **r.params()} for r in self.rules],
-                "constraints": [{"type": c.key, **c.params()} for c in self.constraints],
-                "uncertainty": self.uncertainty.model_dump() if self.uncertainty is not None else None,
-                "draws": self.draws, "seed": self.seed, "shard_size": self.shard_size, "solver": self.solver,
-                "reuse": self.reuse}
-
-
-def plan_simulation(scenario: Scenario, rules: Sequence = ("maxmin",), draws: int = 1000, seed: int = 1, *,
-                    uncertainty: Uncertainty | dict | None = None, cv: float | None = None,
-                    shard_size: int = 25, solver: str = "highs", reuse: bool = True) -> SimulationPlan:
-    """Check the request and resolve rules, constraints and uncertainty (``cv`` overrides demand noise)."""
-    if draws < 1:
-        raise UsageError(f"draws must be at least 1, got {draws}")
-    if seed < 0:
-        raise UsageError(f"the seed must be a whole number >= 0, got {seed}")
-    if shard_size < 1:
-        raise UsageError(f"shard_size must be at least 1, got {shard_size}")
-    resolved = RULES.many(rules, where="rules")
-    if not resolved:
-        raise UsageError("name at least one rule")
-    if isinstance(uncertainty, Mapping):
-        try:
-            uncertainty = Uncertainty.model_validate(dict(uncertainty))
-        except ValidationError as exc:
-            raise UsageError("; ".join(str(i) for i in issues_from_validation(
-                exc, file="<argument>", where="uncertainty"))) from None
-    uncertainty = uncertainty if uncertainty is not None else scenario.uncertainty
-    if cv is not None:
-        if not (0 <= cv <= 10):
-            raise UsageError(f"--cv must be between 0 and 10, got {cv}")
-        base = uncertainty or Uncertainty()
-        noise = base.demand.model_copy(update={"cv": cv}) if base.demand else DemandNoise(cv=cv)
-        uncertainty = base.model_copy(update={"demand": noise})
-    labels = [rule_label(r) for r in resolved]
-    if len(set(labels)) < len(labels):
-        raise UsageError(f"a rule is listed twice: {', '.join(sorted({x for x in labels if labels.count(x) > 1}))}")
-    constraints = resolve_constraints(None, scenario)
-    for rule in resolved:
-        issues = check_references(scenario, rule, constraints, file="<argument>")
-        if issues:
-            raise ScenarioError(issues)
-    get_backend(solver)  # an unknown name fails here, not in a worker
-    _check_table_rows(scenario, int(draws), len(resolved))
-    return SimulationPlan(scenario, resolved, constraints, uncertainty, int(draws), int(seed), int(shard_size), solver,
-                          reuse)
-
-
-def _check_table_rows(scenario: Scenario, draws: int, rules: int) -> None:
-    """Refuse, before any work, more draws than the tables held in memory to summarise them allow."""
-    from allocator.model.measures import MeasureSet
-    from allocator.model.problem import Problem
-
-    problem = Problem.from_scenario(scenario)
-    measures = MeasureSet(problem)
-    groups = sum(len(measures.group(a, servable_only=False).denominator) for a in problem.groups)
-    per_draw = rules * (1 + groups)
-    refuse_over("draws", draws, MAX_TABLE_ROWS // per_draw,
-                f"each draw adds {per_draw:,} rows ({rules} rule(s), each one metrics row and {groups:,} group "
-                f"row(s)) to the tables a simulation holds in memory to summarise, limited to {MAX_TABLE_ROWS:,} rows")
-
-
-class SimulationInterrupted(Interrupted):
-    """Stopped (Ctrl-C) before every draw was solved; finished shards are on disk for ``--resume``."""
-
-    def __init__(self, done: int, total: int, folder):
-        self.done, self.total = done, total
-        where = f"; the finished draws are saved in {folder}: run again with --resume" if folder else ""
-        super().__init__(f"interrupted after {done} of {total} draws{where}")
+from allocator.simulation.engines import check_workers, execute
+from allocator.simulation.output import save_simulation
+from allocator.simulation.plan import SimulationPlan, plan_simulation
+from allocator.simulation.store import ShardStore
+from allocator.simulation.summary import group_intervals, metric_summary
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,13 +65,9 @@ class Simulation:
         return self.plan.draws if self.stopped is None else self.stopped["done"]
 
     def metric_summary(self) -> pd.DataFrame:
-        from allocator.simulation.summary import metric_summary
-
         return metric_summary(self.metrics)
 
     def group_intervals(self, **kwargs) -> pd.DataFrame:
-        from allocator.simulation.summary import group_intervals
-
         return group_intervals(self.groups, seed=self.plan.seed, **kwargs)
 
 
@@ -194,13 +89,9 @@ def run_simulation(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 100
     budget = Budget(time_limit)
     plan = plan_simulation(scenario, rules, draws, seed, uncertainty=uncertainty, cv=cv, shard_size=shard_size,
                            solver=solver, reuse=reuse)
-    from allocator.simulation.engines import check_workers, execute
-
     check_workers(engine, workers, scheduler)
     store = None
     if out is not None:
-        from allocator.simulation.store import ShardStore
-
         store = ShardStore(out, plan.describe(), resume=resume, force=force,
                            inputs=scenario.input_paths)
     finished = store.done() if store is not None else set()
@@ -242,8 +133,6 @@ def run_simulation(scenario: ScenarioLike, rules=("maxmin",), draws: Count = 100
                .drop(columns="_rule").reset_index(drop=True))
     simulation = Simulation(metrics, groups, plan, resumed, "complete" if stopped is None else "time_limit", stopped)
     if out is not None:
-        from allocator.simulation.output import save_simulation
-
         save_simulation(simulation, out)
     return simulation
 

@@ -38,10 +38,16 @@ from allocator.backends.base import SolverLike
 from allocator.core.arguments import Flag, PathLike, Seconds, Whole, checked, instance
 from allocator.core.budget import Budget
 from allocator.core.errors import UsageError
+from allocator.core.precision import frame_records
 from allocator.model.compiler import resolve_rule
 from allocator.model.problem import Problem
+from allocator.results.result import save_tables
 from allocator.scenario.load import ScenarioLike
 from allocator.scenario.uncertainty import Uncertainty, pair_intervals
+from allocator.simulation.draws import draw_backends, flat_metrics, solve_draw
+from allocator.simulation.plan import plan_simulation
+from allocator.solving.api import solve_compiled
+from allocator.solving.compile import compile as compile_model
 
 MONOTONE_LEVEL_RULES = frozenset({"maxmin", "leximin"})
 
@@ -82,9 +88,6 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
     >>> table.loc[table["metric"] == "min_fill_rate", ["setting", "worst", "best", "method"]].values.tolist()
     [['fixed allocation', 0.5, 1.0, 'exact'], ['re-solved', 0.5, 1.0, 'exact']]
     """
-    from allocator.simulation.api import plan_simulation
-    from allocator.simulation.draws import draw_backends, flat_metrics, solve_draw
-
     budget = Budget(time_limit)  # (samples and seed are checked by @checked)
     rule = resolve_rule(rule, scenario)
     problem = Problem.from_scenario(scenario)
@@ -107,9 +110,6 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
         return metrics
 
     nominal = solved(problem.pair_demand)
-    from allocator.solving.api import solve_compiled
-    from allocator.solving.compile import compile as compile_model
-
     result = solve_compiled(compile_model(scenario, rule), solver, withheld=False)  # the plan: the nominal allocation
     given = result.allocations.set_index(["unit", "resource"])["allocated"]
     keys = list(zip(problem.unit_ids[problem.pair_unit], np.asarray(problem.resource_ids)[problem.pair_resource]))
@@ -245,7 +245,4 @@ TableArg = instance(pd.DataFrame, "a pandas DataFrame (allocator.simulation.boun
 @checked
 def save_bounds(table: TableArg, folder: PathLike, *, force: Flag = False, inputs=()):
     """Write ``bounds.csv`` and ``bounds.json`` atomically into ``folder`` (each row rounded by its metric's kind)."""
-    from allocator.core.precision import frame_records
-    from allocator.results.result import save_tables
-
     return save_tables(folder, {"bounds.csv": table}, {"bounds.json": frame_records(table)}, force=force, inputs=inputs)

@@ -11,9 +11,11 @@ the plan and the shard number, so a re-run changes nothing.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 from allocator.core.errors import SolverUnavailableError, UsageError
+from allocator.simulation.draws import run_shard
 
 
 @contextmanager
@@ -25,16 +27,12 @@ def dask_pool(plan, workers: int | None = None, scheduler: str | None = None):
     at least one and returns the finished ones, and ``slots`` is the cluster's worker threads
     (``workers`` when it has none yet). On an exception the submitted shards are cancelled.
     """
-    try:
+    try:  # imported here: dask is an optional dependency (allocator[dask]), and slow to import
         from dask.distributed import Client, LocalCluster, wait
     except ImportError:
         raise SolverUnavailableError("the dask engine needs dask.distributed: pip install 'allocator[dask]'") from None
-    from allocator.simulation.draws import run_shard
-
     cluster = None
     if scheduler is None:
-        import os
-
         cluster = LocalCluster(n_workers=max(1, workers or os.cpu_count() or 1), threads_per_worker=1,
                                processes=True, dashboard_address=None)
     try:

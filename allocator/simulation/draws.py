@@ -21,7 +21,7 @@ import pandas as pd
 
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.highs import HighsBackend, ReusingHighs
-from allocator.core.errors import AllocatorError
+from allocator.core.errors import InternalError
 from allocator.model.compiler import CompiledModel, feasible_set
 from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
@@ -31,8 +31,8 @@ from allocator.scenario.uncertainty import draw, pair_intervals
 from allocator.solving.baselines import solve_baselines
 from allocator.solving.boundary import run_rule
 
-if TYPE_CHECKING:
-    from allocator.simulation.api import SimulationPlan
+if TYPE_CHECKING:  # a type only: allocator.simulation.plan imports this module
+    from allocator.simulation.plan import SimulationPlan
 
 #: rules whose stages read interior-point duals (saturation tests): no warm-started simplex
 COLD_RULES = frozenset({"leximin"})
@@ -80,7 +80,8 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
     else:
         count = len(labels)
         if any(len(n[2]) != count for n in numbers):  # demand stays positive in every draw, so groups cannot change
-            raise AllocatorError("internal error: the groups changed between draws")
+            raise InternalError("allocator's own check failed: the groups changed between draws "
+                                "(please report this with the scenario)")
         group_frame = pd.concat([labels] * len(numbers), ignore_index=True)
         group_frame.insert(0, "rule", np.repeat([n[1] for n in numbers], count))
         group_frame.insert(0, "draw", np.repeat([n[0] for n in numbers], count))

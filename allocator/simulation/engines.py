@@ -9,15 +9,23 @@ shard that has started finishes and is kept, and the overrun is about one shard'
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+import multiprocessing
+import os
+import pickle
+import sys
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 
+from allocator.backends.highs import HighsBackend
 from allocator.core.budget import refuse_over
-from allocator.core.errors import AllocatorError, UsageError
-
-if TYPE_CHECKING:
-    from allocator.simulation.api import SimulationPlan
+from allocator.core.errors import Message, Parameter, UsageError, WorkerLost  # WorkerLost: importable from here
+from allocator.simulation import dask_engine, draws
+from allocator.simulation.plan import SimulationPlan
 
 ENGINES = ("serial", "processes", "dask")
 #: local worker processes per core at most: HiGHS is single-threaded here, so more only compete for
@@ -25,14 +33,8 @@ ENGINES = ("serial", "processes", "dask")
 WORKERS_PER_CORE = 4
 
 
-class WorkerLost(AllocatorError):
-    """A worker of the processes engine died; finished shards are on disk for ``--resume``."""
-
-
 def check_workers(engine: str, workers: int | None, scheduler: str | None = None) -> None:
     """Refuse, before any work, a number of local worker processes this machine cannot usefully run."""
-    import os
-
     if workers is None or engine == "serial" or (engine == "dask" and scheduler is not None):
         return  # the serial engine starts none; a remote cluster's workers are its own
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -104,21 +106,17 @@ def execute(plan: SimulationPlan, shards: Sequence[int], sink: Callable[[int, tu
     stop = stop or (lambda: False)
     if not shards:
         return plan
-    from allocator.simulation.draws import run_shard
-
     if engine == "processes" or (engine == "dask" and scheduler is None):
         _check_workers_can_start()
     if engine == "serial":
         plan = prepare(plan)
-        keep_in_flight(shards, 1, lambda shard: _Done(run_shard(plan, shard)), lambda running: list(running),
+        keep_in_flight(shards, 1, lambda shard: _Done(draws.run_shard(plan, shard)), lambda running: list(running),
                        sink, stop)
         return plan
     if engine == "processes":
         return _run_processes(plan, shards, sink, workers, prepare, stop)
-    from allocator.simulation.dask_engine import dask_pool
-
     plan = prepare(plan)
-    with dask_pool(plan, workers, scheduler) as (submit, first_done, slots):
+    with dask_engine.dask_pool(plan, workers, scheduler) as (submit, first_done, slots):
         keep_in_flight(shards, slots, submit, first_done, sink, stop)
     return plan
 
@@ -135,9 +133,6 @@ class _Done:
 
 def _check_workers_can_start() -> None:
     """Local worker processes are spawned and re-import the main module, which must be a file."""
-    import os
-    import sys
-
     main = getattr(sys.modules.get("__main__"), "__file__", None)
     if main is not None and not os.path.exists(main):  # e.g. "<stdin>"
         raise UsageError("local worker processes cannot start for code read from standard input: put it in a "
@@ -154,38 +149,22 @@ def _load_plan(path: str) -> None:
     plan larger than the pipe's buffer would block the caller until the child has imported
     allocator (no overlap with preparing the bases), or forever if the child dies first.
     """
-    import pickle
-
     global _PLAN
     with open(path, "rb") as file:
         _PLAN = pickle.load(file)
 
 
 def _start_worker() -> None:
-    """Import what shards need, while the calling process prepares the plan."""
-    import allocator.simulation.api  # noqa: F401
-    from allocator.backends.highs import HighsBackend
-
+    """Load HiGHS, while the calling process prepares the plan (the shard code came with this module)."""
     HighsBackend().is_available()
 
 
 def _shard_in_worker(shard: int, bases: dict | None, memory: dict | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from dataclasses import replace
-
-    from allocator.simulation.draws import run_shard
-
-    return run_shard(replace(_PLAN, bases=bases, memory=memory), shard)
+    return draws.run_shard(replace(_PLAN, bases=bases, memory=memory), shard)
 
 
 def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: int | None,
                    prepare: Callable[[SimulationPlan], SimulationPlan], stop: Callable[[], bool]) -> SimulationPlan:
-    import multiprocessing
-    import os
-    import pickle
-    import tempfile
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
     count = max(1, min(workers or os.cpu_count() or 1, len(shards)))
     with tempfile.TemporaryDirectory(prefix="allocator-plan-") as folder:
         path = os.path.join(folder, "plan.pickle")
@@ -202,9 +181,10 @@ def _run_processes(plan: SimulationPlan, shards: Sequence[int], sink, workers: i
                 keep_in_flight(shards, count, lambda shard: pool.submit(_shard_in_worker, shard, plan.bases, plan.memory),
                                lambda running: wait(running, return_when=FIRST_COMPLETED).done, sink, stop)
             except BrokenProcessPool:
-                raise WorkerLost("a worker process died (killed, out of memory, or it could not start: a script "
-                                 "that calls simulate needs `if __name__ == \"__main__\":`); the draws finished "
-                                 "before are saved where an output folder was given: run again with --resume") from None
+                raise WorkerLost(Message(
+                    "a worker process died (killed, out of memory, or it could not start: a script that calls "
+                    "simulate needs `if __name__ == \"__main__\":`); the draws finished before are saved where an "
+                    "output folder was given: run again with ", Parameter("resume", True))) from None
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)  # the running shards (at most `count`) finish
                 raise

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from allocator.core.precision import frame_records
+from allocator.report.plots import png
 from allocator.results.result import write_csv
 from allocator.simulation.store import _write_atomic
 from allocator.simulation.summary import distribution_figure
@@ -21,8 +22,6 @@ from allocator.simulation.summary import distribution_figure
 
 def save_simulation(simulation, folder) -> Path:
     """Write the summaries of ``simulation`` (a :class:`~allocator.simulation.api.Simulation`) into ``folder``."""
-    from allocator.report.plots import png
-
     folder = Path(folder)
     metrics = simulation.metrics
     summary = simulation.metric_summary()

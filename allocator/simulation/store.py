@@ -8,12 +8,13 @@ Layout::
 
 Every file is written to a temporary name in the same folder and renamed into place, so a
 killed run leaves complete shards and at most some temporary files, which the next run removes.
-``--resume`` checks that the folder holds the same plan and skips the shards it finds.
+``resume=True`` checks that the folder holds the same plan and skips the shards it finds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -24,7 +25,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from allocator.core.errors import OutputExistsError, UsageError
+from allocator.core.errors import Message, OutputExistsError, Parameter, UsageError
 from allocator.io.atomic import check_output_folder, named_write_failures
 from allocator.model.problem import Problem
 
@@ -58,8 +59,6 @@ class ShardStore:
 
     def __init__(self, folder: str | Path, plan: dict, *, resume: bool = False, force: bool = False,
                  inputs: Iterable[str | Path] = ()):
-        import importlib.util
-
         if importlib.util.find_spec("pyarrow") is None:
             raise UsageError("simulation shards are Parquet files, which need pyarrow (a dependency of allocator "
                              "that is missing here): reinstall allocator, or pip install pyarrow")
@@ -72,8 +71,9 @@ class ShardStore:
         if occupied and resume:
             self._check_same_plan(plan)
         elif occupied and not force:
-            raise OutputExistsError(f"{self.folder} exists already: --resume to continue that simulation, "
-                                    "--force to replace it, or choose another folder")
+            raise OutputExistsError(Message(
+                f"{self.folder} exists already: ", Parameter("resume", True), " to continue that simulation, ",
+                Parameter("force", True), " to replace it, or choose another folder"))
         elif occupied:
             # the same rule as every output folder: only what allocator wrote, never an input of the run
             check_output_folder(self.folder, force=True, inputs=inputs, legacy=SIMULATION_OUTPUTS,
@@ -107,8 +107,9 @@ class ShardStore:
         current = json.loads(json.dumps(plan))  # the same JSON round trip as the recorded copy
         differ = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
         if differ:
-            raise UsageError(f"{self.folder} holds a different simulation (it differs in: {', '.join(differ)}); "
-                             "resume with the same scenario and options, or use --force to start again")
+            raise UsageError(Message(f"{self.folder} holds a different simulation (it differs in: {', '.join(differ)}); "
+                                     "resume with the same scenario and options, or use ", Parameter("force", True),
+                                     " to start again"))
 
     def done(self) -> set[int]:
         """Shards of the plan whose two files are on disk (other files in ``shards/`` are not read)."""
@@ -131,7 +132,7 @@ class ShardStore:
 
     def _read(self, name: str) -> pd.DataFrame:
         try:
-            # absolute: pyarrow reads a relative "a:b/shards/..." (an --out with a colon) as a URI
+            # absolute: pyarrow reads a relative "a:b/shards/..." (a folder name with a colon) as a URI
             return pd.read_parquet((self.shards / name).absolute())
         except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise UsageError(f"{self.shards / name} cannot be read as a shard ({exc!s:.200}); remove it and "

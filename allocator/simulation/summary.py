@@ -13,6 +13,7 @@ import pandas as pd
 
 from allocator.core.budget import refuse_over
 from allocator.core.errors import UsageError
+from allocator.report.plots import settle_matplotlib
 
 #: metric columns that are not metrics
 KEYS = ("draw", "rule", "status")
@@ -105,9 +106,9 @@ def distribution_figure(metrics: pd.DataFrame):
 
     Write it with :func:`allocator.report.plots.png` (no run-dependent metadata).
     """
-    from allocator.report.plots import settle_matplotlib
-
     settle_matplotlib()  # a usable config folder, whatever HOME is
+    # imported here, after settle_matplotlib (matplotlib reads its config folder on import), and
+    # only when a figure is drawn: matplotlib takes a noticeable part of a second to import
     from matplotlib.figure import Figure
 
     solved = metrics[metrics["status"] == "optimal"]

@@ -13,7 +13,7 @@ from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.base import SolverLike
 from allocator.core.arguments import Flag, Seconds, checked, instance
 from allocator.core.budget import check_time_limit
-from allocator.core.errors import SolverError, SolverUnavailableError
+from allocator.core.errors import InternalError, Message, Parameter, SolverError, SolverUnavailableError
 from allocator.core.status import Status
 from allocator.core.tolerance import PARAMETER_TOLERANCE
 from allocator.model.compiler import CompiledModel
@@ -114,8 +114,9 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
         raise infeasibility(model, backend, options) from None
     except StageTimeLimit as exc:
         if runner.best is None:
-            raise SolverError(f"the time limit ({_seconds(options.time_limit)}) ran out in stage '{exc.stage}' "
-                              "before any feasible allocation was found; allow more time with --time-limit") from None
+            raise SolverError(Message(f"the time limit ({_seconds(options.time_limit)}) ran out in stage '{exc.stage}' "
+                                      "before any feasible allocation was found; allow more time with a larger ",
+                                      Parameter("time_limit"))) from None
         status, (best_stage, lp_flows), equity, rule_warnings = Status.TIME_LIMIT, runner.best, {}, ()
         stopped = {"reason": "time_limit", "time_limit": _seconds(options.time_limit), "stage": exc.stage,
                    "allocation_from": best_stage,
@@ -165,16 +166,16 @@ def check_promised_level(model: CompiledModel, lp_flows, level) -> None:
     Every engine's answer passes through here (the LP stages, max-flow, and any engine added
     later): each rate the rule ranks must reach ``level`` to the tolerance policy
     (``PARAMETER_TOLERANCE``, docs/solving.md). A failure is a defect of allocator, not of the
-    scenario, so it is a :class:`SolverError` that says so, never a silently wrong number.
+    scenario, so it is an :class:`InternalError` that says so, never a silently wrong number.
     """
     if level is None:
         return
     rates = model.measures.over(getattr(model.rule, "over", None)).lp_rates(lp_flows)
     lowest = float(rates.min(initial=np.inf))
     if lowest < level - PARAMETER_TOLERANCE:
-        raise SolverError(f"allocator's own check failed: rule {model.rule.describe()} certified every fill rate "
-                          f"at least {level:.9g}, but its allocation gives one {lowest:.9g}; nothing was written "
-                          "(please report this with the scenario)")
+        raise InternalError(f"allocator's own check failed: rule {model.rule.describe()} certified every fill rate "
+                            f"at least {level:.9g}, but its allocation gives one {lowest:.9g}; nothing was written "
+                            "(please report this with the scenario)")
 
 
 def audit_record(scenario: Scenario, options: SolverOptions) -> dict:

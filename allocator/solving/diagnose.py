@@ -23,7 +23,7 @@ import pandas as pd
 from allocator.backends.base import Backend, SolverLike, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
 from allocator.core.arguments import checked
-from allocator.core.errors import InfeasibleError, SolverError
+from allocator.core.errors import InfeasibleError, Message, Parameter, SolverError
 from allocator.core.status import Status
 from allocator.core.tolerance import (
     FLOAT_ROUNDOFF,
@@ -112,8 +112,9 @@ def infeasibility(model: CompiledModel, backend: Backend, options: SolverOptions
             lines = [f"The rule {rule} cannot hold together with " + "; ".join(c.describe() for c in conflict)
                      + ", though the constraints can hold under other rules."]
             return InfeasibleError([rule, *(c.describe() for c in conflict)], lines + _strictest(oracle, conflict))
-        return InfeasibleError([], ["The constraints can hold, but a later stage of the rule became infeasible "
-                                    "through solver round-off; try the other backend (--solver pulp)."])
+        return InfeasibleError([], [Message("The constraints can hold, but a later stage of the rule became "
+                                            "infeasible through solver round-off; try the other backend (",
+                                            Parameter("solver", "pulp"), ").")])
     conflict = oracle.minimal_conflict(constraints)
     if len(conflict) == 1:
         lines = [f"{conflict[0].describe()} cannot hold with this supply and these links, even on its own."]
