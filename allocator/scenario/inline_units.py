@@ -4,12 +4,13 @@ columns a units table would have, so both go through the same checks (:mod:`allo
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 
 from allocator.core.errors import Issue
-from allocator.core.scalars import WrittenFloat
+from allocator.core.scalars import WrittenFloat, WrittenInt, no_text_or_bool
 
 
 def _label(value: Any) -> str | None:
@@ -108,3 +109,40 @@ def inline_group_attributes(units: Any) -> list[str]:
     found = (str(a) for item in units if isinstance(item, dict) and isinstance(item.get("groups"), dict)
              for a in item["groups"])
     return list(dict.fromkeys(found))
+
+
+def strict_inline_numbers(spec: Any, source: str) -> tuple[Any, list[Issue]]:
+    """Inline units' quantities and data must be numbers: ``demand: '10'`` or ``true`` is a mistake, not 10 or 1.
+
+    Returns the units with each refused value replaced by 0 (the scenario fails anyway, and the
+    table checks then do not report it a second time) and one issue per refused value.
+    """
+    if not isinstance(spec, list):
+        return spec, []
+    issues, fixed = [], list(spec)
+    for k, item in enumerate(spec):
+        if not isinstance(item, dict):
+            continue
+        replaced = dict(item)
+        for key in ("demand", "value", "data"):
+            given = item.get(key)
+            cells = given if isinstance(given, dict) else ({None: given} if key != "data" else {})
+            for name, cell in cells.items():
+                number = cell
+                if isinstance(cell, (str, bool)) and not (key == "data" and isinstance(cell, str)):
+                    where = f"units[{k}].{key}" + (f".{name}" if name is not None else "")
+                    try:
+                        no_text_or_bool(cell)
+                    except ValueError as exc:
+                        issues.append(Issue(source, where, str(exc)))
+                    number = 0
+                elif isinstance(cell, (WrittenInt, WrittenFloat)) and not _DECIMAL.match(cell.text):
+                    number = float(cell)  # 0x1F, .inf: the tables read numbers from their text
+                if number is not cell:
+                    replaced[key] = {**replaced[key], name: number} if isinstance(given, dict) else number
+        if replaced != item or any(replaced[key] is not item.get(key) for key in replaced):
+            fixed[k] = replaced
+    return fixed, issues
+
+
+_DECIMAL = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")

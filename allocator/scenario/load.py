@@ -7,7 +7,6 @@ at once; the result is either a complete :class:`Scenario` or a :class:`Scenario
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,12 @@ from pydantic import TypeAdapter, ValidationError
 from allocator.core.arguments import Document, Flag, PathLike, Text, checked, instance
 from allocator.core.errors import Issue, ScenarioError, Severity
 from allocator.core.registry import issues_from_validation
-from allocator.core.scalars import WrittenFloat, WrittenInt, no_text_or_bool, written_text
+from allocator.core.scalars import written_text
 from allocator.scenario.checks import check_spec_references
 from allocator.scenario.constraints import CONSTRAINTS
 from allocator.scenario.documents import read_document
 from allocator.scenario.files import TableFiles, sha256_of
-from allocator.scenario.inline_units import frame_from_inline_units, inline_group_attributes
+from allocator.scenario.inline_units import frame_from_inline_units, inline_group_attributes, strict_inline_numbers
 from allocator.scenario.model import TOP_LEVEL_KEYS, Identifier, LinkTable, Name, Quantity, Resource, Scenario, Site, register_loader
 from allocator.scenario.reserves import Reserves
 from allocator.scenario.rules import RULES
@@ -156,7 +155,7 @@ def scenario_from_dict(document: Document, *, base_dir: PathLike | None = None,
     # a broken resources section must not hide the units' own problems: check them against the supply's resources
     unit_resources = resources if _section_valid(document, sections, "resources") else _supplied(document)
     if document.get("units") is not None and unit_resources:
-        unit_spec, found = _strict_inline_numbers(document["units"], source)
+        unit_spec, found = strict_inline_numbers(document["units"], source)
         issues += found
         units, unit_ids, found = _load_units(unit_spec, files, unit_resources, groups, source)
         issues += found
@@ -262,43 +261,6 @@ def _supplied(document: dict) -> list[str]:
     pools = [document.get("supply")] + [site.get("supply") for site in document.get("sites") or []
                                         if isinstance(site, dict)]
     return list(dict.fromkeys(str(r) for pool in pools if isinstance(pool, dict) for r in pool))
-
-
-def _strict_inline_numbers(spec: Any, source: str) -> tuple[Any, list[Issue]]:
-    """Inline units' quantities and data must be numbers: ``demand: '10'`` or ``true`` is a mistake, not 10 or 1.
-
-    Returns the units with each refused value replaced by 0 (the scenario fails anyway, and the
-    table checks then do not report it a second time) and one issue per refused value.
-    """
-    if not isinstance(spec, list):
-        return spec, []
-    issues, fixed = [], list(spec)
-    for k, item in enumerate(spec):
-        if not isinstance(item, dict):
-            continue
-        replaced = dict(item)
-        for key in ("demand", "value", "data"):
-            given = item.get(key)
-            cells = given if isinstance(given, dict) else ({None: given} if key != "data" else {})
-            for name, cell in cells.items():
-                number = cell
-                if isinstance(cell, (str, bool)) and not (key == "data" and isinstance(cell, str)):
-                    where = f"units[{k}].{key}" + (f".{name}" if name is not None else "")
-                    try:
-                        no_text_or_bool(cell)
-                    except ValueError as exc:
-                        issues.append(Issue(source, where, str(exc)))
-                    number = 0
-                elif isinstance(cell, (WrittenInt, WrittenFloat)) and not _DECIMAL.match(cell.text):
-                    number = float(cell)  # 0x1F, .inf: the tables read numbers from their text
-                if number is not cell:
-                    replaced[key] = {**replaced[key], name: number} if isinstance(given, dict) else number
-        if replaced != item or any(replaced[key] is not item.get(key) for key in replaced):
-            fixed[k] = replaced
-    return fixed, issues
-
-
-_DECIMAL = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 
 def _reserved_groups(groups: list[str], source: str) -> list[Issue]:
