@@ -21,8 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from allocator import compile, load_scenario  # noqa: E402
-from allocator.backends.highs import HighsBackend  # noqa: E402
 from allocator.backends.base import SolverOptions  # noqa: E402
+from allocator.backends.highs import HighsBackend  # noqa: E402
 from allocator.rules.stages import hold, value_lp  # noqa: E402
 from benchmarks.run import BENCH  # noqa: E402
 

@@ -29,3 +29,12 @@ def test_no_import_cycle_anywhere():
         pytest.skip(f"{tool} is not present")
     run = subprocess.run([sys.executable, str(tool), "allocator"], cwd=ROOT, capture_output=True, text=True)
     assert "import cycles: 0 " in run.stdout, run.stdout
+
+
+def test_ruff_finds_nothing_imports_sorted_included():
+    # the lint rules of pyproject.toml ([tool.ruff]), import sorting (I) among them, over the whole tree
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(ruff).exists():
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    run = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

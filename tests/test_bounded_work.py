@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from allocator.simulation import summary as sim_summary
-from allocator.core.budget import MAX_FRONTIER_POINTS, MAX_TABLE_ROWS, Budget
-from allocator.simulation.bounds import bounds
 from allocator.cli.app import app
+from allocator.core.budget import MAX_FRONTIER_POINTS, MAX_TABLE_ROWS, Budget
 from allocator.core.errors import UsageError
+from allocator.simulation import summary as sim_summary
+from allocator.simulation.api import run_simulation
+from allocator.simulation.bounds import bounds
 from allocator.tradeoffs.frontiers import frontier
 from allocator.tradeoffs.lottery import _dependent_round, _draw_chunks, _graph, lottery
-from allocator.simulation.api import run_simulation
 from helpers import build
 
 runner = CliRunner()

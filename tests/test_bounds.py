@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import allocator
-from allocator.simulation.bounds import bounds, group_rate_range
 from allocator.cli.app import app
 from allocator.core.errors import UsageError
+from allocator.simulation.bounds import bounds, group_rate_range
 from helpers import ROOT, build
 
 

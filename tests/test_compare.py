@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 import allocator
 from allocator.cli.app import app
 from allocator.cli.tradeoffs import parse_rule_list
-from allocator.tradeoffs.comparison import compare, compare_rules, worst_price_of_fairness
 from allocator.core.inequality import atkinson, theil
+from allocator.tradeoffs.comparison import compare, compare_rules, worst_price_of_fairness
 from helpers import SCENARIOS, build
 
 runner = CliRunner()

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+import allocator
 from allocator.simulation.api import simulate
 from helpers import ROOT
-
-import allocator
 
 pytestmark = pytest.mark.dask
 

@@ -7,13 +7,13 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_properties import SETTINGS
 from typer.testing import CliRunner
 
 import allocator
-from allocator.cli.app import app
 from allocator.accountability.disparity import disparity
+from allocator.cli.app import app
 from helpers import SCENARIOS, build
-from test_properties import SETTINGS
 
 runner = CliRunner()
 

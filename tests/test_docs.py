@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from allocator.cli.app import app
-from allocator.scenario.constraints import CONSTRAINTS
 from allocator.results.metrics import METRICS
+from allocator.scenario.constraints import CONSTRAINTS
 from allocator.scenario.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -157,6 +157,7 @@ def test_a_priority_objective_is_not_called_total_value():
 
 def test_a_time_limited_result_is_not_explained():
     from test_solver_faults import DOCUMENT, Scripted
+
     from allocator.core.status import Status
 
     result = allocator.solve(build(**DOCUMENT), solver=Scripted({2: Status.TIME_LIMIT}))

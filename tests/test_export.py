@@ -373,8 +373,8 @@ def test_a_full_disk_while_writing_the_lp_names_the_lp_and_leaves_neither_file(t
     import errno
     from pathlib import Path
 
-    from allocator.core.errors import OutputWriteError
     from allocator.accountability.export import export_lp
+    from allocator.core.errors import OutputWriteError
 
     real = Path.write_text
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_properties import SETTINGS
 
 import allocator
 from helpers import allocated, assert_feasible, build, reachable
-from test_properties import SETTINGS
 
 SLOT = [{"id": "slot", "divisible": False}]
 

@@ -20,16 +20,16 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import allocator
-from allocator.simulation.bounds import bounds, save_bounds
-from allocator.cli.app import app
-from allocator.tradeoffs.comparison import compare_rules, save_comparison
 from allocator.accountability.disparity import disparity, save_disparity
 from allocator.accountability.explain import save_explanation
-from allocator.tradeoffs.frontiers import frontier, save_frontier
-from allocator.results.metrics import METRICS
+from allocator.cli.app import app
 from allocator.core.precision import COUNT, EXACT, KINDS, RATE, kind_of
+from allocator.results.metrics import METRICS
 from allocator.results.result import report_frame
 from allocator.simulation.api import run_simulation
+from allocator.simulation.bounds import bounds, save_bounds
+from allocator.tradeoffs.comparison import compare_rules, save_comparison
+from allocator.tradeoffs.frontiers import frontier, save_frontier
 
 runner = CliRunner()
 

@@ -8,23 +8,23 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_simulation import _sites
 
 import allocator
-from allocator.rules.base import algorithm
-from allocator.core.sparse import sparse as sp
 from allocator.backends import SolverOptions
 from allocator.backends.highs import HighsBackend, ReusingHighs
+from allocator.core.sparse import sparse as sp
+from allocator.core.status import Status
 from allocator.model.lp import LPBuilder
 from allocator.model.problem import Problem
+from allocator.rules.base import algorithm
 from allocator.rules.level_certificate import level_bound
 from allocator.rules.maxmin import MaxMin
 from allocator.rules.stages import LEVEL_TOLERANCE, StageRunner, equity_lp
-from allocator.simulation.draws import draw_backends, solve_draw
-from allocator.simulation.api import plan_simulation
-from allocator.core.status import Status
 from allocator.scenario.uncertainty import draw
+from allocator.simulation.api import plan_simulation
+from allocator.simulation.draws import draw_backends, solve_draw
 from helpers import build
-from test_simulation import _sites
 
 
 def _one_unit_one_site(demand=4.0, supply=2.0):

@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli.app import app
-from allocator.tradeoffs.comparison import compare_rules
 from allocator.constraints.floor import Floor
 from allocator.core.errors import ScenarioError, UsageError
 from allocator.report.html import build_report, render_html, save_charts
 from allocator.rules.maxmin import MaxMin as Maxmin
+from allocator.tradeoffs.comparison import compare_rules
 
 SCENARIOS = sorted(Path(__file__).resolve().parent.parent.glob("scenarios/*/scenario.yaml"))
 
@@ -159,10 +159,10 @@ def test_compare_accepts_bare_names_and_a_single_string():
 
 
 def test_the_other_entry_points_accept_cli_strings(tmp_path):
-    from allocator.simulation.bounds import bounds
-    from allocator.solving.diagnose import diagnose
     from allocator.accountability.disparity import disparity
     from allocator.accountability.export import export_lp
+    from allocator.simulation.bounds import bounds
+    from allocator.solving.diagnose import diagnose
     from allocator.tradeoffs.lottery import lottery
 
     s = pool()
@@ -332,16 +332,16 @@ def _public_calls():
     """``name -> (function, valid keyword arguments)`` for every public function, on tiny inputs."""
     from functools import partial
 
-    from allocator.simulation.bounds import bounds, save_bounds
-    from allocator.tradeoffs.comparison import save_comparison
-    from allocator.solving.diagnose import diagnose
     from allocator.accountability.disparity import disparity, save_disparity
     from allocator.accountability.explain import explain_result, save_explanation
     from allocator.accountability.export import export_lp
+    from allocator.accountability.verify import verify
+    from allocator.results.result import save_excel
+    from allocator.simulation.bounds import bounds, save_bounds
+    from allocator.solving.diagnose import diagnose
+    from allocator.tradeoffs.comparison import save_comparison
     from allocator.tradeoffs.frontiers import save_frontier
     from allocator.tradeoffs.lottery import lottery, save_lottery
-    from allocator.results.result import save_excel
-    from allocator.accountability.verify import verify
 
     s = allocator.scenario_from_dict({
         "name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10}, "groups": ["region"],

@@ -13,7 +13,6 @@ import yaml
 import allocator
 from helpers import SCENARIOS, SHIPPED, build
 
-
 # --------------------------------------------------------------------------- helpers
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -208,8 +208,8 @@ def test_a_symbolic_link_to_a_result_is_refused_not_swapped_for_a_folder(tmp_pat
 @pytest.mark.slow
 def test_library_savers_know_the_inputs_of_their_result(tmp_path):
     # second review: save_comparison(..., force=True) replaced a folder holding the scenario's links table
-    from allocator.tradeoffs.comparison import save_comparison
     from allocator.accountability.explain import save_explanation
+    from allocator.tradeoffs.comparison import save_comparison
     from allocator.tradeoffs.frontiers import save_frontier
     from allocator.tradeoffs.lottery import lottery, save_lottery
 

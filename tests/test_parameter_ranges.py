@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_properties import SETTINGS
 
 import allocator
 from allocator.core.errors import AllocatorError, UsageError
 from allocator.rules.concave import alpha_welfare, power_log
 from helpers import allocated, build
-from test_properties import SETTINGS
 
 TWO_UNITS = dict(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 2}], supply={"food": 1})
 
@@ -179,11 +179,11 @@ def test_nash_when_one_demand_is_far_above_another():
 def test_the_reference_level_is_found_when_it_is_tiny():
     # max-min level of a (demand 1) and b (1e7) sharing 1: t (1 + 1e7) = 1. The LP's tolerances read
     # 1e-7 as 0 unless the level column is rescaled
-    from allocator.solving.compile import compile
-    from allocator.rules.concave import reference_level
-    from allocator.rules.stages import StageRunner
     from allocator.backends import get_backend
     from allocator.backends.base import SolverOptions
+    from allocator.rules.concave import reference_level
+    from allocator.rules.stages import StageRunner
+    from allocator.solving.compile import compile
 
     compiled = compile(build(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1e7}], supply={"food": 1}),
                        {"name": "alpha", "alpha": 2})
@@ -325,8 +325,8 @@ def test_leximin_max_rounds_at_the_edges(rounds):
 
 
 def test_uncertainty_parameters_at_the_edges():
-    from allocator.solving.compile import compile
     from allocator.scenario.uncertainty import DemandNoise, SupplyShock, Uncertainty, draw
+    from allocator.solving.compile import compile
 
     scenario = build(sites=[{"id": "s", "supply": {"food": 10}}], units=[{"id": "a", "demand": 4, "groups": {"g": "x"}},
                                                                        {"id": "b", "demand": 6, "groups": {"g": "x"}}],

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
+from test_properties import SETTINGS
 
 import allocator
 from helpers import assert_feasible, lex_geq, linked_pairs, reachable, site_supply
-from test_properties import SETTINGS
 
 RULES = ["utilitarian", "proportional", "maxmin", "leximin", "nash", {"name": "alpha", "alpha": 3}]
 TOL = 1e-5

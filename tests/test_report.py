@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 import allocator
-from allocator.report import plots
 from allocator.cli.app import app
+from allocator.report import plots
 from allocator.report.html import build_report, levelling_down, render_html
 from helpers import SCENARIOS, build, shipped
 

@@ -115,9 +115,9 @@ def test_the_vaccine_scenario_regenerates_byte_for_byte(tmp_path):
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from test_properties import SETTINGS  # noqa: E402
 
 from allocator.scenario.reserves import OPEN, Category, Priority, Reserves, allocate, places, rank  # noqa: E402
-from test_properties import SETTINGS  # noqa: E402
 
 
 @st.composite

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
+from test_properties import SETTINGS
 
 import allocator
 from allocator.rules.formula import capped_shares
 from helpers import allocated, assert_feasible, build
-from test_properties import SETTINGS
 
 TEFAP = {"name": "formula", "weights": {"poverty": 0.6, "unemployed": 0.4}}
 UNITS = [{"id": "a", "demand": 50, "data": {"poverty": 100, "unemployed": 40, "score": 3}},

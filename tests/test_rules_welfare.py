@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
+from test_properties import SETTINGS
 
 import allocator
 from allocator.rules.concave import alpha_welfare
 from helpers import allocated, assert_feasible, build, fills
-from test_properties import SETTINGS
 
 NETWORK = dict(
     units=[{"id": "a", "demand": 10}, {"id": "b", "demand": 10}, {"id": "c", "demand": 10}],

@@ -131,9 +131,9 @@ def test_solve_shows_the_reason_on_the_terminal_and_in_summary_json(tmp_path):
 
 def test_zero_supply_zero_demand_and_zero_gaps_write_no_nan(tmp_path):
     """Nothing to give (food 0), nothing asked (milk): every table and document says a number or null."""
-    from allocator.tradeoffs.comparison import compare_rules, save_comparison
     from allocator.accountability.disparity import disparity, save_disparity
     from allocator.accountability.explain import save_explanation
+    from allocator.tradeoffs.comparison import compare_rules, save_comparison
 
     scenario = build(resources=[{"id": "food"}, {"id": "milk"}], supply={"food": 0, "milk": 5}, groups=["g"],
                      units=[{"id": "a", "demand": {"food": 5, "milk": 0}, "groups": {"g": "x"}},

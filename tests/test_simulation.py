@@ -21,8 +21,8 @@ import allocator
 from allocator.cli.app import app
 from allocator.core.errors import OutputExistsError, UsageError
 from allocator.model.problem import Problem
-from allocator.simulation.api import SimulationInterrupted, plan_simulation, run_simulation, simulate
 from allocator.scenario.uncertainty import Uncertainty, draw
+from allocator.simulation.api import SimulationInterrupted, plan_simulation, run_simulation, simulate
 from helpers import ROOT, build
 
 UNCERTAIN = ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml"
@@ -300,10 +300,10 @@ def test_local_workers_refuse_code_read_from_standard_input():
 
 
 def test_the_kept_feasible_set_equals_a_rebuilt_one_in_every_draw():
-    from allocator.model.measures import MeasureSet
     from allocator.model.compiler import feasible_set
-    from allocator.simulation.draws import _feasible
+    from allocator.model.measures import MeasureSet
     from allocator.simulation.api import plan_simulation
+    from allocator.simulation.draws import _feasible
 
     scenario = _sites(7)
     plan = plan_simulation(scenario, ["maxmin"], draws=6, seed=3, cv=0.4,
@@ -376,8 +376,8 @@ def test_a_worker_lost_while_the_bases_are_prepared_is_reported():
     # came out as a bare BrokenProcessPool ("internal error") instead of WorkerLost
     import multiprocessing
 
-    from allocator.simulation.engines import WorkerLost, execute
     from allocator.simulation.draws import warm_bases
+    from allocator.simulation.engines import WorkerLost, execute
 
     plan = plan_simulation(_sites(1), ["maxmin"], draws=4, seed=1, cv=0.2, shard_size=2)
 

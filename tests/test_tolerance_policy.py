@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import allocator
-from allocator.results.result import REPORT_PRECISION
 from allocator.core.tolerance import PARAMETER_TOLERANCE, REPORTED_RATE, SOLVER_FEASIBILITY, loosened, reported_limit
+from allocator.results.result import REPORT_PRECISION
 from helpers import build, fills, group_fills
 
 SOLVERS = ["highs", "pulp"]

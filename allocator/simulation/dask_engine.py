@@ -5,8 +5,8 @@ workers need allocator installed (same version). Without one, a ``LocalCluster``
 ``workers`` single-threaded worker processes is started for the run and closed after it. The
 plan is scattered to every worker once; each finished shard comes back to this process, which
 stores it. No more shards are submitted than the cluster has threads, so a time limit starts no
-new one and every submitted shard is running, finishes and is kept. Dask re-runs the shard of a worker that dies, and a shard's result depends only on
-the plan and the shard number, so a re-run changes nothing.
+new one and every submitted shard is running, finishes and is kept. Dask re-runs the shard of a
+worker that dies, and a shard's result depends only on the plan and the shard number, so a re-run changes nothing.
 """
 
 from __future__ import annotations

@@ -79,8 +79,8 @@ def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLik
     >>> solve(s, "maxmin").allocations["fill_rate"].round(6).tolist()
     [0.6, 0.6]
     """
-    return solve_compiled(compile(scenario, rule, constraints, solver=solver, time_limit=time_limit), solver, SolverOptions(time_limit=time_limit),
-                          withheld=withheld)
+    model = compile(scenario, rule, constraints, solver=solver, time_limit=time_limit)
+    return solve_compiled(model, solver, SolverOptions(time_limit=time_limit), withheld=withheld)
 
 
 @checked
