@@ -40,7 +40,7 @@ def main() -> None:
 
     scenario = allocator.load_scenario(instance(args.cache, args.units, args.sites, args.density))
     values = np.linspace(0.3, 0.0, args.points)
-    allocator.solve(scenario, "utilitarian")  # warm-up: imports and first-call costs out of both timings
+    allocator.solve(scenario, rule="utilitarian")  # warm-up: imports and first-call costs out of both timings
 
     start = time.perf_counter()
     traced = frontier(scenario, "group_gap", values, attribute=args.attribute)
@@ -50,7 +50,7 @@ def main() -> None:
     cold_values = []
     for value in values:
         try:
-            result = allocator.solve(scenario, "utilitarian",
+            result = allocator.solve(scenario, rule="utilitarian",
                                      constraints=[{"type": "group_gap", "attribute": args.attribute,
                                                    "max_gap": float(value)}])
             cold_values.append(result.metrics["total_value"])

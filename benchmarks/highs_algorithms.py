@@ -57,7 +57,7 @@ def main() -> None:
         subprocess.run([sys.executable, str(BENCH / "make_instance.py"), "--units", str(args.units), "--sites",
                         str(args.sites), "--density", str(args.density), "--seed", "0", "--out", work],
                        check=True, stdout=subprocess.DEVNULL)
-        model = compile(load_scenario(Path(work) / "scenario.yaml"), "maxmin")
+        model = compile(load_scenario(Path(work) / "scenario.yaml"), rule="maxmin")
     stage1 = model.rule.first_stage(model)
     measure = model.measures.pair
     level = timed(stage1, SETTINGS["ipm, no crossover (default)"], args.time_limit)[2]

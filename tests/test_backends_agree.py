@@ -71,8 +71,8 @@ def _both(scenario, rule, constraints):
     # leximin's max-flow method would bypass both backends: force the LP method to compare them
     if rule == "leximin" or (isinstance(rule, dict) and rule.get("name") == "leximin"):
         rule = {"name": "leximin", "method": "lp", **({} if isinstance(rule, str) else rule)}
-    return (allocator.solve(scenario, rule, constraints=constraints, solver="highs"),
-            allocator.solve(scenario, rule, constraints=constraints, solver="pulp"))
+    return (allocator.solve(scenario, rule=rule, constraints=constraints, solver="highs"),
+            allocator.solve(scenario, rule=rule, constraints=constraints, solver="pulp"))
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -148,7 +148,7 @@ def test_shipped_scenarios_solve_with_their_own_rule_and_constraints(name):
 def test_shipped_scenario_totals_are_consistent(name):
     # Only relations that hold whatever the (synthetic) numbers in the files are.
     scenario = shipped(name)
-    r = allocator.solve(scenario, "maxmin", constraints=[])
+    r = allocator.solve(scenario, rule="maxmin", constraints=[])
     for k, res in enumerate(scenario.resource_ids):
         supply = sum(s.supply.get(res, 0.0) for s in scenario.sites)
         demand = float(scenario.units.demand[:, k].sum())
@@ -159,13 +159,13 @@ def test_shipped_scenario_totals_are_consistent(name):
         # nobody can be above total supply / total demand for everyone at once
         assert by["min_fill_rate"] <= supply / demand + 1e-6
     # maxmin's worst fill is at least what proportional (everyone equal) achieves
-    p = allocator.solve(scenario, "proportional", constraints=[])
+    p = allocator.solve(scenario, rule="proportional", constraints=[])
     assert r.metrics["min_fill_rate"] >= p.metrics["min_fill_rate"] - 1e-6
 
 
 def test_unknown_solver_is_a_usage_error():
     with pytest.raises(allocator.UsageError, match="bogus"):
-        allocator.solve(_network(), "maxmin", solver="bogus")
+        allocator.solve(_network(), rule="maxmin", solver="bogus")
 
 
 @pytest.mark.slow

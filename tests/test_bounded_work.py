@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from allocator.cli.app import app
 from allocator.core.budget import MAX_FRONTIER_POINTS, MAX_TABLE_ROWS, Budget
 from allocator.core.errors import UsageError
+from allocator.core.status import Status
 from allocator.simulation import summary as sim_summary
-from allocator.simulation.api import run_simulation
+from allocator.simulation.api import simulate
 from allocator.simulation.bounds import bounds
 from allocator.tradeoffs.frontiers import frontier
 from allocator.tradeoffs.lottery import _dependent_round, _draw_chunks, _graph, lottery
@@ -53,7 +54,7 @@ def test_the_library_lottery_states_the_same_limit():
     scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 1},
                      units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1}])
     with pytest.raises(UsageError, match=r"draws: 2,000,001 is more than the limit of 2,000,000"):
-        lottery(scenario, "maxmin", draws=MAX_TABLE_ROWS + 1)
+        lottery(scenario, rule="maxmin", draws=MAX_TABLE_ROWS + 1)
 
 
 def test_simulate_draws_beyond_the_table_limit_are_refused_before_any_work(tmp_path):
@@ -61,7 +62,7 @@ def test_simulate_draws_beyond_the_table_limit_are_refused_before_any_work(tmp_p
     scenario = build(**GROUPED)
     # 2 rules x (1 metrics row + 2 group rows) = 6 rows a draw: 2,000,000 // 6 = 333,333 draws
     with pytest.raises(UsageError, match=r"draws: 333,334 is more than the limit of 333,333: each draw adds 6 rows"):
-        run_simulation(scenario, ["maxmin", "utilitarian"], draws=333_334, out=out)
+        simulate(scenario, rules=["maxmin", "utilitarian"], draws=333_334, out=out)
     assert not out.exists()
 
 
@@ -77,7 +78,7 @@ def test_local_workers_beyond_four_per_core_are_refused_before_any_work(tmp_path
     out = tmp_path / "sim"
     with pytest.raises(UsageError, match=r"workers: 1,000,000 is more than the limit of \d+: 4 local worker processes "
                                          "per core"):
-        run_simulation(build(**GROUPED), ["maxmin"], draws=2, shard_size=1, engine="processes", workers=10**6, out=out)
+        simulate(build(**GROUPED), rules=["maxmin"], draws=2, shard_size=1, engine="processes", workers=10**6, out=out)
     assert not out.exists()
 
 
@@ -119,9 +120,9 @@ def test_time_limits_and_seeds_are_checked_before_any_work(tmp_path):
     assert negative.exit_code == 2 and "seed is -1 (int); expected a whole number of at least 0" in negative.output
     scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 1}, units=[{"id": "a", "demand": 1}])
     with pytest.raises(UsageError, match=r"seed is -1 \(int\); expected a whole number of at least 0"):
-        lottery(scenario, "maxmin", seed=-1)  # numpy's ValueError, an internal error, before
+        lottery(scenario, rule="maxmin", seed=-1)  # numpy's ValueError, an internal error, before
     with pytest.raises(UsageError, match=r"time_limit is nan \(float\); expected a number of seconds above 0"):
-        lottery(scenario, "maxmin", time_limit=float("nan"))
+        lottery(scenario, rule="maxmin", time_limit=float("nan"))
 
 
 # --- time limits: checked after each unit of work, a partial result marked as such ---
@@ -129,7 +130,7 @@ def test_time_limits_and_seeds_are_checked_before_any_work(tmp_path):
 def test_a_spent_lottery_budget_keeps_one_draw_and_says_it_stopped(tmp_path):
     scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 1},
                      units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1}])
-    result = lottery(scenario, "maxmin", draws=50, time_limit=SPENT)
+    result = lottery(scenario, rule="maxmin", draws=50, time_limit=SPENT)
     assert result.status == "time_limit" and result.count == 1 and result.draws["draw"].tolist() == [0]
     assert result.stopped["done"] == 1 and result.stopped["total"] == 50
     assert result.decomposition is None and any("decomposition" in note for note in result.notes)
@@ -145,15 +146,15 @@ def test_a_spent_lottery_budget_keeps_one_draw_and_says_it_stopped(tmp_path):
 @pytest.mark.pyarrow
 def test_a_spent_simulation_budget_keeps_one_shard_and_resumes(tmp_path):
     scenario, out = build(**GROUPED), tmp_path / "sim"
-    partial = run_simulation(scenario, ["maxmin"], draws=40, seed=3, cv=0.2, shard_size=10, out=out, time_limit=SPENT)
+    partial = simulate(scenario, rules=["maxmin"], draws=40, seed=3, cv=0.2, shard_size=10, out=out, time_limit=SPENT)
     assert partial.status == "time_limit" and partial.draws_done == 10
     assert sorted(partial.metrics["draw"]) == list(range(10))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["complete"] is False and summary["stopped"]["done"] == 10 and summary["stopped"]["total"] == 40
-    whole = run_simulation(scenario, ["maxmin"], draws=40, seed=3, cv=0.2, shard_size=10, out=out, resume=True)
+    whole = simulate(scenario, rules=["maxmin"], draws=40, seed=3, cv=0.2, shard_size=10, out=out, resume=True)
     assert whole.status == "complete" and whole.resumed_draws == 10 and len(whole.metrics) == 40
     assert json.loads((out / "summary.json").read_text())["complete"] is True
-    fresh = run_simulation(scenario, ["maxmin"], draws=40, seed=3, cv=0.2, shard_size=10)
+    fresh = simulate(scenario, rules=["maxmin"], draws=40, seed=3, cv=0.2, shard_size=10)
     assert whole.metrics.equals(fresh.metrics)  # stopping and resuming changes no number
 
 
@@ -167,8 +168,9 @@ def test_the_cli_marks_a_stopped_simulation_and_exits_4(tmp_path):
 
 
 def test_a_spent_bounds_budget_uses_the_fixed_vectors_only(tmp_path):
-    table = bounds(build(**GROUPED), "utilitarian", samples=50, time_limit=SPENT)
-    assert table.attrs["status"] == "time_limit" and table.attrs["stopped"]["done"] == 0
+    found = bounds(build(**GROUPED), rule="utilitarian", samples=50, time_limit=SPENT)
+    table = found.table
+    assert found.status == Status.TIME_LIMIT and found.stopped["done"] == 0
     sampled = table.loc[table["method"].str.startswith("sampled"), "method"]
     # lows, highs and nominal demand are always solved: 3 of the 3 + 50 vectors
     assert len(sampled) and set(sampled) == {"sampled (3 of 53 vectors: time limit)"}
@@ -189,7 +191,7 @@ def test_lottery_draws_come_in_chunks_with_progress():
     scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 1},
                      units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1}])
     calls = []
-    result = lottery(scenario, "maxmin", draws=2500, seed=4, progress=lambda done, total: calls.append((done, total)))
+    result = lottery(scenario, rule="maxmin", draws=2500, seed=4, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(0, 2500), (1000, 2500), (2000, 2500), (2500, 2500)]  # chunks of DRAW_CHUNK = 1000
     values, graph = result.expected["expected"].to_numpy(), _graph(result.expected)
     chunks = list(_draw_chunks(values, graph, np.random.default_rng(4), 7, Budget(None), chunk=3))
@@ -203,8 +205,8 @@ def test_lottery_draws_come_in_chunks_with_progress():
 
 def test_bounds_samples_are_solved_one_at_a_time_with_progress():
     calls = []
-    table = bounds(build(**GROUPED), "utilitarian", samples=4, progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)] and table.attrs["status"] == "complete"
+    found = bounds(build(**GROUPED), rule="utilitarian", samples=4, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)] and found.status == Status.COMPLETE
 
 
 def test_the_bootstrap_in_blocks_gives_the_one_matrix_answer(monkeypatch):
@@ -225,7 +227,7 @@ def test_the_draws_limit_counts_the_rows_whole_units_can_make():
                      sites=[{"id": f"s{j}", "supply": {"food": 3}} for j in range(10)],
                      units=[{"id": f"u{i}", "demand": 2} for i in range(25)])
     with pytest.raises(UsageError, match=r"draws: 70,000 is more than the limit of 66,666: each draw may have up to 30 row"):
-        lottery(scenario, "maxmin", draws=70_000)
+        lottery(scenario, rule="maxmin", draws=70_000)
 
 
 def test_a_lottery_whose_draws_all_finished_says_the_decomposition_was_cut_short():
@@ -233,7 +235,7 @@ def test_a_lottery_whose_draws_all_finished_says_the_decomposition_was_cut_short
     # after 1 of 1 draws", as if draws were missing
     scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 1},
                      units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1}])
-    result = lottery(scenario, "maxmin", draws=1, time_limit=SPENT)
+    result = lottery(scenario, rule="maxmin", draws=1, time_limit=SPENT)
     assert result.status == "time_limit" and result.count == 1
     assert "after all 1 draws, before the exact decomposition" in result.stopped["note"]
 
@@ -296,7 +298,7 @@ def test_a_run_out_of_time_starts_no_shard_keeps_every_started_one_and_resumes(t
     options = dict(draws=40, seed=3, cv=0.2, shard_size=5)  # 8 shards of 5 draws
     monkeypatch.setattr(simulation, "Budget", _runs_out_at_check(4))
     submitted = _record_submitted_shards(engine, monkeypatch)
-    partial = run_simulation(scenario, ["maxmin"], engine=engine, workers=2, out=out, time_limit=60, **options)
+    partial = simulate(scenario, rules=["maxmin"], engine=engine, workers=2, out=out, time_limit=60, **options)
     saved = sorted(int(path.stem.split("-")[1]) for path in (out / "shards").glob("metrics-*.parquet"))
     # the first shard always starts and checks 1-3 leave time for three more; check 4 finds it spent
     assert sorted(submitted) == saved and len(saved) == 4
@@ -305,6 +307,6 @@ def test_a_run_out_of_time_starts_no_shard_keeps_every_started_one_and_resumes(t
     assert partial.draws_done == summary["stopped"]["done"] == 5 * len(saved) == len(partial.metrics)
     assert sorted(set(partial.metrics["draw"])) == [draw for shard in saved for draw in range(5 * shard, 5 * shard + 5)]
     monkeypatch.undo()  # the real budget (no limit) and engines from here on
-    whole = run_simulation(scenario, ["maxmin"], engine=engine, workers=2, out=out, resume=True, **options)
+    whole = simulate(scenario, rules=["maxmin"], engine=engine, workers=2, out=out, resume=True, **options)
     assert whole.status == "complete" and whole.resumed_draws == 20 and len(whole.metrics) == 40
-    assert whole.metrics.equals(run_simulation(scenario, ["maxmin"], **options).metrics)
+    assert whole.metrics.equals(simulate(scenario, rules=["maxmin"], **options).metrics)

@@ -13,7 +13,7 @@ import allocator
 from allocator.cli.app import app
 from allocator.cli.tradeoffs import parse_rule_list
 from allocator.core.inequality import atkinson, theil
-from allocator.tradeoffs.comparison import compare, compare_rules, worst_price_of_fairness
+from allocator.tradeoffs.comparison import compare, worst_price_of_fairness
 from helpers import SCENARIOS, build
 
 runner = CliRunner()
@@ -25,10 +25,10 @@ POOL = dict(units=[{"id": "a", "demand": 4, "value": 3, "groups": {"g": "x"}},
 
 def test_every_number_equals_a_single_solve():
     scenario = build(**POOL)
-    comparison = compare_rules(scenario, ["utilitarian", "maxmin", "nash", {"name": "alpha", "alpha": 2}])
+    comparison = compare(scenario, rules=["utilitarian", "maxmin", "nash", {"name": "alpha", "alpha": 2}])
     for name, row in comparison.table.iterrows():
         rule = comparison.results[name].rule
-        single = allocator.solve(scenario, {k: v for k, v in rule.items() if v is not None})
+        single = allocator.solve(scenario, rule={k: v for k, v in rule.items() if v is not None})
         for key in ("total_value", "min_fill_rate", "gini", "jain", "units_unserved"):
             assert row[key] == pytest.approx(single.metrics[key], abs=1e-6), (name, key)
         assert row["max_group_gap[g]"] == pytest.approx(single.metrics["max_group_gap"]["g"], abs=1e-6)
@@ -42,14 +42,14 @@ def test_every_number_equals_a_single_solve():
 def test_price_of_fairness_by_hand():
     # utilitarian: a 4 (value 12) + 2 more to b or c (value 2) = 14; proportional: 0.6 each,
     # value 3*2.4 + 2.4 + 1.2 = 10.8, so the price is 1 - 10.8/14
-    table = compare(build(**POOL), ["utilitarian", "proportional"])
+    table = compare(build(**POOL), rules=["utilitarian", "proportional"]).table
     assert table.loc["utilitarian", "price_of_fairness"] == 0.0
     assert table.loc["proportional", "price_of_fairness"] == pytest.approx(1 - 10.8 / 14, abs=1e-6)
     assert table.loc["proportional", "share_unserved"] == 0.0
 
 
 def test_utilitarian_is_solved_for_the_price_even_when_not_listed():
-    table = compare(build(**POOL), ["proportional"])
+    table = compare(build(**POOL), rules=["proportional"]).table
     assert list(table.index) == ["proportional"]
     assert table.loc["proportional", "price_of_fairness"] == pytest.approx(1 - 10.8 / 14, abs=1e-6)
 
@@ -64,12 +64,12 @@ def test_worst_case_bounds_of_bertsimas_farias_trichakis():
     equal = build(units=[{"id": u, "demand": 5} for u in "abcd"], sites=[{"id": "s", "supply": {"food": 6}},
                   {"id": "t", "supply": {"food": 10}}], links=[{"unit": "a", "site": "s"}, {"unit": "b", "site": "t"},
                                                               {"unit": "c", "site": "t"}, {"unit": "d", "site": "t"}])
-    table = compare(equal, ["maxmin", "nash"])
+    table = compare(equal, rules=["maxmin", "nash"]).table
     for name in table.index:
         assert table.loc[name, "worst_price_applies"]
         assert table.loc[name, "price_of_fairness"] <= table.loc[name, "worst_price_of_fairness"] + 1e-9
     # with different values it does not apply, and is marked so (nash exceeds it here)
-    table = compare(build(**POOL), ["nash"])
+    table = compare(build(**POOL), rules=["nash"]).table
     assert not table.loc["nash", "worst_price_applies"]
     assert table.loc["nash", "price_of_fairness"] > table.loc["nash", "worst_price_of_fairness"]
 

@@ -20,14 +20,14 @@ def _two_units(**extra):
 
 def test_utilitarian_without_floor_starves_the_low_value_unit():
     # a is worth more: a 40 (all it asks), b the remaining 10.
-    r = allocator.solve(_two_units(), "utilitarian")
+    r = allocator.solve(_two_units(), rule="utilitarian")
     assert allocated(r) == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
 
 
 def test_floor_binding_forces_utilitarian_to_give_the_floor():
     # floor 0.5: b >= 0.5 * 40 = 20, so a gets 50 - 20 = 30. Value 2*30 + 20 = 80.
     s = _two_units()
-    r = allocator.solve(s, "utilitarian", constraints=[{"type": "floor", "share": 0.5}])
+    r = allocator.solve(s, rule="utilitarian", constraints=[{"type": "floor", "share": 0.5}])
     assert_feasible(s, r)
     assert allocated(r) == pytest.approx({"a": 30, "b": 20}, abs=1e-4)
     assert r.metrics["total_value"] == pytest.approx(80, rel=1e-6)
@@ -36,16 +36,16 @@ def test_floor_binding_forces_utilitarian_to_give_the_floor():
 
 def test_floor_slack_changes_nothing():
     # floor 0.2: b >= 8, and utilitarian already gives b 10.
-    r = allocator.solve(_two_units(), "utilitarian", constraints=[{"type": "floor", "share": 0.2}])
+    r = allocator.solve(_two_units(), rule="utilitarian", constraints=[{"type": "floor", "share": 0.2}])
     assert allocated(r) == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
     assert r.metrics["total_value"] == pytest.approx(90, rel=1e-6)
 
 
 def test_floor_from_the_scenario_is_used_by_default_and_can_be_overridden():
     s = _two_units(constraints=[{"type": "floor", "share": 0.5}])
-    assert allocated(allocator.solve(s, "utilitarian")) == pytest.approx({"a": 30, "b": 20}, abs=1e-4)
+    assert allocated(allocator.solve(s, rule="utilitarian")) == pytest.approx({"a": 30, "b": 20}, abs=1e-4)
     # constraints=[] drops the scenario's own
-    assert allocated(allocator.solve(s, "utilitarian", constraints=[])) == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
+    assert allocated(allocator.solve(s, rule="utilitarian", constraints=[])) == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
 
 
 def test_floor_restricted_to_one_resource():
@@ -55,12 +55,12 @@ def test_floor_restricted_to_one_resource():
         {"id": "a", "demand": {"food": 40, "water": 40}, "value": {"food": 2, "water": 2}},
         {"id": "b", "demand": {"food": 40, "water": 40}, "value": {"food": 1, "water": 1}},
     ])
-    r = allocator.solve(s, "utilitarian", constraints=[{"type": "floor", "share": 0.5, "resource": "food"}])
+    r = allocator.solve(s, rule="utilitarian", constraints=[{"type": "floor", "share": 0.5, "resource": "food"}])
     assert_feasible(s, r)
     assert allocated(r, "food") == pytest.approx({"a": 30, "b": 20}, abs=1e-4)
     assert allocated(r, "water") == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
     # unrestricted, the floor binds for both resources
-    r = allocator.solve(s, "utilitarian", constraints=[{"type": "floor", "share": 0.5}])
+    r = allocator.solve(s, rule="utilitarian", constraints=[{"type": "floor", "share": 0.5}])
     assert allocated(r, "water") == pytest.approx({"a": 30, "b": 20}, abs=1e-4)
 
 
@@ -73,7 +73,7 @@ def test_floor_binds_under_maxmin_over_a_group():
         {"id": "b", "demand": 30, "groups": {"region": "north"}},
         {"id": "c", "demand": 60, "groups": {"region": "south"}},
     ])
-    r = allocator.solve(s, {"name": "maxmin", "over": "region"}, constraints=[{"type": "floor", "share": 0.4}])
+    r = allocator.solve(s, rule={"name": "maxmin", "over": "region"}, constraints=[{"type": "floor", "share": 0.4}])
     assert_feasible(s, r)
     assert allocated(r) == pytest.approx({"a": 8, "b": 12, "c": 30}, rel=1e-5)
     assert r.metrics["total_value"] == pytest.approx(58, rel=1e-5)
@@ -95,9 +95,9 @@ def test_group_floor_binding():
     # group_floor 0.5: G2 >= 20 (b first: b = 20, c = 0) and G1 >= 20; a gets the other 30.
     # value = 3*30 + 2*20 = 130 (was 3*40 + 2*10 = 140).
     s = _grouped()
-    free = allocator.solve(s, "utilitarian")
+    free = allocator.solve(s, rule="utilitarian")
     assert allocated(free) == pytest.approx({"a": 40, "b": 10, "c": 0}, abs=1e-4)
-    r = allocator.solve(s, "utilitarian", constraints=[{"type": "group_floor", "attribute": "g", "share": 0.5}])
+    r = allocator.solve(s, rule="utilitarian", constraints=[{"type": "group_floor", "attribute": "g", "share": 0.5}])
     assert_feasible(s, r)
     assert allocated(r) == pytest.approx({"a": 30, "b": 20, "c": 0}, abs=1e-4)
     assert group_fills(r, "g") == pytest.approx({"G1": 0.75, "G2": 0.5}, rel=1e-5)
@@ -106,7 +106,7 @@ def test_group_floor_binding():
 
 def test_group_floor_slack():
     # share 0.2: G2 >= 8, and b already has 10.
-    r = allocator.solve(_grouped(), "utilitarian", constraints=[{"type": "group_floor", "attribute": "g", "share": 0.2}])
+    r = allocator.solve(_grouped(), rule="utilitarian", constraints=[{"type": "group_floor", "attribute": "g", "share": 0.2}])
     assert allocated(r) == pytest.approx({"a": 40, "b": 10, "c": 0}, abs=1e-4)
 
 
@@ -124,7 +124,7 @@ def test_group_floor_binds_under_leximin(network):
                      {"unit": "b", "site": "s2"}, {"unit": "c", "site": "s2"}]}
     s = build(doc)
     for solver in ("highs", "pulp"):
-        r = allocator.solve(s, "leximin", solver=solver,
+        r = allocator.solve(s, rule="leximin", solver=solver,
                             constraints=[{"type": "group_floor", "attribute": "grp", "share": 0.65}])
         assert_feasible(s, r)
         assert fills(r) == pytest.approx({"a": 0.5, "b": 0.8, "c": 0.7}, rel=1e-5)
@@ -138,7 +138,7 @@ def test_group_floor_restricted_to_one_resource():
         {"id": "b", "demand": {"food": 20, "water": 20}, "value": {"food": 2, "water": 2}, "groups": {"g": "G2"}},
         {"id": "c", "demand": {"food": 20, "water": 20}, "value": {"food": 1, "water": 1}, "groups": {"g": "G2"}},
     ])
-    r = allocator.solve(s, "utilitarian",
+    r = allocator.solve(s, rule="utilitarian",
                         constraints=[{"type": "group_floor", "attribute": "g", "share": 0.5, "resource": "food"}])
     assert allocated(r, "food") == pytest.approx({"a": 30, "b": 20, "c": 0}, abs=1e-4)
     assert allocated(r, "water") == pytest.approx({"a": 40, "b": 10, "c": 0}, abs=1e-4)
@@ -156,7 +156,7 @@ def _gap_case():
 
 
 def test_gap_case_baseline():
-    r = allocator.solve(_gap_case(), "utilitarian")
+    r = allocator.solve(_gap_case(), rule="utilitarian")
     assert allocated(r) == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
     assert r.metrics["max_group_gap"]["g"] == pytest.approx(5 / 6, rel=1e-5)
     assert r.metrics["min_group_ratio"]["g"] == pytest.approx(1 / 6, rel=1e-5)
@@ -167,7 +167,7 @@ def test_group_gap_binding_changes_utilitarian_answer():
     # a earns 2 per unit of supply, b 1, so push F1 as high as the gap allows: F1 = F2 + 0.1,
     # 40 (F2 + 0.1) + 60 F2 = 50 -> F2 = 0.46, F1 = 0.56 -> a = 22.4, b = 27.6, value 72.4.
     s = _gap_case()
-    r = allocator.solve(s, "utilitarian", constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0.1}])
+    r = allocator.solve(s, rule="utilitarian", constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0.1}])
     assert_feasible(s, r)
     assert allocated(r) == pytest.approx({"a": 22.4, "b": 27.6}, rel=1e-5)
     assert group_fills(r, "g") == pytest.approx({"G1": 0.56, "G2": 0.46}, rel=1e-5)
@@ -177,13 +177,13 @@ def test_group_gap_binding_changes_utilitarian_answer():
 
 
 def test_group_gap_slack():
-    r = allocator.solve(_gap_case(), "utilitarian", constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0.9}])
+    r = allocator.solve(_gap_case(), rule="utilitarian", constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0.9}])
     assert allocated(r) == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
 
 
 def test_group_gap_zero_forces_equal_group_rates():
     # max_gap 0: F1 = F2 = 50/100 = 0.5 (using all supply is optimal since values are positive)
-    r = allocator.solve(_gap_case(), "utilitarian", constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0}])
+    r = allocator.solve(_gap_case(), rule="utilitarian", constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0}])
     assert group_fills(r, "g") == pytest.approx({"G1": 0.5, "G2": 0.5}, rel=1e-5)
 
 
@@ -191,7 +191,7 @@ def test_group_ratio_binding_gives_min_over_max_at_least_ratio():
     # min_ratio 0.5: F2 >= 0.5 F1, and utilitarian wants F1 high: F2 = F1 / 2,
     # 40 F1 + 60 F1 / 2 = 70 F1 = 50 -> F1 = 5/7, F2 = 5/14; a = 200/7, b = 150/7, value 550/7.
     s = _gap_case()
-    r = allocator.solve(s, "utilitarian", constraints=[{"type": "group_ratio", "attribute": "g", "min_ratio": 0.5}])
+    r = allocator.solve(s, rule="utilitarian", constraints=[{"type": "group_ratio", "attribute": "g", "min_ratio": 0.5}])
     assert_feasible(s, r)
     assert allocated(r) == pytest.approx({"a": 200 / 7, "b": 150 / 7}, rel=1e-5)
     g = group_fills(r, "g")
@@ -202,13 +202,13 @@ def test_group_ratio_binding_gives_min_over_max_at_least_ratio():
 
 def test_group_ratio_four_fifths():
     # 0.8: 40 F1 + 60 * 0.8 F1 = 88 F1 = 50 -> F1 = 25/44, F2 = 20/44
-    r = allocator.solve(_gap_case(), "utilitarian", constraints=[{"type": "group_ratio", "attribute": "g", "min_ratio": 0.8}])
+    r = allocator.solve(_gap_case(), rule="utilitarian", constraints=[{"type": "group_ratio", "attribute": "g", "min_ratio": 0.8}])
     assert group_fills(r, "g") == pytest.approx({"G1": 25 / 44, "G2": 20 / 44}, rel=1e-5)
 
 
 def test_group_ratio_slack():
     # 1/6 >= 0.1 already
-    r = allocator.solve(_gap_case(), "utilitarian", constraints=[{"type": "group_ratio", "attribute": "g", "min_ratio": 0.1}])
+    r = allocator.solve(_gap_case(), rule="utilitarian", constraints=[{"type": "group_ratio", "attribute": "g", "min_ratio": 0.1}])
     assert allocated(r) == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
 
 
@@ -218,13 +218,13 @@ def test_group_gap_and_ratio_restricted_to_one_resource():
         {"id": "a", "demand": {"food": 40, "water": 40}, "value": {"food": 2, "water": 2}, "groups": {"g": "G1"}},
         {"id": "b", "demand": {"food": 60, "water": 60}, "value": {"food": 1, "water": 1}, "groups": {"g": "G2"}},
     ])
-    r = allocator.solve(s, "utilitarian",
+    r = allocator.solve(s, rule="utilitarian",
                         constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0.1, "resource": "water"}])
     assert allocated(r, "food") == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
     assert allocated(r, "water") == pytest.approx({"a": 22.4, "b": 27.6}, rel=1e-5)
     # the reported metric is the worst resource: food still has gap 5/6
     assert r.metrics["max_group_gap"]["g"] == pytest.approx(5 / 6, rel=1e-5)
-    r = allocator.solve(s, "utilitarian",
+    r = allocator.solve(s, rule="utilitarian",
                         constraints=[{"type": "group_ratio", "attribute": "g", "min_ratio": 0.5, "resource": "food"}])
     assert allocated(r, "food") == pytest.approx({"a": 200 / 7, "b": 150 / 7}, rel=1e-5)
     assert allocated(r, "water") == pytest.approx({"a": 40, "b": 10}, abs=1e-4)
@@ -237,7 +237,7 @@ def test_group_gap_and_ratio_restricted_to_one_resource():
 def test_two_constraints_of_the_same_kind_on_one_attribute_both_apply(pair):
     # The stricter one decides: same answers as the single binding constraint above.
     s = _grouped() if pair[0]["type"] == "group_floor" else _gap_case()
-    r = allocator.solve(s, "utilitarian", constraints=pair)
+    r = allocator.solve(s, rule="utilitarian", constraints=pair)
     if pair[0]["type"] == "group_floor":
         assert allocated(r) == pytest.approx({"a": 30, "b": 20, "c": 0}, abs=1e-4)
     else:
@@ -250,7 +250,7 @@ def test_constraints_combine_with_every_rule():
 
     s = shipped("tutorial")
     for rule in ["utilitarian", "proportional", "maxmin", "leximin"]:
-        r = allocator.solve(s, rule, constraints=[{"type": "floor", "share": 0.3},
+        r = allocator.solve(s, rule=rule, constraints=[{"type": "floor", "share": 0.3},
                                                   {"type": "group_gap", "attribute": "rurality", "max_gap": 0.0}])
         assert_feasible(s, r)
         assert r.metrics["max_group_gap"]["rurality"] <= 1e-5
@@ -271,7 +271,7 @@ def test_infeasible_floor_is_named_with_largest_feasible_share_pool(solver):
     # pool 60 for 40 + 60: nobody can be above 0.6 for everyone -> floor 0.7 cannot hold; 0.6 can.
     s = build(supply={"food": 60}, units=[{"id": "a", "demand": 40}, {"id": "b", "demand": 60}])
     with pytest.raises(allocator.InfeasibleError) as info:
-        allocator.solve(s, "maxmin", constraints=[{"type": "floor", "share": 0.7}], solver=solver)
+        allocator.solve(s, rule="maxmin", constraints=[{"type": "floor", "share": 0.7}], solver=solver)
     err = info.value
     assert err.conflicting == ["floor(share=0.7)"]
     assert _largest(err) == pytest.approx(0.6, abs=1e-3)
@@ -281,10 +281,10 @@ def test_infeasible_floor_is_named_with_largest_feasible_share_pool(solver):
 @pytest.mark.parametrize("rule", ["utilitarian", "proportional", "maxmin", "leximin"])
 def test_infeasible_floor_reports_the_true_maxmin_level_on_a_network(network, rule):
     # the network's maxmin level is 0.5 (a's only site holds 10 of its 20); ask for 0.6.
-    level = allocator.solve(network, "maxmin").metrics["min_fill_rate"]
+    level = allocator.solve(network, rule="maxmin").metrics["min_fill_rate"]
     assert level == pytest.approx(0.5, rel=1e-5)
     with pytest.raises(allocator.InfeasibleError) as info:
-        allocator.solve(network, rule, constraints=[{"type": "floor", "share": 0.6}])
+        allocator.solve(network, rule=rule, constraints=[{"type": "floor", "share": 0.6}])
     assert info.value.conflicting == ["floor(share=0.6)"]
     assert _largest(info.value) == pytest.approx(level, abs=1e-3)
     assert _largest(info.value) <= level + 1e-6  # "at most" must itself be feasible
@@ -295,7 +295,7 @@ def test_infeasible_group_floor_largest_share():
     # -> s <= 0.625.
     s = _grouped()
     with pytest.raises(allocator.InfeasibleError) as info:
-        allocator.solve(s, "maxmin", constraints=[{"type": "group_floor", "attribute": "g", "share": 0.7}])
+        allocator.solve(s, rule="maxmin", constraints=[{"type": "group_floor", "attribute": "g", "share": 0.7}])
     assert info.value.conflicting == ["group_floor(attribute=g, share=0.7)"]
     assert _largest(info.value) == pytest.approx(0.625, abs=1e-3)
 
@@ -305,7 +305,7 @@ def test_infeasible_floor_alongside_an_innocent_constraint():
     # so only the floor is named, and the largest share is still 0.625.
     s = _grouped()
     with pytest.raises(allocator.InfeasibleError) as info:
-        allocator.solve(s, "utilitarian", constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0.2},
+        allocator.solve(s, rule="utilitarian", constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0.2},
                                                       {"type": "floor", "share": 0.8}])
     assert info.value.conflicting == ["floor(share=0.8)"]
     assert _largest(info.value) == pytest.approx(0.625, abs=1e-3)
@@ -345,9 +345,9 @@ def test_constraints_conflicting_only_together_are_both_named(solver):
     gap = {"type": "group_gap", "attribute": "g2", "max_gap": 0.1}
     # each alone holds
     for c in (floor, gfloor, gap):
-        assert_feasible(s, allocator.solve(s, "maxmin", constraints=[c], solver=solver))
+        assert_feasible(s, allocator.solve(s, rule="maxmin", constraints=[c], solver=solver))
     with pytest.raises(allocator.InfeasibleError) as info:
-        allocator.solve(s, "maxmin", constraints=[floor, gfloor, gap], solver=solver)
+        allocator.solve(s, rule="maxmin", constraints=[floor, gfloor, gap], solver=solver)
     err = info.value
     assert sorted(err.conflicting) == sorted(["group_floor(attribute=g1, share=0.5)",
                                               "group_gap(attribute=g2, max_gap=0.1)"])
@@ -364,9 +364,9 @@ def test_proportional_clash_with_a_feasible_constraint_is_explained(solver):
     s = build(resources=[{"id": "food"}, {"id": "water"}], supply={"food": 10, "water": 1},
               units=[{"id": "a", "demand": {"food": 10, "water": 10}}])
     floor = [{"type": "floor", "share": 0.5, "resource": "food"}]
-    assert fills(allocator.solve(s, "maxmin", constraints=floor), "food") == pytest.approx({"a": 1.0})
+    assert fills(allocator.solve(s, rule="maxmin", constraints=floor), "food") == pytest.approx({"a": 1.0})
     with pytest.raises(allocator.InfeasibleError) as info:
-        allocator.solve(s, "proportional", constraints=floor, solver=solver)
+        allocator.solve(s, rule="proportional", constraints=floor, solver=solver)
     # the rule is named with the constraint, and the strictest share that equal rates allow is 0.1
     assert info.value.conflicting == ["proportional()", "floor(share=0.5, resource=food)"]
     assert "round-off" not in str(info.value)
@@ -375,15 +375,15 @@ def test_proportional_clash_with_a_feasible_constraint_is_explained(solver):
 
 def test_unknown_attribute_in_a_constraint_argument_is_a_scenario_error():
     with pytest.raises(allocator.ScenarioError) as info:
-        allocator.solve(_grouped(), "maxmin", constraints=[{"type": "group_gap", "attribute": "nope", "max_gap": 0.1}])
+        allocator.solve(_grouped(), rule="maxmin", constraints=[{"type": "group_gap", "attribute": "nope", "max_gap": 0.1}])
     assert any("nope" in i.message for i in info.value.issues)
 
 
 def test_unknown_constraint_type_as_argument_is_a_usage_error():
     with pytest.raises(allocator.UsageError, match="ceiling"):
-        allocator.solve(_grouped(), "maxmin", constraints=[{"type": "ceiling", "share": 0.1}])
+        allocator.solve(_grouped(), rule="maxmin", constraints=[{"type": "ceiling", "share": 0.1}])
 
 
 def test_share_out_of_range_is_rejected():
     with pytest.raises(allocator.UsageError, match="share"):
-        allocator.solve(_grouped(), "maxmin", constraints=[{"type": "floor", "share": 1.5}])
+        allocator.solve(_grouped(), rule="maxmin", constraints=[{"type": "floor", "share": 1.5}])

@@ -36,7 +36,7 @@ def test_on_a_feasible_scenario_the_floor_limit_is_the_maxmin_level():
     scenario = shipped("food-bank")
     found = diagnose(scenario)
     assert found.feasible and found.conflicting == []
-    level = allocator.solve(scenario, "maxmin").equity["level"]
+    level = allocator.solve(scenario, rule="maxmin").equity["level"]
     assert found.limits.set_index("constraint").loc["floor", "limit"] == pytest.approx(level, abs=2e-4)
     ratios = found.limits[found.limits["parameter"] == "min_ratio"]
     assert set(ratios["constraint"]) == {"group_ratio(attribute=region)", "group_ratio(attribute=rurality)"}

@@ -24,7 +24,7 @@ def test_sites_that_match_their_demand_leave_no_gap_to_explain():
                             {"id": "b", "demand": 10, "groups": {"town": "south"}}],
                      sites=[{"id": "n", "supply": {"food": 5}}, {"id": "s", "supply": {"food": 5}}],
                      links=[{"unit": "a", "site": "n"}, {"unit": "b", "site": "s"}], groups=["town"])
-    d = disparity(scenario, "town", "maxmin")
+    d = disparity(scenario, "town", rule="maxmin")
     assert d.gap == pytest.approx(0.0, abs=1e-7)  # sites match demand: no gap to explain
     assert sum(d.parts.values()) + d.remains == pytest.approx(d.gap, abs=1e-9)
 
@@ -34,7 +34,7 @@ def test_the_rule_alone_makes_the_gap():
     scenario = build(units=[{"id": "a", "demand": 10, "value": 3, "groups": {"g": "x"}},
                             {"id": "b", "demand": 10, "value": 1, "groups": {"g": "y"}}],
                      supply={"food": 10}, groups=["g"])
-    d = disparity(scenario, "g", "utilitarian")
+    d = disparity(scenario, "g", rule="utilitarian")
     assert d.gap == pytest.approx(1.0, abs=1e-6)
     assert d.parts == pytest.approx({"access": 0.0, "location": 0.0, "rule": 1.0}, abs=1e-6)
     assert d.remains == pytest.approx(0.0, abs=1e-6)
@@ -51,8 +51,8 @@ def test_demand_weighted_location_separates_location_from_access():
                      sites=[{"id": "n", "supply": {"food": 2}}, {"id": "s", "supply": {"food": 13}}],
                      links=[{"unit": "a", "site": "n"}, {"unit": "b", "site": "s"}, {"unit": "c", "site": "s"},
                             {"unit": "b", "site": "n"}], groups=["town"])
-    pooled = disparity(scenario, "town", "maxmin")
-    moved = disparity(scenario, "town", "maxmin", location="demand")
+    pooled = disparity(scenario, "town", rule="maxmin")
+    moved = disparity(scenario, "town", rule="maxmin", location="demand")
     assert pooled.parts["access"] == pytest.approx(pooled.parts["location"], abs=1e-9)
     assert moved.gap == pytest.approx(pooled.gap, abs=1e-9)
     for d in (pooled, moved):
@@ -73,9 +73,9 @@ def grouped(draw):
 @given(grouped(), st.sampled_from(["maxmin", "leximin"]), st.sampled_from(["pool", "demand"]))
 def test_the_parts_always_add_up_to_the_gap(doc, rule, location):
     scenario = build(**doc)
-    d = disparity(scenario, "g", rule, location=location)
+    d = disparity(scenario, "g", rule=rule, location=location)
     assert d.remains + sum(d.parts.values()) == pytest.approx(d.gap, abs=1e-9)
-    assert d.gap == pytest.approx(allocator.solve(scenario, rule).metrics["max_group_gap"]["g"], abs=1e-9)
+    assert d.gap == pytest.approx(allocator.solve(scenario, rule=rule).metrics["max_group_gap"]["g"], abs=1e-9)
     assert len(d.variants) == 8
 
 

@@ -197,17 +197,17 @@ def test_demand_noise_out_of_range_names_cv(tmp_path):
 
 
 def test_an_occupied_simulation_folder_names_resume_and_force(tmp_path):
-    from allocator.simulation.api import run_simulation
+    from allocator.simulation.api import simulate
 
     scenario, out = allocator.load_scenario(UNCERTAIN), tmp_path / "sim"
-    run_simulation(scenario, ["maxmin"], draws=2, shard_size=1, out=out)
+    simulate(scenario, rules=["maxmin"], draws=2, shard_size=1, out=out)
     with pytest.raises(OutputExistsError) as info:
-        run_simulation(scenario, ["maxmin"], draws=2, shard_size=1, out=out)
+        simulate(scenario, rules=["maxmin"], draws=2, shard_size=1, out=out)
     text = library_message(info.value)
     assert "resume=True to continue that simulation, force=True to replace it" in text
     assert info.value.parameters == ("resume", "force")
     with pytest.raises(UsageError) as info:
-        run_simulation(scenario, ["maxmin"], draws=3, shard_size=1, out=out, resume=True)
+        simulate(scenario, rules=["maxmin"], draws=3, shard_size=1, out=out, resume=True)
     assert "or use force=True to start again" in library_message(info.value)
     again = run("simulate", UNCERTAIN, "--rules", "maxmin", "--draws", "2", "--shard-size", "1", "--out", out)
     assert again.exit_code == 2 and "--resume to continue that simulation, --force to replace it" in again.output
@@ -224,7 +224,7 @@ def test_an_interrupted_simulation_names_resume(tmp_path, monkeypatch):
             raise KeyboardInterrupt
 
     with pytest.raises(SimulationInterrupted) as info:
-        api.run_simulation(allocator.load_scenario(UNCERTAIN), ["maxmin"], draws=4, shard_size=1,
+        api.simulate(allocator.load_scenario(UNCERTAIN), rules=["maxmin"], draws=4, shard_size=1,
                            out=tmp_path / "sim", progress=stop)
     assert library_message(info.value).endswith("run again with resume=True")
 
@@ -257,11 +257,11 @@ class _DeadPool:
 
 def test_a_lost_worker_names_resume_and_exits_6(tmp_path, monkeypatch):
     from allocator.simulation import engines
-    from allocator.simulation.api import run_simulation
+    from allocator.simulation.api import simulate
 
     monkeypatch.setattr(engines, "ProcessPoolExecutor", _DeadPool)
     with pytest.raises(WorkerLost) as info:
-        run_simulation(allocator.load_scenario(UNCERTAIN), ["maxmin"], draws=4, shard_size=2, engine="processes",
+        simulate(allocator.load_scenario(UNCERTAIN), rules=["maxmin"], draws=4, shard_size=2, engine="processes",
                        workers=2, out=tmp_path / "sim")
     assert library_message(info.value).endswith("run again with resume=True")
     result = run("simulate", UNCERTAIN, "--rules", "maxmin", "--draws", "4", "--shard-size", "2",
@@ -272,7 +272,7 @@ def test_a_lost_worker_names_resume_and_exits_6(tmp_path, monkeypatch):
 
 def test_a_time_limit_with_nothing_found_names_time_limit(tmp_path):
     with pytest.raises(SolverError) as info:
-        allocator.solve(_scenario(tmp_path), "maxmin", time_limit=1e-300)
+        allocator.solve(_scenario(tmp_path), rule="maxmin", time_limit=1e-300)
     text = library_message(info.value)
     assert "allow more time with a larger time_limit" in text and info.value.parameters == ("time_limit",)
     result = run("solve", _scenario(tmp_path), "--rule", "maxmin", "--time-limit", "1e-300")
@@ -296,7 +296,7 @@ def test_round_off_in_a_later_stage_names_the_other_solver(tmp_path, monkeypatch
     monkeypatch.setattr(diagnose, "_Oracle", Feasible)
     monkeypatch.setattr(api, "run_rule", infeasible_stage)
     with pytest.raises(InfeasibleError) as info:
-        allocator.solve(_scenario(tmp_path), "maxmin")
+        allocator.solve(_scenario(tmp_path), rule="maxmin")
     assert 'try the other backend (solver="pulp")' in library_message(info.value)
     assert info.value.parameters == ("solver",) and 'solver="pulp"' in info.value.explanation[0]
     result = run("solve", _scenario(tmp_path), "--rule", "maxmin")
@@ -315,7 +315,7 @@ def test_a_failed_own_check_is_an_internal_error_and_exits_7(tmp_path, monkeypat
     monkeypatch.setattr(bottleneck, "solve_by_bottlenecks", short_by_a_tenth)
     path = _scenario(tmp_path, LEVELS)
     with pytest.raises(InternalError, match="allocator's own check failed"):
-        allocator.solve(path, {"name": "leximin", "method": "flow"})
+        allocator.solve(path, rule={"name": "leximin", "method": "flow"})
     out = tmp_path / "out"
     result = run("solve", path, "--rule", "{name: leximin, method: flow}", "--out", out)
     assert result.exit_code == 7, result.output

@@ -25,7 +25,7 @@ def test_each_household_gets_at_most_one_intervention_and_the_best_assignment_by
     scenario = build(resources=INTERVENTIONS, exclusive=["prevention", "rehousing", "shelter"], groups=["race"],
                      units=[_household("h1", "x", 5, 3, 1), _household("h2", "y", 4, 4, 1)],
                      supply={"prevention": 1, "rehousing": 1, "shelter": 2})
-    result = allocator.solve(scenario, "utilitarian")
+    result = allocator.solve(scenario, rule="utilitarian")
     table = result.allocations.set_index(["unit", "resource"])["allocated"]
     assert table[("h1", "prevention")] == 1 and table[("h2", "rehousing")] == 1
     assert table.groupby(level="unit").sum().tolist() == [1, 1]  # never two, although shelter has room
@@ -48,16 +48,16 @@ def test_benefit_rates_and_a_benefit_gap_by_hand():
     scenario = build(resources=INTERVENTIONS, exclusive=["prevention", "rehousing", "shelter"], groups=["race"],
                      units=[_household("h1", "x", 5, 1, 1), _household("h2", "y", 4, 3, 1)],
                      supply={"prevention": 1, "rehousing": 1, "shelter": 0})
-    free = allocator.solve(scenario, "utilitarian")
+    free = allocator.solve(scenario, rule="utilitarian")
     assert free.metrics["total_value"] == pytest.approx(8)
     assert free.metrics["max_benefit_gap"]["race"] == pytest.approx(0.25)
-    gapped = allocator.solve(scenario, "utilitarian", constraints=[{"type": "group_gap", "attribute": "race",
+    gapped = allocator.solve(scenario, rule="utilitarian", constraints=[{"type": "group_gap", "attribute": "race",
                                                                      "max_gap": 0.2, "measure": "benefit"}])
     assert gapped.metrics["total_value"] == pytest.approx(1)
     assert gapped.metrics["max_benefit_gap"]["race"] <= 0.2 + 1e-9
     assert allocated(gapped, "rehousing") == {"h1": 1, "h2": 0}
     with pytest.raises(allocator.UsageError, match="covers every resource"):
-        allocator.solve(scenario, "utilitarian", constraints=[{"type": "group_gap", "attribute": "race",
+        allocator.solve(scenario, rule="utilitarian", constraints=[{"type": "group_gap", "attribute": "race",
                                                                "max_gap": 0.4, "measure": "benefit",
                                                                "resource": "shelter"}])
 

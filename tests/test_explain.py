@@ -31,7 +31,7 @@ def _reasons(explanation):
 
 def test_reasons_without_constraints():
     # a can only use s1 (6 lb): used up. b gets all 10 from s2. far reaches no site.
-    e = allocator.solve(build(**NETWORK), "utilitarian").explain()
+    e = allocator.solve(build(**NETWORK), rule="utilitarian").explain()
     assert _reasons(e) == {"a": "sites_used_up", "b": "demand_met", "c": "demand_met", "far": "unreachable"}
     assert e.units.set_index("unit").loc["a", "sites"] == "s1"
     s2 = e.sites.set_index("site").loc["s2"]
@@ -40,7 +40,7 @@ def test_reasons_without_constraints():
 
 def test_a_group_cap_is_named_and_the_stock_it_strands():
     # group x = a (+ far, unreachable): 6 of 13 at most. The gap caps group y at that + 0.1
-    e = allocator.solve(build(**NETWORK), "utilitarian", constraints=GAP).explain()
+    e = allocator.solve(build(**NETWORK), rule="utilitarian", constraints=GAP).explain()
     assert _reasons(e)["b"] == "group_capped" and _reasons(e)["c"] == "group_capped"
     assert "group g=y is capped by group_gap" in e.sites.set_index("site").loc["s2", "unused_reason"]
     assert e.constraints["binding"].tolist() == [True]
@@ -48,19 +48,19 @@ def test_a_group_cap_is_named_and_the_stock_it_strands():
 
 def test_marginal_value_of_supply_matches_a_re_solve():
     # one more lb at s1 raises group x, so the gap lets group y have 14/13 more: 1 + 14/13
-    base = allocator.solve(_with_supply(6), "utilitarian", constraints=GAP)
+    base = allocator.solve(_with_supply(6), rule="utilitarian", constraints=GAP)
     marginal = base.explain().sites.set_index("site").loc["s1", "marginal_value"]
     assert marginal == pytest.approx(1 + 14 / 13, rel=1e-5)
-    bumped = allocator.solve(_with_supply(6.1), "utilitarian", constraints=GAP)
+    bumped = allocator.solve(_with_supply(6.1), rule="utilitarian", constraints=GAP)
     gain = (bumped.metrics["total_value"] - base.metrics["total_value"]) / 0.1
     assert gain == pytest.approx(marginal, rel=1e-4)
     assert base.explain().sites.set_index("site").loc["s2", "marginal_value"] == 0.0  # s2 has stock left
 
 
 def test_shadow_price_of_a_gap_matches_a_re_solve():
-    base = allocator.solve(build(**NETWORK), "utilitarian", constraints=GAP)
+    base = allocator.solve(build(**NETWORK), rule="utilitarian", constraints=GAP)
     price = base.explain().constraints.iloc[0]["shadow_price"]
-    looser = allocator.solve(build(**NETWORK), "utilitarian",
+    looser = allocator.solve(build(**NETWORK), rule="utilitarian",
                              constraints=[{**GAP[0], "max_gap": 0.11}])
     assert price == pytest.approx((looser.metrics["total_value"] - base.metrics["total_value"]) / 0.01, rel=1e-4)
     assert price == pytest.approx(14, rel=1e-5)  # group y's demand: each point of gap is 0.14 lb
@@ -70,9 +70,9 @@ def test_shadow_price_of_a_floor_matches_a_re_solve():
     # values 3 and 1, 12 lb for 10 + 10: utilitarian gives b only its floor (5) and a the rest (7);
     # each point of floor moves 0.1 lb from a (value 3) to b (value 1): -0.2, so -20 per unit of share
     doc = dict(units=[{"id": "a", "demand": 10, "value": 3}, {"id": "b", "demand": 10}], supply={"food": 12})
-    base = allocator.solve(build(**doc), "utilitarian", constraints=[{"type": "floor", "share": 0.5}])
+    base = allocator.solve(build(**doc), rule="utilitarian", constraints=[{"type": "floor", "share": 0.5}])
     price = base.explain().constraints.iloc[0]["shadow_price"]
-    stricter = allocator.solve(build(**doc), "utilitarian", constraints=[{"type": "floor", "share": 0.51}])
+    stricter = allocator.solve(build(**doc), rule="utilitarian", constraints=[{"type": "floor", "share": 0.51}])
     assert price == pytest.approx((stricter.metrics["total_value"] - base.metrics["total_value"]) / 0.01, rel=1e-4)
     assert price == pytest.approx(-20, rel=1e-5)
     assert _reasons(base.explain()) == {"a": "sites_used_up", "b": "sites_used_up"}  # the pool is used up
@@ -80,7 +80,7 @@ def test_shadow_price_of_a_floor_matches_a_re_solve():
 
 def test_held_at_the_equity_level():
     e = allocator.solve(build(units=[{"id": "a", "demand": 4}, {"id": "b", "demand": 8}], supply={"food": 6}),
-                        "maxmin").explain()
+                        rule="maxmin").explain()
     assert _reasons(e) == {"a": "held_at_level", "b": "held_at_level"}
     assert "50.0%" in e.units["reason"].iloc[0]
 
@@ -88,7 +88,7 @@ def test_held_at_the_equity_level():
 def test_max_flow_results_are_explained_through_their_lp():
     scenario = build(units=[{"id": "a", "demand": 4}, {"id": "b", "demand": 8}],
                      sites=[{"id": "s", "supply": {"food": 6}}])
-    e = allocator.solve(scenario, {"name": "maxmin", "method": "flow"}).explain()
+    e = allocator.solve(scenario, rule={"name": "maxmin", "method": "flow"}).explain()
     assert set(_reasons(e).values()) == {"held_at_level"}
 
 
@@ -119,18 +119,18 @@ BENEFIT_GAP = [{"type": "group_gap", "attribute": "race", "max_gap": 0.2, "measu
 
 
 def test_a_benefit_cap_is_named_and_priced():
-    base = allocator.solve(_households(True), "utilitarian", constraints=BENEFIT_GAP)
+    base = allocator.solve(_households(True), rule="utilitarian", constraints=BENEFIT_GAP)
     e = base.explain()
     assert "group_capped" in set(e.units["reason_code"])
     assert "race=x" in " ".join(e.units.loc[e.units["reason_code"] == "group_capped", "reason"])
     price = e.constraints.iloc[0]["shadow_price"]
-    looser = allocator.solve(_households(True), "utilitarian", constraints=[{**BENEFIT_GAP[0], "max_gap": 0.21}])
+    looser = allocator.solve(_households(True), rule="utilitarian", constraints=[{**BENEFIT_GAP[0], "max_gap": 0.21}])
     assert price == pytest.approx((looser.metrics["total_value"] - base.metrics["total_value"]) / 0.01, rel=1e-4)
 
 
 def test_whole_unit_results_are_explained_without_prices():
     # branch and bound gives no duals: every pair still gets a reason, no constraint is priced
-    e = allocator.solve(_households(False), "utilitarian", constraints=BENEFIT_GAP).explain()
+    e = allocator.solve(_households(False), rule="utilitarian", constraints=BENEFIT_GAP).explain()
     assert set(e.units["reason_code"]) <= {"rule", "demand_met", "sites_used_up", "group_capped"}
     assert e.constraints["binding"].tolist() == [None]  # unknown, not "does not bind"
     assert any("No prices" in sentence for sentence in e.sentences)
@@ -141,16 +141,16 @@ def test_benefit_floor_prices_match_a_re_solve():
     scenario = build(units=[{"id": "a", "demand": 4, "value": 3, "groups": {"g": "x"}},
                             {"id": "b", "demand": 6, "value": 2, "groups": {"g": "y"}}], supply={"food": 5}, groups=["g"])
     spec = {"type": "group_floor", "attribute": "g", "share": 0.3, "measure": "benefit"}
-    base = allocator.solve(scenario, "utilitarian", constraints=[spec])
+    base = allocator.solve(scenario, rule="utilitarian", constraints=[spec])
     price = base.explain().constraints.iloc[0]["shadow_price"]
-    stricter = allocator.solve(scenario, "utilitarian", constraints=[{**spec, "share": 0.31}])
+    stricter = allocator.solve(scenario, rule="utilitarian", constraints=[{**spec, "share": 0.31}])
     assert price == pytest.approx((stricter.metrics["total_value"] - base.metrics["total_value"]) / 0.01, rel=1e-4)
 
 
 def test_a_priority_objective_is_not_called_total_value():
     scenario = build(units=[{"id": "a", "demand": 4, "data": {"score": 3}}, {"id": "b", "demand": 6, "data": {"score": 1}}],
                      supply={"food": 5})
-    e = allocator.solve(scenario, {"name": "priority", "score": "score"}).explain()
+    e = allocator.solve(scenario, rule={"name": "priority", "score": "score"}).explain()
     assert "not total value" in e.objective
     assert not any("delivered food" in sentence for sentence in e.sentences)
 

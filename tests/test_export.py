@@ -40,7 +40,7 @@ def scale_of(monkeypatch):
 def test_value_stage_objective_is_total_value_in_the_scenarios_units():
     # tutorial, utilitarian: both depots empty into the six pantries, 1800 + 1200 = 3000 lb of value 1
     # (the LP counts in units of 1024 lb: it reads 3000 / 1024 = 2.9296875)
-    result = allocator.solve(shipped("tutorial"), "utilitarian")
+    result = allocator.solve(shipped("tutorial"), rule="utilitarian")
     assert stage_objectives(result)["value"] == pytest.approx(3000, rel=1e-9)
     assert result.metrics["total_value"] == pytest.approx(3000, rel=1e-9)
 
@@ -52,7 +52,7 @@ def test_maxmin_value_stage_objective_is_total_value():
     scenario = build(sites=[{"id": "S1", "supply": {"food": 100}}, {"id": "S2", "supply": {"food": 100}}],
                      units=[{"id": "a", "demand": 100, "value": 3}, {"id": "b", "demand": 400, "value": 1}],
                      links=[{"unit": "a", "site": "S1"}, {"unit": "b", "site": "S2"}])
-    result = allocator.solve(scenario, {"name": "maxmin", "method": "lp"})
+    result = allocator.solve(scenario, rule={"name": "maxmin", "method": "lp"})
     assert stage_objectives(result) == {"maxmin": pytest.approx(0.25, rel=1e-7),
                                         "value": pytest.approx(400, rel=1e-7)}
 
@@ -61,11 +61,11 @@ def test_maxmin_value_stage_objective_is_total_value():
 def test_reported_stage_objectives_do_not_depend_on_the_lps_unit(scale_of, rule):
     # the same scenario solved with the LP counting in units of 1, 1024 (its own) and 2**-6 lb:
     # every stage objective the summary reports is the same number
-    reference = stage_objectives(allocator.solve(shipped("tutorial"), {"name": rule, **_lp_method(rule)},
+    reference = stage_objectives(allocator.solve(shipped("tutorial"), rule={"name": rule, **_lp_method(rule)},
                                                  constraints=[{"type": "floor", "share": 0.1}]))
     for unit in (1.0, 2.0 ** -6):
         scale_of(unit)
-        other = stage_objectives(allocator.solve(shipped("tutorial"), {"name": rule, **_lp_method(rule)},
+        other = stage_objectives(allocator.solve(shipped("tutorial"), rule={"name": rule, **_lp_method(rule)},
                                                  constraints=[{"type": "floor", "share": 0.1}]))
         assert other.keys() == reference.keys()
         for stage, value in reference.items():
@@ -91,8 +91,8 @@ def _road(capacity: float, **nodes):
 def test_edge_price_of_a_level_stage_is_per_lb_of_capacity():
     # proportional: t = 10 / 40 = 0.25; one more lb of road capacity raises t by 1/40 = 0.025
     # (the LP's dual is per 32 lb: 0.8)
-    result = allocator.solve(_road(10), "proportional")
-    wider = allocator.solve(_road(11), "proportional")
+    result = allocator.solve(_road(10), rule="proportional")
+    wider = allocator.solve(_road(11), rule="proportional")
     assert result.equity["level"] == pytest.approx(0.25)
     gain = wider.equity["level"] - result.equity["level"]
     assert result.edges.iloc[0]["shadow_price"] == pytest.approx(gain, rel=1e-6) == pytest.approx(0.025)
@@ -106,14 +106,14 @@ def test_node_price_of_a_level_stage_is_per_lb_of_throughput():
                             {"id": "b", "demand": 20, "data": {"node": "Y"}}],
                      network={"mode": "flow", "nodes": [{"id": "H", "throughput": 15}],
                               "edges": [{"from": "W", "to": "H"}, {"from": "H", "to": "X"}, {"from": "H", "to": "Y"}]})
-    result = allocator.solve(scenario, "proportional")
+    result = allocator.solve(scenario, rule="proportional")
     assert result.equity["level"] == pytest.approx(0.375)
     assert result.nodes.set_index("node").loc["H", "shadow_price"] == pytest.approx(0.025)
 
 
 def test_edge_price_of_a_value_stage_is_unchanged():
     # utilitarian: one more lb of capacity delivers one more lb of value 1
-    result = allocator.solve(_road(10), "utilitarian")
+    result = allocator.solve(_road(10), rule="utilitarian")
     assert result.edges.iloc[0]["shadow_price"] == pytest.approx(1.0)
 
 
@@ -205,16 +205,16 @@ def reader(request):
 @pytest.mark.parametrize("suffix", [".lp", ".mps"])
 def test_exported_first_stage_reaches_the_objective_solve_reports(tmp_path, case, rule, suffix, reader):
     scenario, constraints = CASES[case]()
-    result = allocator.solve(scenario, rule, constraints)
+    result = allocator.solve(scenario, rule=rule, constraints=constraints)
     reported = result.summary()["solver"]["stages"][0]["objective"]
     path = _export(scenario, tmp_path / f"model{suffix}", rule, constraints)
     assert file_optimum(path, reader) == pytest.approx(reported, rel=1e-6, abs=1e-9)
 
 
 def _export(scenario, path, rule=None, constraints=None, **kwargs):
-    from allocator.accountability.export import export_lp
+    from allocator.accountability.export import export
 
-    return export_lp(scenario, path, rule, constraints, **kwargs)
+    return export(scenario, path, rule=rule, constraints=constraints, **kwargs)
 
 
 def test_the_tutorials_numbers_are_the_scenarios(tmp_path):
@@ -314,7 +314,7 @@ def test_whole_units_stay_whole_in_the_file(tmp_path, suffix, reader):
     scenario = build(resources=[{"id": "bed", "divisible": False}], supply={"bed": 4},
                      units=[{"id": "a", "demand": 3}, {"id": "b", "demand": 2}])
     rule = {"name": "maxmin", "method": "lp"}
-    reported = allocator.solve(scenario, rule).summary()["solver"]["stages"][0]["objective"]
+    reported = allocator.solve(scenario, rule=rule).summary()["solver"]["stages"][0]["objective"]
     assert reported == pytest.approx(2 / 3, rel=1e-6)
     path = _export(scenario, tmp_path / f"beds{suffix}", rule)
     text = path.read_text()
@@ -333,17 +333,17 @@ def test_legend_ids_reach_a_spreadsheet_as_text(tmp_path):
 # --- explain: checked by hand, already in the scenario's units (guards) --------------------------
 
 def test_explain_prices_are_per_lb():
-    from allocator.accountability.explain import explain_result
+    from allocator.accountability.explain import explain
 
     # proportional, 50 lb for 40 + 60: t = 0.5, and one more lb raises t by 1/100
     pool = build(supply={"food": 50}, units=[{"id": "a", "demand": 40}, {"id": "b", "demand": 60}])
-    assert explain_result(allocator.solve(pool, "proportional")).sites["marginal_value"].tolist() == \
+    assert explain(allocator.solve(pool, rule="proportional")).sites["marginal_value"].tolist() == \
         [pytest.approx(0.01)]
     # utilitarian, 60 lb, a (40, value 3), b (60, value 1), floor 0.5: b 30, a 30, value 120; one more lb
     # goes to a (+3); a share 0.01 higher moves 0.6 lb from a to b: -3 x 60 + 60 = -120 per unit of share
     floor = build(supply={"food": 60}, units=[{"id": "a", "demand": 40, "value": 3}, {"id": "b", "demand": 60}],
                   constraints=[{"type": "floor", "share": 0.5}])
-    explanation = explain_result(allocator.solve(floor, "utilitarian"))
+    explanation = explain(allocator.solve(floor, rule="utilitarian"))
     assert explanation.sites["marginal_value"].tolist() == [pytest.approx(3.0)]
     assert explanation.constraints["shadow_price"].tolist() == [pytest.approx(-120.0)]
 
@@ -365,7 +365,7 @@ def test_names_stay_within_255_characters_with_a_long_attribute_name(tmp_path):
         written = [row["name"] for row in legend if row["kind"] == kind]
         assert len(written) == len(set(written)), kind
     assert all(len(name) <= 255 for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", path.read_text()))
-    assert highs_objective(path) == pytest.approx(allocator.solve(scenario, "utilitarian").solver["stages"][0]["objective"])
+    assert highs_objective(path) == pytest.approx(allocator.solve(scenario, rule="utilitarian").solver["stages"][0]["objective"])
 
 
 def test_a_full_disk_while_writing_the_lp_names_the_lp_and_leaves_neither_file(tmp_path, monkeypatch):
@@ -373,7 +373,7 @@ def test_a_full_disk_while_writing_the_lp_names_the_lp_and_leaves_neither_file(t
     import errno
     from pathlib import Path
 
-    from allocator.accountability.export import export_lp
+    from allocator.accountability.export import export
     from allocator.core.errors import OutputWriteError
 
     real = Path.write_text
@@ -386,5 +386,5 @@ def test_a_full_disk_while_writing_the_lp_names_the_lp_and_leaves_neither_file(t
     monkeypatch.setattr(Path, "write_text", full_for_the_lp)
     scenario = allocator.load_scenario("scenarios/tutorial/scenario.yaml")
     with pytest.raises(OutputWriteError, match=r"cannot write .*model\.lp: No space left"):
-        export_lp(scenario, tmp_path / "model.lp")
+        export(scenario, tmp_path / "model.lp")
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -34,7 +34,7 @@ def test_each_point_equals_a_single_solve(constraint, values):
     for _, row in traced.iterrows():
         spec = {"type": constraint, parameter: row[parameter], **({"attribute": attribute} if attribute else {})}
         try:
-            single = allocator.solve(scenario, "utilitarian", constraints=[spec])
+            single = allocator.solve(scenario, rule="utilitarian", constraints=[spec])
         except allocator.InfeasibleError:
             assert row["status"] == "infeasible"
             continue
@@ -50,7 +50,16 @@ def test_group_gap_frontier_by_hand_and_monotone():
     assert traced["total_value"].iloc[-1] == pytest.approx(3 * 4.5 + 13.5, abs=1e-6)
     values = traced["total_value"].to_numpy()
     assert (np.diff(values) <= 1e-7).all()  # tighter never raises the value
-    assert traced["price_of_equity"].iloc[-1] == pytest.approx(1 - 27 / 38, abs=1e-6)
+    assert traced["price_of_fairness"].iloc[-1] == pytest.approx(1 - 27 / 38, abs=1e-6)
+
+
+def test_the_price_of_fairness_is_against_the_value_without_the_constraint_not_the_loosest_point():
+    # the same hand example, one point at gap 0: 27 against the 38 without any gap (before: the loosest
+    # point asked for, which is this one, so a price of 0); as compare's price_of_fairness, one name
+    traced = frontier(build(**GROUPS), "group_gap", [0.0], attribute="g").table
+    assert traced["total_value"].tolist() == pytest.approx([27.0], abs=1e-6)
+    assert traced["price_of_fairness"].tolist() == pytest.approx([1 - 27 / 38], abs=1e-6)
+    assert "price_of_equity" not in traced and "max_group_gap[g]" in traced and "min_group_ratio[g]" in traced
 
 
 def test_infeasible_points_are_marked_not_fatal():
@@ -100,8 +109,8 @@ def test_every_field_of_the_constraint_spec_is_kept_at_every_point():
                   {"id": "c", "demand": {"food": 2, "water": 1}, "groups": {"region": "south"}}]})
     spec = "group_gap:attribute=region,measure=benefit"
     traced = allocator.frontier(scenario, spec, [0.0]).table["total_value"].tolist()
-    solved = allocator.solve(scenario, "utilitarian", spec + ",max_gap=0").metrics["total_value"]
-    fill = allocator.solve(scenario, "utilitarian", "group_gap:attribute=region,max_gap=0").metrics["total_value"]
+    solved = allocator.solve(scenario, rule="utilitarian", constraints=spec + ",max_gap=0").metrics["total_value"]
+    fill = allocator.solve(scenario, rule="utilitarian", constraints="group_gap:attribute=region,max_gap=0").metrics["total_value"]
     assert solved != pytest.approx(fill)  # the two measures really differ here
     assert traced == [pytest.approx(solved, rel=1e-6)]
     with pytest.raises(UsageError):

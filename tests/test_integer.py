@@ -65,8 +65,8 @@ def _brute(doc):
 def test_mixed_integer_optima_equal_brute_force(doc):
     scenario = build(**doc)
     best_value, best_min, best_value_at_min = _brute(doc)
-    utilitarian = allocator.solve(scenario, "utilitarian")
-    maxmin = allocator.solve(scenario, "maxmin")
+    utilitarian = allocator.solve(scenario, rule="utilitarian")
+    maxmin = allocator.solve(scenario, rule="maxmin")
     for result in (utilitarian, maxmin):
         assert_feasible(scenario, result)
         assert np.allclose(result.allocations["allocated"], np.round(result.allocations["allocated"]))
@@ -82,17 +82,17 @@ def test_whole_units_by_hand():
     # 3 slots for demands 2, 2, 1: maxmin gives one each (rates 1/2, 1/2, 1), leximin the same
     scenario = build(resources=SLOT, units=[{"id": "a", "demand": 2}, {"id": "b", "demand": 2},
                                             {"id": "c", "demand": 1}], supply={"slot": 3})
-    assert allocated(allocator.solve(scenario, "maxmin")) == {"a": 1, "b": 1, "c": 1}
-    assert allocated(allocator.solve(scenario, "leximin")) == {"a": 1, "b": 1, "c": 1}
+    assert allocated(allocator.solve(scenario, rule="maxmin")) == {"a": 1, "b": 1, "c": 1}
+    assert allocated(allocator.solve(scenario, rule="leximin")) == {"a": 1, "b": 1, "c": 1}
     # equal shares in whole units: only 0 or everything can be equal for demands 2, 2 and 1
-    assert allocated(allocator.solve(scenario, "proportional")) == {"a": 0, "b": 0, "c": 0}
+    assert allocated(allocator.solve(scenario, rule="proportional")) == {"a": 0, "b": 0, "c": 0}
 
 
 def test_group_constraints_hold_in_whole_units():
     scenario = build(resources=SLOT, groups=["g"], supply={"slot": 5},
                      units=[{"id": "a", "demand": 4, "value": 3, "groups": {"g": "x"}},
                             {"id": "b", "demand": 4, "groups": {"g": "y"}}])
-    result = allocator.solve(scenario, "utilitarian", constraints=[{"type": "group_ratio", "attribute": "g",
+    result = allocator.solve(scenario, rule="utilitarian", constraints=[{"type": "group_ratio", "attribute": "g",
                                                                      "min_ratio": 0.5}])
     # a takes as many as the ratio allows: b >= a / 2 with a + b <= 5 -> a 3, b 2 (a 4, b 1 breaks it)
     assert allocated(result) == {"a": 3, "b": 2}
@@ -102,15 +102,15 @@ def test_both_backends_solve_whole_units():
     scenario = build(resources=SLOT, units=[{"id": "a", "demand": 3, "value": 2}, {"id": "b", "demand": 3}],
                      sites=[{"id": "s", "supply": {"slot": 4}}])
     for solver in ("highs", "pulp"):
-        assert allocated(allocator.solve(scenario, "utilitarian", solver=solver)) == {"a": 3, "b": 1}
-        assert allocated(allocator.solve(scenario, "maxmin", solver=solver)) == {"a": 2, "b": 2}
+        assert allocated(allocator.solve(scenario, rule="utilitarian", solver=solver)) == {"a": 3, "b": 1}
+        assert allocated(allocator.solve(scenario, rule="maxmin", solver=solver)) == {"a": 2, "b": 2}
 
 
 def test_mixed_scenarios_keep_divisible_resources_fractional():
     scenario = build(resources=[{"id": "food"}, {"id": "slot", "divisible": False}],
                      units=[{"id": "a", "demand": {"food": 3, "slot": 1}}, {"id": "b", "demand": {"food": 3, "slot": 1}}],
                      supply={"food": 3, "slot": 1})
-    table = allocator.solve(scenario, "leximin").allocations.set_index(["unit", "resource"])["allocated"]
+    table = allocator.solve(scenario, rule="leximin").allocations.set_index(["unit", "resource"])["allocated"]
     assert table[("a", "food")] == pytest.approx(1.5) and table[("b", "food")] == pytest.approx(1.5)
     assert sorted([table[("a", "slot")], table[("b", "slot")]]) == [0.0, 1.0]
 
@@ -123,7 +123,7 @@ def test_whole_unit_leximin_equals_brute_force(doc):
     reach = reachable(scenario)
     mask = np.array([(u["id"], "slot") in reach for u in doc["units"]])
     best = max((tuple(np.sort((amount / demand)[mask])) for amount in _every_allocation(doc)), default=())
-    result = allocator.solve(scenario, "leximin")
+    result = allocator.solve(scenario, rule="leximin")
     assert_feasible(scenario, result)
     got = np.sort([f for u, r, f in zip(result.allocations["unit"], result.allocations["resource"],
                                         result.allocations["fill_rate"]) if (u, r) in reach])

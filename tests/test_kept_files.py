@@ -20,16 +20,15 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import allocator
-from allocator.accountability.disparity import disparity, save_disparity
-from allocator.accountability.explain import save_explanation
+from allocator.accountability.disparity import disparity
 from allocator.cli.app import app
 from allocator.core.precision import COUNT, EXACT, KINDS, RATE, kind_of
 from allocator.results.metrics import METRICS
 from allocator.results.result import report_frame
-from allocator.simulation.api import run_simulation
-from allocator.simulation.bounds import bounds, save_bounds
-from allocator.tradeoffs.comparison import compare_rules, save_comparison
-from allocator.tradeoffs.frontiers import frontier, save_frontier
+from allocator.simulation.api import simulate
+from allocator.simulation.bounds import Bounds, bounds
+from allocator.tradeoffs.comparison import compare
+from allocator.tradeoffs.frontiers import frontier
 
 runner = CliRunner()
 
@@ -214,7 +213,7 @@ def test_summary_json_keeps_the_constraints_as_resolved(big, tmp_path):
 @pytest.mark.pyarrow
 def test_metric_summary_of_simulate_out_keeps_the_rates(big, tmp_path):
     out = tmp_path / "sim"
-    simulation = run_simulation(allocator.load_scenario(big), ["maxmin", "utilitarian"], draws=4, seed=3, out=out)
+    simulation = simulate(allocator.load_scenario(big), rules=["maxmin", "utilitarian"], draws=4, seed=3, out=out)
     kept = pd.read_csv(out / "metric_summary.csv")
     memory = simulation.metric_summary()
     assert_table_kept(kept, memory, "metric_summary.csv")
@@ -228,11 +227,14 @@ def test_metric_summary_of_simulate_out_keeps_the_rates(big, tmp_path):
 
 def test_bounds_out_keeps_every_rate_bound(big, tmp_path):
     scenario = allocator.load_scenario(big)
-    table = bounds(scenario, "maxmin", samples=3)
+    found = bounds(scenario, rule="maxmin", samples=3)
+    table = found.table
     out = tmp_path / "bounds"
     assert runner.invoke(app, ["bounds", str(big), "--rule", "maxmin", "--samples", "3", "--out", str(out)]).exit_code == 0
     assert_table_kept(pd.read_csv(out / "bounds.csv"), table, "bounds.csv")
-    assert_document_kept(json.loads((out / "bounds.json").read_text()), table.to_dict(orient="records"), "bounds.json")
+    kept = json.loads((out / "summary.json").read_text())
+    assert kept["rule"] == "maxmin" and kept["status"] == "complete"
+    assert_document_kept(kept["bounds"], table.to_dict(orient="records"), "summary.json")
     nominal = pd.read_csv(out / "bounds.csv").set_index(["setting", "metric"])["nominal"]
     assert nominal[("fixed allocation", "min_fill_rate")] == pytest.approx(RATE_OF_ALL, abs=5e-7)  # was 0.0
 
@@ -242,29 +244,29 @@ def test_bounds_json_keeps_small_quantities(tmp_path):
     table = pd.DataFrame({"setting": ["fixed allocation"] * 2, "metric": ["total_value", "min_fill_rate"],
                           "nominal": [1.234567e-7, 0.5], "worst": [1.234567e-7, 0.25], "best": [2e6, 0.75],
                           "method": ["exact", "exact"]})
-    save_bounds(table, tmp_path / "b")
-    kept = json.loads((tmp_path / "b" / "bounds.json").read_text())
+    Bounds(table, "maxmin").save(tmp_path / "b")
+    kept = json.loads((tmp_path / "b" / "summary.json").read_text())["bounds"]
     assert kept[0]["nominal"] == 1.234567e-7 and kept[0]["best"] == 2e6 and kept[1]["worst"] == 0.25
 
 
 def test_compare_frontier_explain_disparity_files_equal_memory(big, tmp_path):
     scenario = allocator.load_scenario(big)
-    comparison = compare_rules(scenario, ["utilitarian", "maxmin", "nash"])
-    save_comparison(comparison, tmp_path / "c")
+    comparison = compare(scenario, rules=["utilitarian", "maxmin", "nash"])
+    comparison.save(tmp_path / "c")
     assert_table_kept(pd.read_csv(tmp_path / "c" / "comparison.csv"), comparison.table.reset_index(), "comparison.csv")
     assert_table_kept(pd.read_csv(tmp_path / "c" / "per_unit.csv"), comparison.per_unit.reset_index(), "per_unit.csv")
     traced = frontier(scenario, "floor", [0.0, 0.2, 0.4])
-    save_frontier(traced, tmp_path / "f")
+    traced.save(tmp_path / "f")
     assert_table_kept(pd.read_csv(tmp_path / "f" / "frontier.csv"), traced.table, "frontier.csv")
     assert_document_kept(json.loads((tmp_path / "f" / "summary.json").read_text())["points"],
                          traced.table.to_dict(orient="records"), "frontier summary.json")
     explanation = allocator.solve(scenario).explain()
-    save_explanation(explanation, tmp_path / "e")
+    explanation.save(tmp_path / "e")
     for name in ("units", "sites", "constraints"):
         assert_table_kept(pd.read_csv(tmp_path / "e" / f"{name}.csv", keep_default_na=False, na_values=[""]),
                           getattr(explanation, name), f"explain {name}.csv")
     parts = disparity(scenario, "region")
-    save_disparity(parts, tmp_path / "d")
+    parts.save(tmp_path / "d")
     assert_table_kept(pd.read_csv(tmp_path / "d" / "disparity.csv"), parts.table, "disparity.csv")
     assert_table_kept(pd.read_csv(tmp_path / "d" / "variants.csv"), parts.variants, "variants.csv")
 
@@ -322,15 +324,15 @@ def test_a_wide_table_is_rounded_per_value_not_per_column(amounts, shares):
 
 
 def test_lottery_files_equal_memory(tmp_path):
-    from allocator.tradeoffs.lottery import lottery, save_lottery
+    from allocator.tradeoffs.lottery import lottery
 
     # 2,000,001 whole slots for demands of 3,000,000 and 1: each gets 2,000,001 / 3,000,001 = 0.6666668
     # of its demand in expectation, so unit b's 0.67 slots sit beside a's 2,000,000.33
     scenario = allocator.scenario_from_dict({
         "name": "slots", "resources": [{"id": "slot", "divisible": False}], "supply": {"slot": 2_000_001},
         "units": [{"id": "a", "demand": 3_000_000}, {"id": "b", "demand": 1}]})
-    drawn = lottery(scenario, "maxmin", draws=3, seed=1)
-    save_lottery(drawn, tmp_path / "l")
+    drawn = lottery(scenario, rule="maxmin", draws=3, seed=1)
+    drawn.save(tmp_path / "l")
     expected = pd.read_csv(tmp_path / "l" / "expected.csv")
     assert_table_kept(expected, drawn.expected, "expected.csv")
     assert_table_kept(pd.read_csv(tmp_path / "l" / "draws.csv"), drawn.draws, "draws.csv")
@@ -371,7 +373,7 @@ def test_a_result_too_long_for_one_excel_sheet_is_refused_before_building_it(tmp
     import allocator.results.result as result_module
 
     monkeypatch.setattr(result_module, "EXCEL_ROWS", 3)
-    result = allocator.solve(allocator.load_scenario("scenarios/tutorial/scenario.yaml"), "maxmin")
+    result = allocator.solve(allocator.load_scenario("scenarios/tutorial/scenario.yaml"), rule="maxmin")
     with pytest.raises(allocator.UsageError, match=r"at most 3 rows .* the allocations sheet would need 7"):
         result_module.save_excel(result, tmp_path / "book.xlsx")
     assert not list(tmp_path.iterdir())

@@ -83,7 +83,7 @@ def _scenario(seed: int, units: int, sites: int, numbers_seed: int | None = None
 
 
 def _level_lp(scenario, over=None, constraints=()):
-    model = allocator.compile(scenario, "maxmin", list(constraints))
+    model = allocator.compile(scenario, rule="maxmin", constraints=list(constraints))
     lp = equity_lp(model, over)
     solution = HighsBackend().solve(lp, SolverOptions())
     return lp, solution if solution.status is Status.OPTIMAL else None
@@ -182,11 +182,11 @@ def _two_pools(supply_0: float, supply_1: float) -> allocator.Scenario:
 
 def test_a_bottleneck_that_moved_is_found_by_the_level_lp():
     backend, memory = ReusingHighs(), {}
-    first = allocator.compile(_two_pools(2, 8), "maxmin", [])
+    first = allocator.compile(_two_pools(2, 8), rule="maxmin", constraints=[])
     assert algorithm(MaxMin()).run(first, StageRunner(backend, SolverOptions(), memory=memory)).equity["level"] \
         == pytest.approx(0.2)
     # the duals price s0: on (s0 = 8, s1 = 2) they prove only level <= 0.8, where u1 cannot be held
-    moved = allocator.compile(_two_pools(8, 2), "maxmin", [])
+    moved = allocator.compile(_two_pools(8, 2), rule="maxmin", constraints=[])
     assert level_bound(equity_lp(moved, None), memory["level duals"]) == pytest.approx(0.8)
     runner = StageRunner(backend, SolverOptions(), memory=memory)
     outcome = algorithm(MaxMin()).run(moved, runner)
@@ -197,7 +197,7 @@ def test_a_bottleneck_that_moved_is_found_by_the_level_lp():
     # the new duals price s1, so the next draw (s0 = 9, s1 = 3) is answered at 0.3 without the level LP
     runner = StageRunner(backend, SolverOptions(), memory=memory)
     reused = backend.reused
-    outcome = algorithm(MaxMin()).run(allocator.compile(_two_pools(9, 3), "maxmin", []), runner)
+    outcome = algorithm(MaxMin()).run(allocator.compile(_two_pools(9, 3), rule="maxmin", constraints=[]), runner)
     assert outcome.equity["level"] == pytest.approx(0.3, rel=LEVEL_TOLERANCE)
     assert [record.stage for record in runner.records] == ["value"] and memory["level tries"] == (2, 1)
     # the model of the infeasible try was kept loaded and reused
@@ -205,7 +205,7 @@ def test_a_bottleneck_that_moved_is_found_by_the_level_lp():
 
 
 def test_duals_that_price_nothing_try_level_one_and_tries_stop_after_many_fail():
-    model = allocator.compile(_two_pools(2, 8), "maxmin", [])
+    model = allocator.compile(_two_pools(2, 8), rule="maxmin", constraints=[])
     rows = equity_lp(model, None).num_rows
     backend, memory = ReusingHighs(), {}
     algorithm(MaxMin()).run(model, StageRunner(backend, SolverOptions(), memory=memory))
@@ -215,7 +215,7 @@ def test_duals_that_price_nothing_try_level_one_and_tries_stop_after_many_fail()
     assert memory["level tries"] == (1, 1)
     assert again.equity["level"] == pytest.approx(0.2)
     # where everyone can be served in full, the try succeeds
-    served = algorithm(MaxMin()).run(allocator.compile(_two_pools(20, 30), "maxmin", []),
+    served = algorithm(MaxMin()).run(allocator.compile(_two_pools(20, 30), rule="maxmin", constraints=[]),
                           StageRunner(backend, SolverOptions(), memory={"level duals": np.zeros(rows)}))
     assert served.equity["level"] == 1.0
     # once a third of the tries have failed (after a few), no more tries
@@ -272,7 +272,7 @@ def test_whole_units_never_take_the_remembered_level(solver):
     # duals a solver may report for a MIP are not used
     scenario = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 7},
                      units=[{"id": f"u{i}", "demand": {"slot": 2 + i % 3}} for i in range(5)])
-    model = allocator.compile(scenario, "maxmin", [])
+    model = allocator.compile(scenario, rule="maxmin", constraints=[])
     lp = equity_lp(model, None)
     assert lp.is_mip
     memory = {"level duals": np.ones(lp.num_rows)}
@@ -288,7 +288,7 @@ def test_amounts_count_as_fixed_only_when_the_floor_uses_up_the_supply():
 
     # one pool of 100 for demand 60 + 90: the level is 100 / 150, and holding both at it uses it all
     scenario = build(supply={"food": 100}, units=[{"id": "a", "demand": 60}, {"id": "b", "demand": 90}])
-    model = allocator.compile(scenario, "maxmin", [])
+    model = allocator.compile(scenario, rule="maxmin", constraints=[])
     level = 100 / 150
     assert _amounts_fixed(model.problem, model.measures.pair, level * (1 - REMEMBERED_LEVEL_GAP / 10))
     # a floor that leaves a thousandth of the supply free: value could still be added
@@ -296,5 +296,5 @@ def test_amounts_count_as_fixed_only_when_the_floor_uses_up_the_supply():
     # group rates are not the demand rows: never
     grouped = build(supply={"food": 100}, groups=["g"],
                     units=[{"id": "a", "demand": 60, "groups": {"g": "x"}}, {"id": "b", "demand": 90, "groups": {"g": "y"}}])
-    model = allocator.compile(grouped, "maxmin", [])
+    model = allocator.compile(grouped, rule="maxmin", constraints=[])
     assert not _amounts_fixed(model.problem, model.measures.group("g"), level)

@@ -26,13 +26,13 @@ def three_levels():
 
 
 def test_exact_leximin_has_the_three_hand_levels():
-    result = allocator.solve(three_levels(), "leximin")
+    result = allocator.solve(three_levels(), rule="leximin")
     assert result.equity["levels"] == pytest.approx([0.4, 0.5, 0.75], abs=1e-6)
     assert "approximation" not in result.equity
 
 
 def test_one_round_is_maxmin_with_a_reported_gap():
-    result = allocator.solve(three_levels(), {"name": "leximin", "max_rounds": 1})
+    result = allocator.solve(three_levels(), rule={"name": "leximin", "max_rounds": 1})
     approximation = result.equity["approximation"]
     assert approximation["rounds"] == 1 and approximation["exact_rates"] == 1  # d, saturated at 0.4
     assert approximation["max_profile_gap"] == pytest.approx(0.6, abs=1e-6)  # 1 - 0.4
@@ -42,18 +42,18 @@ def test_one_round_is_maxmin_with_a_reported_gap():
 
 
 def test_two_rounds_fix_the_first_level_exactly():
-    result = allocator.solve(three_levels(), {"name": "leximin", "max_rounds": 2})
+    result = allocator.solve(three_levels(), rule={"name": "leximin", "max_rounds": 2})
     approximation = result.equity["approximation"]
     assert approximation["exact_rates"] == 2  # d at 0.4, a at 0.5
     assert approximation["max_profile_gap"] == pytest.approx(0.5, abs=1e-6)  # 1 - 0.5
-    exact = np.sort(reachable_fill_vector(three_levels(), allocator.solve(three_levels(), "leximin")))
+    exact = np.sort(reachable_fill_vector(three_levels(), allocator.solve(three_levels(), rule="leximin")))
     approx = np.sort(reachable_fill_vector(three_levels(), result))
     assert approx[:2] == pytest.approx(exact[:2], abs=1e-6)  # the exact prefix
     assert np.max(np.abs(approx - exact)) <= approximation["max_profile_gap"] + 1e-6
 
 
 def test_enough_rounds_is_exact_and_reports_no_approximation():
-    result = allocator.solve(three_levels(), {"name": "leximin", "max_rounds": 3})
+    result = allocator.solve(three_levels(), rule={"name": "leximin", "max_rounds": 3})
     assert "approximation" not in result.equity
     assert result.equity["levels"] == pytest.approx([0.4, 0.5, 0.75], abs=1e-6)
 
@@ -62,8 +62,8 @@ def test_enough_rounds_is_exact_and_reports_no_approximation():
 @given(specs())
 def test_approximate_profile_is_within_its_reported_gap(spec):
     scenario = scenario_of(spec)
-    exact = np.sort(reachable_fill_vector(scenario, allocator.solve(scenario, "leximin")))
-    result = allocator.solve(scenario, {"name": "leximin", "max_rounds": 1})
+    exact = np.sort(reachable_fill_vector(scenario, allocator.solve(scenario, rule="leximin")))
+    result = allocator.solve(scenario, rule={"name": "leximin", "max_rounds": 1})
     approx = np.sort(reachable_fill_vector(scenario, result))
     gap = result.equity.get("approximation", {}).get("max_profile_gap", 0.0)
     assert np.all(np.abs(approx - exact) <= gap + 1e-5)

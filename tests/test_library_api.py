@@ -22,7 +22,7 @@ from allocator.constraints.floor import Floor
 from allocator.core.errors import ScenarioError, UsageError
 from allocator.report.html import build_report, render_html, save_charts
 from allocator.rules.maxmin import MaxMin as Maxmin
-from allocator.tradeoffs.comparison import compare_rules
+from allocator.tradeoffs.comparison import compare
 
 SCENARIOS = sorted(Path(__file__).resolve().parent.parent.glob("scenarios/*/scenario.yaml"))
 
@@ -61,7 +61,7 @@ def test_nothing_inside_a_scenario_can_be_changed_in_place():
     with pytest.raises(TypeError):
         rule.weights["poverty"] = -5.0
     # still 2 and 8 at the sites: maxmin gives a 2/10 and b 8/10
-    assert allocator.solve(t, "maxmin").allocations["fill_rate"].round(6).tolist() == [0.2, 0.8]
+    assert allocator.solve(t, rule="maxmin").allocations["fill_rate"].round(6).tolist() == [0.2, 0.8]
 
 
 def test_model_copy_validates_instead_of_solving_a_negative_supply():
@@ -77,7 +77,7 @@ def test_replace_derives_a_variant_that_solves():
     v = s.replace(supply={"food": 6})
     # maxmin: equal fill rates t with 8t + 4t = 6, so t = 0.5: a gets 4, b gets 2
     assert dict(v.supply) == {"food": 6.0}
-    assert allocator.solve(v, "maxmin").allocations["allocated"].round(6).tolist() == [4.0, 2.0]
+    assert allocator.solve(v, rule="maxmin").allocations["allocated"].round(6).tolist() == [4.0, 2.0]
     assert dict(s.supply) == {"food": 10.0}  # the original is untouched
     ruled = s.replace(rule="utilitarian", constraints="floor:share=0.5")
     assert ruled.rule.key == "utilitarian" and ruled.constraints == (Floor(share=0.5),)
@@ -130,12 +130,12 @@ def test_built_scenarios_round_trip_through_model_dump(demands, supply, with_sit
 # --- 2. rules and constraints in every form, at every entry point ---------------------------------
 
 def test_simulate_reads_a_single_rule_name_as_one_rule():
-    table = allocator.simulate(pool(), "maxmin", draws=2, seed=1, cv=0.1)
+    table = allocator.simulate(pool(), rules="maxmin", draws=2, seed=1, cv=0.1).table
     assert table["rule"].unique().tolist() == ["maxmin"]
 
 
 def test_solve_reads_one_constraint_mapping_as_one_constraint():
-    result = allocator.solve(pool(), "maxmin", constraints={"type": "floor", "share": 0.2})
+    result = allocator.solve(pool(), rule="maxmin", constraints={"type": "floor", "share": 0.2})
     assert result.constraints == [{"type": "floor", "share": 0.2, "resource": None}]
 
 
@@ -144,23 +144,23 @@ def test_solve_reads_one_constraint_mapping_as_one_constraint():
 @pytest.mark.parametrize("constraints", ["floor:share=0.2", ["floor:share=0.2"], Floor(share=0.2),
                                          [{"type": "floor", "share": 0.2}], ("floor:share=0.2",)])
 def test_solve_and_compile_accept_every_form(rule, constraints):
-    model = allocator.compile(pool(), rule, constraints)
+    model = allocator.compile(pool(), rule=rule, constraints=constraints)
     assert model.rule == Maxmin(over="region") and model.constraints == (Floor(share=0.2),)
-    assert allocator.solve(pool(), rule, constraints).rule["over"] == "region"
+    assert allocator.solve(pool(), rule=rule, constraints=constraints).rule["over"] == "region"
 
 
 def test_compare_accepts_bare_names_and_a_single_string():
-    assert allocator.compare(pool(), ["maxmin", "utilitarian"]).index.tolist() == ["maxmin", "utilitarian"]
-    assert allocator.compare(pool(), "maxmin").index.tolist() == ["maxmin"]
-    assert allocator.compare(pool(), "utilitarian,maxmin:over=region").index.tolist() == [
+    assert allocator.compare(pool(), rules=["maxmin", "utilitarian"]).table.index.tolist() == ["maxmin", "utilitarian"]
+    assert allocator.compare(pool(), rules="maxmin").table.index.tolist() == ["maxmin"]
+    assert allocator.compare(pool(), rules="utilitarian,maxmin:over=region").table.index.tolist() == [
         "utilitarian", "maxmin(over=region)"]
     with pytest.raises(UsageError, match="twice"):
-        allocator.compare(pool(), ["maxmin", {"name": "maxmin"}])
+        allocator.compare(pool(), rules=["maxmin", {"name": "maxmin"}])
 
 
 def test_the_other_entry_points_accept_cli_strings(tmp_path):
     from allocator.accountability.disparity import disparity
-    from allocator.accountability.export import export_lp
+    from allocator.accountability.export import export
     from allocator.simulation.bounds import bounds
     from allocator.solving.diagnose import diagnose
     from allocator.tradeoffs.lottery import lottery
@@ -169,13 +169,13 @@ def test_the_other_entry_points_accept_cli_strings(tmp_path):
     whole = allocator.scenario_from_dict({"name": "slots", "resources": [{"id": "slot", "divisible": False}],
                                           "supply": {"slot": 1}, "units": [{"id": "a", "demand": 1},
                                                                            {"id": "b", "demand": 1}]})
-    assert lottery(whole, "{name: maxmin}", draws=0, constraints="floor:share=0.1").rule == "maxmin"
-    assert diagnose(s, "maxmin", "floor:share=0.2").feasible
-    assert disparity(s, "region", "maxmin:over=region").rule == "maxmin(over=region)"
-    assert export_lp(s, tmp_path / "m.lp", "utilitarian", {"type": "floor", "share": 0.1}).exists()
+    assert lottery(whole, rule="{name: maxmin}", draws=0, constraints="floor:share=0.1").rule == "maxmin"
+    assert diagnose(s, rule="maxmin", constraints="floor:share=0.2").feasible
+    assert disparity(s, "region", rule="maxmin:over=region").rule == "maxmin(over=region)"
+    assert export(s, tmp_path / "m.lp", rule="utilitarian", constraints={"type": "floor", "share": 0.1}).exists()
     ranged = allocator.scenario_from_dict({"name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10},
         "units": [{"id": "a", "demand": 10, "data": {"demand_low": 5, "demand_high": 20}}]})
-    assert len(bounds(ranged, "maxmin:", samples=2))
+    assert len(bounds(ranged, rule="maxmin:", samples=2).table)
 
 
 def test_frontier_takes_the_constraint_as_a_spec_too():
@@ -190,11 +190,11 @@ def test_frontier_takes_the_constraint_as_a_spec_too():
 def test_a_bad_rule_or_constraint_is_a_usage_error_naming_it():
     s = pool()
     with pytest.raises(UsageError, match="got 3"):
-        allocator.solve(s, 3)
+        allocator.solve(s, rule=3)
     with pytest.raises(UsageError, match="not a rule"):
-        allocator.solve(s, Floor(share=0.2))
+        allocator.solve(s, rule=Floor(share=0.2))
     with pytest.raises(UsageError, match=r"constraints\[1\].*unknown constraint 'flor'"):
-        allocator.solve(s, "maxmin", ["floor:share=0.2", "flor:share=0.2"])
+        allocator.solve(s, rule="maxmin", constraints=["floor:share=0.2", "flor:share=0.2"])
 
 
 # --- 3. one infeasible comparison rule does not abort the comparison ---------------------------
@@ -224,7 +224,7 @@ constraints: [{type: floor, share: 0.5, resource: food}]
 
 
 def test_compare_marks_the_infeasible_rule_and_carries_on():
-    comparison = compare_rules(water_scenario())
+    comparison = compare(water_scenario())
     table = comparison.table
     assert table["status"].to_dict() == {"utilitarian": "optimal", "proportional": "infeasible",
                                          "maxmin": "optimal", "leximin": "optimal", "nash": "optimal"}
@@ -265,7 +265,7 @@ def test_the_report_still_refuses_when_the_scenarios_own_rule_is_infeasible():
 
 def test_a_bad_uncertainty_mapping_is_a_usage_error_not_a_traceback():
     with pytest.raises(UsageError, match=r"uncertainty\.demand\.cv"):
-        allocator.simulate(pool(), "maxmin", draws=2, uncertainty={"demand": {"cv": -1}})
+        allocator.simulate(pool(), rules="maxmin", draws=2, uncertainty={"demand": {"cv": -1}})
 
 
 def test_a_flow_networks_edge_arrays_are_read_only():
@@ -276,7 +276,7 @@ def test_a_flow_networks_edge_arrays_are_read_only():
     with pytest.raises(ValueError):
         scenario.network.capacity[0] = 1e9
     # the edge still carries at most 10 of a's 20
-    assert allocator.solve(scenario, "maxmin").allocations["allocated"].round(6).tolist() == [10.0]
+    assert allocator.solve(scenario, rule="maxmin").allocations["allocated"].round(6).tolist() == [10.0]
     assert allocator.scenario_from_dict(scenario.model_dump()) == scenario
 
 
@@ -302,11 +302,11 @@ def test_a_flow_network_scenario_round_trips_and_solves_the_same(network):
         "network": network})
     again = allocator.scenario_from_dict(scenario.model_dump())
     assert again == scenario
-    first, second = allocator.solve(scenario, "leximin"), allocator.solve(again, "leximin")
+    first, second = allocator.solve(scenario, rule="leximin"), allocator.solve(again, rule="leximin")
     assert first.allocations.equals(second.allocations)
     variant = scenario.replace(supply=None, sites=[{"id": "W", "supply": {"food": 10, "water": 10}},
                                                     {"id": "Q", "supply": {"food": 5}}])
-    assert allocator.solve(variant, "utilitarian").metrics["total_allocated"] <= 25 + 1e-9
+    assert allocator.solve(variant, rule="utilitarian").metrics["total_allocated"] <= 25 + 1e-9
 
 
 def test_second_review_forms_read_alike_everywhere():
@@ -332,39 +332,41 @@ def _public_calls():
     """``name -> (function, valid keyword arguments)`` for every public function, on tiny inputs."""
     from functools import partial
 
-    from allocator.accountability.disparity import disparity, save_disparity
-    from allocator.accountability.explain import explain_result, save_explanation
-    from allocator.accountability.export import export_lp
+    from allocator.accountability.disparity import disparity
+    from allocator.accountability.explain import explain
     from allocator.accountability.verify import verify
     from allocator.results.result import save_excel
-    from allocator.simulation.bounds import bounds, save_bounds
+    from allocator.simulation.bounds import bounds
     from allocator.solving.diagnose import diagnose
-    from allocator.tradeoffs.comparison import save_comparison
-    from allocator.tradeoffs.frontiers import save_frontier
-    from allocator.tradeoffs.lottery import lottery, save_lottery
+    from allocator.tradeoffs.lottery import lottery
 
     s = allocator.scenario_from_dict({
         "name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10}, "groups": ["region"],
         "units": [{"id": "a", "demand": 8, "groups": {"region": "north"}, "data": {"demand_low": 6}},
                   {"id": "b", "demand": 4, "groups": {"region": "south"}, "data": {"demand_low": 3}}]})
-    result = allocator.solve(s, "maxmin")
+    result = allocator.solve(s, rule="maxmin")
     folder = Path(tempfile.mkdtemp())
     made = {
-        "comparison": compare_rules(s, ["maxmin"]), "explanation": explain_result(result),
+        "comparison": allocator.compare(s, rules=["maxmin"]), "explanation": explain(result),
         "frontier": allocator.frontier(s, "group_gap", [0.5], attribute="region"),
-        "disparity": disparity(s, "region", "maxmin"), "lottery": lottery(s, "maxmin", draws=1),
-        "table": bounds(s, "maxmin", samples=1),
+        "disparity": disparity(s, "region", rule="maxmin"), "lottery": lottery(s, rule="maxmin", draws=1),
+        "bounds": bounds(s, rule="maxmin", samples=1), "diagnosis": diagnose(s, rule="maxmin"),
+        "simulation": allocator.simulate(s, rules=["maxmin"], draws=1),
     }
     out = lambda name: folder / name  # noqa: E731
     result.save(out("solved"))
+    made["verification"] = verify(out("solved"))
+    saves = {f"{type(outcome).__name__}.save": (partial(type(outcome).save, outcome),
+                                                 {"folder": out(key), "force": True})
+             for key, outcome in made.items()}
     return {
         "solve": (allocator.solve, {"scenario": s, "rule": "maxmin", "constraints": [], "solver": "highs",
                                     "time_limit": 10.0}),
         "solve_compiled": (allocator.solve_compiled, {"model": allocator.compile(s), "solver": "highs",
                                                       "options": None, "fallback": True}),
         "compile": (allocator.compile, {"scenario": s, "rule": "maxmin", "constraints": []}),
-        "compare": (allocator.compare, {"scenario": s, "rules": ["maxmin"], "constraints": [], "solver": "highs"}),
-        "compare_rules": (compare_rules, {"scenario": s, "rules": ["maxmin"], "solver": "highs", "progress": None}),
+        "compare": (allocator.compare, {"scenario": s, "rules": ["maxmin"], "constraints": [], "solver": "highs",
+                                        "progress": None}),
         "frontier": (allocator.frontier, {"scenario": s, "constraint": "group_gap", "values": [0.5],
                                           "attribute": "region", "resource": None, "solver": "highs"}),
         "validate": (allocator.validate, {"path": SCENARIOS[-1], "allow_outside": False}),
@@ -373,27 +375,19 @@ def _public_calls():
         "scenario_from_dict": (allocator.scenario_from_dict, {"document": s.model_dump(), "base_dir": None,
                                                               "source": "<inline>", "allow_outside": False}),
         "simulate": (allocator.simulate, {"scenario": s, "rules": ["maxmin"], "draws": 1, "seed": 1,
-                                          "engine": "serial"}),
-        "run_simulation": (allocator.run_simulation, {"scenario": s, "rules": ["maxmin"], "draws": 1, "seed": 1,
-                                                      "engine": "serial", "cv": 0.1}),
-        "explain_result": (explain_result, {"result": result}),
+                                          "engine": "serial", "cv": 0.1}),
+        "explain": (explain, {"result": result}),
         "diagnose": (diagnose, {"scenario": s, "rule": "maxmin", "constraints": [], "solver": "highs"}),
         "disparity": (disparity, {"scenario": s, "attribute": "region", "rule": "maxmin", "resource": None,
                                   "location": "pool", "solver": "highs"}),
         "lottery": (lottery, {"scenario": s, "rule": "maxmin", "draws": 1, "seed": 0, "solver": "highs"}),
         "bounds": (bounds, {"scenario": s, "rule": "maxmin", "samples": 1, "seed": 0, "solver": "highs"}),
         "verify": (verify, {"folder": out("solved"), "allow_outside": False}),
-        "export_lp": (export_lp, {"scenario": s, "path": out("m.lp"), "rule": "maxmin", "stage": None,
-                                  "force": True}),
+        "export": (allocator.export, {"scenario": s, "path": out("m.lp"), "rule": "maxmin", "stage": None,
+                                      "force": True}),
         "save_excel": (save_excel, {"result": result, "path": out("r.xlsx"), "force": True}),
         "Result.save": (partial(type(result).save, result), {"folder": out("r"), "force": True}),
-        "save_comparison": (save_comparison, {"comparison": made["comparison"], "folder": out("c"), "force": True}),
-        "save_explanation": (save_explanation, {"explanation": made["explanation"], "folder": out("e"),
-                                                "force": True}),
-        "save_frontier": (save_frontier, {"result": made["frontier"], "folder": out("f"), "force": True}),
-        "save_disparity": (save_disparity, {"result": made["disparity"], "folder": out("d"), "force": True}),
-        "save_lottery": (save_lottery, {"result": made["lottery"], "folder": out("l"), "force": True}),
-        "save_bounds": (save_bounds, {"table": made["table"], "folder": out("b"), "force": True}),
+        **saves,
     }
 
 
@@ -406,10 +400,10 @@ def public_calls() -> dict:
     return _CALLS
 
 
-PUBLIC = ["solve", "solve_compiled", "compile", "compare", "compare_rules", "frontier", "validate", "load_scenario",
-          "scenario_from_dict", "simulate", "run_simulation", "explain_result", "diagnose", "disparity", "lottery",
-          "bounds", "verify", "export_lp", "save_excel", "Result.save", "save_comparison", "save_explanation",
-          "save_frontier", "save_disparity", "save_lottery", "save_bounds"]
+PUBLIC = ["solve", "solve_compiled", "compile", "compare", "frontier", "validate", "load_scenario",
+          "scenario_from_dict", "simulate", "explain", "diagnose", "disparity", "lottery", "bounds", "verify", "export",
+          "save_excel", "Result.save", "Comparison.save", "Explanation.save", "Frontier.save", "Disparity.save",
+          "Lottery.save", "Bounds.save", "Diagnosis.save", "Simulation.save", "Verification.save"]
 WRONG = [None, 3, -1, True, [1], {}, {"x": 1}, "nowhere-42", math.nan, math.inf, b"x", object()]
 
 
@@ -440,7 +434,7 @@ def test_a_wrong_argument_names_function_argument_value_and_what_was_expected():
     assert str(caught.value) == ("solve(): scenario is 3 (int); expected a Scenario (allocator.load_scenario) "
                                  "or the path of a scenario file")
     with pytest.raises(UsageError, match=r"simulate\(\): draws is '5' \(str\); expected a whole number of at least 1"):
-        allocator.simulate(pool(), "maxmin", draws="5")
+        allocator.simulate(pool(), rules="maxmin", draws="5")
     with pytest.raises(UsageError, match=r"solve\(\): time_limit is nan \(float\); expected a number of seconds"):
         allocator.solve(pool(), time_limit=math.nan)
     with pytest.raises(UsageError, match=r"frontier\(\): values is 'x' \(str\); expected a list of finite numbers"):
@@ -453,7 +447,7 @@ def test_a_path_where_a_scenario_belongs_is_loaded_with_the_loaders_rules(tmp_pa
     tutorial = next(p for p in SCENARIOS if p.parent.name == "tutorial")
     by_path = allocator.solve(str(tutorial))
     assert by_path.allocations.equals(allocator.solve(allocator.load_scenario(tutorial)).allocations)
-    assert allocator.compare(tutorial, ["maxmin"]).index.tolist() == ["maxmin"]
+    assert allocator.compare(tutorial, rules=["maxmin"]).table.index.tolist() == ["maxmin"]
     # a table outside the scenario's folder is refused, as load_scenario refuses it by default
     (tmp_path / "inner").mkdir()
     (tmp_path / "units.csv").write_text("id,demand\na,1\n")
@@ -465,7 +459,7 @@ def test_a_path_where_a_scenario_belongs_is_loaded_with_the_loaders_rules(tmp_pa
 
 def test_plainly_meant_numbers_are_accepted():
     s = pool()
-    assert len(allocator.simulate(s, "maxmin", draws=np.int64(2), seed=3.0, cv=0.1)) == 2
+    assert len(allocator.simulate(s, rules="maxmin", draws=np.int64(2), seed=3.0, cv=0.1).table) == 2
     # an array of values is a list of values; 0.5 and 0 as numpy floats
     assert len(allocator.frontier(s, "group_gap", np.array([0.5, 0.0]), attribute="region").table) == 2
     assert allocator.solve(s, time_limit=5).status.value == "optimal"  # whole seconds are seconds

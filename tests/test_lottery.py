@@ -37,13 +37,13 @@ def _feasible(doc, allocation: pd.DataFrame) -> None:
 
 
 def test_every_draw_respects_stock_demand_and_links():
-    result = lottery(build(**NETWORK), "leximin", draws=300, seed=3)
+    result = lottery(build(**NETWORK), rule="leximin", draws=300, seed=3)
     for _, draw in result.draws.groupby("draw"):
         _feasible(NETWORK, draw)
 
 
 def test_the_exact_decomposition_has_the_fractional_allocation_as_expectation():
-    result = lottery(build(**NETWORK), "leximin", draws=0)
+    result = lottery(build(**NETWORK), rule="leximin", draws=0)
     d = result.decomposition
     odds = d.groupby("allocation")["probability"].first()
     assert odds.sum() == pytest.approx(1.0, abs=1e-12) and (odds > 0).all()
@@ -56,7 +56,7 @@ def test_the_exact_decomposition_has_the_fractional_allocation_as_expectation():
 
 def test_empirical_marginals_converge_to_the_expectation():
     n = 4000
-    result = lottery(build(**NETWORK), "leximin", draws=n, seed=11)
+    result = lottery(build(**NETWORK), rule="leximin", draws=n, seed=11)
     expected = result.expected.set_index(KEY)["expected"]
     counts = result.draws.groupby(KEY)["quantity"].sum().reindex(expected.index, fill_value=0) / n
     # each flow's draw is floor or ceil of its expectation: variance at most 1/4, so 4 sigma is 2/sqrt(n)
@@ -65,16 +65,16 @@ def test_empirical_marginals_converge_to_the_expectation():
 
 def test_the_same_seed_gives_the_same_draws():
     scenario = build(**NETWORK)
-    first = lottery(scenario, "maxmin", draws=50, seed=7).draws
-    assert first.equals(lottery(scenario, "maxmin", draws=50, seed=7).draws)
-    assert not first.equals(lottery(scenario, "maxmin", draws=50, seed=8).draws)
+    first = lottery(scenario, rule="maxmin", draws=50, seed=7).draws
+    assert first.equals(lottery(scenario, rule="maxmin", draws=50, seed=7).draws)
+    assert not first.equals(lottery(scenario, rule="maxmin", draws=50, seed=8).draws)
 
 
 def test_the_fractional_answer_is_the_rule_solved_as_divisible():
     scenario = build(**NETWORK)
-    expected = lottery(scenario, "leximin", draws=0).expected.groupby("unit")["expected"].sum()
+    expected = lottery(scenario, rule="leximin", draws=0).expected.groupby("unit")["expected"].sum()
     divisible = build(**{**NETWORK, "resources": [{"id": "slot"}]})
-    rates = allocator.solve(divisible, "leximin").allocations.set_index("unit")["allocated"]
+    rates = allocator.solve(divisible, rule="leximin").allocations.set_index("unit")["allocated"]
     assert expected.reindex(rates.index, fill_value=0).to_numpy() == pytest.approx(rates.to_numpy(), abs=1e-6)
 
 
@@ -82,7 +82,7 @@ def test_pooled_and_multi_resource_lotteries():
     scenario = build(resources=[{"id": "slot", "divisible": False}, {"id": "kit", "divisible": False}],
                      units=[{"id": "a", "demand": {"slot": 1, "kit": 2}}, {"id": "b", "demand": {"slot": 1, "kit": 1}}],
                      supply={"slot": 1, "kit": 2})
-    result = lottery(scenario, "leximin", draws=200, seed=1)
+    result = lottery(scenario, rule="leximin", draws=200, seed=1)
     for _, draw in result.draws.groupby("draw"):
         totals = draw.groupby("resource")["quantity"].sum()
         assert totals.get("slot", 0) <= 1 and totals.get("kit", 0) <= 2
@@ -91,7 +91,7 @@ def test_pooled_and_multi_resource_lotteries():
 def test_fractional_demands_are_refused():
     scenario = build(units=[{"id": "a", "demand": 1.5}], supply={"food": 1})
     with pytest.raises(allocator.UsageError, match="whole-number demands"):
-        lottery(scenario, "maxmin")
+        lottery(scenario, rule="maxmin")
 
 
 def test_cli_lottery(tmp_path):
@@ -111,7 +111,7 @@ def test_exclusive_sets_are_refused():
                      exclusive=["a", "b"], supply={"a": 1, "b": 1},
                      units=[{"id": "u1", "demand": {"a": 1, "b": 1}}, {"id": "u2", "demand": {"a": 1, "b": 1}}])
     with pytest.raises(allocator.UsageError, match="exclusive"):
-        lottery(scenario, "maxmin")
+        lottery(scenario, rule="maxmin")
 
 
 SLOTS = [{"id": "slot", "divisible": False}]
@@ -122,7 +122,7 @@ SLOTS = [{"id": "slot", "divisible": False}]
     ("no demand", dict(resources=SLOTS, supply={"slot": 5}, units=[{"id": "a", "demand": 0}, {"id": "b", "demand": 0}])),
 ])
 def test_nothing_to_draw_is_said_plainly_and_counted(tmp_path, case, doc):
-    result = lottery(build(**doc), "leximin", draws=3)
+    result = lottery(build(**doc), rule="leximin", draws=3)
     # every draw is the empty allocation: 3 draws made (none has a row), one allocation of probability 1
     assert result.count == 3 and result.draws.empty and result.odds == (1.0,)
     assert any(note.startswith("nothing to draw") for note in result.notes), case
@@ -142,7 +142,7 @@ def test_nothing_to_draw_is_said_plainly_and_counted(tmp_path, case, doc):
 
 def test_a_lottery_without_randomness_says_so():
     doc = dict(resources=SLOTS, supply={"slot": 5}, units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 2}])
-    result = lottery(build(**doc), "leximin", draws=4)
+    result = lottery(build(**doc), rule="leximin", draws=4)
     # supply 5 covers demand 3: the allocation is whole, every draw is it (a 1, b 2), probability 1
     assert result.odds == (1.0,) and result.count == 4
     assert result.draws.groupby("draw")["quantity"].sum().tolist() == [3, 3, 3, 3]

@@ -55,7 +55,7 @@ def test_network_links_add_to_listed_links_and_solve():
     scenario = build(units=UNITS, sites=SITES, network={"edges": EDGES, "max_travel": 0},
                      links=[{"unit": "ub", "site": "A"}, {"unit": "ua", "site": "A"}])
     assert linked_pairs(scenario) == {("ua", "A"), ("ud", "D"), ("ub", "A")}
-    result = allocator.solve(scenario, "maxmin")
+    result = allocator.solve(scenario, rule="maxmin")
     assert result.allocations["fill_rate"].min() == pytest.approx(1.0)
 
 

@@ -18,8 +18,8 @@ def test_a_capacitated_two_tier_network_by_hand():
                      units=[{"id": "a", "demand": 20, "data": {"node": "H1"}}, {"id": "b", "demand": 20, "data": {"node": "H2"}}],
                      network={"mode": "flow", "edges": [{"from": "W", "to": "H1", "capacity": 10},
                                                         {"from": "W", "to": "H2", "capacity": 25}]})
-    assert allocated(allocator.solve(scenario, "maxmin")) == pytest.approx({"a": 10, "b": 20})
-    assert allocated(allocator.solve(scenario, "utilitarian")) == pytest.approx({"a": 10, "b": 20})
+    assert allocated(allocator.solve(scenario, rule="maxmin")) == pytest.approx({"a": 10, "b": 20})
+    assert allocated(allocator.solve(scenario, rule="utilitarian")) == pytest.approx({"a": 10, "b": 20})
 
 
 def test_a_one_tier_network_gives_exactly_the_core_answer_on_the_same_links():
@@ -31,10 +31,10 @@ def test_a_one_tier_network_gives_exactly_the_core_answer_on_the_same_links():
     as_network = build(sites=sites, units=units, network={"mode": "flow", "edges": [
         {"from": s, "to": f"n{u[1:]}"} for u, s in links]})
     for rule in ("leximin", "proportional"):  # unique amounts
-        a, b = allocated(allocator.solve(with_links, rule)), allocated(allocator.solve(as_network, rule))
+        a, b = allocated(allocator.solve(with_links, rule=rule)), allocated(allocator.solve(as_network, rule=rule))
         assert b == pytest.approx(a, abs=1e-6), rule
     for rule in ("maxmin", "utilitarian"):  # unique level and value; amounts may tie
-        a, b = allocator.solve(with_links, rule), allocator.solve(as_network, rule)
+        a, b = allocator.solve(with_links, rule=rule), allocator.solve(as_network, rule=rule)
         assert b.metrics["total_value"] == pytest.approx(a.metrics["total_value"], abs=1e-6), rule
         assert b.metrics["min_fill_rate"] == pytest.approx(a.metrics["min_fill_rate"], abs=1e-6), rule
 
@@ -48,7 +48,7 @@ def test_the_most_delivered_is_networkx_maximum_flow():
     units = [{"id": f"u{i}", "demand": int(rng.integers(3, 12)), "data": {"node": nodes[int(rng.integers(3, 12))]}}
              for i in range(8)]
     scenario = build(sites=sites, units=units, network={"mode": "flow", "edges": edges})
-    result = allocator.solve(scenario, "utilitarian")
+    result = allocator.solve(scenario, rule="utilitarian")
     graph = nx.DiGraph()
     for e in edges:  # parallel edges add up
         old = graph[e["from"]][e["to"]]["capacity"] if graph.has_edge(e["from"], e["to"]) else 0
@@ -67,7 +67,7 @@ def test_a_transport_budget_binds_or_not(budget, delivered):
     scenario = build(sites=[{"id": "W", "supply": {"food": 30}}],
                      units=[{"id": "a", "demand": 25, "data": {"node": "T"}}],
                      network={"mode": "flow", "budget": budget, "edges": [{"from": "W", "to": "T", "cost": 2}]})
-    result = allocator.solve(scenario, "utilitarian")
+    result = allocator.solve(scenario, rule="utilitarian")
     assert result.metrics["total_allocated"] == pytest.approx(delivered, abs=1e-6)
 
 
@@ -77,7 +77,7 @@ def test_flow_networks_refuse_listed_links_and_keep_every_unit_feasible():
               links=[{"unit": "a", "site": "W"}], network={"mode": "flow", "edges": [{"from": "W", "to": "X"}]})
     scenario = build(sites=[{"id": "W", "supply": {"food": 3}}], units=[{"id": "a", "demand": 2, "data": {"node": "W"}}],
                      network={"mode": "flow", "edges": [{"from": "W", "to": "X"}]})
-    assert_feasible(scenario, allocator.solve(scenario, "maxmin"))
+    assert_feasible(scenario, allocator.solve(scenario, rule="maxmin"))
 
 
 def _hubs(capacity: float, stock: float = 40):
@@ -89,12 +89,12 @@ def _hubs(capacity: float, stock: float = 40):
 
 def test_edge_flows_utilisation_and_the_price_of_a_bottleneck(tmp_path):
     # 40 lb in stock; W -> H1 carries at most 10 of a's 20: it is the bottleneck, worth 1 lb per unit of capacity
-    result = allocator.solve(_hubs(10), "utilitarian")
+    result = allocator.solve(_hubs(10), rule="utilitarian")
     edges = result.edges.set_index("to")
     assert edges.loc["H1", "flow"] == pytest.approx(10) and edges.loc["H1", "utilisation"] == pytest.approx(1.0)
     assert edges.loc["H2", "flow"] == pytest.approx(20) and edges.loc["H2", "utilisation"] == pytest.approx(0.8)
     assert edges["transport_cost"].sum() == pytest.approx(10 * 1 + 20 * 2)
-    wider = allocator.solve(_hubs(11), "utilitarian")
+    wider = allocator.solve(_hubs(11), rule="utilitarian")
     gain = wider.metrics["total_value"] - result.metrics["total_value"]
     assert edges.loc["H1", "shadow_price"] == pytest.approx(gain, rel=1e-5) == pytest.approx(1.0, rel=1e-5)
     assert result.summary()["network"]["bottlenecks"] == [{"from": "W", "to": "H1", "shadow_price": pytest.approx(1.0)}]
@@ -110,9 +110,9 @@ def test_value_minus_cost_ships_only_where_it_pays():
                       {"id": "b", "demand": 20, "value": 1.5, "data": {"node": "H2"}}])
     edges = [{"from": "W", "to": "H1", "cost": 1}, {"from": "W", "to": "H2", "cost": 2}]
     net = allocator.solve(build(**doc, network={"mode": "flow", "objective": "value_minus_cost", "edges": edges}),
-                          "utilitarian")
+                          rule="utilitarian")
     assert allocated(net) == pytest.approx({"a": 20, "b": 0}, abs=1e-6)
-    gross = allocator.solve(build(**doc, network={"mode": "flow", "edges": edges}), "utilitarian")
+    gross = allocator.solve(build(**doc, network={"mode": "flow", "edges": edges}), rule="utilitarian")
     assert allocated(gross) == pytest.approx({"a": 20, "b": 20}, abs=1e-6)
 
 

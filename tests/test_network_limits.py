@@ -43,18 +43,18 @@ def _two_resources(**edge):
 
 def test_a_per_resource_capacity_by_hand():
     # at most 10 food on the road and 25 in total: food 10, water 15
-    result = allocator.solve(_two_resources(**{"capacity": 25, "capacity:food": 10}), "utilitarian")
+    result = allocator.solve(_two_resources(**{"capacity": 25, "capacity:food": 10}), rule="utilitarian")
     assert allocated(result, "food") == pytest.approx({"a": 10}) and allocated(result, "water") == pytest.approx({"a": 15})
     # maxmin: the food road caps both fill rates' minimum at 10/20; the value stage fills water to the total
-    result = allocator.solve(_two_resources(**{"capacity": 25, "capacity:food": 10}), "maxmin")
+    result = allocator.solve(_two_resources(**{"capacity": 25, "capacity:food": 10}), rule="maxmin")
     assert result.metrics["min_fill_rate"] == pytest.approx(0.5)
     assert allocated(result, "water") == pytest.approx({"a": 15})
 
 
 def test_a_per_resource_bottleneck_is_priced_and_checked_by_a_re_solve(tmp_path):
     # no total limit; the food limit alone binds: one more lb of food capacity delivers one more lb
-    result = allocator.solve(_two_resources(**{"capacity:food": 10}), "utilitarian")
-    wider = allocator.solve(_two_resources(**{"capacity:food": 11}), "utilitarian")
+    result = allocator.solve(_two_resources(**{"capacity:food": 10}), rule="utilitarian")
+    wider = allocator.solve(_two_resources(**{"capacity:food": 11}), rule="utilitarian")
     gain = wider.metrics["total_value"] - result.metrics["total_value"]
     row = result.edges.iloc[0]
     assert row["flow:food"] == pytest.approx(10) and row["utilisation:food"] == pytest.approx(1.0)
@@ -77,12 +77,12 @@ def _hub(throughput=None, **extra):
 
 
 def test_a_hub_throughput_by_hand_and_its_price():
-    assert allocator.solve(_hub(), "utilitarian").metrics["total_allocated"] == pytest.approx(40)
-    result = allocator.solve(_hub(15), "maxmin")
+    assert allocator.solve(_hub(), rule="utilitarian").metrics["total_allocated"] == pytest.approx(40)
+    result = allocator.solve(_hub(15), rule="maxmin")
     assert allocated(result) == pytest.approx({"a": 7.5, "b": 7.5})
-    result = allocator.solve(_hub(15), "utilitarian")
+    result = allocator.solve(_hub(15), rule="utilitarian")
     assert result.metrics["total_allocated"] == pytest.approx(15)
-    gain = allocator.solve(_hub(16), "utilitarian").metrics["total_value"] - result.metrics["total_value"]
+    gain = allocator.solve(_hub(16), rule="utilitarian").metrics["total_value"] - result.metrics["total_value"]
     node = result.nodes.set_index("node").loc["H"]
     assert node["handled"] == pytest.approx(15) and node["utilisation"] == pytest.approx(1.0)
     assert node["shadow_price"] == pytest.approx(gain, rel=1e-5) == pytest.approx(1.0, rel=1e-5)
@@ -94,7 +94,7 @@ def test_throughput_counts_what_a_node_delivers_to_its_own_units_too():
     scenario = build(sites=[{"id": "W", "supply": {"food": 40}}],
                      units=[{"id": "a", "demand": 20, "data": {"node": "W"}}, {"id": "b", "demand": 20, "data": {"node": "H"}}],
                      network={"mode": "flow", "edges": [{"from": "W", "to": "H"}], "nodes": [{"id": "W", "throughput": 30}]})
-    result = allocator.solve(scenario, "maxmin")
+    result = allocator.solve(scenario, rule="maxmin")
     assert allocated(result) == pytest.approx({"a": 15, "b": 15})
     assert_feasible(scenario, result)
 
@@ -107,7 +107,7 @@ def test_stock_can_come_from_the_nodes_table(tmp_path):
         "units: [{id: a, demand: 20, data: {node: X}}, {id: b, demand: 20, data: {node: Y}}]\n"
         "network: {mode: flow, edges: routes.csv, nodes: nodes.csv}\n")
     scenario = allocator.load_scenario(tmp_path / "s.yaml")
-    assert allocated(allocator.solve(scenario, "maxmin")) == pytest.approx({"a": 7.5, "b": 7.5})
+    assert allocated(allocator.solve(scenario, rule="maxmin")) == pytest.approx({"a": 7.5, "b": 7.5})
     assert {role for role, *_ in scenario.inputs} >= {"nodes", "edges"}
 
 
@@ -141,7 +141,7 @@ def test_a_negative_cost_is_a_rebate_and_a_negative_cycle_is_refused():
     # a lb is worth 0.5 and the road pays 1 per lb shipped: worth shipping under value minus cost
     rebate = build(**doc, network={"mode": "flow", "objective": "value_minus_cost",
                                    "edges": [{"from": "W", "to": "H", "cost": -1}]})
-    result = allocator.solve(rebate, "utilitarian")
+    result = allocator.solve(rebate, rule="utilitarian")
     assert allocated(result) == pytest.approx({"a": 20}) and result.summary()["network"]["transport_cost"] == -20
     with pytest.raises(ScenarioError, match=r"the cycle H -> Q -> H has a negative total cost"):
         build(**doc, network={"mode": "flow", "edges": [{"from": "W", "to": "H"}, {"from": "H", "to": "Q", "cost": -3},
@@ -161,7 +161,7 @@ def test_throughput_and_per_resource_limits_match_networkx_maximum_flow(seed):
     units = [{"id": f"u{i}", "demand": int(rng.integers(3, 12)), "data": {"node": nodes[int(rng.integers(0, 10))]}}
              for i in range(8)]
     scenario = build(sites=sites, units=units, network={"mode": "flow", "edges": edges, "nodes": limits})
-    result = allocator.solve(scenario, "utilitarian")
+    result = allocator.solve(scenario, rule="utilitarian")
     assert_feasible(scenario, result)
     cap = {n["id"]: n["throughput"] for n in limits}
     graph = nx.DiGraph()
@@ -195,7 +195,7 @@ def test_highs_and_pulp_agree_on_a_network_with_every_limit(rule):
                                         {"from": "H", "to": "X", "capacity:water": 4, "cost": 1},
                                         {"from": "H", "to": "Y", "capacity:food": 9, "cost": 2}],
                               "nodes": [{"id": "H", "throughput": 40}]})
-    highs, pulp = allocator.solve(scenario, rule), allocator.solve(scenario, rule, solver="pulp")
+    highs, pulp = allocator.solve(scenario, rule=rule), allocator.solve(scenario, rule=rule, solver="pulp")
     assert_feasible(scenario, highs)
     assert pulp.metrics["total_value"] == pytest.approx(highs.metrics["total_value"], abs=1e-5)
     if rule != "utilitarian":  # utilitarian optima may spread the same total differently

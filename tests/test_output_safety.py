@@ -184,14 +184,17 @@ def test_no_command_replaces_a_folder_holding_one_of_the_scenarios_tables(tmp_pa
 
 
 def test_library_savers_refuse_a_folder_holding_an_input(tmp_path):
-    from allocator.tradeoffs.comparison import save_comparison
 
+    # an allocator-written folder that holds the scenario the comparison was read from
     prev = tmp_path / "prev"
     with atomic_folder(prev) as staging:
-        (staging / "units.csv").write_text("id,demand\na,1\n")
-    comparison = allocator.compare_rules(allocator.load_scenario(TUTORIAL), ["maxmin"])
+        for source in TUTORIAL.parent.iterdir():
+            shutil.copy(source, staging / source.name)
+    comparison = allocator.compare(allocator.load_scenario(prev / TUTORIAL.name), rules=["maxmin"])
+    before = contents(prev)
     with pytest.raises(OutputExistsError, match="input of this run"):
-        save_comparison(comparison, prev, force=True, inputs=[prev / "units.csv"])
+        comparison.save(prev, force=True)
+    assert contents(prev) == before
 
 
 def test_a_symbolic_link_to_a_result_is_refused_not_swapped_for_a_folder(tmp_path):
@@ -207,11 +210,8 @@ def test_a_symbolic_link_to_a_result_is_refused_not_swapped_for_a_folder(tmp_pat
 
 @pytest.mark.slow
 def test_library_savers_know_the_inputs_of_their_result(tmp_path):
-    # second review: save_comparison(..., force=True) replaced a folder holding the scenario's links table
-    from allocator.accountability.explain import save_explanation
-    from allocator.tradeoffs.comparison import save_comparison
-    from allocator.tradeoffs.frontiers import save_frontier
-    from allocator.tradeoffs.lottery import lottery, save_lottery
+    # second review: saving a comparison with force=True replaced a folder holding the scenario's links table
+    from allocator.tradeoffs.lottery import lottery
 
     prev = tmp_path / "prev"
     assert run("solve", FOOD_BANK / "scenario.yaml", "--out", prev).exit_code == 0
@@ -221,11 +221,10 @@ def test_library_savers_know_the_inputs_of_their_result(tmp_path):
                                      .replace("links: links.csv", "links: prev/flows.csv"))
     scenario = allocator.load_scenario(tmp_path / "s.yaml")
     before = contents(prev)
-    outcomes = [(save_comparison, allocator.compare_rules(scenario, ["maxmin"])),
-                (save_explanation, allocator.solve(scenario).explain()),
-                (save_frontier, allocator.frontier(scenario, "floor", [0.0])),
-                (save_lottery, lottery(scenario, "maxmin", draws=1))]
-    for save, outcome in outcomes:
+    outcomes = [allocator.compare(scenario, rules=["maxmin"]), allocator.solve(scenario).explain(),
+                allocator.frontier(scenario, "floor", [0.0]), lottery(scenario, rule="maxmin", draws=1),
+                allocator.diagnose(scenario)]
+    for outcome in outcomes:
         with pytest.raises(OutputExistsError, match="input of this run"):
-            save(outcome, prev, force=True)
+            outcome.save(prev, force=True)
     assert contents(prev) == before

@@ -68,7 +68,7 @@ def amounts_within_the_proven_gap(result, alpha: float) -> None:
 def test_alpha_over_its_range_meets_the_hand_worked_optimum(alpha):
     # before: alpha 1 + 1e-12 reported an upper_bound below its objective with relative_gap 0 (cancellation
     # in f^(1-alpha) - 1), and alpha >= 30 ended infeasible ("solver round-off"): slopes of 1e90 at rate 1e-3
-    result = allocator.solve(build(**TWO_UNITS), {"name": "alpha", "alpha": alpha})
+    result = allocator.solve(build(**TWO_UNITS), rule={"name": "alpha", "alpha": alpha})
     assert result.equity["relative_gap"] <= 1e-6
     amounts_within_the_proven_gap(result, alpha)
 
@@ -76,7 +76,7 @@ def test_alpha_over_its_range_meets_the_hand_worked_optimum(alpha):
 @pytest.mark.parametrize("alpha", [1 - 1e-12, 1.0, 1 + 1e-12, 0.5, 2.0, 50.0])
 def test_a_tight_tolerance_gives_the_amounts_to_1e_5(alpha):
     # the LP solver's accuracy (about 1e-10 relative) is the floor of a proven gap; 1e-12 asks for all of it
-    result = allocator.solve(build(**TWO_UNITS), {"name": "alpha", "alpha": alpha, "tolerance": 1e-12, "max_rounds": 200})
+    result = allocator.solve(build(**TWO_UNITS), rule={"name": "alpha", "alpha": alpha, "tolerance": 1e-12, "max_rounds": 200})
     a_star, b_star, _ = exact_optimum(alpha)
     assert allocated(result) == pytest.approx({"a": a_star, "b": b_star}, abs=1e-5)
     assert result.equity["relative_gap"] <= 1e-8
@@ -85,9 +85,9 @@ def test_a_tight_tolerance_gives_the_amounts_to_1e_5(alpha):
 
 def test_alpha_tends_to_nash_continuously():
     scenario = build(**TWO_UNITS)
-    nash = allocator.solve(scenario, "nash").equity
+    nash = allocator.solve(scenario, rule="nash").equity
     for alpha in (1 - 1e-12, 1 + 1e-12):
-        near = allocator.solve(scenario, {"name": "alpha", "alpha": alpha}).equity
+        near = allocator.solve(scenario, rule={"name": "alpha", "alpha": alpha}).equity
         # log 1/2 + log 1/4 = -2.0794415...: both within their proven gaps of it
         assert abs(near["objective"] - nash["objective"]) <= near["gap"] + nash["gap"] + 1e-9
 
@@ -96,7 +96,7 @@ def test_alpha_tends_to_nash_continuously():
 @given(st.one_of(st.floats(1e-3, 1 - 1e-9), st.sampled_from([1 - 1e-12, 1.0, 1 + 1e-12, 50.0]),
                  st.floats(49.0, 50.0), st.floats(1.0, 50.0)))
 def test_any_alpha_gives_a_proven_gap_that_holds(alpha):
-    result = allocator.solve(build(**TWO_UNITS), {"name": "alpha", "alpha": alpha})
+    result = allocator.solve(build(**TWO_UNITS), rule={"name": "alpha", "alpha": alpha})
     assert result.equity["relative_gap"] <= 1e-6
     amounts_within_the_proven_gap(result, alpha)
 
@@ -126,7 +126,7 @@ def test_alpha_when_one_optimal_rate_is_far_below_another(alpha, demand):
     # values were 1e-10, below the LP's tolerances) or ended InfeasibleError (1e7: the max-min level
     # 1e-7 read as 0, so no scaling at all, and tangents of slope 1e-318 broke the LP's scaling)
     scenario = build(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": demand}], supply={"food": 1})
-    result = allocator.solve(scenario, {"name": "alpha", "alpha": alpha})
+    result = allocator.solve(scenario, rule={"name": "alpha", "alpha": alpha})
     assert result.equity["relative_gap"] <= 1e-6 and not result.warnings
     f1_star, best = far_apart_optimum(alpha, demand)
     got = allocated(result)
@@ -156,7 +156,7 @@ def test_alpha_with_two_large_and_two_small_demands(alpha):
     # equilibration took 1/m as the rate's unit and scaled the tangent rows' tolerance back to m: gap 0.25
     demands = [1, 1e7, 1e7, 5]
     scenario = build(units=[{"id": f"u{i}", "demand": d} for i, d in enumerate(demands)], supply={"food": 1})
-    result = allocator.solve(scenario, {"name": "alpha", "alpha": alpha})
+    result = allocator.solve(scenario, rule={"name": "alpha", "alpha": alpha})
     assert result.equity["relative_gap"] <= 1e-6 and not result.warnings
     got = allocated(result)
     # u'(f_i) = d_i lambda: f_i proportional to d_i^(-1/alpha), so amounts d_i f_i ~ d_i^(1 - 1/alpha);
@@ -169,7 +169,7 @@ def test_alpha_with_two_large_and_two_small_demands(alpha):
 def test_nash_when_one_demand_is_far_above_another():
     # Nash gives equal amounts here (the amounts' logs sum; f1 + 1e7 f2 = 1 at f1 = 1/2): 1/2 each to the gap
     scenario = build(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1e7}], supply={"food": 1})
-    result = allocator.solve(scenario, "nash")
+    result = allocator.solve(scenario, rule="nash")
     assert result.equity["relative_gap"] <= 1e-6 and not result.warnings
     # phi(a) = log a + log(1 - a) has phi'' <= -8: |a - 1/2| <= sqrt(2 gap / 8), gap = relative x |U*| (17.5)
     gap = result.equity["relative_gap"] * 17.5 * 1.01 + 1e-9
@@ -186,7 +186,7 @@ def test_the_reference_level_is_found_when_it_is_tiny():
     from allocator.solving.compile import compile
 
     compiled = compile(build(units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 1e7}], supply={"food": 1}),
-                       {"name": "alpha", "alpha": 2})
+                       rule={"name": "alpha", "alpha": 2})
     runner = StageRunner(get_backend("highs"), SolverOptions())
     assert reference_level(compiled, runner, 2.0) == pytest.approx(1 / (1 + 1e7), rel=1e-6)
 
@@ -194,7 +194,7 @@ def test_the_reference_level_is_found_when_it_is_tiny():
 def test_alpha_zero_and_just_above_it():
     # alpha 0: the sum of rates f1 + f2 with f1 + 2 f2 = 1 is largest at f1 = 1 (a gets everything)
     for alpha in (0.0, 1e-9):
-        result = allocator.solve(build(**TWO_UNITS), {"name": "alpha", "alpha": alpha})
+        result = allocator.solve(build(**TWO_UNITS), rule={"name": "alpha", "alpha": alpha})
         assert allocated(result) == pytest.approx({"a": 1.0, "b": 0.0}, abs=1e-6)
         assert result.equity["upper_bound"] >= result.equity["objective"]
 
@@ -227,7 +227,7 @@ def test_the_reported_bound_stays_proven_on_a_flow_network():
                                                         {"from": "n1", "to": "n2"}, {"from": "s1", "to": "n2"},
                                                         {"from": "n2", "to": "n1"}]})
     for rule in ("nash", {"name": "alpha", "alpha": 3}):
-        equity = allocator.solve(scenario, rule).equity
+        equity = allocator.solve(scenario, rule=rule).equity
         assert equity["relative_gap"] <= 1e-6 and equity["upper_bound"] >= equity["objective"]
 
 
@@ -240,10 +240,10 @@ def test_welfare_rules_under_constraints_at_their_edges(rule):
     for constraint in ({"type": "group_gap", "attribute": "g", "max_gap": 0.0},
                        {"type": "group_ratio", "attribute": "g", "min_ratio": 1.0}):
         # equal group rates: x gets t of 10, y t of 50 with 60 t = 30, so t = 1/2 and a = 5
-        result = allocator.solve(scenario, rule, [constraint])
+        result = allocator.solve(scenario, rule=rule, constraints=[constraint])
         assert allocated(result)["a"] == pytest.approx(5.0, abs=1e-6)
         assert result.equity["upper_bound"] >= result.equity["objective"]
-    floor = allocator.solve(scenario, rule, [{"type": "floor", "share": 0.5}])  # half of 60 = 30: all of it
+    floor = allocator.solve(scenario, rule=rule, constraints=[{"type": "floor", "share": 0.5}])  # half of 60 = 30: all of it
     assert allocated(floor) == pytest.approx({"a": 5.0, "b": 15.0, "c": 10.0}, abs=1e-6)
 
 
@@ -253,7 +253,7 @@ def test_floor_and_group_floor_shares_at_the_edges(share):
     scenario = build(units=[{"id": "a", "demand": 10, "groups": {"g": "x"}}, {"id": "b", "demand": 50, "groups": {"g": "y"}}],
                      supply={"food": 60})
     for constraint in ({"type": "floor", "share": share}, {"type": "group_floor", "attribute": "g", "share": share}):
-        assert allocated(allocator.solve(scenario, "maxmin", [constraint])) == pytest.approx({"a": 10, "b": 50})
+        assert allocated(allocator.solve(scenario, rule="maxmin", constraints=[constraint])) == pytest.approx({"a": 10, "b": 50})
 
 
 @pytest.mark.parametrize("max_gap", [0.0, 5e-324, 1.0])
@@ -261,12 +261,14 @@ def test_group_gap_and_ratio_at_the_edges(max_gap):
     # a (demand 10, value 1) and b (30, value 2) share 20: utilitarian gives b all it can, so the gap binds
     scenario = build(units=[{"id": "a", "demand": 10, "value": 1, "groups": {"g": "x"}},
                             {"id": "b", "demand": 30, "value": 2, "groups": {"g": "y"}}], supply={"food": 20})
-    gap = allocated(allocator.solve(scenario, "utilitarian", [{"type": "group_gap", "attribute": "g", "max_gap": max_gap}]))
+    gap = allocated(allocator.solve(scenario, rule="utilitarian",
+                                          constraints=[{"type": "group_gap", "attribute": "g", "max_gap": max_gap}]))
     # t_a = t_b - max_gap while that is >= 0: 10 (t_b - gap) + 30 t_b = 20, t_b = (20 + 10 gap) / 40 (gap <= 2/3)
     t_b = (20 + 10 * max_gap) / 40 if max_gap <= 2 / 3 else 20 / 30
     assert gap["b"] == pytest.approx(30 * t_b, abs=1e-6)
     ratio = 1.0 - max_gap  # min_ratio 1, 1 - 5e-324 (= 1) and 0
-    held = allocated(allocator.solve(scenario, "utilitarian", [{"type": "group_ratio", "attribute": "g", "min_ratio": ratio}]))
+    held = allocated(allocator.solve(scenario, rule="utilitarian",
+                                           constraints=[{"type": "group_ratio", "attribute": "g", "min_ratio": ratio}]))
     # t_a >= ratio t_b, a + b = 20: b worth more, so t_a = ratio t_b: 10 ratio t + 30 t = 20
     assert held["b"] == pytest.approx(30 * 20 / (10 * ratio + 30), abs=1e-6)
 
@@ -277,7 +279,7 @@ def test_group_gap_and_ratio_at_the_edges(max_gap):
 def test_constraint_parameters_outside_their_range_are_refused(bad):
     scenario = build(units=[{"id": "a", "demand": 10, "groups": {"g": "x"}}], supply={"food": 5})
     with pytest.raises(AllocatorError):
-        allocator.solve(scenario, "maxmin", [bad])
+        allocator.solve(scenario, rule="maxmin", constraints=[bad])
 
 
 def test_formula_weights_as_large_as_allowed_and_beyond():
@@ -285,32 +287,32 @@ def test_formula_weights_as_large_as_allowed_and_beyond():
     # and every unit got 0 (weight / inf).
     units = [{"id": "a", "demand": 10, "data": {"p": 1.0, "q": 3.0}}, {"id": "b", "demand": 10, "data": {"p": 3.0, "q": 1.0}}]
     scenario = build(units=units, supply={"food": 8})
-    huge = allocated(allocator.solve(scenario, {"name": "formula", "weights": {"p": 1e100, "q": 1e100}}))
+    huge = allocated(allocator.solve(scenario, rule={"name": "formula", "weights": {"p": 1e100, "q": 1e100}}))
     assert huge == pytest.approx({"a": 4.0, "b": 4.0})  # shares (1/4 + 3/4) / 2 = 1/2 each
-    tiny = allocated(allocator.solve(scenario, {"name": "formula", "weights": {"p": 5e-324, "q": 5e-324}}))
+    tiny = allocated(allocator.solve(scenario, rule={"name": "formula", "weights": {"p": 5e-324, "q": 5e-324}}))
     assert tiny == pytest.approx({"a": 4.0, "b": 4.0})
     with pytest.raises(UsageError, match="1e\\+308"):
-        allocator.solve(scenario, {"name": "formula", "weights": {"p": 1e308, "q": 1e308}})
+        allocator.solve(scenario, rule={"name": "formula", "weights": {"p": 1e308, "q": 1e308}})
 
 
 @pytest.mark.parametrize("limit", [0.0, -1.0, float("nan"), float("inf"), True])
 def test_a_time_limit_must_be_a_positive_finite_number(limit):
     # before: nan ran with no limit at all, 0 and -1 "ran out" before the first stage
     with pytest.raises(UsageError, match="time_limit"):
-        allocator.solve(build(**TWO_UNITS), "maxmin", time_limit=limit)
+        allocator.solve(build(**TWO_UNITS), rule="maxmin", time_limit=limit)
 
 
 def test_a_tiny_positive_time_limit_stops_cleanly():
     with pytest.raises(allocator.SolverError, match="time limit"):
-        allocator.solve(build(**TWO_UNITS), "maxmin", time_limit=1e-300)
+        allocator.solve(build(**TWO_UNITS), rule="maxmin", time_limit=1e-300)
 
 
 @pytest.mark.parametrize("seed", [0, 2**63, 10**40])
 def test_priority_and_reserve_seeds_of_any_size(seed):
     units = [{"id": u, "demand": 1, "data": {"score": 1.0}} for u in "abcd"]
     scenario = build(units=units, supply={"food": 2})
-    first = allocated(allocator.solve(scenario, {"name": "priority", "score": "score", "seed": seed}))
-    again = allocated(allocator.solve(scenario, {"name": "priority", "score": "score", "seed": seed}))
+    first = allocated(allocator.solve(scenario, rule={"name": "priority", "score": "score", "seed": seed}))
+    again = allocated(allocator.solve(scenario, rule={"name": "priority", "score": "score", "seed": seed}))
     assert first == again and sum(first.values()) == pytest.approx(2.0)
     assert sorted(first.values()) == pytest.approx([0, 0, 1, 1])  # ties broken whole, by the lottery
 
@@ -320,7 +322,7 @@ def test_leximin_max_rounds_at_the_edges(rounds):
     # a 10, b 30, c 20, supply 30: 60 t = 30, every rate 1/2 in the first round already
     scenario = build(units=[{"id": "a", "demand": 10}, {"id": "b", "demand": 30}, {"id": "c", "demand": 20}],
                      supply={"food": 30})
-    result = allocator.solve(scenario, {"name": "leximin", "max_rounds": rounds})
+    result = allocator.solve(scenario, rule={"name": "leximin", "max_rounds": rounds})
     assert allocated(result) == pytest.approx({"a": 5, "b": 15, "c": 10}, abs=1e-6)
 
 
@@ -331,7 +333,7 @@ def test_uncertainty_parameters_at_the_edges():
     scenario = build(sites=[{"id": "s", "supply": {"food": 10}}], units=[{"id": "a", "demand": 4, "groups": {"g": "x"}},
                                                                        {"id": "b", "demand": 6, "groups": {"g": "x"}}],
                      links=[{"unit": "a", "site": "s"}, {"unit": "b", "site": "s"}])
-    problem = compile(scenario, "maxmin").problem
+    problem = compile(scenario, rule="maxmin").problem
     widest = Uncertainty(demand=DemandNoise(cv=10, correlation=1, by="g"),
                          supply_shocks=(SupplyShock(probability=1, loss=1),))
     demand, supply = draw(problem, widest, 0, 0)
@@ -363,7 +365,7 @@ def test_a_round_infeasible_by_round_off_keeps_the_last_round(monkeypatch):
         return solve_stage(self, stage, lp)
 
     monkeypatch.setattr(stages.StageRunner, "run", round_three_fails)
-    result = allocator.solve(build(**TWO_UNITS), "nash")
+    result = allocator.solve(build(**TWO_UNITS), rule="nash")
     assert result.equity["rounds"] == 2 and any("round 3 became infeasible" in w for w in result.warnings)
     # round 2's bound is still proven: log 1/2 + log 1/4 = -2.0794 lies between objective and bound
     assert result.equity["objective"] <= math.log(0.125) <= result.equity["upper_bound"]

@@ -64,7 +64,7 @@ def scenario_of(spec: dict, scale: float = 1.0) -> allocator.Scenario:
 
 
 def solve_all(scenario, solver="highs"):
-    return {rule: allocator.solve(scenario, rule, solver=solver) for rule in RULES}
+    return {rule: allocator.solve(scenario, rule=rule, solver=solver) for rule in RULES}
 
 
 def reachable_min(scenario, result) -> float | None:
@@ -235,9 +235,9 @@ def test_maxmin_worst_fill_is_highest(spec):
 @given(specs())
 def test_leximin_vector_dominates_maxmin_and_proportional(spec):
     scenario = scenario_of(spec)
-    lx = reachable_fill_vector(scenario, allocator.solve(scenario, "leximin"))
+    lx = reachable_fill_vector(scenario, allocator.solve(scenario, rule="leximin"))
     for rule in ("maxmin", "proportional", "utilitarian"):
-        other = reachable_fill_vector(scenario, allocator.solve(scenario, rule))
+        other = reachable_fill_vector(scenario, allocator.solve(scenario, rule=rule))
         assert lex_geq(lx, other, tol=TOL), (rule, lx, other)
 
 
@@ -245,7 +245,7 @@ def test_leximin_vector_dominates_maxmin_and_proportional(spec):
 @given(specs(), st.data())
 def test_adding_supply_never_lowers_the_maxmin_level(spec, data):
     scenario = scenario_of(spec)
-    before = allocator.solve(scenario, "maxmin")
+    before = allocator.solve(scenario, rule="maxmin")
     more = copy.deepcopy(spec)
     # (a) more of what is already there: reachability unchanged -> the level over reachable pairs
     for sup in more["supply"].values():
@@ -253,7 +253,7 @@ def test_adding_supply_never_lowers_the_maxmin_level(spec, data):
             if sup[r] > 0:
                 sup[r] += data.draw(st.integers(0, 30))
     bigger = scenario_of(more)
-    after = allocator.solve(bigger, "maxmin")
+    after = allocator.solve(bigger, rule="maxmin")
     lo = reachable_min(scenario, before)
     if lo is not None:
         assert reachable_min(bigger, after) >= lo - TOL
@@ -263,7 +263,7 @@ def test_adding_supply_never_lowers_the_maxmin_level(spec, data):
         for r in sup:
             sup[r] += data.draw(st.integers(0, 30))
     biggest = scenario_of(more)
-    assert allocator.solve(biggest, "maxmin").metrics["min_fill_rate"] >= before.metrics["min_fill_rate"] - TOL
+    assert allocator.solve(biggest, rule="maxmin").metrics["min_fill_rate"] >= before.metrics["min_fill_rate"] - TOL
 
 
 @settings(max_examples=30, **SETTINGS)
@@ -271,12 +271,12 @@ def test_adding_supply_never_lowers_the_maxmin_level(spec, data):
 def test_scaling_every_quantity_by_1000_leaves_fill_rates_unchanged(spec):
     small, big = scenario_of(spec), scenario_of(spec, scale=1000.0)
     for rule in ("leximin", "proportional"):
-        a = allocator.solve(small, rule).allocations.set_index(["unit", "resource"])["fill_rate"]
-        b = allocator.solve(big, rule).allocations.set_index(["unit", "resource"])["fill_rate"]
+        a = allocator.solve(small, rule=rule).allocations.set_index(["unit", "resource"])["fill_rate"]
+        b = allocator.solve(big, rule=rule).allocations.set_index(["unit", "resource"])["fill_rate"]
         np.testing.assert_allclose(a.sort_index().to_numpy(), b.sort_index().to_numpy(), atol=TOL)
-    ms, mb = allocator.solve(small, "maxmin"), allocator.solve(big, "maxmin")
+    ms, mb = allocator.solve(small, rule="maxmin"), allocator.solve(big, rule="maxmin")
     assert mb.metrics["min_fill_rate"] == pytest.approx(ms.metrics["min_fill_rate"], abs=TOL)
-    us, ub = allocator.solve(small, "utilitarian"), allocator.solve(big, "utilitarian")
+    us, ub = allocator.solve(small, rule="utilitarian"), allocator.solve(big, rule="utilitarian")
     assert ub.metrics["total_value"] == pytest.approx(1000 * us.metrics["total_value"], rel=1e-6, abs=1e-3)
 
 
@@ -284,13 +284,13 @@ def test_scaling_every_quantity_by_1000_leaves_fill_rates_unchanged(spec):
 @given(specs())
 def test_highs_and_pulp_agree_on_random_scenarios(spec):
     scenario = scenario_of(spec)
-    h, p = allocator.solve(scenario, "maxmin"), allocator.solve(scenario, "maxmin", solver="pulp")
+    h, p = allocator.solve(scenario, rule="maxmin"), allocator.solve(scenario, rule="maxmin", solver="pulp")
     level = reachable_min(scenario, h)
     if level is not None:
         assert reachable_min(scenario, p) == pytest.approx(level, abs=TOL)
-    uh, up = allocator.solve(scenario, "utilitarian"), allocator.solve(scenario, "utilitarian", solver="pulp")
+    uh, up = allocator.solve(scenario, rule="utilitarian"), allocator.solve(scenario, rule="utilitarian", solver="pulp")
     assert uh.metrics["total_value"] == pytest.approx(up.metrics["total_value"], rel=1e-6, abs=1e-6)
-    lh, lp = allocator.solve(scenario, "leximin"), allocator.solve(scenario, "leximin", solver="pulp")
+    lh, lp = allocator.solve(scenario, rule="leximin"), allocator.solve(scenario, rule="leximin", solver="pulp")
     np.testing.assert_allclose(reachable_fill_vector(scenario, lh), reachable_fill_vector(scenario, lp), atol=TOL)
 
 
@@ -301,7 +301,7 @@ def test_maxmin_level_and_value_match_an_independent_lp(spec):
     # doing so never costs value: total value equals max value subject to every rate >= t*
     scenario = scenario_of(spec)
     level, value = Reference(spec).maxmin()
-    result = allocator.solve(scenario, "maxmin")
+    result = allocator.solve(scenario, rule="maxmin")
     if len(reachable_fill_vector(scenario, result)):
         assert result.equity["level"] == pytest.approx(level, abs=TOL)
     assert result.metrics["total_value"] == pytest.approx(value, rel=TOL, abs=TOL)
@@ -313,14 +313,14 @@ def test_leximin_matches_brute_force_sequential_lps(spec):
     scenario = scenario_of(spec)
     ref = Reference(spec)
     expected = ref.leximin()
-    got = reachable_fill_vector(scenario, allocator.solve(scenario, "leximin"))
+    got = reachable_fill_vector(scenario, allocator.solve(scenario, rule="leximin"))
     np.testing.assert_allclose(got, expected, atol=TOL)
-    got_pulp = reachable_fill_vector(scenario, allocator.solve(scenario, "leximin", solver="pulp"))
+    got_pulp = reachable_fill_vector(scenario, allocator.solve(scenario, rule="leximin", solver="pulp"))
     np.testing.assert_allclose(got_pulp, expected, atol=TOL)
     # and the other two objectives against the same reference LP
     if len(expected):
-        assert reachable_min(scenario, allocator.solve(scenario, "maxmin")) == pytest.approx(expected[0], abs=TOL)
-    assert allocator.solve(scenario, "utilitarian").metrics["total_value"] == pytest.approx(
+        assert reachable_min(scenario, allocator.solve(scenario, rule="maxmin")) == pytest.approx(expected[0], abs=TOL)
+    assert allocator.solve(scenario, rule="utilitarian").metrics["total_value"] == pytest.approx(
         ref.utilitarian_value(), rel=1e-6, abs=1e-6)
 
 
@@ -330,13 +330,13 @@ def test_leximin_over_groups_matches_brute_force(spec):
     scenario = scenario_of(spec)
     expected = Reference(spec).leximin_over("g")
     for solver in ("highs", "pulp"):
-        result = allocator.solve(scenario, {"name": "leximin", "over": "g"}, solver=solver)
+        result = allocator.solve(scenario, rule={"name": "leximin", "over": "g"}, solver=solver)
         got = {(g, r): f for g, r, f in zip(result.groups["group"], result.groups["resource"],
                                            result.groups["fill_rate"])}
         assert set(got) == set(expected)
         for key, level in expected.items():
             assert got[key] == pytest.approx(level, abs=TOL), (solver, key)
-    worst = allocator.solve(scenario, {"name": "maxmin", "over": "g"}).groups["fill_rate"].min()
+    worst = allocator.solve(scenario, rule={"name": "maxmin", "over": "g"}).groups["fill_rate"].min()
     assert worst == pytest.approx(min(expected.values()), abs=TOL)
 
 
@@ -344,17 +344,17 @@ def test_leximin_over_groups_matches_brute_force(spec):
 @given(specs(), st.floats(0.0, 1.0))
 def test_floor_holds_exactly_up_to_the_maxmin_level(spec, share):
     scenario = scenario_of(spec)
-    level = reachable_min(scenario, allocator.solve(scenario, "maxmin"))
+    level = reachable_min(scenario, allocator.solve(scenario, rule="maxmin"))
     assume(level is not None and abs(share - level) > 1e-3)
     floor = [{"type": "floor", "share": share}]
     if share < level:
         for rule in ("utilitarian", "maxmin", "leximin"):
-            result = allocator.solve(scenario, rule, constraints=floor)
+            result = allocator.solve(scenario, rule=rule, constraints=floor)
             assert_feasible(scenario, result)
             assert reachable_min(scenario, result) >= share - 1e-6, rule
     else:
         with pytest.raises(allocator.InfeasibleError) as info:
-            allocator.solve(scenario, "utilitarian", constraints=floor)
+            allocator.solve(scenario, rule="utilitarian", constraints=floor)
         assert info.value.conflicting == [f"floor(share={share})"]
         match = re.search(r"can hold is at most ([0-9.]+)", " ".join(info.value.explanation))
         assert match, info.value.explanation
@@ -379,7 +379,7 @@ def _describe(spec):
 def test_random_constraints_hold_or_a_minimal_conflict_is_named(spec, constraints, rule):
     scenario = scenario_of(spec)
     try:
-        result = allocator.solve(scenario, rule, constraints=constraints)
+        result = allocator.solve(scenario, rule=rule, constraints=constraints)
     except allocator.InfeasibleError as err:
         named = list(err.conflicting)
         # the rule is named too when it is part of the conflict (proportional's equal rates); the
@@ -392,10 +392,10 @@ def test_random_constraints_hold_or_a_minimal_conflict_is_named(spec, constraint
         chosen = [c for c in constraints if _describe(c) in named]
         # the named set is infeasible on its own ...
         with pytest.raises(allocator.InfeasibleError):
-            allocator.solve(scenario, checked_rule, constraints=chosen)
+            allocator.solve(scenario, rule=checked_rule, constraints=chosen)
         # ... and minimal: dropping any one of them makes it feasible
         for c in chosen:
-            allocator.solve(scenario, checked_rule, constraints=[d for d in chosen if d is not c])
+            allocator.solve(scenario, rule=checked_rule, constraints=[d for d in chosen if d is not c])
         return
     assert_feasible(scenario, result)
     groups = result.groups[result.groups["attribute"] == "g"]

@@ -73,7 +73,7 @@ def test_the_report_is_self_contained_and_complete(food_bank_report):
 
 def test_report_numbers_come_from_the_comparison(food_bank_report):
     table = food_bank_report.comparison.table
-    single = allocator.solve(shipped("food-bank"), "proportional")
+    single = allocator.solve(shipped("food-bank"), rule="proportional")
     assert table.loc["proportional", "total_value"] == pytest.approx(single.metrics["total_value"], rel=1e-9)
     assert list(food_bank_report.frontiers) == ["region", "rurality"]
     values = food_bank_report.frontiers["region"].table["total_value"].dropna().to_numpy()
@@ -88,7 +88,7 @@ def test_levelling_down_is_named_with_the_amount():
                      sites=[{"id": "small", "supply": {"food": 10}}, {"id": "big", "supply": {"food": 40}}],
                      links=[{"unit": "a", "site": "small"}, {"unit": "b", "site": "big"}], groups=["g"],
                      constraints=[{"type": "group_gap", "attribute": "g", "max_gap": 0.0}])
-    comparison = allocator.compare_rules(scenario, ["utilitarian"])
+    comparison = allocator.compare(scenario, rules=["utilitarian"])
     warnings = levelling_down(scenario, comparison)
     assert len(warnings) == 1
     assert "delivers 20; a group_floor of 25.0% on g delivers 50 (30 more" in warnings[0]

@@ -29,7 +29,7 @@ ALL_RULES = ["utilitarian", "proportional", "maxmin", "leximin"]
 def test_one_pool_every_fill_is_supply_over_demand(rule, supply, demands):
     units = [{"id": f"u{k}", "demand": d} for k, d in enumerate(demands)]
     scenario = build(supply={"food": supply}, units=units)
-    result = allocator.solve(scenario, rule)
+    result = allocator.solve(scenario, rule=rule)
     expected = min(1.0, supply / sum(demands))
     assert_feasible(scenario, result)
     for unit, fill in fills(result).items():
@@ -43,7 +43,7 @@ def test_one_pool_every_fill_is_supply_over_demand(rule, supply, demands):
 def test_docstring_example_one_pool_maxmin():
     # the example in solve()'s docstring: 60 for 40 + 60 -> [0.6, 0.6]
     s = build(supply={"food": 60}, units=[{"id": "a", "demand": 40}, {"id": "b", "demand": 60}])
-    assert allocator.solve(s, "maxmin").allocations["fill_rate"].round(6).tolist() == [0.6, 0.6]
+    assert allocator.solve(s, rule="maxmin").allocations["fill_rate"].round(6).tolist() == [0.6, 0.6]
 
 
 def test_one_pool_two_resources_are_rationed_separately():
@@ -52,7 +52,7 @@ def test_one_pool_two_resources_are_rationed_separately():
               units=[{"id": "a", "demand": {"food": 20, "water": 30}},
                      {"id": "b", "demand": {"food": 40, "water": 30}}])
     for rule in EQUITY_RULES:
-        r = allocator.solve(s, rule)
+        r = allocator.solve(s, rule=rule)
         assert_feasible(s, r)
         if rule == "proportional":
             # proportional gives *every* pair the same rate: min(0.5, 1) = 0.5 for both resources
@@ -75,7 +75,7 @@ def test_utilitarian_serves_highest_value_first():
         {"id": "a", "demand": 30, "value": 3},
         {"id": "b", "demand": 30, "value": 2},
     ])
-    r = allocator.solve(s, "utilitarian")
+    r = allocator.solve(s, rule="utilitarian")
     assert_feasible(s, r)
     assert allocated(r) == pytest.approx({"a": 30, "b": 20, "c": 0}, abs=1e-4)
     assert r.metrics["total_value"] == pytest.approx(130, rel=1e-6)
@@ -90,7 +90,7 @@ def test_utilitarian_values_per_resource():
         {"id": "a", "demand": {"food": 10, "water": 10}, "value": {"food": 5, "water": 1}},
         {"id": "b", "demand": {"food": 10, "water": 10}, "value": {"food": 1, "water": 5}},
     ])
-    r = allocator.solve(s, "utilitarian")
+    r = allocator.solve(s, rule="utilitarian")
     assert allocated(r, "food") == pytest.approx({"a": 10, "b": 0}, abs=1e-5)
     assert allocated(r, "water") == pytest.approx({"a": 0, "b": 10}, abs=1e-5)
     assert r.metrics["total_value"] == pytest.approx(100, rel=1e-6)
@@ -103,7 +103,7 @@ def test_utilitarian_with_links_uses_every_site():
               units=[{"id": "a", "demand": 20}, {"id": "b", "demand": 20}, {"id": "c", "demand": 20}],
               links=[{"unit": "a", "site": "s1"}, {"unit": "b", "site": "s1"},
                      {"unit": "b", "site": "s2"}, {"unit": "c", "site": "s2"}])
-    r = allocator.solve(s, "utilitarian")
+    r = allocator.solve(s, rule="utilitarian")
     assert_feasible(s, r)
     assert r.metrics["total_allocated"] == pytest.approx(40, rel=1e-6)
     assert r.metrics["utilization"] == pytest.approx(1.0, rel=1e-6)
@@ -117,7 +117,7 @@ def test_leximin_small_network(network):
     #          (a 10 from s1, b 10 and c 10 from s2), so level 0.5, and a is saturated.
     # round 2: a needs all of s1, so b and c share s2 = 30: 15 each = 0.75.
     for solver in ("highs", "pulp"):
-        r = allocator.solve(network, "leximin", solver=solver)
+        r = allocator.solve(network, rule="leximin", solver=solver)
         assert_feasible(network, r)
         assert fills(r) == pytest.approx({"a": 0.5, "b": 0.75, "c": 0.75}, rel=1e-5)
         assert r.metrics["total_allocated"] == pytest.approx(40, rel=1e-6)
@@ -144,7 +144,7 @@ def test_leximin_three_levels():
                      {"unit": "c", "site": "s2"}, {"unit": "c", "site": "s3"},
                      {"unit": "d", "site": "s3"}, {"unit": "e", "site": "s3"}])
     for solver in ("highs", "pulp"):
-        r = allocator.solve(s, {"name": "leximin", "method": "lp"}, solver=solver)
+        r = allocator.solve(s, rule={"name": "leximin", "method": "lp"}, solver=solver)
         assert_feasible(s, r)
         assert fills(r) == pytest.approx({"a": 0.4, "b": 0.75, "c": 0.75, "d": 0.5, "e": 0.5}, rel=1e-5)
         assert r.metrics["total_allocated"] == pytest.approx(58, rel=1e-6)
@@ -153,11 +153,11 @@ def test_leximin_three_levels():
         assert sum(st.startswith("leximin") for st in stages) >= 3
         assert stages[-1] == "value"
     # the max-flow decomposition (the default here: one resource, no constraints) peels the same levels
-    r = allocator.solve(s, "leximin")
+    r = allocator.solve(s, rule="leximin")
     assert r.solver["stages"][0]["stage"] == "bottleneck decomposition"
     assert fills(r) == pytest.approx({"a": 0.4, "b": 0.75, "c": 0.75, "d": 0.5, "e": 0.5}, rel=1e-9)
     # maxmin only knows the first level
-    m = allocator.solve(s, "maxmin")
+    m = allocator.solve(s, rule="maxmin")
     assert m.metrics["min_fill_rate"] == pytest.approx(0.4, rel=1e-5)
 
 
@@ -171,8 +171,8 @@ def test_maxmin_and_leximin_differ_when_values_pull_apart(network):
            "links": [{"unit": "a", "site": "s1"}, {"unit": "b", "site": "s1"},
                      {"unit": "b", "site": "s2"}, {"unit": "c", "site": "s2"}]}
     s = build(doc)
-    m = allocator.solve(s, "maxmin")
-    lx = allocator.solve(s, "leximin")
+    m = allocator.solve(s, rule="maxmin")
+    lx = allocator.solve(s, rule="leximin")
     assert fills(m) == pytest.approx({"a": 0.5, "b": 0.5, "c": 1.0}, rel=1e-5)
     assert fills(lx) == pytest.approx({"a": 0.5, "b": 0.75, "c": 0.75}, rel=1e-5)
     assert m.metrics["total_value"] == pytest.approx(60, rel=1e-5)
@@ -184,7 +184,7 @@ def test_maxmin_and_leximin_differ_when_values_pull_apart(network):
 def test_proportional_with_links_leaves_supply_unused(network):
     # every unit at the same rate t: a <= 10/20 caps t at 0.5 -> a 10, b 10, c 10 = 30 of 40;
     # s2 keeps 10 it could have given to b or c (that is what "equal shares" costs).
-    r = allocator.solve(network, "proportional")
+    r = allocator.solve(network, rule="proportional")
     assert_feasible(network, r)
     assert fills(r) == pytest.approx({"a": 0.5, "b": 0.5, "c": 0.5}, rel=1e-5)
     assert r.metrics["total_allocated"] == pytest.approx(30, rel=1e-5)
@@ -195,7 +195,7 @@ def test_fairness_metrics_of_the_leximin_network(network):
     # fills 0.5, 0.75, 0.75 (see test_leximin_small_network)
     # gini = sum_ij |f_i - f_j| / (2 n^2 mean) = (4 * 0.25) / (2 * 9 * 2/3) = 1/12
     # jain = (sum f)^2 / (n sum f^2) = 4 / (3 * (0.25 + 2 * 0.5625)) = 4 / 4.125 = 32/33
-    m = allocator.solve(network, "leximin").metrics
+    m = allocator.solve(network, rule="leximin").metrics
     assert m["gini"] == pytest.approx(1 / 12, abs=1e-5)
     assert m["jain"] == pytest.approx(32 / 33, abs=1e-5)
     assert m["mean_fill_rate"] == pytest.approx(2 / 3, abs=1e-5)
@@ -210,7 +210,7 @@ def test_maxmin_value_stage_does_not_waste_supply(network):
     for rule, stages in [({"name": "maxmin", "method": "lp"}, ["maxmin", "value"]),
                          ({"name": "maxmin", "method": "flow"}, ["bottleneck decomposition"]),
                          ("maxmin", ["maxmin", "value"])]:  # small: auto keeps the LP stages
-        r = allocator.solve(network, rule)
+        r = allocator.solve(network, rule=rule)
         assert_feasible(network, r)
         f = fills(r)
         assert f["a"] == pytest.approx(0.5, rel=1e-5)
@@ -228,7 +228,7 @@ def test_tutorial_matches_its_hand_check():
 
     s = shipped("tutorial")
     for rule in EQUITY_RULES:
-        r = allocator.solve(s, rule)
+        r = allocator.solve(s, rule=rule)
         assert_feasible(s, r)
         assert allocated(r) == pytest.approx({"pantry-a": 600, "pantry-b": 480, "pantry-c": 720, "pantry-d": 360,
                                               "pantry-e": 540, "pantry-f": 300}, rel=1e-5)
@@ -251,7 +251,7 @@ def test_maxmin_over_region_equalises_groups_not_units():
     # i.e. north 20, south 30. Value stage: a is worth 2, so a takes its full 10, b the other 10.
     # Pair fills: a 1.0, b 1/3, c 0.5; value 2*10 + 10 + 30 = 60.
     s = _regions()
-    r = allocator.solve(s, {"name": "maxmin", "over": "region"})
+    r = allocator.solve(s, rule={"name": "maxmin", "over": "region"})
     assert_feasible(s, r)
     assert r.rule == {"name": "maxmin", "over": "region", "method": "auto"}
     assert group_fills(r, "region") == pytest.approx({"north": 0.5, "south": 0.5}, rel=1e-5)
@@ -259,7 +259,7 @@ def test_maxmin_over_region_equalises_groups_not_units():
     assert r.metrics["min_fill_rate"] == pytest.approx(1 / 3, rel=1e-5)
     assert r.metrics["total_value"] == pytest.approx(60, rel=1e-5)
     # over units instead: all at 0.5 -> a 5, b 15, c 30
-    u = allocator.solve(s, "maxmin")
+    u = allocator.solve(s, rule="maxmin")
     assert allocated(u) == pytest.approx({"a": 5, "b": 15, "c": 30}, rel=1e-5)
 
 
@@ -287,7 +287,7 @@ def test_leximin_over_group():
                {"unit": "u2", "site": "s2"}, {"unit": "u3", "site": "s2"}],
     )
     for solver in ("highs", "pulp"):
-        r = allocator.solve(s, {"name": "leximin", "over": "g"}, solver=solver)
+        r = allocator.solve(s, rule={"name": "leximin", "over": "g"}, solver=solver)
         assert_feasible(s, r)
         assert group_fills(r, "g") == pytest.approx({"G1": 0.25, "G2": 0.75, "G3": 0.75}, rel=1e-5)
         a = allocated(r)
@@ -296,7 +296,7 @@ def test_leximin_over_group():
         assert a["u3"] == pytest.approx(45, rel=1e-5)
     # maxmin over g only guarantees G2, G3 >= 0.25: the split of s2 is left to the value stage,
     # but the total is the same 70.
-    m = allocator.solve(s, {"name": "maxmin", "over": "g"})
+    m = allocator.solve(s, rule={"name": "maxmin", "over": "g"})
     assert min(group_fills(m, "g").values()) == pytest.approx(0.25, rel=1e-5)
     assert m.metrics["total_allocated"] == pytest.approx(70, rel=1e-5)
 
@@ -314,7 +314,7 @@ def test_unreachable_unit_gets_zero_and_a_warning_without_hurting_others(rule):
                {"id": "c", "demand": {"food": 10}}],
         links=[{"unit": "a", "site": "s1"}, {"unit": "b", "site": "s1"}, {"unit": "c", "site": "s2"}],
     )
-    r = allocator.solve(s, rule)
+    r = allocator.solve(s, rule=rule)
     assert_feasible(s, r)
     f = fills(r, "food")
     assert f["c"] == 0.0
@@ -337,7 +337,7 @@ def test_unit_without_any_link_is_unreachable():
     s = build(sites=[{"id": "s1", "supply": {"food": 10}}],
               units=[{"id": "a", "demand": 10}, {"id": "lonely", "demand": 10}],
               links=[{"unit": "a", "site": "s1"}])
-    r = allocator.solve(s, "maxmin")
+    r = allocator.solve(s, rule="maxmin")
     assert fills(r) == pytest.approx({"a": 1.0, "lonely": 0.0}, abs=1e-6)
     assert any("lonely" in w.location for w in r.warnings)
 
@@ -345,14 +345,14 @@ def test_unit_without_any_link_is_unreachable():
 def test_zero_demand_unit_is_not_a_pair():
     # a unit with demand 0 has no row in allocations and does not drag the minimum down
     s = build(supply={"food": 10}, units=[{"id": "a", "demand": 20}, {"id": "z", "demand": 0}])
-    r = allocator.solve(s, "maxmin")
+    r = allocator.solve(s, rule="maxmin")
     assert r.allocations["unit"].tolist() == ["a"]
     assert r.metrics["min_fill_rate"] == pytest.approx(0.5, rel=1e-5)
     assert r.metrics["units_unserved"] == 0
 
 
 def test_result_save_writes_tables_and_refuses_to_overwrite(tmp_path, network):
-    r = allocator.solve(network, "leximin")
+    r = allocator.solve(network, rule="leximin")
     out = r.save(tmp_path / "out")
     names = sorted(p.name for p in out.iterdir())
     assert names == [".allocator-output.json", "allocations.csv", "flows.csv", "groups.csv", "summary.json"]
@@ -377,13 +377,13 @@ def _many_plus_one_tiny(n=2000):
 
 
 def test_proportional_is_exact_with_many_units():
-    f = fills(allocator.solve(_many_plus_one_tiny(), "proportional"))
+    f = fills(allocator.solve(_many_plus_one_tiny(), rule="proportional"))
     assert f["t"] == pytest.approx(0.5, abs=1e-6)
 
 
 @pytest.mark.parametrize("rule", ["maxmin", "leximin"])
 def test_held_level_slack_is_not_pooled_into_one_unit(rule):
-    r = allocator.solve(_many_plus_one_tiny(), rule)
+    r = allocator.solve(_many_plus_one_tiny(), rule=rule)
     f = fills(r)
     # every fill, including t's, is 0.5 to solver accuracy
     assert f["t"] == pytest.approx(0.5, abs=1e-4)
@@ -400,7 +400,7 @@ def test_nothing_deliverable_gives_zeros_not_a_solver_error(rule, case):
     else:
         s = build(sites=[{"id": "s1", "supply": {"food": 10}}], links=[],
                   units=[{"id": "a", "demand": 5}, {"id": "b", "demand": 3}])
-    r = allocator.solve(s, rule)  # solver="highs", the default
+    r = allocator.solve(s, rule=rule)  # solver="highs", the default
     assert fills(r) == {"a": 0.0, "b": 0.0}
     assert r.metrics["units_unserved"] == 2
 
@@ -409,7 +409,7 @@ def test_nothing_deliverable_gives_zeros_not_a_solver_error(rule, case):
 def test_nothing_deliverable_gives_zeros_with_pulp(rule):
     # the same scenario through PuLP works: every unit gets 0 and is warned about
     s = build(supply={"food": 0}, units=[{"id": "a", "demand": 5}, {"id": "b", "demand": 3}])
-    r = allocator.solve(s, rule, solver="pulp")
+    r = allocator.solve(s, rule=rule, solver="pulp")
     assert fills(r) == {"a": 0.0, "b": 0.0}
     assert r.metrics["units_unserved"] == 2
     assert r.metrics["total_allocated"] == 0

@@ -30,7 +30,7 @@ def test_capped_shares_pass_the_excess_on():
 def test_tefap_formula_by_hand():
     # poverty shares 0.1, 0.3, 0.6; unemployed shares 0.2, 0.1, 0.7 -> index 0.14, 0.22, 0.64.
     # 100 lb: 14, 22, 64; b is capped at 20 and its 2 lb go to a and c as 14:64
-    result = allocator.solve(build(units=UNITS, supply={"food": 100}), TEFAP)
+    result = allocator.solve(build(units=UNITS, supply={"food": 100}), rule=TEFAP)
     assert allocated(result) == pytest.approx({"a": 14 + 2 * 14 / 78, "b": 20, "c": 64 + 2 * 64 / 78}, abs=1e-6)
 
 
@@ -39,7 +39,7 @@ def test_formula_with_sites_delivers_its_targets_where_links_allow():
     scenario = build(units=UNITS, sites=[{"id": "s1", "supply": {"food": 10}}, {"id": "s2", "supply": {"food": 90}}],
                      links=[{"unit": "a", "site": "s1"}, {"unit": "b", "site": "s2"}, {"unit": "c", "site": "s1"},
                             {"unit": "c", "site": "s2"}])
-    result = allocator.solve(scenario, TEFAP)
+    result = allocator.solve(scenario, rule=TEFAP)
     assert_feasible(scenario, result)
     got = allocated(result)
     assert got["a"] == pytest.approx(10, abs=1e-6)  # all s1 has: a's target (14.36) cannot be routed
@@ -50,14 +50,14 @@ def test_formula_with_sites_delivers_its_targets_where_links_allow():
 
 def test_priority_serves_in_score_order_and_the_seed_settles_ties():
     scenario = build(units=UNITS, supply={"food": 100})
-    first = allocated(allocator.solve(scenario, {"name": "priority", "score": "score"}))
-    other = allocated(allocator.solve(scenario, {"name": "priority", "score": "score", "seed": 3}))
+    first = allocated(allocator.solve(scenario, rule={"name": "priority", "score": "score"}))
+    other = allocated(allocator.solve(scenario, rule={"name": "priority", "score": "score", "seed": 3}))
     # b and c tie on 5: whichever the lottery puts first is served first; a (3) comes last
     assert first == pytest.approx({"a": 0, "b": 20, "c": 80}, abs=1e-6)
     assert other == pytest.approx({"a": 0, "b": 0, "c": 100}, abs=1e-6)
-    again = allocated(allocator.solve(scenario, {"name": "priority", "score": "score"}))
+    again = allocated(allocator.solve(scenario, rule={"name": "priority", "score": "score"}))
     assert again == first  # same seed, same order, same bytes
-    ascending = allocated(allocator.solve(scenario, {"name": "priority", "score": "score", "order": "ascending"}))
+    ascending = allocated(allocator.solve(scenario, rule={"name": "priority", "score": "score", "order": "ascending"}))
     assert ascending == pytest.approx({"a": 50, "b": 20, "c": 30}, abs=1e-6)
 
 
@@ -102,9 +102,9 @@ def _lexicographic(doc, order):
 def test_priority_is_the_lexicographic_optimum_on_networks(doc, seed):
     scenario = build(**doc)
     rule = allocator.RULES.parse({"name": "priority", "score": "score", "seed": seed}, file="", where="")[0]
-    ranks = rule.ranks(allocator.compile(scenario, rule).problem)
+    ranks = rule.ranks(allocator.compile(scenario, rule=rule).problem)
     expected = _lexicographic(doc, list(np.argsort(ranks)))
-    got = allocated(allocator.solve(scenario, rule))
+    got = allocated(allocator.solve(scenario, rule=rule))
     for unit, amount in got.items():
         assert amount == pytest.approx(expected[unit], abs=1e-5), (unit, ranks)
 
@@ -114,17 +114,17 @@ def test_status_quo_rules_agree_on_both_backends(rule):
     scenario = build(units=UNITS, sites=[{"id": "s1", "supply": {"food": 30}}, {"id": "s2", "supply": {"food": 60}}],
                      links=[{"unit": "a", "site": "s1"}, {"unit": "b", "site": "s1"}, {"unit": "b", "site": "s2"},
                             {"unit": "c", "site": "s2"}])
-    highs, cbc = allocator.solve(scenario, rule), allocator.solve(scenario, rule, solver="pulp")
+    highs, cbc = allocator.solve(scenario, rule=rule), allocator.solve(scenario, rule=rule, solver="pulp")
     assert allocated(cbc) == pytest.approx(allocated(highs), abs=1e-5)
 
 
 def test_no_harm_keeps_everyone_at_or_above_the_baseline():
     # maxmin alone moves food from c to a; with no_harm against the formula nobody may lose
     scenario = build(units=UNITS, supply={"food": 100})
-    baseline = allocated(allocator.solve(scenario, TEFAP))
-    plain = allocated(allocator.solve(scenario, "maxmin"))
+    baseline = allocated(allocator.solve(scenario, rule=TEFAP))
+    plain = allocated(allocator.solve(scenario, rule="maxmin"))
     assert plain["c"] < baseline["c"] - 1  # so the constraint has something to prevent
-    guarded = allocator.solve(scenario, "maxmin", constraints=[{"type": "no_harm", "baseline": TEFAP}])
+    guarded = allocator.solve(scenario, rule="maxmin", constraints=[{"type": "no_harm", "baseline": TEFAP}])
     got = allocated(guarded)
     for unit in baseline:
         assert got[unit] >= baseline[unit] * (1 - 1e-6)
@@ -135,8 +135,8 @@ def test_no_harm_leaves_room_to_improve_when_there_is_slack():
     # worst-off unit using what the formula left undelivered, and nobody loses
     scenario = build(units=UNITS, sites=[{"id": "s1", "supply": {"food": 30}}, {"id": "s2", "supply": {"food": 70}}],
                      links=[{"unit": "a", "site": "s1"}, {"unit": "b", "site": "s2"}, {"unit": "c", "site": "s2"}])
-    baseline = allocator.solve(scenario, TEFAP)
-    guarded = allocator.solve(scenario, "maxmin", constraints=[{"type": "no_harm", "baseline": TEFAP}])
+    baseline = allocator.solve(scenario, rule=TEFAP)
+    guarded = allocator.solve(scenario, rule="maxmin", constraints=[{"type": "no_harm", "baseline": TEFAP}])
     for unit, amount in allocated(baseline).items():
         assert allocated(guarded)[unit] >= amount * (1 - 1e-6)
     assert guarded.metrics["total_allocated"] > baseline.metrics["total_allocated"] + 1
@@ -161,5 +161,5 @@ def test_bad_column_references_are_named(tmp_path, rule, fragment):
 def test_every_combination_of_new_rules_and_no_harm_is_feasible():
     scenario = build(units=UNITS, supply={"food": 90})
     for rule, baseline in itertools.product(["nash", "leximin", "utilitarian"], [TEFAP, "proportional"]):
-        result = allocator.solve(scenario, rule, constraints=[{"type": "no_harm", "baseline": baseline}])
+        result = allocator.solve(scenario, rule=rule, constraints=[{"type": "no_harm", "baseline": baseline}])
         assert_feasible(scenario, result)

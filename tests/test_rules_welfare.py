@@ -25,7 +25,7 @@ def test_nash_in_one_pool_gives_equal_amounts_capped_at_demand():
     # max sum log a, a_a + a_b + a_c = 30, a <= d = (10, 30, 20): 10 each (a is exactly at its cap)
     scenario = build(units=[{"id": "a", "demand": 10}, {"id": "b", "demand": 30}, {"id": "c", "demand": 20}],
                      supply={"food": 30})
-    result = allocator.solve(scenario, "nash")
+    result = allocator.solve(scenario, rule="nash")
     assert allocated(result) == pytest.approx({"a": 10, "b": 10, "c": 10}, abs=0.02)
     assert result.equity["relative_gap"] <= 1e-6
     exact = float(np.log([1.0, 10 / 30, 10 / 20]).sum())
@@ -36,7 +36,7 @@ def test_nash_in_one_pool_gives_equal_amounts_capped_at_demand():
 def test_nash_on_a_network_by_hand():
     # a only at s1, c only at s2, b at both: by symmetry b takes 5 from each site... no: nash
     # maximises log a_a + log a_b + log a_c with a_a + b1 = 10, b2 + a_c = 10: a_a = a_c = 20/3, a_b = 20/3
-    result = allocator.solve(build(**NETWORK), "nash")
+    result = allocator.solve(build(**NETWORK), rule="nash")
     assert allocated(result) == pytest.approx({"a": 20 / 3, "b": 20 / 3, "c": 20 / 3}, abs=0.01)
 
 
@@ -89,7 +89,7 @@ def networks(draw):
 @given(networks(), st.sampled_from([0.5, 1.0, 2.0]))
 def test_welfare_rules_match_an_independent_convex_solver(doc, alpha):
     scenario = build(**doc)
-    result = allocator.solve(scenario, {"name": "alpha", "alpha": alpha})
+    result = allocator.solve(scenario, rule={"name": "alpha", "alpha": alpha})
     assert_feasible(scenario, result)
     reference = _scipy_optimum(scenario, alpha)
     ours, gap = result.equity["objective"], result.equity["gap"]
@@ -103,11 +103,11 @@ def test_alpha_one_is_nash_and_large_alpha_approaches_maxmin():
                      sites=[{"id": "s1", "supply": {"food": 12}}, {"id": "s2", "supply": {"food": 30}}],
                      links=[{"unit": "a", "site": "s1"}, {"unit": "b", "site": "s1"}, {"unit": "b", "site": "s2"},
                             {"unit": "c", "site": "s2"}])
-    nash = fills(allocator.solve(scenario, "nash"))
-    alpha_one = fills(allocator.solve(scenario, {"name": "alpha", "alpha": 1}))
+    nash = fills(allocator.solve(scenario, rule="nash"))
+    alpha_one = fills(allocator.solve(scenario, rule={"name": "alpha", "alpha": 1}))
     assert alpha_one == pytest.approx(nash, abs=1e-4)
-    level = allocator.solve(scenario, "maxmin").equity["level"]
-    steep = fills(allocator.solve(scenario, {"name": "alpha", "alpha": 30}))
+    level = allocator.solve(scenario, rule="maxmin").equity["level"]
+    steep = fills(allocator.solve(scenario, rule={"name": "alpha", "alpha": 30}))
     assert min(steep.values()) == pytest.approx(level, abs=0.01)
     assert min(nash.values()) < min(steep.values())  # nash trades some of the minimum for the total
 
@@ -115,7 +115,7 @@ def test_alpha_one_is_nash_and_large_alpha_approaches_maxmin():
 @pytest.mark.parametrize("rule", ["nash", {"name": "alpha", "alpha": 2}])
 def test_welfare_rules_agree_on_both_backends(rule):
     scenario = build(**NETWORK)
-    highs, cbc = allocator.solve(scenario, rule), allocator.solve(scenario, rule, solver="pulp")
+    highs, cbc = allocator.solve(scenario, rule=rule), allocator.solve(scenario, rule=rule, solver="pulp")
     assert allocated(cbc) == pytest.approx(allocated(highs), abs=0.02)
     assert cbc.equity["objective"] == pytest.approx(highs.equity["objective"], abs=1e-4)
 
@@ -123,7 +123,7 @@ def test_welfare_rules_agree_on_both_backends(rule):
 def test_the_reported_gap_bounds_the_distance_from_a_known_optimum_when_rounds_run_out():
     scenario = build(units=[{"id": "a", "demand": 10}, {"id": "b", "demand": 30}, {"id": "c", "demand": 20}],
                      supply={"food": 30})
-    rough = allocator.solve(scenario, {"name": "nash", "max_rounds": 1})
+    rough = allocator.solve(scenario, rule={"name": "nash", "max_rounds": 1})
     exact = float(np.log([1.0, 10 / 30, 10 / 20]).sum())
     assert rough.equity["rounds"] == 1 and rough.equity["gap"] > 1e-6
     assert exact - rough.equity["objective"] <= rough.equity["gap"] + 1e-9
@@ -145,7 +145,7 @@ def test_nash_serves_a_unit_whose_optimal_rate_is_tiny():
     # a = b = 1/2 (rates 0.5 and 2.5e-4). The interior point left b's rate at ~1e-19, where a tangent
     # is nearly vertical and cuts nothing: every round repeated it and b got nothing, "optimal".
     scenario = build(supply={"food": 1}, units=[{"id": "a", "demand": 1}, {"id": "b", "demand": 2000}])
-    result = allocator.solve(scenario, "nash")
+    result = allocator.solve(scenario, rule="nash")
     assert result.allocations["allocated"].tolist() == pytest.approx([0.5, 0.5], abs=2e-3)
     assert result.equity["relative_gap"] <= 1e-6 and not result.warnings
 
@@ -153,7 +153,7 @@ def test_nash_serves_a_unit_whose_optimal_rate_is_tiny():
 def test_a_gap_left_above_the_tolerance_is_said():
     # one round cannot reach 1e-9 on the tutorial: the result says so instead of passing as optimal
     scenario = allocator.load_scenario("scenarios/tutorial/scenario.yaml")
-    result = allocator.solve(scenario, {"name": "nash", "max_rounds": 1, "tolerance": 1e-9})
+    result = allocator.solve(scenario, rule={"name": "nash", "max_rounds": 1, "tolerance": 1e-9})
     assert result.equity["relative_gap"] > 1e-9
     assert any("above the tolerance 1e-09" in w for w in result.warnings)
 
@@ -166,7 +166,7 @@ def test_a_negative_edge_cost_without_a_budget_keeps_the_proven_bound():
                      network={"mode": "flow", "edges": [{"from": "s0", "to": "n0", "cost": -1.0},
                                                         {"from": "s0", "to": "n1"}, {"from": "n1", "to": "n2"},
                                                         {"from": "s1", "to": "n2"}, {"from": "n2", "to": "n1"}]})
-    equity = allocator.solve(scenario, "nash").equity
+    equity = allocator.solve(scenario, rule="nash").equity
     assert equity["upper_bound"] is not None and equity["upper_bound"] >= equity["objective"]
     assert equity["relative_gap"] <= 1e-6
 
@@ -177,8 +177,8 @@ def test_whole_units_take_the_bound_branch_and_bound_proved():
     # by weak duality any multipliers bound the relaxation, so the MIP too (loosely)
     scenario = build(resources=[{"id": "food", "divisible": False}], supply={"food": 5},
                      units=[{"id": f"u{i}", "demand": 2 + i} for i in range(4)])
-    highs = allocator.solve(scenario, "nash").equity
+    highs = allocator.solve(scenario, rule="nash").equity
     assert highs["upper_bound"] >= highs["objective"]
-    cbc = allocator.solve(scenario, "nash", solver="pulp")
+    cbc = allocator.solve(scenario, rule="nash", solver="pulp")
     assert cbc.equity["upper_bound"] >= cbc.equity["objective"]
     assert cbc.equity["objective"] == pytest.approx(highs["objective"], abs=1e-6)

@@ -30,7 +30,7 @@ def test_one_pool_across_six_orders_of_magnitude(low, high, rule, solver):
     # closed form: half the total demand in one pool. Every equity rule gives every unit 1/2;
     # the utilitarian rule hands out exactly the pool (values are equal, so its split is free).
     scenario, demand = _pool(low, high)
-    result = allocator.solve(scenario, rule, solver=solver)
+    result = allocator.solve(scenario, rule=rule, solver=solver)
     assert_feasible(scenario, result, rel=ACCURACY)
     if rule == "utilitarian":
         assert result.allocations["allocated"].sum() == pytest.approx(demand.sum() / 2, rel=ACCURACY)
@@ -50,7 +50,7 @@ def test_milligrams_and_kilotonnes_in_one_scenario_when_they_do_not_share_a_site
     sites = [{"id": "A", "supply": {"food": float(0.3 * small.sum())}},
              {"id": "B", "supply": {"food": float(0.7 * large.sum())}}]
     scenario = build(units=units, sites=sites, links=links)
-    result = allocator.solve(scenario, {"name": "leximin", "method": "lp"}, solver=solver)
+    result = allocator.solve(scenario, rule={"name": "leximin", "method": "lp"}, solver=solver)
     assert_feasible(scenario, result, rel=ACCURACY)
     got = fills(result)
     assert max(abs(got[f"a{i}"] - 0.3) for i in range(20)) <= ACCURACY
@@ -62,7 +62,7 @@ def test_twelve_orders_in_one_pool_keep_the_aggregates_and_warn_about_the_smalle
     # past what double precision can resolve per unit: the level and the totals stay exact to
     # 1e-6, and the planner is told which units are too small to be resolved next to the rest
     scenario, demand = _pool(1e-3, 1e9)
-    result = allocator.solve(scenario, {"name": "maxmin", "method": "lp"})
+    result = allocator.solve(scenario, rule={"name": "maxmin", "method": "lp"})
     assert_feasible(scenario, result, rel=ACCURACY)
     assert result.equity["level"] == pytest.approx(0.5, abs=ACCURACY)
     assert result.allocations["allocated"].sum() == pytest.approx(demand.sum() / 2, rel=ACCURACY)
@@ -94,9 +94,9 @@ def test_equilibration_maps_solutions_and_duals_back():
 def test_scaling_every_quantity_leaves_fill_rates_and_levels_unchanged():
     base, _ = _pool(1.0, 100.0, share=0.37)
     doc = {"units": [{"id": str(u), "demand": float(d)} for u, d in zip(base.units.ids, base.units.demand[:, 0])]}
-    reference = fills(allocator.solve(build(units=doc["units"], supply={"food": base.supply["food"]}), "leximin"))
+    reference = fills(allocator.solve(build(units=doc["units"], supply={"food": base.supply["food"]}), rule="leximin"))
     for factor in (1e-3, 1e6, 1e9 / 100):
         units = [{"id": u["id"], "demand": u["demand"] * factor} for u in doc["units"]]
-        scaled = allocator.solve(build(units=units, supply={"food": base.supply["food"] * factor}), "leximin")
+        scaled = allocator.solve(build(units=units, supply={"food": base.supply["food"] * factor}), rule="leximin")
         got = fills(scaled)
         assert max(abs(got[u] - reference[u]) for u in reference) <= ACCURACY

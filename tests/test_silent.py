@@ -28,14 +28,14 @@ def two_sites(**overrides):
 def test_a_formula_whose_index_is_zero_everywhere_is_refused_naming_its_columns():
     # before #22 this allocated 0 lb to everyone and said nothing
     with pytest.raises(ScenarioError) as caught:
-        allocator.solve(two_sites(), {"name": "formula", "weights": {"pov": 1}})
+        allocator.solve(two_sites(), rule={"name": "formula", "weights": {"pov": 1}})
     [issue] = caught.value.issues
     assert issue.location == "rule.weights"
     assert "index is 0 for every unit" in issue.message and "pov" in issue.message
 
 
 def test_a_formula_column_that_is_zero_everywhere_is_a_warning_its_weight_counts_for_nothing(tmp_path):
-    result = allocator.solve(two_sites(), {"name": "formula", "weights": {"pov": 0.6, "jobless": 0.4}})
+    result = allocator.solve(two_sites(), rule={"name": "formula", "weights": {"pov": 0.6, "jobless": 0.4}})
     [warning] = [w for w in result.warnings if w.location == "rule.weights"]
     assert warning.severity is Severity.WARNING and "pov is 0 for every unit" in warning.message
     assert "from jobless alone" in warning.message
@@ -53,7 +53,7 @@ def test_a_formula_column_that_is_zero_everywhere_is_a_warning_its_weight_counts
 def test_a_group_gap_that_equalises_down_is_named_with_the_supply_it_holds_back():
     # a gets all 20 lb at n (rate 0.4); within 0.05, b gets at most 0.45 x 50 = 22.5 of s's 80 lb,
     # while b still needs 27.5: 27.5 lb (27.5% of the 100 lb) stays because of the gap
-    result = allocator.solve(two_sites(), "maxmin", "group_gap:attribute=race,max_gap=0.05")
+    result = allocator.solve(two_sites(), rule="maxmin", constraints="group_gap:attribute=race,max_gap=0.05")
     [record] = result.withheld
     assert record["cause"] == "constraints" and record["amount"] == pytest.approx(27.5, rel=1e-6)
     assert record["share"] == pytest.approx(0.275, rel=1e-6)
@@ -66,7 +66,7 @@ def test_a_group_gap_that_equalises_down_is_named_with_the_supply_it_holds_back(
 def test_proportional_holds_everyone_at_the_rate_of_the_least_served():
     # one rate for both: a can get 20/50 = 0.4, so b gets 20 of its 50 and 60 of s's 80 lb stay,
     # of which b could take 30 more: 30 lb withheld by the rule
-    [record] = allocator.solve(two_sites(), "proportional").withheld
+    [record] = allocator.solve(two_sites(), rule="proportional").withheld
     assert (record["cause"], record["amount"]) == ("rule", pytest.approx(30.0, rel=1e-6))
     assert "one fill rate (40.0%)" in record["reason"]
 
@@ -74,14 +74,14 @@ def test_proportional_holds_everyone_at_the_rate_of_the_least_served():
 def test_a_value_of_zero_and_an_index_of_zero_are_named():
     pool = build(supply={"food": 60}, units=[{"id": "a", "demand": 40, "value": 0, "data": {"pov": 0}},
                                              {"id": "b", "demand": 60, "value": 0, "data": {"pov": 1}}])
-    [record] = allocator.solve(pool, "utilitarian").withheld  # every value 0: all 60 stay
+    [record] = allocator.solve(pool, rule="utilitarian").withheld  # every value 0: all 60 stay
     assert record["amount"] == pytest.approx(60.0) and "value of 0" in record["reason"]
     # the formula gives b (index 1) all it asks for, capped at... 60; a (index 0) nothing: nothing left
-    assert allocator.solve(pool, {"name": "formula", "weights": {"pov": 1}}).withheld == ()
+    assert allocator.solve(pool, rule={"name": "formula", "weights": {"pov": 1}}).withheld == ()
     smaller = pool.replace(units=[{"id": "a", "demand": 40, "data": {"pov": 0}},
                                   {"id": "b", "demand": 30, "data": {"pov": 1}}])
     # b is capped at its 30; the other 30 stay, and a still needs 40 of them
-    [record] = allocator.solve(smaller, {"name": "formula", "weights": {"pov": 1}}).withheld
+    [record] = allocator.solve(smaller, rule={"name": "formula", "weights": {"pov": 1}}).withheld
     assert record["amount"] == pytest.approx(30.0) and "1 unit(s) that still need it have an index of 0" in record["reason"]
 
 
@@ -89,13 +89,13 @@ def test_network_capacity_whole_units_and_lost_reserve_places_are_named():
     network = build(resources=[{"id": "food"}], sites=[{"id": "W", "supply": {"food": 30}}],
                     units=[{"id": "a", "demand": 20, "data": {"node": "H"}}],
                     network={"mode": "flow", "edges": [{"from": "W", "to": "H", "capacity": 12}]})
-    [record] = allocator.solve(network, "maxmin").withheld  # 12 pass the road; a needs 8 more of the 18 left
+    [record] = allocator.solve(network, rule="maxmin").withheld  # 12 pass the road; a needs 8 more of the 18 left
     assert (record["cause"], record["amount"]) == ("network", pytest.approx(8.0, rel=1e-6))
     assert "edge capacities" in record["reason"]
     slots = build(resources=[{"id": "slot", "divisible": False}], supply={"slot": 3}, groups=["g"],
                   units=[{"id": "a", "demand": 2, "groups": {"g": "x"}}, {"id": "b", "demand": 2, "groups": {"g": "y"}}])
     # fractions 1.5 + 1.5 keep the gap 0 <= 0.3; whole (2, 1) would make it 0.5: (1, 1), one slot stays
-    [record] = allocator.solve(slots, "maxmin", "group_gap:attribute=g,max_gap=0.3").withheld
+    [record] = allocator.solve(slots, rule="maxmin", constraints="group_gap:attribute=g,max_gap=0.3").withheld
     assert (record["cause"], record["amount"]) == ("whole_units", pytest.approx(1.0, rel=1e-6))
     vaccines = build(resources=[{"id": "dose", "divisible": False}], supply={"dose": 4}, groups=["job"], rule="reserve",
                      units=[{"id": f"u{i}", "demand": 1, "groups": {"job": "nurse" if i == 0 else "other"},
@@ -108,7 +108,7 @@ def test_network_capacity_whole_units_and_lost_reserve_places_are_named():
 
 
 def test_nothing_is_said_when_nothing_is_withheld():
-    result = allocator.solve(two_sites(), "maxmin")  # 20 to a, 50 to b: what stays at s has nobody to go to
+    result = allocator.solve(two_sites(), rule="maxmin")  # 20 to a, 50 to b: what stays at s has nobody to go to
     assert result.withheld == () and "withheld" not in result.summary()
 
 
@@ -131,18 +131,17 @@ def test_solve_shows_the_reason_on_the_terminal_and_in_summary_json(tmp_path):
 
 def test_zero_supply_zero_demand_and_zero_gaps_write_no_nan(tmp_path):
     """Nothing to give (food 0), nothing asked (milk): every table and document says a number or null."""
-    from allocator.accountability.disparity import disparity, save_disparity
-    from allocator.accountability.explain import save_explanation
-    from allocator.tradeoffs.comparison import compare_rules, save_comparison
+    from allocator.accountability.disparity import disparity
+    from allocator.tradeoffs.comparison import compare
 
     scenario = build(resources=[{"id": "food"}, {"id": "milk"}], supply={"food": 0, "milk": 5}, groups=["g"],
                      units=[{"id": "a", "demand": {"food": 5, "milk": 0}, "groups": {"g": "x"}},
                             {"id": "b", "demand": {"food": 5, "milk": 0}, "groups": {"g": "y"}}])
-    result = allocator.solve(scenario, "maxmin")
+    result = allocator.solve(scenario, rule="maxmin")
     result.save(tmp_path / "solve")
-    save_comparison(compare_rules(scenario, ["maxmin", "utilitarian", "nash"]), tmp_path / "compare")
-    save_explanation(result.explain(), tmp_path / "explain")
-    save_disparity(disparity(scenario, "g", "maxmin"), tmp_path / "disparity")
+    compare(scenario, rules=["maxmin", "utilitarian", "nash"]).save(tmp_path / "compare")
+    result.explain().save(tmp_path / "explain")
+    disparity(scenario, "g", rule="maxmin").save(tmp_path / "disparity")
     for path in tmp_path.rglob("*.*"):
         text = path.read_text().lower()
         assert "nan" not in text.replace("nash", "") and "inf" not in text, path
@@ -162,7 +161,7 @@ def test_the_withheld_measurement_shares_the_solve_time_limit(monkeypatch):
     seen = []
     monkeypatch.setattr(solving, "withheld_supply", lambda model, flows, backend, options: seen.append(options) or [])
     scenario = allocator.load_scenario("scenarios/tutorial/scenario.yaml")
-    allocator.solve(scenario, "proportional", time_limit=50.0)
+    allocator.solve(scenario, rule="proportional", time_limit=50.0)
     assert len(seen) == 1 and 0 < seen[0].time_limit < 50.0
 
 
@@ -171,7 +170,7 @@ def test_supply_far_below_demand_is_delivered_and_measured_not_cleaned_away():
     # f_big^-1.5 / 1e9 = f_small^-1.5 with f_big = x / 1e9, f_small = 1 - x, so 1 - x = x / 1000 and
     # big gets x = 1000/1001 (a fill rate of 1e-9): the supply, not round-off (it was reported as 0)
     result = allocator.solve(build(supply={"food": 1}, units=[{"id": "big", "demand": 1e9}, {"id": "small", "demand": 1}]),
-                             "alpha:alpha=1.5")
+                             rule="alpha:alpha=1.5")
     allocated = result.allocations.set_index("unit")["allocated"]
     assert allocated["big"] == pytest.approx(1000 / 1001, rel=1e-4)
     assert result.metrics["total_allocated"] == pytest.approx(1.0, rel=1e-6)
@@ -187,7 +186,7 @@ def test_withheld_supply_is_measured_when_demand_dwarfs_it():
                      units=[{"id": "a", "demand": 5e10, "groups": {"race": "x"}},
                             {"id": "b", "demand": 5e10, "groups": {"race": "y"}}],
                      links=[{"unit": "a", "site": "n"}, {"unit": "b", "site": "s"}])
-    result = allocator.solve(scenario, "proportional")
+    result = allocator.solve(scenario, rule="proportional")
     [record] = result.withheld
     assert record["cause"] == "rule"
     assert record["amount"] + result.metrics["total_allocated"] == pytest.approx(100.0, rel=1e-6)

@@ -22,7 +22,7 @@ from allocator.cli.app import app
 from allocator.core.errors import OutputExistsError, UsageError
 from allocator.model.problem import Problem
 from allocator.scenario.uncertainty import Uncertainty, draw
-from allocator.simulation.api import SimulationInterrupted, plan_simulation, run_simulation, simulate
+from allocator.simulation.api import SimulationInterrupted, plan_simulation, simulate
 from helpers import ROOT, build
 
 UNCERTAIN = ROOT / "scenarios" / "food-bank-uncertain" / "scenario.yaml"
@@ -41,7 +41,7 @@ def test_one_pool_gives_the_closed_form_in_every_draw():
     # one pool: maxmin gives everyone min(1, S / sum of drawn demand); utilitarian delivers min(S, sum)
     scenario = build(supply={"food": 100}, units=[{"id": f"u{i}", "demand": 10 + 3 * i} for i in range(6)])
     noise = Uncertainty.model_validate({"demand": {"cv": 0.5}})
-    table = simulate(scenario, ["maxmin", "utilitarian"], draws=20, seed=9, uncertainty=noise)
+    table = simulate(scenario, rules=["maxmin", "utilitarian"], draws=20, seed=9, uncertainty=noise).table
     problem = Problem.from_scenario(scenario)
     for k in range(20):
         total = draw(problem, noise, 9, k)[0].sum()
@@ -57,16 +57,16 @@ def test_reused_models_give_the_cold_answers(rule, metric):
     # the rule's unique quantities must not depend on how HiGHS was started
     scenario = _sites(1)
     options = dict(draws=12, seed=4, cv=0.3, shard_size=6)
-    warm = simulate(scenario, [rule], **options)
-    cold = run_simulation(scenario, [rule], reuse=False, **options).metrics
+    warm = simulate(scenario, rules=[rule], **options).table
+    cold = simulate(scenario, rules=[rule], reuse=False, **options).metrics
     assert warm[metric].to_numpy() == pytest.approx(cold[metric].to_numpy(), abs=1e-6)
 
 
 def test_highs_and_pulp_agree_draw_by_draw():
     scenario = _sites(2, units=15)
     options = dict(draws=4, seed=3, cv=0.2)
-    highs = simulate(scenario, ["maxmin", "utilitarian"], **options)
-    pulp = simulate(scenario, ["maxmin", "utilitarian"], solver="pulp", **options)
+    highs = simulate(scenario, rules=["maxmin", "utilitarian"], **options).table
+    pulp = simulate(scenario, rules=["maxmin", "utilitarian"], solver="pulp", **options).table
     for rule, metric in (("maxmin", "min_fill_rate"), ("utilitarian", "total_value")):
         a, b = highs[highs["rule"] == rule][metric], pulp[pulp["rule"] == rule][metric]
         assert a.to_numpy() == pytest.approx(b.to_numpy(), abs=1e-5)
@@ -75,7 +75,7 @@ def test_highs_and_pulp_agree_draw_by_draw():
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 10_000), st.floats(0.0, 0.8))
 def test_in_every_draw_utilitarian_delivers_most_value_and_maxmin_the_highest_minimum(seed, cv):
-    table = simulate(_sites(seed % 50, units=12, sites=3), ["maxmin", "utilitarian"], draws=3, seed=seed, cv=cv)
+    table = simulate(_sites(seed % 50, units=12, sites=3), rules=["maxmin", "utilitarian"], draws=3, seed=seed, cv=cv).table
     by = table.set_index(["draw", "rule"])
     for k in range(3):
         assert by.loc[(k, "utilitarian"), "total_value"] >= by.loc[(k, "maxmin"), "total_value"] - 1e-6
@@ -85,8 +85,8 @@ def test_in_every_draw_utilitarian_delivers_most_value_and_maxmin_the_highest_mi
 def test_the_processes_engine_gives_the_serial_table():
     scenario = _sites(3)
     options = dict(draws=16, seed=2, cv=0.25, shard_size=4)
-    serial = simulate(scenario, ["maxmin", "utilitarian", "leximin"], **options)
-    processes = simulate(scenario, ["maxmin", "utilitarian", "leximin"], engine="processes", workers=2, **options)
+    serial = simulate(scenario, rules=["maxmin", "utilitarian", "leximin"], **options).table
+    processes = simulate(scenario, rules=["maxmin", "utilitarian", "leximin"], engine="processes", workers=2, **options).table
     pd.testing.assert_frame_equal(serial, processes)
 
 
@@ -96,7 +96,7 @@ def test_infeasible_draws_are_recorded_not_fatal():
                                                                          {"id": "b", "demand": 50}],
                      constraints=[{"type": "floor", "share": 0.9}],
                      uncertainty={"supply_shocks": [{"probability": 0.5, "loss": 0.5}]})
-    table = simulate(scenario, ["maxmin"], draws=20, seed=1)
+    table = simulate(scenario, rules=["maxmin"], draws=20, seed=1).table
     statuses = set(table["status"])
     assert statuses == {"optimal", "infeasible"}
     assert table.loc[table["status"] == "infeasible", "min_fill_rate"].isna().all()
@@ -106,29 +106,29 @@ def test_infeasible_draws_are_recorded_not_fatal():
 def test_streams_shards_resumes_after_an_interruption_and_matches_a_fresh_run(tmp_path):
     scenario = _sites(4)
     options = dict(draws=20, seed=5, cv=0.2, shard_size=5)
-    fresh = simulate(scenario, ["maxmin", "utilitarian"], **options)
+    fresh = simulate(scenario, rules=["maxmin", "utilitarian"], **options).table
 
     def stop_after_two(done, total):
         if done >= 10:
             raise KeyboardInterrupt
 
     with pytest.raises(SimulationInterrupted, match="after 10 of 20 draws"):
-        run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", progress=stop_after_two, **options)
+        simulate(scenario, rules=["maxmin", "utilitarian"], out=tmp_path / "sim", progress=stop_after_two, **options)
     assert len(list((tmp_path / "sim" / "shards").glob("metrics-*.parquet"))) == 2
     assert not (tmp_path / "sim" / "summary.json").exists()  # not complete
     with pytest.raises(OutputExistsError, match="resume=True"):
-        run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", **options)
+        simulate(scenario, rules=["maxmin", "utilitarian"], out=tmp_path / "sim", **options)
     with pytest.raises(UsageError, match="differs in: draws"):
-        run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", resume=True,
+        simulate(scenario, rules=["maxmin", "utilitarian"], out=tmp_path / "sim", resume=True,
                        **{**options, "draws": 30})
-    resumed = run_simulation(scenario, ["maxmin", "utilitarian"], out=tmp_path / "sim", resume=True, **options)
+    resumed = simulate(scenario, rules=["maxmin", "utilitarian"], out=tmp_path / "sim", resume=True, **options)
     assert resumed.resumed_draws == 10
     pd.testing.assert_frame_equal(resumed.metrics, fresh)
     summary = json.loads((tmp_path / "sim" / "summary.json").read_text())
     assert summary["complete"] and summary["statuses"]["maxmin"] == {"optimal": 20}
     for name in ("metrics.parquet", "metric_summary.csv", "groups.csv", "distributions.png"):
         assert (tmp_path / "sim" / name).stat().st_size > 0
-    replaced = run_simulation(scenario, ["maxmin"], out=tmp_path / "sim", force=True, **options)
+    replaced = simulate(scenario, rules=["maxmin"], out=tmp_path / "sim", force=True, **options)
     assert set(replaced.metrics["rule"]) == {"maxmin"}
 
 
@@ -156,14 +156,14 @@ def test_a_killed_run_resumes_with_nothing_half_written(tmp_path):
 
 
 def test_group_intervals_have_the_group_table_shape_and_cover_their_mean():
-    sim = run_simulation(_sites(5), ["maxmin"], draws=40, seed=8, cv=0.3)
+    sim = simulate(_sites(5), rules=["maxmin"], draws=40, seed=8, cv=0.3)
     table = sim.group_intervals()
     assert list(table.columns[:8]) == ["rule", "attribute", "group", "resource", "units", "allocated", "demand",
                                        "fill_rate"]
     assert (table["fill_rate_ci_low"] <= table["fill_rate"] + 1e-12).all()
     assert (table["fill_rate"] <= table["fill_rate_ci_high"] + 1e-12).all()
     assert (table["fill_rate_p05"] <= table["fill_rate_ci_low"] + 1e-9).all() and (table["draws"] == 40).all()
-    fixed = run_simulation(_sites(5), ["maxmin"], draws=5, seed=8, cv=0.0).group_intervals()
+    fixed = simulate(_sites(5), rules=["maxmin"], draws=5, seed=8, cv=0.0).group_intervals()
     assert np.allclose(fixed["fill_rate_ci_low"], fixed["fill_rate_ci_high"])  # no noise: no spread
 
 
@@ -174,7 +174,7 @@ def test_the_cli_simulates_and_refuses_what_it_cannot_do(tmp_path):
     result = runner.invoke(app, ["simulate", str(UNCERTAIN), "--rules", "maxmin,utilitarian", "--draws", "6",
                                  "--shard-size", "3", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "max_group_gap:region" in result.output and json.loads((out / "summary.json").read_text())["complete"]
+    assert "max_group_gap[region]" in result.output and json.loads((out / "summary.json").read_text())["complete"]
     again = runner.invoke(app, ["simulate", str(UNCERTAIN), "--draws", "6", "--out", str(out)])
     assert again.exit_code == 2 and "--resume" in again.output
     bad = runner.invoke(app, ["simulate", str(UNCERTAIN), "--engine", "spark", "--out", str(tmp_path / "x")])
@@ -253,7 +253,7 @@ def test_a_cold_stage_that_fails_numerically_is_solved_again_on_the_other_backen
     # re-solves such a stage on PuLP/CBC, and so must every draw
     options = dict(draws=5, seed=2, cv=0.4, uncertainty={"supply_shocks": [{"probability": 0.3, "loss": 0.5}]})
     for rule, reuse in (("maxmin", False), ("leximin", True)):
-        table = run_simulation(_two_resources(2), [rule], reuse=reuse, **options).metrics
+        table = simulate(_two_resources(2), rules=[rule], reuse=reuse, **options).metrics
         assert (table["status"] == "optimal").all(), (rule, table["status"].tolist())
 
 
@@ -262,11 +262,11 @@ def test_resume_notices_changed_numbers_in_a_scenario_built_in_code(tmp_path):
     scenario = _sites(6)
     changed = build(**{**{"sites": [{"id": s.id, "supply": {"food": 999}} for s in scenario.sites]},
                        "units": [{"id": i, "demand": 7} for i in scenario.units.ids]})
-    run_simulation(scenario, ["maxmin"], draws=4, seed=1, out=tmp_path / "sim", shard_size=2)
+    simulate(scenario, rules=["maxmin"], draws=4, seed=1, out=tmp_path / "sim", shard_size=2)
     with pytest.raises(UsageError, match="fingerprint"):
-        run_simulation(changed, ["maxmin"], draws=4, seed=1, out=tmp_path / "sim", shard_size=2, resume=True)
+        simulate(changed, rules=["maxmin"], draws=4, seed=1, out=tmp_path / "sim", shard_size=2, resume=True)
     with pytest.raises(UsageError, match="seed"):
-        simulate(scenario, ["maxmin"], draws=2, seed=-1)
+        simulate(scenario, rules=["maxmin"], draws=2, seed=-1)
 
 
 def test_without_pyarrow_the_folder_output_says_how_to_get_it(tmp_path, monkeypatch):
@@ -275,14 +275,14 @@ def test_without_pyarrow_the_folder_output_says_how_to_get_it(tmp_path, monkeypa
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a))
     with pytest.raises(UsageError, match=r"pip install pyarrow"):
-        run_simulation(_sites(0), ["maxmin"], draws=2, out=tmp_path / "sim")
+        simulate(_sites(0), rules=["maxmin"], draws=2, out=tmp_path / "sim")
     assert not (tmp_path / "sim").exists()
-    assert len(simulate(_sites(0), ["maxmin"], draws=2)) == 2  # in memory, no Parquet needed
+    assert len(simulate(_sites(0), rules=["maxmin"], draws=2).table) == 2  # in memory, no Parquet needed
 
 
 def test_the_package_exposes_simulate_without_importing_it_up_front():
     code = ("import sys, allocator; assert 'allocator.simulation.api' not in sys.modules; "
-            "assert allocator.simulate is simulate_fn and allocator.run_simulation is not None")
+            "assert allocator.simulate is simulate_fn and allocator.Simulation is not None")
     result = subprocess.run([sys.executable, "-c", code.replace("simulate_fn", "__import__('allocator.simulation.api', "
                                                                 "fromlist=['x']).simulate")],
                             capture_output=True, text=True)
@@ -293,7 +293,7 @@ def test_local_workers_refuse_code_read_from_standard_input():
     code = ("import allocator\nfrom allocator.core.errors import UsageError\n"
             "s = allocator.scenario_from_dict({'name': 't', 'resources': [{'id': 'food'}], 'supply': {'food': 5}, "
             "'units': [{'id': 'a', 'demand': 4}]})\n"
-            "try:\n    allocator.simulate(s, ['maxmin'], draws=2, engine='processes')\n"
+            "try:\n    allocator.simulate(s, rules=['maxmin'], draws=2, engine='processes')\n"
             "except UsageError as exc:\n    print('refused:', exc)\n")
     result = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=120)
     assert "refused:" in result.stdout and "__main__" in result.stdout, result.stdout + result.stderr
@@ -400,7 +400,7 @@ def test_a_script_without_a_main_guard_and_a_large_plan_gets_the_message_not_a_h
         "units = [{'id': f'u{i:04d}', 'demand': 5 + i % 7, 'groups': {'g': 'ab'[i % 2]}} for i in range(3000)]\n"
         "s = allocator.scenario_from_dict({'name': 'big', 'resources': [{'id': 'food'}], 'supply': {'food': 9000},\n"
         "                                  'groups': ['g'], 'units': units})\n"
-        "allocator.simulate(s, ['utilitarian'], draws=4, shard_size=2, engine='processes', workers=2)\n")
+        "allocator.simulate(s, rules=['utilitarian'], draws=4, shard_size=2, engine='processes', workers=2)\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     # the last line of the traceback; multiprocessing's resource tracker (a process of its own) may
     # print its leaked-semaphore warning after it

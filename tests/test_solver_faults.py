@@ -117,7 +117,7 @@ def test_a_numerical_failure_falls_back_to_the_other_backend_and_says_so():
 def test_without_fallback_a_numerical_failure_is_a_solver_error():
     model = allocator.compile(build(DOCUMENT))
     with pytest.raises(allocator.SolverError, match="status error"):
-        allocator.solve_compiled(model, Scripted({1: Status.ERROR}), fallback=False)
+        allocator.solve_compiled(model, solver=Scripted({1: Status.ERROR}), fallback=False)
 
 
 def test_fallback_notes_reach_the_terminal(tmp_path, monkeypatch):

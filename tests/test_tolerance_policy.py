@@ -37,7 +37,7 @@ def _stated(error: allocator.InfeasibleError, parameter: str = "") -> float:
 
 
 def _solve(scenario, constraint, solver, rule="utilitarian"):
-    return allocator.solve(scenario, rule, constraints=[constraint], solver=solver)
+    return allocator.solve(scenario, rule=rule, constraints=[constraint], solver=solver)
 
 
 # --------------------------------------------------------------------------- the policy itself
@@ -86,7 +86,7 @@ def test_floor_at_a_level_reported_as_the_share_holds_and_gives_every_unit_the_l
     for unit, rate in fills(result).items():
         assert rate == pytest.approx(level, abs=SOLVER_FEASIBILITY), unit
         assert round(rate, 6) == 0.6
-    found = allocator.solving.diagnose.diagnose(scenario, "utilitarian", [{"type": "floor", "share": 0.6}], solver=solver)
+    found = allocator.solving.diagnose.diagnose(scenario, rule="utilitarian", constraints=[{"type": "floor", "share": 0.6}], solver=solver)
     assert found.feasible
 
 
@@ -158,7 +158,7 @@ MAX_RATIO = 0.2 / LOWEST_B  # 0.318285...: the largest ratio that supply and acc
 
 
 def _with_kind_floor(scenario, constraint, solver):
-    return allocator.solve(scenario, "utilitarian", constraints=[KIND_FLOOR, constraint], solver=solver)
+    return allocator.solve(scenario, rule="utilitarian", constraints=[KIND_FLOOR, constraint], solver=solver)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -212,18 +212,18 @@ def test_floor_at_the_reported_maxmin_level_holds_on_a_large_instance(solver, un
     # the 3-decimal supplies leave the max-min level a little below 0.6 (by ~1e-7), so it is reported
     # as 0.6: a floor of 0.6 must then hold under utilitarian, and diagnose must agree
     scenario = _large(units, 20)
-    level = allocator.solve(scenario, "maxmin", solver=solver).equity["level"]
+    level = allocator.solve(scenario, rule="maxmin", solver=solver).equity["level"]
     assert round(level, 6) == 0.6 and abs(level - 0.6) <= PARAMETER_TOLERANCE
     result = _solve(scenario, {"type": "floor", "share": 0.6}, solver)
     assert round(result.metrics["min_fill_rate"], 6) == 0.6
-    found = allocator.solving.diagnose.diagnose(scenario, "utilitarian", [{"type": "floor", "share": 0.6}], solver=solver)
+    found = allocator.solving.diagnose.diagnose(scenario, rule="utilitarian", constraints=[{"type": "floor", "share": 0.6}], solver=solver)
     assert found.feasible
     assert found.limits.set_index("constraint").loc["floor", "limit"] == 0.6
 
 
 def test_floor_just_outside_the_level_on_a_large_instance_names_the_level():
     scenario = _large(2000, 20, seed=1)
-    level = allocator.solve(scenario, "maxmin").equity["level"]
+    level = allocator.solve(scenario, rule="maxmin").equity["level"]
     with pytest.raises(allocator.InfeasibleError) as info:
         _solve(scenario, {"type": "floor", "share": round(level, 6) + OUTSIDE}, "highs")
     assert abs(_stated(info.value) - level) <= REPORTED_RATE
@@ -255,7 +255,7 @@ def test_simulated_draws_keep_a_floor_at_the_boundary():
     scenario = build(supply={"food": 0.6 * sum(DEMANDS)},
                      units=[{"id": k, "demand": d} for k, d in zip("abc", DEMANDS)],
                      constraints=[{"type": "floor", "share": 0.6}])
-    run = allocator.simulate(scenario, ["utilitarian", "maxmin"], draws=3, seed=0, cv=0.0)
+    run = allocator.simulate(scenario, rules=["utilitarian", "maxmin"], draws=3, seed=0, cv=0.0).table
     assert set(run["status"]) == {"optimal"}
 
 
@@ -278,19 +278,19 @@ PROPERTY_RULES = ["utilitarian", "maxmin", "leximin", "proportional", "nash", {"
 @settings(max_examples=25, **SETTINGS)
 @given(instances())
 def test_a_floor_at_the_maxmin_level_holds_for_every_rule_and_diagnose_agrees(scenario):
-    level = allocator.solve(scenario, "maxmin").equity["level"]
+    level = allocator.solve(scenario, rule="maxmin").equity["level"]
     floor = [{"type": "floor", "share": min(1.0, level)}]
     for rule in PROPERTY_RULES:
-        result = allocator.solve(scenario, rule, constraints=floor)
+        result = allocator.solve(scenario, rule=rule, constraints=floor)
         # reached to the reported precision (HiGHS's interior point, without crossover, can leave a
         # row a few 1e-7 short: seen 6e-7 on 6 units sharing 21 for 26, maxmin's value stage)
         assert result.metrics["min_fill_rate"] >= level - REPORTED_RATE, rule
-        assert allocator.solving.diagnose.diagnose(scenario, rule, floor).feasible, rule
+        assert allocator.solving.diagnose.diagnose(scenario, rule=rule, constraints=floor).feasible, rule
     if level + OUTSIDE <= 1:
         beyond = [{"type": "floor", "share": level + OUTSIDE}]
         with pytest.raises(allocator.InfeasibleError):
-            allocator.solve(scenario, "utilitarian", constraints=beyond)
-        assert not allocator.solving.diagnose.diagnose(scenario, "utilitarian", beyond).feasible
+            allocator.solve(scenario, rule="utilitarian", constraints=beyond)
+        assert not allocator.solving.diagnose.diagnose(scenario, rule="utilitarian", constraints=beyond).feasible
 
 
 def test_bounds_re_solve_a_floor_at_a_level_reported_as_the_share():
@@ -301,7 +301,7 @@ def test_bounds_re_solve_a_floor_at_a_level_reported_as_the_share():
     scenario = build(supply={"food": 96.95605}, constraints=[{"type": "floor", "share": 0.6}],
                      units=[{"id": k, "demand": d, "data": {"demand_low": d, "demand_high": d}}
                             for k, d in zip("abc", DEMANDS)])
-    table = bounds(scenario, "utilitarian", samples=2)
+    table = bounds(scenario, rule="utilitarian", samples=2).table
     again = table[table["setting"] == "re-solved"].set_index("metric")
     assert again.loc["min_fill_rate", ["worst", "best"]].round(6).tolist() == [0.6, 0.6]
     assert again.loc["total_value", "worst"] == pytest.approx(96.95605, rel=1e-9)

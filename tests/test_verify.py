@@ -244,27 +244,27 @@ def test_the_library_refuses_outside_files_with_a_usage_error(tmp_path):
 
 def _simulated(tmp_path):
     import allocator
-    from allocator.simulation.api import run_simulation
+    from allocator.simulation.api import simulate
 
     scenario = build(units=[{"id": "a", "demand": 10}, {"id": "b", "demand": 30}], supply={"food": 20})
-    run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim")
-    return allocator, run_simulation, scenario
+    simulate(scenario, rules=["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim")
+    return allocator, simulate, scenario
 
 
 @pytest.mark.pyarrow
 def test_resuming_from_an_unreadable_plan_is_a_usage_error_naming_it(tmp_path):
-    _, run_simulation, scenario = _simulated(tmp_path)
+    _, simulate, scenario = _simulated(tmp_path)
     (tmp_path / "sim" / "simulation.json").write_text("{ not json")
     with pytest.raises(UsageError, match="simulation.json"):
-        run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
+        simulate(scenario, rules=["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
                        resume=True)
 
 
 @pytest.mark.pyarrow
 def test_a_resumed_shard_missing_its_groups_file_is_solved_again(tmp_path):
-    _, run_simulation, scenario = _simulated(tmp_path)
+    _, simulate, scenario = _simulated(tmp_path)
     (tmp_path / "sim" / "shards" / "groups-00001.parquet").unlink()
-    resumed = run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
+    resumed = simulate(scenario, rules=["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
                              resume=True)
     assert resumed.resumed_draws == 2  # shard 0 only; shard 1 (draws 2 and 3) again
     assert sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]
@@ -272,28 +272,28 @@ def test_a_resumed_shard_missing_its_groups_file_is_solved_again(tmp_path):
 
 @pytest.mark.pyarrow
 def test_a_shard_beyond_the_plan_is_not_read_on_resume(tmp_path):
-    _, run_simulation, scenario = _simulated(tmp_path)
+    _, simulate, scenario = _simulated(tmp_path)
     shards = tmp_path / "sim" / "shards"
     shutil.copy(shards / "metrics-00000.parquet", shards / "metrics-00007.parquet")  # the plan has shards 0 and 1
     shutil.copy(shards / "groups-00000.parquet", shards / "groups-00007.parquet")
-    resumed = run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
+    resumed = simulate(scenario, rules=["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
                              resume=True)
     assert sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]  # 4 draws x 1 rule, not 6 rows with draws 0, 1 twice
 
 
 @pytest.mark.pyarrow
 def test_a_stray_file_named_like_a_shard_is_ignored_on_resume(tmp_path):
-    _, run_simulation, scenario = _simulated(tmp_path)
+    _, simulate, scenario = _simulated(tmp_path)
     (tmp_path / "sim" / "shards" / "metrics-copy.parquet").write_bytes(b"")
-    resumed = run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
+    resumed = simulate(scenario, rules=["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
                              resume=True)
     assert resumed.resumed_draws == 4 and sorted(resumed.metrics["draw"]) == [0, 1, 2, 3]
 
 
 @pytest.mark.pyarrow
 def test_a_damaged_shard_is_a_usage_error_naming_it(tmp_path):
-    _, run_simulation, scenario = _simulated(tmp_path)
+    _, simulate, scenario = _simulated(tmp_path)
     (tmp_path / "sim" / "shards" / "metrics-00001.parquet").write_bytes(b"PAR1 not a parquet file")
     with pytest.raises(UsageError, match="metrics-00001.parquet cannot be read as a shard"):
-        run_simulation(scenario, ["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
+        simulate(scenario, rules=["maxmin"], draws=4, seed=1, cv=0.1, shard_size=2, out=tmp_path / "sim",
                        resume=True)

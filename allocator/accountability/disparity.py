@@ -41,10 +41,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from allocator.backends.base import SolverLike
-from allocator.core.arguments import Flag, PathLike, Text, checked, instance
+from allocator.core.arguments import Text, checked
 from allocator.core.errors import InfeasibleError, UsageError
-from allocator.core.precision import KINDS_ATTR, RATE
+from allocator.core.precision import KINDS_ATTR, RATE, round_number
 from allocator.model.compiler import resolve_rule
+from allocator.results.analysis import Analysis
 from allocator.scenario.load import ScenarioLike
 from allocator.scenario.model import Scenario
 from allocator.solving.api import solve
@@ -55,8 +56,9 @@ WORDS = {"access": "who can reach which site (links)", "location": "where the su
 
 
 @dataclass(frozen=True, eq=False)
-class Disparity:
-    """The decomposition of one attribute's group gap (see the module docstring).
+class Disparity(Analysis):
+    """The decomposition of one attribute's group gap (see the module docstring); ``save`` writes
+    ``disparity.csv`` (the ``table``), ``variants.csv`` and ``summary.json``.
 
     Attributes
     ----------
@@ -89,9 +91,26 @@ class Disparity:
         frame["what"] = [WORDS[name] for name in frame["component"]]
         return frame
 
+    FILE = "disparity.csv"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"disparity.csv": self.table, "variants.csv": self.variants}
+
+    def to_dict(self) -> dict:
+        """Attribute, rule, resource, the gap, what remains, the parts and the summary (``summary.json``).
+
+        The gaps are differences of fill rates: rounded as rates, so round-off (2.2e-16) reads 0.
+        """
+        def rate(value):
+            return round_number(float(value), RATE)
+
+        return {"attribute": self.attribute, "rule": self.rule, "resource": self.resource,
+                "gap": rate(self.gap), "remains": rate(self.remains),
+                "parts": {k: rate(v) for k, v in self.parts.items()}, "summary": self.summary}
+
 
 @checked
-def disparity(scenario: ScenarioLike, attribute: Text, rule=None, *, resource: Text | None = None,
+def disparity(scenario: ScenarioLike, attribute: Text, *, rule=None, resource: Text | None = None,
               location: Text = "pool", solver: SolverLike = "highs") -> Disparity:
     """Decompose the gap between the groups of ``attribute`` under ``rule`` (default: the scenario's).
 
@@ -112,7 +131,7 @@ def disparity(scenario: ScenarioLike, attribute: Text, rule=None, *, resource: T
     ...     "units": [{"id": "a", "demand": 10, "groups": {"town": "north"}},
     ...               {"id": "b", "demand": 10, "groups": {"town": "south"}}],
     ...     "links": [{"unit": "a", "site": "n"}, {"unit": "b", "site": "s"}]})
-    >>> d = disparity(s, "town", "maxmin")
+    >>> d = disparity(s, "town", rule="maxmin")
     >>> round(d.gap, 3), {k: round(v, 3) for k, v in d.parts.items()}
     (0.6, {'access': 0.2, 'location': 0.2, 'rule': 0.2})
     """
@@ -133,7 +152,7 @@ def disparity(scenario: ScenarioLike, attribute: Text, rule=None, *, resource: T
         if key not in cache:
             spec = chosen if "rule" in on else "proportional"
             try:
-                result = solve(variant, spec, solver=solver, withheld=False)  # reads group gaps only
+                result = solve(variant, rule=spec, solver=solver, withheld=False)  # reads group gaps only
             except InfeasibleError as exc:
                 raise UsageError(f"the variant with {_describe(on)} cannot be solved under the scenario's "
                                  f"constraints: {exc.conflicting}") from None
@@ -221,25 +240,3 @@ def _sentences(d: Disparity) -> list[str]:
     if abs(d.remains) >= 1e-4:
         out.append(f"{d.remains:.1%} remains with full access, pooled supply and equal shares.")
     return out
-
-
-#: an argument that must be a Disparity (allocator.accountability.disparity.disparity)
-DisparityArg = instance(Disparity, "a Disparity (allocator.accountability.disparity.disparity)")
-
-
-@checked
-def save_disparity(result: DisparityArg, folder: PathLike, *, force: Flag = False, inputs=()):
-    """Write ``disparity.csv`` (the parts), ``variants.csv`` and ``summary.json`` atomically into ``folder``."""
-    inputs = tuple(inputs) or result.inputs  # never over a file the scenario was read from
-    from allocator.core.precision import round_number
-    from allocator.results.result import save_tables
-
-    # the gaps here are differences of fill rates: rounded as rates, so round-off (2.2e-16) reads 0
-    def rate(value):
-        return round_number(float(value), RATE)
-
-    summary = {"attribute": result.attribute, "rule": result.rule, "resource": result.resource,
-               "gap": rate(result.gap), "remains": rate(result.remains),
-               "parts": {k: rate(v) for k, v in result.parts.items()}, "summary": result.summary}
-    return save_tables(folder, {"disparity.csv": result.table, "variants.csv": result.variants},
-                       {"summary.json": summary}, force=force, inputs=inputs)

@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from allocator.constraints.base import group_measure
-from allocator.core.arguments import Flag, PathLike, checked, instance
+from allocator.core.arguments import checked
 from allocator.core.errors import UsageError
 from allocator.core.status import Status
 from allocator.model.compiler import constraint_blocks
+from allocator.results.analysis import Analysis
 from allocator.results.result import EXPLAINERS, Result, ResultArg
 
 #: a supply row is used up, or a rate at a level, within this relative tolerance
@@ -52,8 +53,9 @@ WORDS = {
 
 
 @dataclass(frozen=True, eq=False)
-class Explanation:
-    """The explanation of one result.
+class Explanation(Analysis):
+    """The explanation of one result; ``save`` writes ``units.csv`` (the ``table``), ``sites.csv``,
+    ``constraints.csv`` and ``summary.json``.
 
     Attributes
     ----------
@@ -77,11 +79,35 @@ class Explanation:
     sentences: list[str] = field(default_factory=list)
     inputs: tuple[str, ...] = ()
 
+    FILE = "units.csv"
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per (unit, resource) and why it got what it got (``units``)."""
+        return self.units
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"units.csv": self.units, "sites.csv": self.sites, "constraints.csv": self.constraints}
+
+    def to_dict(self) -> dict:
+        """What the duals are measured in, and the sentences (``summary.json``)."""
+        return {"objective": self.objective, "sentences": self.sentences}
+
 
 @checked
 @EXPLAINERS.register
-def explain_result(result: ResultArg) -> Explanation:
-    """Explain ``result`` (from :func:`allocator.solve`); see the module docstring."""
+def explain(result: ResultArg) -> Explanation:
+    """Why each unit of ``result`` (from :func:`allocator.solve`) got what it got, what binds, what
+    supply is worth; see the module docstring. Also ``result.explain()``.
+
+    Examples
+    --------
+    >>> from allocator import scenario_from_dict, solve
+    >>> s = scenario_from_dict({"name": "pool", "resources": [{"id": "food"}], "supply": {"food": 6},
+    ...     "units": [{"id": "a", "demand": 4}, {"id": "b", "demand": 4}]})
+    >>> explain(solve(s, rule="maxmin")).table[["unit", "reason_code"]].values.tolist()
+    [['a', 'held_at_level'], ['b', 'held_at_level']]
+    """
     from allocator.solving.api import solve_compiled
 
     trace = result.trace
@@ -94,7 +120,7 @@ def explain_result(result: ResultArg) -> Explanation:
     resolved = last is None or "method" in model.rule.params() and model.rule.params()["method"] != "lp"
     if resolved:
         lp_rule = model.rule.model_copy(update={"method": "lp"}) if "method" in model.rule.params() else model.rule
-        result = solve_compiled(_with_rule(model, lp_rule), result.solver["name"], withheld=False)
+        result = solve_compiled(_with_rule(model, lp_rule), solver=result.solver["name"], withheld=False)
         model, last = result.trace.model, result.trace.last
     stage, lp, solution = last
     problem = model.problem
@@ -318,19 +344,3 @@ def _sentences(units, sites, constraints, objective, words: str) -> list[str]:
         elif row.marginal_value == row.marginal_value and row.marginal_value > 0:
             out.append(f"One more unit of {row.resource} at {row.site} adds {row.marginal_value:,.4g} {words}.")
     return out
-
-
-#: an argument that must be an Explanation (allocator.accountability.explain.explain_result)
-ExplanationArg = instance(Explanation, "an Explanation (allocator.accountability.explain.explain_result)")
-
-
-@checked
-def save_explanation(explanation: ExplanationArg, folder: PathLike, *, force: Flag = False, inputs=()):
-    """Write ``units.csv``, ``sites.csv``, ``constraints.csv`` and ``summary.json`` atomically into ``folder``."""
-    inputs = tuple(inputs) or explanation.inputs  # never over a file the scenario was read from
-    from allocator.results.result import save_tables
-
-    return save_tables(folder, {"units.csv": explanation.units, "sites.csv": explanation.sites,
-                                "constraints.csv": explanation.constraints},
-                       {"summary.json": {"objective": explanation.objective, "sentences": explanation.sentences}},
-                       force=force, inputs=inputs)

@@ -66,7 +66,7 @@ def legend_path(path: str | Path) -> Path:
 
 
 @checked
-def export_lp(scenario: ScenarioLike, path: PathLike, rule=None, constraints=None, *, stage: Text | None = None,
+def export(scenario: ScenarioLike, path: PathLike, *, rule=None, constraints=None, stage: Text | None = None,
               force: Flag = False) -> Path:
     """Write a stage LP of ``rule`` on ``scenario`` to ``path`` (``.lp`` or ``.mps``) and its legend, atomically.
 
@@ -88,7 +88,7 @@ def export_lp(scenario: ScenarioLike, path: PathLike, rule=None, constraints=Non
     inputs = scenario.input_paths  # an export never overwrites a file it was built from
     check_output_file(path, force=force, inputs=inputs)
     check_output_file(legend_path(path), force=force, inputs=inputs)
-    model = in_scenario_units(compile(scenario, rule, constraints))
+    model = in_scenario_units(compile(scenario, rule=rule, constraints=constraints))
     lp = algorithm(model.rule).first_stage(model) if stage is None else stage_lp(model, stage)
     columns, rows, legend = names(model, lp)
     plan = layout(lp, columns, rows)

@@ -21,9 +21,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from allocator.core.arguments import Flag, PathLike, checked
 from allocator.core.errors import Issue, UsageError
 from allocator.io.audit import recorded_file
+from allocator.results.analysis import Analysis
 from allocator.results.result import Result
 from allocator.scenario.files import sha256_of
 
@@ -40,8 +43,9 @@ NOT_RECORDED, NOT_READ = "not recorded", "not read"
 
 
 @dataclass(frozen=True)
-class Verification:
-    """The outcome of :func:`verify`.
+class Verification(Analysis):
+    """The outcome of :func:`verify`; its ``table`` has one row per check, ``save`` writes
+    ``verification.csv`` and ``summary.json``.
 
     Attributes
     ----------
@@ -49,7 +53,7 @@ class Verification:
         ``path`` is the file as resolved; ``state`` is ``unchanged``, ``changed``, ``missing``,
         ``not recorded`` (read by the scenario, absent from the record) or ``not read`` (recorded,
         no longer read by the scenario).
-    tables : list of (file, state)
+    files : list of (file, state)
         Each table and ``summary.json``: ``identical``, ``different`` or ``missing`` (in the
         recorded folder or the new run).
     fields : list of str
@@ -60,14 +64,35 @@ class Verification:
 
     folder: str
     inputs: list[tuple[str, str, str]] = field(default_factory=list)
-    tables: list[tuple[str, str]] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
     note: str = ""
 
+    FILE = "verification.csv"
+
     @property
     def ok(self) -> bool:
-        return (bool(self.tables) and all(state == UNCHANGED for _, _, state in self.inputs)
-                and all(state == "identical" for _, state in self.tables))
+        """Every input unchanged and every kept file identical when solved again."""
+        return (bool(self.files) and all(state == UNCHANGED for _, _, state in self.inputs)
+                and all(state == "identical" for _, state in self.files))
+
+    @property
+    def input_paths(self) -> tuple[str, ...]:
+        return tuple(path for _, path, _ in self.inputs)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """``check, name, state``: one row per input (``check`` is its role) and per kept file (``file``)."""
+        rows = [*((role, path, state) for role, path, state in self.inputs),
+                *(("file", name, state) for name, state in self.files)]
+        return pd.DataFrame(rows, columns=["check", "name", "state"])
+
+    def to_dict(self) -> dict:
+        """The folder, whether it verified, every check, the fields that differ and the note."""
+        return {"folder": self.folder, "ok": self.ok,
+                "inputs": [{"role": r, "path": p, "state": s} for r, p, s in self.inputs],
+                "files": [{"file": f, "state": s} for f, s in self.files], "fields": list(self.fields),
+                "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -122,7 +147,7 @@ def verify(folder: PathLike, *, allow_outside: Flag = False) -> Verification:
         return Verification(str(folder), inputs, [], [], "the scenario reads other files than the record lists, "
                             "so it was not solved again")
     rule, constraints, solver, time_limit = request
-    result = solve(loaded, rule, constraints, solver=solver, time_limit=time_limit)
+    result = solve(loaded, rule=rule, constraints=constraints, solver=solver, time_limit=time_limit)
     tables, fields = _compare(folder, summary, result)
     return Verification(str(folder), inputs, tables, fields)
 

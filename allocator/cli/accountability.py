@@ -39,16 +39,13 @@ def explain(
     allow_outside: OutsideOpt = False,
 ) -> None:
     """Say why each unit got what it got, which constraints bind and at what price, what supply is worth."""
-    # lazy: start-up time of `allocator --help` and the other commands (only this one needs it)
-    from allocator.accountability.explain import save_explanation
-
     check_folder(out, force, scenario)
     loaded = load_checked(scenario, allow_outside, out, force)
-    explanation = allocator.solve(loaded, parse_rule(rule), parse_constraints(constraint), solver=solver).explain()
+    result = allocator.solve(loaded, rule=parse_rule(rule), constraints=parse_constraints(constraint), solver=solver)
+    explanation = result.explain()
     if unit is not None and unit not in set(explanation.units["unit"]):
         raise UsageError(f"no unit {unit!r} in the scenario")
-    save_and_show(explanation, out, force, save_explanation, lambda shown: render.explanation(shown, unit),
-                  loaded.input_paths)
+    save_and_show(explanation, out, force, lambda shown: render.explanation(shown, unit))
 
 
 @commands.command()
@@ -61,7 +58,7 @@ def diagnose(
 ) -> None:
     """Say whether the constraints can hold (exit 3 if not, with a minimal conflict) and how strict each can be."""
     loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-    found = check_constraints(loaded, parse_rule(rule), parse_constraints(constraint), solver=solver)
+    found = check_constraints(loaded, rule=parse_rule(rule), constraints=parse_constraints(constraint), solver=solver)
     render.diagnosis(found)
     if not found.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
@@ -83,12 +80,11 @@ def disparity(
     """Decompose a group gap into access, where supply sits, the rule, and what remains (Shapley)."""
     # lazy: start-up time of `allocator --help` and the other commands (only this one needs it)
     from allocator.accountability.disparity import disparity as decompose
-    from allocator.accountability.disparity import save_disparity
 
     check_folder(out, force, scenario)
     loaded = load_checked(scenario, allow_outside, out, force)
-    result = decompose(loaded, attribute, parse_rule(rule), resource=resource, location=location, solver=solver)
-    save_and_show(result, out, force, save_disparity, render.disparity, loaded.input_paths)
+    result = decompose(loaded, attribute, rule=parse_rule(rule), resource=resource, location=location, solver=solver)
+    save_and_show(result, out, force, render.disparity)
 
 
 @commands.command()

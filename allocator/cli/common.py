@@ -52,11 +52,11 @@ def load_checked(scenario: Path, allow_outside: bool, out: Path | None = None, f
     return loaded
 
 
-def save_and_show(result, out: Path | None, force: bool, save, show, inputs=()) -> None:
-    """Write ``result`` with ``save`` when there is an output folder (never over ``inputs``), show it,
-    then name the folder."""
+def save_and_show(result, out: Path | None, force: bool, show) -> None:
+    """Write ``result`` (an analysis' outcome) with its ``save`` when there is an output folder (never over
+    a file it read), show it, then name the folder."""
     if out is not None:
-        save(result, out, force=force, inputs=inputs)
+        result.save(out, force=force)
     show(result)
     if out is not None:
         render.written(out)

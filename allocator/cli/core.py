@@ -55,7 +55,7 @@ def solve(
     loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
     if out is not None:  # again, against every table read: one may sit inside the output folder
         (check_output_file if excel else check_output_folder)(out, force=force, inputs=loaded.input_paths)
-    result = allocator.solve(loaded, parse_rule(rule), parse_constraints(constraint),
+    result = allocator.solve(loaded, rule=parse_rule(rule), constraints=parse_constraints(constraint),
                              solver=solver, time_limit=time_limit)
     if excel:
         save_excel(result, out, force=force)
@@ -98,9 +98,11 @@ def export(
 ) -> None:
     """Write a stage LP of a rule, in the scenario's units, as an LP or MPS file with a legend of its names."""
     # lazy: start-up time of `allocator --help` and the other commands (only this one needs the LP writer)
-    from allocator.accountability.export import export_lp, legend_path
+    from allocator.accountability.export import export as export_lp
+    from allocator.accountability.export import legend_path
 
     loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
-    path = export_lp(loaded, output, parse_rule(rule), parse_constraints(constraint), stage=stage, force=force)
+    path = export_lp(loaded, output, rule=parse_rule(rule), constraints=parse_constraints(constraint), stage=stage,
+                     force=force)
     render.written(path)
     render.written(legend_path(path))

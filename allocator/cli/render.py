@@ -10,6 +10,7 @@ from rich.table import Table
 
 from allocator.cli.streams import standard
 from allocator.core.errors import InfeasibleError, ScenarioError, inert
+from allocator.results.analysis import metric_name
 from allocator.results.metrics import METRICS
 from allocator.results.result import Result
 
@@ -76,7 +77,7 @@ def result(res: Result) -> None:
         value = summary["metrics"][key]
         if isinstance(value, dict):
             for attribute, number in value.items():
-                table.add_row(f"{key} [{attribute}]", _fmt(number))
+                table.add_row(metric_name(key, attribute), _fmt(number))
         else:
             table.add_row(key, _fmt(value))
     out.print(table)
@@ -234,7 +235,7 @@ def verification(outcome) -> None:
     """What ``allocator verify`` found: each input file, each kept file (with the summary fields that differ)."""
     for role, path, state in outcome.inputs:
         _labelled(out, state, "green" if state == "unchanged" else "red", f"{role} {path}")
-    for name, state in outcome.tables:
+    for name, state in outcome.files:
         differ = f" ({', '.join(outcome.fields)})" if name == "summary.json" and outcome.fields else ""
         _labelled(out, state, "green" if state == "identical" else "red", name + differ)
     if outcome.note:
@@ -335,7 +336,7 @@ def simulation(sim) -> None:
     """Per rule: mean and 5th-95th percentile of the main metrics over the draws, and draw statuses."""
     summary = sim.metric_summary()
     names = [m for m in SIMULATION_METRICS if m in set(summary["metric"])]
-    names += sorted(m for m in set(summary["metric"]) if m.startswith("max_group_gap:"))
+    names += sorted(m for m in set(summary["metric"]) if m.startswith("max_group_gap["))
     done = f"{sim.draws_done} of {sim.plan.draws}" if sim.draws_done < sim.plan.draws else f"{sim.plan.draws}"
     table = Table(title=f"simulation: {done} draws, seed {sim.plan.seed}"
                         + (f" ({sim.resumed_draws} resumed)" if sim.resumed_draws else ""), header_style="bold")

@@ -21,6 +21,7 @@ from allocator.cli.options import (
     parse_rule_list,
 )
 from allocator.core.budget import check_time_limit
+from allocator.core.status import Status
 
 commands = CommandGroup()
 
@@ -51,27 +52,27 @@ def simulate(
 ) -> None:
     """Solve several rules on many random draws of uncertain demand and supply."""
     # lazy: start-up time of `allocator --help` and the other commands (`import allocator` defers it too)
-    from allocator.simulation.api import run_simulation
+    from allocator.simulation.api import simulate as run_simulation
 
     check_time_limit(time_limit, "--time-limit")
     loaded = allocator.load_scenario(scenario, allow_outside=allow_outside)
     render.warnings(loaded.warnings)
     with render.draws_progress(draws) as update:
-        result = run_simulation(loaded, parse_rule_list(rules), draws, seed, engine, cv=cv, workers=workers,
-                                scheduler=scheduler, out=out, resume=resume, force=force, shard_size=shard_size,
-                                solver=solver, progress=update, time_limit=time_limit)
+        result = run_simulation(loaded, rules=parse_rule_list(rules), draws=draws, seed=seed, engine=engine, cv=cv,
+                                workers=workers, scheduler=scheduler, out=out, resume=resume, force=force,
+                                shard_size=shard_size, solver=solver, progress=update, time_limit=time_limit)
     render.simulation(result)
     if result.stopped is not None:
         render.stopped({**result.stopped, "note": f"{result.stopped['note']}: run again with --resume to continue"})
     render.written(out)
-    if result.status != "complete":  # written, but cut short: as a time-limited solve
+    if result.status != Status.COMPLETE:  # written, but cut short: as a time-limited solve
         raise typer.Exit(EXIT_SOLVER)
 
 
-def show_bounds(table) -> None:
+def show_bounds(found) -> None:
     """The bounds table, then the ``stopped:`` line when the time limit cut the samples short."""
-    render.bounds(table)
-    render.stopped(table.attrs.get("stopped"))
+    render.bounds(found.table)
+    render.stopped(found.stopped)
 
 
 @commands.command()
@@ -80,7 +81,7 @@ def bounds(
     rule: RuleOpt = None,
     samples: Annotated[int, typer.Option("--samples", min=0, help="uniform demand draws for the sampled bounds")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="seed of the sampled demand vectors")] = 0,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write bounds.csv and bounds.json here")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write bounds.csv and summary.json here")] = None,
     solver: SolverOpt = "highs",
     force: ForceOpt = False,
     time_limit: TimeLimitOpt = None,
@@ -89,14 +90,13 @@ def bounds(
     """Worst and best min fill rate, group gaps and total value over the demand intervals."""
     # lazy: start-up time of `allocator --help` and the other commands (only this one needs it)
     from allocator.simulation.bounds import bounds as compute_bounds
-    from allocator.simulation.bounds import save_bounds
 
     check_time_limit(time_limit, "--time-limit")
     check_folder(out, force, scenario)
     loaded = load_checked(scenario, allow_outside, out, force)
     with render.draws_progress(samples, "samples") as update:
-        table = compute_bounds(loaded, parse_rule(rule), samples=samples, seed=seed, solver=solver,
+        found = compute_bounds(loaded, rule=parse_rule(rule), samples=samples, seed=seed, solver=solver,
                                time_limit=time_limit, progress=update)
-    save_and_show(table, out, force, save_bounds, show_bounds, loaded.input_paths)
-    if table.attrs.get("status") == "time_limit":  # written, but cut short: as a time-limited solve
+    save_and_show(found, out, force, show_bounds)
+    if found.status != Status.COMPLETE:  # written, but cut short: as a time-limited solve
         raise typer.Exit(EXIT_SOLVER)

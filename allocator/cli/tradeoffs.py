@@ -24,10 +24,10 @@ from allocator.cli.options import (
     parse_rule_list,
 )
 from allocator.core.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, check_time_limit, refuse_over
+from allocator.core.status import Status
 from allocator.io.atomic import atomic_file, check_output_file, check_output_folder
-from allocator.tradeoffs.comparison import compare_rules, save_comparison
+from allocator.tradeoffs.comparison import compare as compare_rules
 from allocator.tradeoffs.frontiers import frontier as trace
-from allocator.tradeoffs.frontiers import save_frontier
 
 commands = CommandGroup()
 
@@ -49,8 +49,8 @@ def compare(
     loaded = load_checked(scenario, allow_outside, out, force)
     specs = parse_rule_list(rules)
     with render.progress(len(specs), "solving") as step:
-        comparison = compare_rules(loaded, specs, parse_constraints(constraint), solver=solver, progress=step)
-    save_and_show(comparison, out, force, save_comparison, render.comparison, loaded.input_paths)
+        comparison = compare_rules(loaded, rules=specs, constraints=parse_constraints(constraint), solver=solver, progress=step)
+    save_and_show(comparison, out, force, render.comparison)
 
 
 @commands.command()
@@ -78,7 +78,7 @@ def frontier(
     with render.progress(points, "solving") as step:
         result = trace(loaded, constraint, values, attribute=attribute, resource=resource, solver=solver,
                        progress=step)
-    save_and_show(result, out, force, save_frontier, render.frontier, loaded.input_paths)
+    save_and_show(result, out, force, render.frontier)
 
 
 ReportRulesOpt = Annotated[Optional[str], typer.Option(
@@ -155,15 +155,14 @@ def lottery(
     """A fair lottery over whole units: draws whose expectation is the rule's fractional allocation."""
     # lazy: start-up time of `allocator --help` and the other commands (only this one needs it)
     from allocator.tradeoffs.lottery import lottery as draw_lottery
-    from allocator.tradeoffs.lottery import save_lottery
 
     check_time_limit(time_limit, "--time-limit")
     check_folder(out, force, scenario)
     loaded = load_checked(scenario, allow_outside, out, force)
     with render.draws_progress(draws) as update:
-        result = draw_lottery(loaded, parse_rule(rule), draws=draws, seed=seed,
+        result = draw_lottery(loaded, rule=parse_rule(rule), draws=draws, seed=seed,
                               constraints=parse_constraints(constraint), solver=solver, time_limit=time_limit,
                               progress=update)
-    save_and_show(result, out, force, save_lottery, render.lottery, loaded.input_paths)
-    if result.status != "complete":  # written, but cut short: as a time-limited solve
+    save_and_show(result, out, force, render.lottery)
+    if result.status != Status.COMPLETE:  # written, but cut short: as a time-limited solve
         raise typer.Exit(EXIT_SOLVER)

@@ -112,7 +112,12 @@ def checked(function):
     their own messages, by the registries).
     """
     validated = validate_call(function, config=_CONFIG)
-    parameters = list(inspect.signature(function).parameters)
+    signature = inspect.signature(function)
+    parameters = list(signature.parameters)
+    kinds = [p.kind for p in signature.parameters.values()]
+    positional = sum(kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                     for kind in kinds)
+    takes_more = inspect.Parameter.VAR_POSITIONAL in kinds
     try:
         hints = typing.get_type_hints(function, include_extras=True)
     except Exception:  # an annotation only a type checker can resolve: pydantic's messages alone
@@ -121,12 +126,28 @@ def checked(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+        if len(args) > positional and not takes_more:
+            raise UsageError(_keyword_only(function.__name__, args[positional:], parameters, positional))
         try:
             return validated(*args, **kwargs)
         except ValidationError as exc:
             raise UsageError(_message(function.__name__, exc, parameters, expected)) from None
 
     return wrapper
+
+
+def _keyword_only(function: str, extra: tuple, parameters: list[str], positional: int) -> str:
+    """``solve(): rule is keyword-only: write solve(scenario, rule='maxmin')`` (scikit-learn's SLEP009)."""
+    names = [n for n in parameters[positional:] if not n.startswith("_")][:len(extra)]
+    given = ", ".join(f"{n}={_short(v)}" for n, v in zip(names, extra))
+    front = ", ".join(parameters[:positional])
+    return (f"{function}(): takes {positional} positional argument{'s' if positional != 1 else ''} ({front}); "
+            f"the options are keyword-only: write {function}({front}, {given})")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return inert(text if len(text) <= 30 else text[:27] + "...")
 
 
 def _expected_of(hint) -> str | None:

@@ -63,3 +63,21 @@ def theil(values: np.ndarray) -> float | None:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(share > 0, share * np.log(share), 0.0)
     return float(terms.mean())
+
+
+def price_of_fairness(value: float, best: float | None) -> float:
+    """``1 - value / best``: the share of the most total value (``best``, the utilitarian optimum
+    under the constraints held fixed) that a rule or a constraint gives up.
+
+    NaN when there is no ``best`` (utilitarian cannot meet the constraints), 0 when ``best`` is
+    0, and a solver's round-off above ``best`` (``-1e-7 < price < 0``) reads 0.
+
+    Examples
+    --------
+    >>> round(price_of_fairness(12.0, 14.0), 6), price_of_fairness(14.0000001, 14.0), price_of_fairness(3.0, None)
+    (0.142857, 0.0, nan)
+    """
+    if best is None or not np.isfinite(best) or not np.isfinite(value):
+        return float("nan")
+    price = 1 - value / best if best > 0 else 0.0
+    return 0.0 if -1e-7 < price < 0 else float(price)

@@ -54,7 +54,7 @@ KINDS: dict[str, str] = {
         "min_group_ratio", "max_benefit_gap",
         # tables, equity, comparison, frontier, disparity, lottery, simulation
         "fill_rate", "utilisation", "level", "levels", "share", "max_gap", "min_ratio", "max_profile_gap",
-        "price_of_fairness", "worst_price_of_fairness", "price_of_equity", "atkinson_0.5", "atkinson_1", "theil",
+        "price_of_fairness", "worst_price_of_fairness", "atkinson_0.5", "atkinson_1", "theil",
         "share_unserved", "contribution", "remains", "parts", "probability",
         "fill_rate_ci_low", "fill_rate_ci_high", "fill_rate_p05", "fill_rate_p95",
     ], RATE),

@@ -18,11 +18,12 @@ import pandas as pd
 from allocator.accountability.disparity import Disparity, disparity
 from allocator.core.errors import InfeasibleError, UsageError
 from allocator.core.precision import round_frame
+from allocator.core.status import Status
 from allocator.report import plots
 from allocator.scenario.model import Scenario
 from allocator.scenario.rules import RULES
 from allocator.solving.api import solve
-from allocator.tradeoffs.comparison import DEFAULT_RULES, Comparison, compare_rules
+from allocator.tradeoffs.comparison import DEFAULT_RULES, Comparison, compare
 from allocator.tradeoffs.frontiers import Frontier, frontier
 
 #: the report traces each attribute's group_gap frontier at these values
@@ -53,9 +54,9 @@ def build_report(scenario: Scenario, rules: Sequence | None = None, constraints=
     """
     chosen = scenario.rule.label()
     specs = [scenario.rule] + [r for r in RULES.many(rules or DEFAULT_RULES, where="rules") if r.label() != chosen]
-    comparison = compare_rules(scenario, specs, constraints, solver, progress=progress)
+    comparison = compare(scenario, rules=specs, constraints=constraints, solver=solver, progress=progress)
     if chosen in comparison.infeasible:  # the report is about the scenario's rule: without it, say why
-        solve(scenario, scenario.rule, constraints, solver=solver)
+        solve(scenario, rule=scenario.rule, constraints=constraints, solver=solver)
     frontiers = {}
     for attribute in scenario.groups:
         if progress is not None:
@@ -67,7 +68,7 @@ def build_report(scenario: Scenario, rules: Sequence | None = None, constraints=
         if progress is not None:
             progress(f"disparity {attribute}")
         try:
-            disparities[attribute] = disparity(scenario, attribute, scenario.rule, solver=solver)
+            disparities[attribute] = disparity(scenario, attribute, rule=scenario.rule, solver=solver)
         except UsageError:  # a counterfactual variant cannot hold the scenario's constraints: leave it out
             continue
     return Report(scenario, chosen, comparison, frontiers, levelling, findings(comparison, chosen), disparities)
@@ -98,14 +99,14 @@ def levelling_down(scenario: Scenario, comparison: Comparison, constraints=None,
             alternatives = {}
             try:
                 alternatives[f"a group_floor of {low:.1%} on {attribute}"] = solve(
-                    scenario, rule, [*others, {"type": "group_floor", "attribute": attribute, "share": low}],
+                    scenario, rule=rule, constraints=[*others, {"type": "group_floor", "attribute": attribute, "share": low}],
                     solver=solver, withheld=False).metrics["total_allocated"]
             except InfeasibleError:
                 pass
             if rule["name"] in ("maxmin", "leximin"):  # an equity rule's one-sided counterpart
                 try:
                     alternatives[f"leximin over {attribute}"] = solve(
-                        scenario, {"name": "leximin", "over": attribute}, others, solver=solver,
+                        scenario, rule={"name": "leximin", "over": attribute}, constraints=others, solver=solver,
                         withheld=False).metrics["total_allocated"]
                 except InfeasibleError:
                     pass
@@ -122,7 +123,7 @@ def levelling_down(scenario: Scenario, comparison: Comparison, constraints=None,
 
 def findings(comparison: Comparison, chosen: str) -> list[str]:
     """Plain-language sentences on the trade-offs the comparison shows."""
-    table = comparison.table[comparison.table["status"] != "infeasible"]
+    table = comparison.table[comparison.table["status"] != Status.INFEASIBLE]
     out = [f"{rule} cannot meet the constraints ({reason}); it is left out of the charts."
            for rule, reason in comparison.infeasible.items()]
     if "utilitarian" in table.index:

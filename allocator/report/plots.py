@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from allocator.core.status import Status
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -142,7 +144,7 @@ def frontier_curve(frontier: Frontier) -> Figure:
     figure = _figure(6.0, 3.6)
     axes = figure.subplots()
     table = frontier.table
-    feasible = table["status"] == "optimal"
+    feasible = table["status"] == Status.OPTIMAL
     x = table[frontier.parameter].to_numpy(dtype=float)
     axes.plot(x[feasible], table["total_value"][feasible], marker="o", color=COLOURS[0], label="total value")
     if (~feasible).any():

@@ -132,8 +132,17 @@ class Result:
         return tuple(item["path"] for item in self.audit.get("inputs", ()))
 
     def explain(self):
-        """Why each unit got what it got, what binds, what supply is worth: see :func:`allocator.accountability.explain.explain_result`."""
+        """Why each unit got what it got, what binds, what supply is worth: see :func:`allocator.explain`."""
         return EXPLAINERS.of(self)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """``allocations``: one row per (unit, resource), as every analysis has a ``table``."""
+        return self.allocations
+
+    def to_dict(self) -> dict:
+        """The content of ``summary.json`` (:meth:`summary`), as every analysis has ``to_dict``."""
+        return self.summary()
 
     def summary(self, folder: str | Path | None = None) -> dict:
         """The content of ``summary.json``; written into ``folder``, input paths relative to it."""

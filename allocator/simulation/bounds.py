@@ -29,19 +29,21 @@ the true range may be wider than the sampled one, and the table says so.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from allocator.backends.base import SolverLike
-from allocator.core.arguments import Flag, PathLike, Seconds, Whole, checked, instance
+from allocator.core.arguments import Seconds, Whole, checked
 from allocator.core.budget import Budget
 from allocator.core.errors import UsageError
 from allocator.core.precision import frame_records
+from allocator.core.status import Status
 from allocator.model.compiler import resolve_rule
 from allocator.model.problem import Problem
-from allocator.results.result import save_tables
+from allocator.results.analysis import Analysis, metric_name
 from allocator.scenario.load import ScenarioLike
 from allocator.scenario.uncertainty import Uncertainty, pair_intervals
 from allocator.simulation.draws import draw_backends, flat_metrics, solve_draw
@@ -52,39 +54,75 @@ from allocator.solving.compile import compile as compile_model
 MONOTONE_LEVEL_RULES = frozenset({"maxmin", "leximin"})
 
 
+@dataclass(frozen=True, eq=False)
+class Bounds(Analysis):
+    """What :func:`bounds` found; ``save`` writes ``bounds.csv`` (the ``table``) and ``summary.json``.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``setting`` (``fixed allocation`` / ``re-solved``), ``metric``, ``nominal``, ``worst``,
+        ``best``, ``method`` (``exact`` or ``sampled (n vectors)``).
+    rule : str
+        The rule's label.
+    status : Status
+        ``COMPLETE``, or ``TIME_LIMIT`` when the time ran out before every sample (``stopped``
+        says after how many).
+    """
+
+    table: pd.DataFrame
+    rule: str
+    status: Status = Status.COMPLETE
+    stopped: dict | None = None
+    inputs: tuple[str, ...] = ()
+
+    FILE = "bounds.csv"
+
+    def to_dict(self) -> dict:
+        """The rule, status and every row, each rounded by its metric's kind (``summary.json``)."""
+        summary = {"rule": self.rule, "status": self.status.value, "bounds": frame_records(self.table)}
+        if self.stopped is not None:
+            summary["stopped"] = self.stopped
+        return summary
+
+
 @checked
-def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Whole = 0, solver: SolverLike = "highs",
-           time_limit: Seconds | None = None, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def bounds(scenario: ScenarioLike, *, rule=None, samples: Whole = 200, seed: Whole = 0, solver: SolverLike = "highs",
+           time_limit: Seconds | None = None, progress: Callable[[int, int], None] | None = None) -> Bounds:
     """Worst and best min fill rate, total value and group gaps over the demand intervals.
 
     Parameters
     ----------
+    scenario : Scenario
+        With demand intervals (``demand_low`` / ``demand_high`` columns).
+    rule : rule, optional
+        Default: the scenario's rule.
     samples : int
         Uniform demand vectors solved for the sampled bounds, one at a time (only the running
         extremes are kept, so memory does not grow with ``samples``).
     time_limit : float, optional
         Seconds for the whole run, checked before each sample (the solves at nominal demand, the
         lows and the highs always run): when they run out, the samples solved so far give the
-        sampled bounds, ``method`` says so, and ``table.attrs["status"]`` is ``time_limit``.
+        sampled bounds, ``method`` says so, and ``status`` is ``TIME_LIMIT``.
     progress : callable, optional
         Called with (samples solved, samples asked).
 
     Returns
     -------
-    DataFrame
-        ``setting`` (``fixed allocation`` / ``re-solved``), ``metric``, ``nominal``, ``worst``,
+    Bounds
+        Its ``table``: ``setting`` (``fixed allocation`` / ``re-solved``), ``metric``, ``nominal``, ``worst``,
         ``best`` (worst = lowest for rates and value, highest for gaps) and ``method``
         (``exact``, or ``sampled (N vectors)``: the lows, the highs, nominal demand and
         ``samples`` uniform draws; the true range may be wider; ``sampled (N of M vectors: time
-        limit)`` when the time ran out first). ``attrs`` holds ``status``
-        (``complete`` or ``time_limit``) and ``stopped`` (``None``, or how far the samples got).
+        limit)`` when the time ran out first). ``status`` and ``stopped`` (``None``, or how far
+        the samples got).
 
     Examples
     --------
     >>> from allocator import scenario_from_dict
     >>> s = scenario_from_dict({"name": "pool", "resources": [{"id": "food"}], "supply": {"food": 10},
     ...     "units": [{"id": "a", "demand": 10, "data": {"demand_low": 5, "demand_high": 20}}]})
-    >>> table = bounds(s, "maxmin", samples=5)
+    >>> table = bounds(s, rule="maxmin", samples=5).table
     >>> table.loc[table["metric"] == "min_fill_rate", ["setting", "worst", "best", "method"]].values.tolist()
     [['fixed allocation', 0.5, 1.0, 'exact'], ['re-solved', 0.5, 1.0, 'exact']]
     """
@@ -104,20 +142,20 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
 
     def solved(demand):
         _, status, metrics, _ = solve_draw(plan, problem, demand, problem.supply, backends)[0]
-        if status != "optimal":
+        if status != Status.OPTIMAL:
             raise UsageError(f"the {label} rule has no feasible allocation at some demand within the intervals "
                              f"({status}); bounds need every demand in the box to be feasible")
         return metrics
 
     nominal = solved(problem.pair_demand)
-    result = solve_compiled(compile_model(scenario, rule), solver, withheld=False)  # the plan: the nominal allocation
+    result = solve_compiled(compile_model(scenario, rule=rule), solver=solver, withheld=False)  # the plan: the nominal allocation
     given = result.allocations.set_index(["unit", "resource"])["allocated"]
     keys = list(zip(problem.unit_ids[problem.pair_unit], np.asarray(problem.resource_ids)[problem.pair_resource]))
     allocated = given.reindex(keys).to_numpy(dtype=float)
     rows = _fixed_rows(problem, allocated, low, high, flat_metrics(result.metrics, problem.resource_ids))
 
     # re-solved: exact where monotone, else sampled (one vector at a time: only the extremes are kept)
-    names = ["min_fill_rate", "total_value", *[f"max_group_gap:{a}" for a in problem.groups]]
+    names = ["min_fill_rate", "total_value", *[metric_name("max_group_gap", a) for a in problem.groups]]
     at_low, at_high = solved(low), solved(high)
     lowest = {m: _extreme(np.minimum, nominal[m], at_low[m], at_high[m]) for m in names}
     highest = {m: _extreme(np.maximum, nominal[m], at_low[m], at_high[m]) for m in names}
@@ -152,8 +190,8 @@ def bounds(scenario: ScenarioLike, rule=None, *, samples: Whole = 200, seed: Who
     order = {"fixed allocation": 0, "re-solved": 1}
     table = pd.DataFrame(rows)
     table = table.sort_values("setting", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
-    table.attrs.update(status="complete" if stopped is None else "time_limit", stopped=stopped)
-    return table
+    status = Status.COMPLETE if stopped is None else Status.TIME_LIMIT
+    return Bounds(table, label, status, stopped, inputs=scenario.input_paths)
 
 
 def _extreme(pick, *values) -> float:
@@ -208,7 +246,7 @@ def _fixed_rows(problem, allocated, low, high, nominal) -> list[dict]:
             np.fill_diagonal(spread, -np.inf)  # a group against itself is no gap
             worst = max(worst, float(spread.max()))
             best = max(best, float(max(0.0, lows.max() - highs.min())))
-        rows.append({"metric": f"max_group_gap:{attribute}", "worst": worst, "best": best})
+        rows.append({"metric": metric_name("max_group_gap", attribute), "worst": worst, "best": best})
     for row in rows:
         row.update(setting="fixed allocation", nominal=nominal[row["metric"]], method="exact")
     return [{k: row[k] for k in ("setting", "metric", "nominal", "worst", "best", "method")} for row in rows]
@@ -236,13 +274,3 @@ def group_rate_range(allocated: np.ndarray, low: np.ndarray, high: np.ndarray) -
             break
         ratio = new
     return float(min(ratio, new)), float(highest)
-
-
-#: an argument that must be a pandas DataFrame (allocator.simulation.bounds.bounds)
-TableArg = instance(pd.DataFrame, "a pandas DataFrame (allocator.simulation.bounds.bounds)")
-
-
-@checked
-def save_bounds(table: TableArg, folder: PathLike, *, force: Flag = False, inputs=()):
-    """Write ``bounds.csv`` and ``bounds.json`` atomically into ``folder`` (each row rounded by its metric's kind)."""
-    return save_tables(folder, {"bounds.csv": table}, {"bounds.json": frame_records(table)}, force=force, inputs=inputs)

@@ -25,6 +25,7 @@ from allocator.core.errors import InternalError
 from allocator.model.compiler import CompiledModel, feasible_set
 from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
+from allocator.results.analysis import metric_name
 from allocator.results.metrics import clean_flows, compute_metrics, group_table
 from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
 from allocator.scenario.uncertainty import draw, pair_intervals
@@ -44,15 +45,17 @@ def rule_label(rule) -> str:
 
 
 def flat_metrics(metrics: dict, resources: Sequence[str]) -> dict:
-    """``summary.json`` metrics as one flat row: ``max_group_gap:region``, ``utilization:food`` (several resources)."""
+    """``summary.json`` metrics as one flat row: ``max_group_gap[region]``, ``utilization[food]`` (several
+    resources), named by :func:`~allocator.results.analysis.metric_name`."""
     row = {}
     for key, value in metrics.items():
         if key == "by_resource":
             if len(resources) > 1:
                 for resource, values in value.items():
-                    row.update({f"{name}:{resource}": v for name, v in values.items() if name in ("utilization", "min_fill_rate")})
+                    row.update({metric_name(name, resource): v for name, v in values.items()
+                                if name in ("utilization", "min_fill_rate")})
         elif isinstance(value, dict):
-            row.update({f"{key}:{attribute}": v for attribute, v in value.items()})
+            row.update({metric_name(key, attribute): v for attribute, v in value.items()})
         else:
             row[key] = value
     return row

@@ -13,6 +13,7 @@ import pandas as pd
 
 from allocator.core.budget import refuse_over
 from allocator.core.errors import UsageError
+from allocator.core.status import Status
 from allocator.report.plots import settle_matplotlib
 
 #: metric columns that are not metrics
@@ -38,7 +39,7 @@ def metric_summary(metrics: pd.DataFrame) -> pd.DataFrame:
     [['a', 'gini', 0.2], ['b', 'gini', 0.2]]
     """
     rows = []
-    solved = metrics[metrics["status"] == "optimal"] if "status" in metrics else metrics
+    solved = metrics[metrics["status"] == Status.OPTIMAL] if "status" in metrics else metrics
     for rule in pd.unique(metrics["rule"]):
         mine = solved[solved["rule"] == rule]
         for column in metric_columns(metrics):
@@ -111,7 +112,7 @@ def distribution_figure(metrics: pd.DataFrame):
     # only when a figure is drawn: matplotlib takes a noticeable part of a second to import
     from matplotlib.figure import Figure
 
-    solved = metrics[metrics["status"] == "optimal"]
+    solved = metrics[metrics["status"] == Status.OPTIMAL]
     names = metric_columns(metrics)  # every metric, in the order of summary.json
     rules = list(pd.unique(metrics["rule"]))
     cols = min(4, len(names)) or 1

@@ -34,7 +34,7 @@ OptionsArg = instance(SolverOptions, "a SolverOptions")
 
 
 @checked
-def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLike = "highs", *,
+def solve(scenario: ScenarioLike, *, rule=None, constraints=None, solver: SolverLike = "highs",
           time_limit: Seconds | None = None, withheld: Flag = True) -> Result:
     """Allocate the scenario's supply by ``rule`` under ``constraints``.
 
@@ -76,16 +76,16 @@ def solve(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLik
     >>> from allocator import scenario_from_dict
     >>> s = scenario_from_dict({"name": "one-pool", "resources": [{"id": "food"}], "supply": {"food": 60},
     ...                         "units": [{"id": "a", "demand": 40}, {"id": "b", "demand": 60}]})
-    >>> solve(s, "maxmin").allocations["fill_rate"].round(6).tolist()
+    >>> solve(s, rule="maxmin").allocations["fill_rate"].round(6).tolist()
     [0.6, 0.6]
     """
-    model = compile(scenario, rule, constraints, solver=solver, time_limit=time_limit)
-    return solve_compiled(model, solver, SolverOptions(time_limit=time_limit), withheld=withheld)
+    model = compile(scenario, rule=rule, constraints=constraints, solver=solver, time_limit=time_limit)
+    return solve_compiled(model, solver=solver, options=SolverOptions(time_limit=time_limit), withheld=withheld)
 
 
 @checked
-def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
-                   options: OptionsArg | None = None, *, fallback: Flag = True, withheld: Flag = True) -> Result:
+def solve_compiled(model: CompiledArg, *, solver: SolverLike = "highs",
+                   options: OptionsArg | None = None, fallback: Flag = True, withheld: Flag = True) -> Result:
     """Run ``model.rule`` on an already compiled model (see :func:`allocator.compile`).
 
     With ``fallback``, a stage the chosen backend fails on numerically is solved again on the

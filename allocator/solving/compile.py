@@ -10,7 +10,7 @@ from allocator.solving.baselines import solve_baselines
 
 
 @checked
-def compile(scenario: ScenarioLike, rule=None, constraints=None, *, solver: SolverLike = "highs",
+def compile(scenario: ScenarioLike, *, rule=None, constraints=None, solver: SolverLike = "highs",
             time_limit: Seconds | None = None) -> CompiledModel:  # noqa: A001  (mirrors cvxpy's vocabulary)
     """Compile ``scenario`` with ``rule`` and ``constraints`` into a :class:`CompiledModel`.
 

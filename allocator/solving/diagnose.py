@@ -24,6 +24,7 @@ from allocator.backends.base import Backend, SolverLike, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
 from allocator.core.arguments import checked
 from allocator.core.errors import InfeasibleError, Message, Parameter, SolverError
+from allocator.core.precision import frame_records
 from allocator.core.status import Status
 from allocator.core.tolerance import (
     FLOAT_ROUNDOFF,
@@ -36,6 +37,7 @@ from allocator.core.tolerance import (
 )
 from allocator.model.compiler import CompiledModel, feasible_set
 from allocator.model.lp import LPModel
+from allocator.results.analysis import Analysis
 from allocator.rules.base import algorithm
 from allocator.scenario.constraints import Constraint
 from allocator.scenario.load import ScenarioLike
@@ -209,8 +211,8 @@ def _listed(names: list[str]) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class Diagnosis:
-    """What :func:`diagnose` found.
+class Diagnosis(Analysis):
+    """What :func:`diagnose` found; ``save`` writes ``limits.csv`` (the ``table``) and ``summary.json``.
 
     Attributes
     ----------
@@ -228,10 +230,23 @@ class Diagnosis:
     conflicting: list[str]
     explanation: list[str]
     limits: pd.DataFrame
+    inputs: tuple[str, ...] = ()
+
+    FILE = "limits.csv"
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """``constraint, parameter, given, limit`` (``limits``)."""
+        return self.limits
+
+    def to_dict(self) -> dict:
+        """Whether feasible, the conflict and its explanation, and every limit (``summary.json``)."""
+        return {"feasible": self.feasible, "conflicting": list(self.conflicting),
+                "explanation": list(self.explanation), "limits": frame_records(self.limits)}
 
 
 @checked
-def diagnose(scenario: ScenarioLike, rule=None, constraints=None, solver: SolverLike = "highs") -> Diagnosis:
+def diagnose(scenario: ScenarioLike, *, rule=None, constraints=None, solver: SolverLike = "highs") -> Diagnosis:
     """Check whether the constraints can hold, explain why not, and find the strictest values that can.
 
     Each limit holds together with every other constraint of the scenario: for a floor or group
@@ -243,7 +258,7 @@ def diagnose(scenario: ScenarioLike, rule=None, constraints=None, solver: Solver
     from allocator.scenario.constraints import CONSTRAINTS
     from allocator.solving.compile import compile as compile_model
 
-    model = compile_model(scenario, rule, constraints)
+    model = compile_model(scenario, rule=rule, constraints=constraints)
     backend, options = get_backend(solver), SolverOptions()
     oracle = _Oracle(model, backend, options, with_rule=False)
     active = list(model.constraints)
@@ -273,5 +288,5 @@ def diagnose(scenario: ScenarioLike, rule=None, constraints=None, solver: Solver
         attribute = constraint.params().get("attribute")
         rows.append({"constraint": constraint.key + (f"(attribute={attribute})" if attribute else ""),
                      "parameter": name, "given": given, "limit": limit})
-    return Diagnosis(feasible, conflicting, explanation, pd.DataFrame(rows, columns=["constraint", "parameter", "given",
-                                                                                     "limit"]))
+    limits = pd.DataFrame(rows, columns=["constraint", "parameter", "given", "limit"])
+    return Diagnosis(feasible, conflicting, explanation, limits, inputs=model.scenario.input_paths)

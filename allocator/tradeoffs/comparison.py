@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 
 from allocator.backends.base import SolverLike
-from allocator.core.arguments import Flag, PathLike, checked, instance
+from allocator.core.arguments import checked
 from allocator.core.errors import InfeasibleError, UsageError
-from allocator.core.inequality import atkinson, theil
+from allocator.core.inequality import atkinson, price_of_fairness, theil
+from allocator.core.status import Status
+from allocator.results.analysis import Analysis, metric_name
 from allocator.results.result import Result
 from allocator.scenario.load import ScenarioLike
 from allocator.scenario.rules import RULES
@@ -50,8 +52,8 @@ def worst_price_of_fairness(rule: str, units: int) -> float | None:
 
 
 @dataclass(frozen=True, eq=False)
-class Comparison:
-    """The outcome of :func:`compare_rules`.
+class Comparison(Analysis):
+    """The outcome of :func:`compare`; ``save`` writes ``comparison.csv``, ``per_unit.csv`` and ``summary.json``.
 
     Attributes
     ----------
@@ -72,11 +74,29 @@ class Comparison:
     infeasible: dict[str, str] = field(default_factory=dict)
     inputs: tuple[str, ...] = ()
 
+    FILE = "comparison.csv"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"comparison.csv": self.table.reset_index(), "per_unit.csv": self.per_unit.reset_index()}
+
+    def to_dict(self) -> dict:
+        """``{"rules": [{"rule": label, <every column>}, ...]}``, NaN as ``None``."""
+        table = self.table.replace({np.nan: None})
+        return {"rules": [{"rule": name, **{k: _plain(v) for k, v in row.items()}} for name, row in table.iterrows()]}
+
 
 @checked
-def compare_rules(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None, solver: SolverLike = "highs", *,
-                  progress: Callable[[str], None] | None = None) -> Comparison:
+def compare(scenario: ScenarioLike, *, rules=DEFAULT_RULES, constraints=None, solver: SolverLike = "highs",
+            progress: Callable[[str], None] | None = None) -> Comparison:
     """Solve ``scenario`` under every rule in ``rules`` and tabulate the outcomes.
+
+    The ``table`` has one row per rule (index: the rule's label), a column for every metric of
+    ``summary.json`` and these: ``price_of_fairness`` (``1 - total_value / total_value(utilitarian)``,
+    utilitarian solved under the same constraints), ``worst_price_of_fairness`` (the theoretical
+    bound for the rule, where one is known) and ``worst_price_applies`` (whether the theorem's
+    conditions hold, see the module docstring), ``atkinson_0.5`` and ``atkinson_1``, ``theil``,
+    ``share_unserved`` (units at 0) over the pair fill rates. Per attribute
+    ``max_group_gap[attribute]`` and ``min_group_ratio[attribute]`` (:func:`~allocator.results.analysis.metric_name`).
 
     Parameters
     ----------
@@ -92,9 +112,9 @@ def compare_rules(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None,
     Returns
     -------
     Comparison
-        ``table`` (see :func:`compare`), ``per_unit`` fill rates and the ``results``. A rule that
-        cannot meet the constraints is listed with status ``infeasible`` and the reason; the
-        others are compared as usual.
+        ``table``, ``per_unit`` fill rates and the ``results``. A rule that cannot meet the
+        constraints is listed with status ``infeasible`` and the reason; the others are compared
+        as usual.
 
     Raises
     ------
@@ -104,6 +124,14 @@ def compare_rules(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None,
         As :func:`allocator.solve`, for the first rule the solver fails on.
     UsageError
         For a rule that is not one, or one listed twice.
+
+    Examples
+    --------
+    >>> from allocator import scenario_from_dict
+    >>> s = scenario_from_dict({"name": "pool", "resources": [{"id": "food"}], "supply": {"food": 6},
+    ...     "units": [{"id": "a", "demand": 4, "value": 3}, {"id": "b", "demand": 4, "value": 1}]})
+    >>> compare(s, rules=["utilitarian", "proportional"]).table["price_of_fairness"].round(3).tolist()
+    [0.0, 0.143]
     """
     specs = RULES.many(rules, where="rules")
     labels = [spec.label() for spec in specs]
@@ -118,7 +146,7 @@ def compare_rules(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None,
         if progress is not None:
             progress(spec.label())
         try:
-            results[spec.label()] = solve(scenario, spec, constraints, solver=solver)
+            results[spec.label()] = solve(scenario, rule=spec, constraints=constraints, solver=solver)
         except InfeasibleError as exc:
             failed[spec.label()] = exc
     if not results:
@@ -126,7 +154,7 @@ def compare_rules(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None,
     utilitarian = next((r for r in results.values() if r.rule["name"] == "utilitarian"), None)
     if utilitarian is None and "utilitarian" not in failed:
         try:
-            utilitarian = solve(scenario, "utilitarian", constraints, solver=solver, withheld=False)
+            utilitarian = solve(scenario, rule="utilitarian", constraints=constraints, solver=solver, withheld=False)
         except InfeasibleError:
             pass
     best_value = utilitarian.metrics["total_value"] if utilitarian is not None else None
@@ -135,7 +163,7 @@ def compare_rules(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None,
     same_units = bool(len(demands) == 0 or (np.ptp(demands) == 0 and np.ptp(values) == 0))
     reasons = {label: infeasible_reason(exc) for label, exc in failed.items()}
     rows = [_row(label, results[label], best_value, len(scenario.units), same_units) if label in results
-            else {"rule": label, "status": "infeasible", "reason": reasons[label]} for label in labels]
+            else {"rule": label, "status": Status.INFEASIBLE.value, "reason": reasons[label]} for label in labels]
     table = pd.DataFrame(rows).set_index("rule")
     pairs = next(iter(results.values())).allocations[["unit", "resource"]]
     per_unit = pd.DataFrame({label: results[label].allocations["fill_rate"].to_numpy() if label in results
@@ -152,27 +180,6 @@ def infeasible_reason(error: InfeasibleError) -> str:
     return str(error).splitlines()[0] if str(error) else "infeasible"
 
 
-@checked
-def compare(scenario: ScenarioLike, rules=DEFAULT_RULES, constraints=None, solver: SolverLike = "highs") -> pd.DataFrame:
-    """One row per rule, a column for every metric of ``summary.json`` and these:
-
-    ``price_of_fairness`` (``1 - total_value / total_value(utilitarian)``),
-    ``worst_price_of_fairness`` (the theoretical bound for the rule, where one is known) and
-    ``worst_price_applies`` (whether the theorem's conditions hold, see the module docstring),
-    ``atkinson_0.5`` and ``atkinson_1``, ``theil``, ``share_unserved`` (units at 0) over the
-    pair fill rates. Per attribute ``max_group_gap[attribute]`` and ``min_group_ratio[attribute]``.
-
-    Examples
-    --------
-    >>> from allocator import scenario_from_dict
-    >>> s = scenario_from_dict({"name": "pool", "resources": [{"id": "food"}], "supply": {"food": 6},
-    ...     "units": [{"id": "a", "demand": 4, "value": 3}, {"id": "b", "demand": 4, "value": 1}]})
-    >>> compare(s, ["utilitarian", "proportional"])["price_of_fairness"].round(3).tolist()
-    [0.0, 0.143]
-    """
-    return compare_rules(scenario, rules, constraints, solver).table
-
-
 def _row(name: str, result: Result, best_value: float | None, units: int, same_units: bool) -> dict:
     rates = result.allocations["fill_rate"].to_numpy(dtype=float)
     metrics = result.metrics
@@ -181,18 +188,14 @@ def _row(name: str, result: Result, best_value: float | None, units: int, same_u
         if key == "by_resource":
             for resource, numbers in value.items():
                 for sub, number in numbers.items():
-                    row[f"{sub}[{resource}]"] = number
+                    row[metric_name(sub, resource)] = number
         elif isinstance(value, dict):
             for attribute, number in value.items():
-                row[f"{key}[{attribute}]"] = number
+                row[metric_name(key, attribute)] = number
         else:
             row[key] = value
-    value = metrics["total_value"]
-    if best_value is None:  # utilitarian cannot meet the constraints: nothing to measure the price against
-        price = float("nan")
-    else:
-        price = 1 - value / best_value if best_value > 0 else 0.0
-    row["price_of_fairness"] = 0.0 if -1e-7 < price < 0 else price  # utilitarian's own round-off
+    # NaN when utilitarian cannot meet the constraints: nothing to measure the price against
+    row["price_of_fairness"] = price_of_fairness(metrics["total_value"], best_value)
     row["worst_price_of_fairness"] = worst_price_of_fairness(result.rule["name"], units)
     row["worst_price_applies"] = same_units and row["worst_price_of_fairness"] is not None
     row["atkinson_0.5"] = atkinson(rates, 0.5)
@@ -203,30 +206,9 @@ def _row(name: str, result: Result, best_value: float | None, units: int, same_u
     return row
 
 
-def comparison_summary(comparison: Comparison) -> dict:
-    """The comparison as plain data, for JSON."""
-    table = comparison.table.replace({np.nan: None})
-    return {"rules": [{"rule": name, **{k: _plain(v) for k, v in row.items()}} for name, row in table.iterrows()]}
-
-
 def _plain(value):
     if isinstance(value, (np.floating, float)):
         return None if not math.isfinite(float(value)) else float(value)
     if isinstance(value, np.integer):
         return int(value)
     return value
-
-
-#: an argument that must be a Comparison (allocator.compare_rules)
-ComparisonArg = instance(Comparison, "a Comparison (allocator.compare_rules)")
-
-
-@checked
-def save_comparison(comparison: ComparisonArg, folder: PathLike, *, force: Flag = False, inputs=()):
-    """Write ``comparison.csv``, ``per_unit.csv`` and ``comparison.json`` atomically into ``folder``."""
-    inputs = tuple(inputs) or comparison.inputs  # never over a file the scenario was read from
-    from allocator.results.result import save_tables
-
-    return save_tables(folder, {"comparison.csv": comparison.table.reset_index(),
-                                "per_unit.csv": comparison.per_unit.reset_index()},
-                       {"summary.json": comparison_summary(comparison)}, force=force, inputs=inputs)

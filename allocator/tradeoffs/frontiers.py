@@ -33,14 +33,18 @@ import pandas as pd
 from allocator.backends import SolverOptions, get_backend
 from allocator.backends.base import SolverLike
 from allocator.backends.highs import WarmHighs
-from allocator.core.arguments import Flag, Numbers, PathLike, Text, checked, instance
+from allocator.core.arguments import Numbers, Text, checked
 from allocator.core.budget import FRONTIER_POINTS_WHY, MAX_FRONTIER_POINTS, refuse_over
 from allocator.core.errors import InfeasibleError, ScenarioError, UsageError
+from allocator.core.inequality import price_of_fairness
+from allocator.core.precision import frame_records
 from allocator.core.registry import Spec
 from allocator.core.spec_text import parse_spec
+from allocator.core.status import Status
 from allocator.model.compiler import CompiledModel, feasible_set, resolve_constraints, resolve_rule
 from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
+from allocator.results.analysis import Analysis, metric_name
 from allocator.scenario.checks import check_references
 from allocator.scenario.constraints import CONSTRAINTS
 from allocator.scenario.load import ScenarioLike
@@ -52,16 +56,17 @@ PARAMETERS = {"group_gap": "max_gap", "floor": "share", "group_floor": "share", 
 
 
 @dataclass(frozen=True, eq=False)
-class Frontier:
-    """The points of a frontier, and how they were solved.
+class Frontier(Analysis):
+    """The points of a frontier, and how they were solved; ``save`` writes ``frontier.csv`` and ``summary.json``.
 
     Attributes
     ----------
     table : DataFrame
         One row per point: the parameter, ``status`` (``optimal`` or ``infeasible``),
-        ``total_value``, ``total_allocated``, ``min_fill_rate``, ``price_of_equity`` (value lost
-        against the loosest feasible point) and, with an attribute, its ``max_group_gap`` and
-        ``min_group_ratio``.
+        ``total_value``, ``total_allocated``, ``min_fill_rate``, ``price_of_fairness`` (value lost
+        against the most total value without this constraint, the scenario's others held:
+        :func:`~allocator.core.inequality.price_of_fairness`) and, with an attribute,
+        ``max_group_gap[attribute]`` and ``min_group_ratio[attribute]``.
     constraint : dict
         The constraint without its moving parameter.
     parameter : str
@@ -74,6 +79,13 @@ class Frontier:
     parameter: str
     warm_starts: int
     inputs: tuple[str, ...] = ()
+
+    FILE = "frontier.csv"
+
+    def to_dict(self) -> dict:
+        """The constraint, the parameter moved, warm starts and every point (``summary.json``)."""
+        return {"constraint": self.constraint, "parameter": self.parameter, "warm_starts": self.warm_starts,
+                "points": frame_records(self.table)}  # not to_json: it keeps 10 decimals at most
 
 
 @checked
@@ -160,22 +172,31 @@ def frontier(scenario: ScenarioLike, constraint, values: Numbers, *, attribute: 
                               feasible_set(problem, measures, constraints, baselines), baselines)
         row: dict[str, object] = {parameter: float(value)}
         try:
-            result = solve_compiled(model, backend, SolverOptions(), withheld=False)  # the table reads metrics only
+            result = solve_compiled(model, solver=backend, options=SolverOptions(), withheld=False)  # metrics only
         except InfeasibleError:
-            row.update(status="infeasible", total_value=np.nan, total_allocated=np.nan, min_fill_rate=np.nan)
+            row.update(status=Status.INFEASIBLE.value, total_value=np.nan, total_allocated=np.nan, min_fill_rate=np.nan)
         else:
             metrics = result.metrics
             row.update(status=result.status.value, total_value=metrics["total_value"],
                        total_allocated=metrics["total_allocated"], min_fill_rate=metrics["min_fill_rate"])
             if attribute:
-                row["max_group_gap"] = metrics["max_group_gap"].get(attribute)
-                row["min_group_ratio"] = metrics["min_group_ratio"].get(attribute)
+                for name in ("max_group_gap", "min_group_ratio"):
+                    row[metric_name(name, attribute)] = metrics[name].get(attribute)
         rows.append(row)
     table = pd.DataFrame(rows)
-    best = table["total_value"].max() if table["total_value"].notna().any() else np.nan
-    table["price_of_equity"] = 1 - table["total_value"] / best if best and best > 0 else np.nan
+    best = _best_value(CompiledModel(scenario, problem, measures, rule, tuple(others),
+                                     feasible_set(problem, measures, tuple(others), baselines), baselines), solver)
+    table["price_of_fairness"] = [price_of_fairness(value, best) for value in table["total_value"]]
     return Frontier(table, fixed, parameter, getattr(backend, "warm_starts", 0),
                     inputs=scenario.input_paths)
+
+
+def _best_value(model: CompiledModel, solver: SolverLike) -> float | None:
+    """The most total value without the moving constraint (the scenario's others held), or ``None``."""
+    try:
+        return solve_compiled(model, solver=solver, withheld=False).metrics["total_value"]
+    except InfeasibleError:  # the other constraints alone cannot hold: every point is infeasible too
+        return None
 
 
 def _point_values(values) -> list:
@@ -187,19 +208,3 @@ def _point_values(values) -> list:
         raise UsageError("values: the frontier needs at least one parameter value, got none")
     refuse_over("values", given if given is not None else len(points), MAX_FRONTIER_POINTS, FRONTIER_POINTS_WHY)
     return points
-
-
-#: an argument that must be a Frontier (allocator.frontier)
-FrontierArg = instance(Frontier, "a Frontier (allocator.frontier)")
-
-
-@checked
-def save_frontier(result: FrontierArg, folder: PathLike, *, force: Flag = False, inputs=()):
-    """Write ``frontier.csv`` and ``summary.json`` atomically into ``folder``."""
-    inputs = tuple(inputs) or result.inputs  # never over a file the scenario was read from
-    from allocator.core.precision import frame_records
-    from allocator.results.result import save_tables
-
-    summary = {"constraint": result.constraint, "parameter": result.parameter, "warm_starts": result.warm_starts,
-               "points": frame_records(result.table)}  # not to_json: it keeps 10 decimals at most
-    return save_tables(folder, {"frontier.csv": result.table}, {"summary.json": summary}, force=force, inputs=inputs)

@@ -28,10 +28,12 @@ import numpy as np
 import pandas as pd
 
 from allocator.backends.base import SolverLike
-from allocator.core.arguments import Flag, PathLike, Seconds, Whole, checked, instance
+from allocator.core.arguments import Seconds, Whole, checked
 from allocator.core.budget import MAX_TABLE_ROWS, Budget, refuse_over
 from allocator.core.errors import UsageError
+from allocator.core.status import Status
 from allocator.model.problem import Problem
+from allocator.results.analysis import Analysis
 from allocator.scenario.load import ScenarioLike
 from allocator.scenario.model import Scenario
 from allocator.solving.api import solve
@@ -45,8 +47,11 @@ DRAW_CHUNK = 1000
 
 
 @dataclass(frozen=True, eq=False)
-class Lottery:
+class Lottery(Analysis):
     """A fractional allocation and integer allocations realising it.
+
+    ``save`` writes ``expected.csv`` (the ``table``), ``draws.csv``, ``decomposition.csv`` (when
+    listed) and ``summary.json``.
 
     Attributes
     ----------
@@ -63,8 +68,8 @@ class Lottery:
     odds : tuple of float or None
         The probability of each allocation of ``decomposition``, in its order; an allocation that
         gives nobody anything is counted here although it has no row there.
-    status : str
-        ``complete``, or ``time_limit`` when the time ran out before every draw was made
+    status : Status
+        ``COMPLETE``, or ``TIME_LIMIT`` when the time ran out before every draw was made
         (``stopped`` says after how many).
     """
 
@@ -77,12 +82,33 @@ class Lottery:
     inputs: tuple[str, ...] = ()
     count: int = 0
     odds: tuple[float, ...] | None = None
-    status: str = "complete"
+    status: Status = Status.COMPLETE
     stopped: dict | None = None
+
+    FILE = "expected.csv"
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """``unit, resource, site, expected``: the fractional flows the draws realise (``expected``)."""
+        return self.expected
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        tables = {"expected.csv": self.expected, "draws.csv": self.draws}
+        if self.decomposition is not None:
+            tables["decomposition.csv"] = self.decomposition
+        return tables
+
+    def to_dict(self) -> dict:
+        """Rule, seed, status, draws made, the decomposition's size and the notes (``summary.json``)."""
+        summary = {"rule": self.rule, "seed": self.seed, "status": self.status.value, "draws": self.count,
+                   "allocations_in_decomposition": None if self.odds is None else len(self.odds), "notes": self.notes}
+        if self.stopped is not None:
+            summary["stopped"] = self.stopped
+        return summary
 
 
 @checked
-def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed: Whole = 0, constraints=None,
+def lottery(scenario: ScenarioLike, *, rule=None, draws: Whole = 100, seed: Whole = 0, constraints=None,
             solver: SolverLike = "highs", time_limit: Seconds | None = None,
             progress: Callable[[int, int], None] | None = None) -> Lottery:
     """Solve ``scenario`` fractionally under ``rule`` and draw whole-unit allocations with that expectation.
@@ -92,6 +118,11 @@ def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed:
 
     Parameters
     ----------
+    scenario : Scenario
+    rule : rule, optional
+        Whose fractional allocation gives the odds; default: the scenario's rule.
+    constraints : constraint or list, optional
+        Default: the scenario's.
     draws : int
         Seeded draws to make. The draws table is held in memory: ``draws`` times the flows the
         scenario allows may not exceed :data:`allocator.core.budget.MAX_TABLE_ROWS`, checked before
@@ -109,7 +140,7 @@ def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed:
     >>> from allocator import scenario_from_dict
     >>> s = scenario_from_dict({"name": "one slot", "resources": [{"id": "slot", "divisible": False}],
     ...     "supply": {"slot": 1}, "units": [{"id": "a", "demand": 1}, {"id": "b", "demand": 1}]})
-    >>> d = lottery(s, "maxmin", draws=0).decomposition
+    >>> d = lottery(s, rule="maxmin", draws=0).decomposition
     >>> sorted(d.groupby("allocation")["probability"].first().round(6).tolist())
     [0.5, 0.5]
     """
@@ -117,7 +148,7 @@ def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed:
     _check_request(scenario, draws, seed)
     fractional = scenario._derive(resources=tuple(r.model_copy(update={"divisible": True})
                                                   for r in scenario.resources))
-    result = solve(fractional, rule, constraints, solver=solver, withheld=False)
+    result = solve(fractional, rule=rule, constraints=constraints, solver=solver, withheld=False)
     flows = _flow_frame(result, scenario)
     values = flows["expected"].to_numpy()
     graph = _graph(flows)
@@ -131,7 +162,7 @@ def lottery(scenario: ScenarioLike, rule="leximin", *, draws: Whole = 100, seed:
                            "the exact decomposition: the draws are complete, the odds table is not listed")
     return Lottery(result.rule["name"], seed, flows, drawn, decomposition,
                    _notes(result.rule["name"], values, found), inputs=scenario.input_paths,
-                   count=count, odds=odds, status="complete" if stopped is None else "time_limit", stopped=stopped)
+                   count=count, odds=odds, status=Status.COMPLETE if stopped is None else Status.TIME_LIMIT, stopped=stopped)
 
 
 def _check_request(scenario: Scenario, draws: int, seed: int) -> None:
@@ -315,24 +346,3 @@ def _notes(rule: str, values: np.ndarray, found) -> list[str]:
     elif found == "time":
         notes.append("the time limit ran out before the exact decomposition was listed")
     return notes
-
-
-#: an argument that must be a Lottery (allocator.tradeoffs.lottery.lottery)
-LotteryArg = instance(Lottery, "a Lottery (allocator.tradeoffs.lottery.lottery)")
-
-
-@checked
-def save_lottery(result: LotteryArg, folder: PathLike, *, force: Flag = False, inputs=()):
-    """Write ``expected.csv``, ``draws.csv``, ``decomposition.csv`` (when small) and ``summary.json`` atomically."""
-    inputs = tuple(inputs) or result.inputs  # never over a file the scenario was read from
-    from allocator.results.result import save_tables
-
-    tables = {"expected.csv": result.expected, "draws.csv": result.draws}
-    if result.decomposition is not None:
-        tables["decomposition.csv"] = result.decomposition
-    summary = {"rule": result.rule, "seed": result.seed, "status": result.status, "draws": result.count,
-               "allocations_in_decomposition": None if result.odds is None else len(result.odds),
-               "notes": result.notes}
-    if result.stopped is not None:
-        summary["stopped"] = result.stopped
-    return save_tables(folder, tables, {"summary.json": summary}, force=force, inputs=inputs)
