@@ -111,7 +111,7 @@ def checked(function):
     Parameters without an annotation are not checked (rules and constraints are read, with
     their own messages, by the registries).
     """
-    validated = validate_call(function, config=_CONFIG)
+    validated = validate_call(config=_CONFIG)(function)
     parameters = list(inspect.signature(function).parameters)
     try:
         hints = typing.get_type_hints(function, include_extras=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib.util
 import sys
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 
 def _lazy(name: str) -> ModuleType:
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None  # scipy is a dependency
     loader = importlib.util.LazyLoader(spec.loader)
     spec.loader = loader
     module = importlib.util.module_from_spec(spec)
@@ -24,4 +26,7 @@ def _lazy(name: str) -> ModuleType:
     return module
 
 
-sparse = _lazy("scipy.sparse")
+if TYPE_CHECKING:  # the type checker reads scipy.sparse's stubs
+    import scipy.sparse as sparse
+else:
+    sparse = _lazy("scipy.sparse")
