@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 
 def _lazy(name: str) -> ModuleType:
@@ -28,5 +28,9 @@ def _lazy(name: str) -> ModuleType:
 
 if TYPE_CHECKING:  # the type checker reads scipy.sparse's stubs
     import scipy.sparse as sparse
+    from scipy.sparse._base import _spbase
+
+    #: any sparse matrix or array: the base class of them all (what ``scipy.sparse.issparse`` checks)
+    SparseMatrix: TypeAlias = _spbase
 else:
     sparse = _lazy("scipy.sparse")
