@@ -55,7 +55,7 @@ class CompiledModel:
         scenario's units (:mod:`allocator.solving.baselines`).
     """
 
-    scenario: Scenario
+    scenario: Scenario | None  # None for a model that only runs a baseline rule (allocator.solving.baselines)
     problem: Problem
     measures: MeasureSet
     rule: Rule

@@ -6,7 +6,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -135,7 +135,7 @@ class Result:
         """Why each unit got what it got, what binds, what supply is worth: see :func:`allocator.accountability.explain.explain_result`."""
         return EXPLAINERS.of(self)
 
-    def summary(self, folder: str | Path | None = None) -> dict:
+    def summary(self, folder: PathLike | None = None) -> dict:
         """The content of ``summary.json``; written into ``folder``, input paths relative to it."""
         from allocator.io.audit import relative_inputs
 
@@ -153,7 +153,7 @@ class Result:
             **({"network": _network_summary(self.edges, self.nodes)} if self.edges is not None else {}),
         })
 
-    def to_json(self, folder: str | Path | None = None) -> str:
+    def to_json(self, folder: PathLike | None = None) -> str:
         return json.dumps(self.summary(folder), indent=2, sort_keys=False) + "\n"
 
     @checked
@@ -182,7 +182,10 @@ class Result:
 
 
 #: an argument that must be a Result (allocator.solve)
-ResultArg = instance(Result, "a Result (allocator.solve)")
+if TYPE_CHECKING:  # the type checker sees the class; at run time the argument is checked
+    ResultArg: TypeAlias = Result
+else:
+    ResultArg = instance(Result, "a Result (allocator.solve)")
 
 
 @checked

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
@@ -29,8 +30,12 @@ from allocator.solving.compile import compile
 from allocator.solving.diagnose import infeasibility
 from allocator.solving.withheld import withheld_supply, withheld_warnings
 
-CompiledArg = instance(CompiledModel, "a CompiledModel (allocator.compile)")
-OptionsArg = instance(SolverOptions, "a SolverOptions")
+if TYPE_CHECKING:  # the type checker sees the classes; at run time the arguments are checked
+    CompiledArg: TypeAlias = CompiledModel
+    OptionsArg: TypeAlias = SolverOptions
+else:
+    CompiledArg = instance(CompiledModel, "a CompiledModel (allocator.compile)")
+    OptionsArg = instance(SolverOptions, "a SolverOptions")
 
 
 @checked
