@@ -117,7 +117,7 @@ class Result:
     metrics: dict
     solver: dict
     equity: dict = field(default_factory=dict)
-    warnings: tuple[Issue, ...] = field(default=())
+    warnings: tuple[Issue | str, ...] = field(default=())
     audit: dict = field(default_factory=dict)
     trace: SolveTrace | None = field(default=None, repr=False)
     edges: pd.DataFrame | None = None
@@ -265,7 +265,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
             risky = _formula_like(distinct)
             if risky.any():
                 distinct[risky] = ["'" + v for v in distinct[risky]]
-                out[column] = np.where(codes < 0, None, distinct[codes])
+                out[column] = np.where(codes < 0, None, distinct[codes])  # type: ignore[call-overload]  # numpy's stubs omit None
     return out
 
 
