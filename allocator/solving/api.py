@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -129,8 +129,10 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
                            "but is not the rule's answer"}
     seconds = time.perf_counter() - start
     problem = model.problem
+    assert model.scenario is not None  # compile() keeps the scenario it compiled
     flows = clean_flows(problem, lp_flows * problem.scale)
     check_promised_level(solved, flows / problem.scale, equity.get("level"))  # on the numbers reported
+    stages: list[dict[str, Any]]  # one record per stage: texts and numbers
     stages = [{"stage": r.stage, "status": r.status.value, "objective": r.objective,
                "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
     fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]
