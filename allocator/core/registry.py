@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, Iterable, Iterator, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
-from pydantic_core import ErrorDetails
 
 from allocator.core.errors import Issue, UsageError
 from allocator.core.spec_text import parse_spec, parse_spec_list
@@ -224,7 +223,7 @@ def issues_from_validation(
     ``[a, b]``), only the form it came closest to is explained. ``allowed`` lists the valid
     keys at the top level, named when an unknown key is found.
     """
-    chosen: dict[tuple, list[tuple[tuple, ErrorDetails, tuple[int, str] | None]]] = {}
+    chosen: dict[tuple, list[tuple[tuple, Mapping[str, Any], tuple[int, str] | None]]] = {}
     for err in exc.errors():
         path, union = _split_location(err["loc"])
         chosen.setdefault(path[:len(path) if union is None else union[0]], []).append((path, err, union))
@@ -259,10 +258,10 @@ def _split_location(loc: tuple) -> tuple[tuple, tuple[int, str] | None]:
     return tuple(path), union
 
 
-def _closest_form(prefix: tuple, errors: list[tuple[tuple, ErrorDetails, tuple[int, str] | None]]
-                  ) -> list[tuple[tuple, ErrorDetails]]:
+def _closest_form(prefix: tuple, errors: list[tuple[tuple, Mapping[str, Any], tuple[int, str] | None]]
+                  ) -> list[tuple[tuple, Mapping[str, Any]]]:
     """Of a union's members, the errors of the one the value came closest to (errors reaching deepest)."""
-    forms: dict[str | None, list[tuple[tuple, ErrorDetails]]] = {}
+    forms: dict[str | None, list[tuple[tuple, Mapping[str, Any]]]] = {}
     for path, err, union in errors:
         forms.setdefault(union[1] if union else None, []).append((path, err))
     if len(forms) == 1:
@@ -285,7 +284,7 @@ _NUMBER_BOUNDS = {"greater_than_equal": ("ge", "at least"), "greater_than": ("gt
                   "less_than_equal": ("le", "at most"), "less_than": ("lt", "less than")}
 
 
-def _issue(err: ErrorDetails, path: tuple, *, file: str, where: str, allowed: Iterable[str]) -> Issue:
+def _issue(err: Mapping[str, Any], path: tuple, *, file: str, where: str, allowed: Iterable[str]) -> Issue:
     loc = where
     if path[-1:] == ("[key]",):  # a mapping's key is wrong, not its value
         path, key = path[:-2], path[-2]
@@ -293,6 +292,7 @@ def _issue(err: ErrorDetails, path: tuple, *, file: str, where: str, allowed: It
         loc = f"{loc}[{part}]" if isinstance(part, int) else (f"{loc}.{part}" if loc else str(part))
     if err["loc"][-1:] == ("[key]",):
         loc = f"{loc} (the key {key!r})"
+    got: Any  # the value pydantic was given: anything a file can hold
     kind, got, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     expected = ""
     if kind == "extra_forbidden":
