@@ -111,7 +111,7 @@ def checked(function):
     Parameters without an annotation are not checked (rules and constraints are read, with
     their own messages, by the registries).
     """
-    validated = validate_call(function, config=_CONFIG)
+    validated = validate_call(config=_CONFIG)(function)
     signature = inspect.signature(function)
     parameters = list(signature.parameters)
     kinds = [p.kind for p in signature.parameters.values()]

@@ -139,7 +139,7 @@ class Registry(Generic[T]):
             if self._classes.get(spec.key) is not type(spec):  # e.g. a constraint object given as a rule
                 return None, [Issue(file, where, f"{spec.describe()} is not a {self.kind}",
                                     f"a {self.kind}: one of {', '.join(self.names())}")]
-            return spec, []  # type: ignore[return-value]
+            return spec, []
         if isinstance(spec, str):
             spec = {self.name_field: spec}
         if isinstance(spec, Mapping):
@@ -180,6 +180,7 @@ class Registry(Generic[T]):
         parsed, issues = self.coerce(spec, where=where or self.kind)
         if issues:
             raise UsageError(_joined(issues))
+        assert parsed is not None  # parse returns None only with an issue
         return parsed
 
     def many(self, specs: Any, *, where: str = "") -> tuple[T, ...]:
@@ -195,10 +196,12 @@ class Registry(Generic[T]):
             specs = [specs]
         elif isinstance(specs, bytes) or not isinstance(specs, Iterable):
             raise UsageError(f"{where}: expected a {self.kind}, or a list of them, got {specs!r}")
-        parsed, issues = [], []
+        parsed: list[T] = []
+        issues: list[Issue] = []
         for k, spec in enumerate(specs):
             item, found = self.coerce(spec, where=f"{where}[{k}]")
-            parsed.append(item)
+            if item is not None:  # None only with an issue, raised below
+                parsed.append(item)
             issues += found
         if issues:
             raise UsageError(_joined(issues))
@@ -220,7 +223,7 @@ def issues_from_validation(
     ``[a, b]``), only the form it came closest to is explained. ``allowed`` lists the valid
     keys at the top level, named when an unknown key is found.
     """
-    chosen: dict[tuple, list[tuple[tuple, dict]]] = {}
+    chosen: dict[tuple, list[tuple[tuple, Mapping[str, Any], tuple[int, str] | None]]] = {}
     for err in exc.errors():
         path, union = _split_location(err["loc"])
         chosen.setdefault(path[:len(path) if union is None else union[0]], []).append((path, err, union))
@@ -244,7 +247,8 @@ _TAG = re.compile(r"^[a-z][a-z-]*\[.*\]$", re.DOTALL)
 
 def _split_location(loc: tuple) -> tuple[tuple, tuple[int, str] | None]:
     """The location without union tags, and (position, tag) of the first tag there was."""
-    path, union = [], None
+    path: list[object] = []
+    union = None
     for part in loc:
         if _is_tag(part):
             if union is None:
@@ -254,9 +258,10 @@ def _split_location(loc: tuple) -> tuple[tuple, tuple[int, str] | None]:
     return tuple(path), union
 
 
-def _closest_form(prefix: tuple, errors: list) -> list[tuple[tuple, dict]]:
+def _closest_form(prefix: tuple, errors: list[tuple[tuple, Mapping[str, Any], tuple[int, str] | None]]
+                  ) -> list[tuple[tuple, Mapping[str, Any]]]:
     """Of a union's members, the errors of the one the value came closest to (errors reaching deepest)."""
-    forms: dict[str | None, list] = {}
+    forms: dict[str | None, list[tuple[tuple, Mapping[str, Any]]]] = {}
     for path, err, union in errors:
         forms.setdefault(union[1] if union else None, []).append((path, err))
     if len(forms) == 1:
@@ -279,7 +284,7 @@ _NUMBER_BOUNDS = {"greater_than_equal": ("ge", "at least"), "greater_than": ("gt
                   "less_than_equal": ("le", "at most"), "less_than": ("lt", "less than")}
 
 
-def _issue(err: dict, path: tuple, *, file: str, where: str, allowed: Iterable[str]) -> Issue:
+def _issue(err: Mapping[str, Any], path: tuple, *, file: str, where: str, allowed: Iterable[str]) -> Issue:
     loc = where
     if path[-1:] == ("[key]",):  # a mapping's key is wrong, not its value
         path, key = path[:-2], path[-2]
@@ -287,6 +292,7 @@ def _issue(err: dict, path: tuple, *, file: str, where: str, allowed: Iterable[s
         loc = f"{loc}[{part}]" if isinstance(part, int) else (f"{loc}.{part}" if loc else str(part))
     if err["loc"][-1:] == ("[key]",):
         loc = f"{loc} (the key {key!r})"
+    got: Any  # the value pydantic was given: anything a file can hold
     kind, got, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     expected = ""
     if kind == "extra_forbidden":

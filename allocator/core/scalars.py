@@ -8,7 +8,7 @@ take numbers only: a YAML ``true`` or a quoted ``"10"`` is a mistake, never 1 or
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Callable, Self
 
 from pydantic import BeforeValidator, Field
 
@@ -19,8 +19,9 @@ class _Written:
     text: str
     _number: type  # int or float, set by each subclass
 
-    def __new__(cls, value, text: str):
-        number = super().__new__(cls, value)
+    def __new__(cls, value: float, text: str) -> Self:
+        new: Callable[..., Self] = super().__new__  # int's or float's: each subclass lists one after this mixin
+        number = new(cls, value)
         number.text = text
         return number
 
@@ -80,7 +81,7 @@ def no_text_or_bool(value: object) -> object:
 
 
 def _stripped_text(value: object) -> str:
-    return written_text(value).strip()  # type: ignore[union-attr] (written_text returns text or raises)
+    return written_text(value).strip()
 
 
 #: an id or a name (resource, site, unit, group attribute or label...): the text written, stripped, never empty

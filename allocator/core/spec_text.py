@@ -18,10 +18,10 @@ def parse_spec(text: str, name_field: str) -> dict:
     """``"maxmin"``, ``"maxmin:over=region"``, ``"floor:share=0.2"`` or a YAML flow mapping -> dict."""
     text = text.strip()
     if text.startswith("{"):
-        spec = _flow_yaml(text)
-        if not isinstance(spec, dict):
+        flow = _flow_yaml(text)
+        if not isinstance(flow, dict):
             raise UsageError(f"{text!r} is not a mapping")
-        return spec
+        return flow
     name, _, rest = text.partition(":")
     spec: dict = {name_field: name.strip()}
     for item in filter(None, (p.strip() for p in rest.split(","))):

@@ -10,6 +10,7 @@ registry (CLI spec strings) and the scenario reader share it.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -20,7 +21,13 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 
 
-class YAML_LOADER(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # noqa: N801 (used like PyYAML's loaders)
+if TYPE_CHECKING:  # the C loader where PyYAML has it; the type checker reads the pure-Python one's stubs
+    _SafeLoader = yaml.SafeLoader
+else:
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YAML_LOADER(_SafeLoader):  # noqa: N801 (used like PyYAML's loaders)
     """PyYAML's safe loader (libyaml's parser when built with it: ~10x faster) with the YAML 1.2 core schema.
 
     Plain scalars resolve to null, true/false, integers (``12``, ``0o17``, ``0x1F``) and floats

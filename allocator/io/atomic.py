@@ -158,7 +158,7 @@ def _refuse_inputs(target: Path, inputs: Iterable[str | Path]) -> None:
 
 
 @contextlib.contextmanager
-def atomic_folder(target: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
+def atomic_folder(target: str | os.PathLike[str], *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Yield a temporary folder that becomes ``target`` when the block ends without error.
 
     The new folder replaces an old one in a single atomic exchange where the platform has one
@@ -317,7 +317,7 @@ def _fsync_folder(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(target: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
+def atomic_file(target: str | os.PathLike[str], *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Yield a temporary path that becomes ``target`` (one file) when the block ends without error.
 
     Raises
@@ -348,7 +348,7 @@ def atomic_file(target: str | Path, *, force: bool = False, inputs: Iterable[str
         staging.unlink(missing_ok=True)
 
 
-def check_output_file(target: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> None:
+def check_output_file(target: str | os.PathLike[str], *, force: bool = False, inputs: Iterable[str | Path] = ()) -> None:
     """Raise :class:`OutputExistsError` unless the file ``target`` may be written (never over an input)."""
     target = Path(target)
     _refuse_inputs(target, inputs)

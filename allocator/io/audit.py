@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 
-def relative_inputs(audit: dict, folder: str | Path) -> dict:
+def relative_inputs(audit: dict, folder: str | os.PathLike[str]) -> dict:
     """``audit`` with each input path relative to ``folder``, with ``/`` separators on every platform.
 
     Examples

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from allocator.core.errors import ScenarioError
-from allocator.core.registry import Implementation, Implementations
+from allocator.core.registry import Implementations
 from allocator.core.sparse import sparse as sp
 from allocator.model.lp import LPBuilder, LPModel
 from allocator.model.measures import MeasureSet
@@ -24,9 +25,12 @@ from allocator.scenario.constraints import CONSTRAINTS, Constraint
 from allocator.scenario.model import Scenario
 from allocator.scenario.rules import RULES, Rule
 
+if TYPE_CHECKING:  # the layer above, which registers them (a type only: nothing is imported upwards)
+    from allocator.constraints.base import ConstraintRows
+
 #: constraint spec class -> the rows that make it hold (:class:`allocator.constraints.base.ConstraintRows`,
 #: registered by the ``constraints`` layer)
-CONSTRAINT_ROWS: Implementations[Implementation] = Implementations("constraint")
+CONSTRAINT_ROWS: Implementations[ConstraintRows] = Implementations("constraint")
 
 #: what a baseline rule gives each reachable pair (``measures.pair`` order), in the scenario's units,
 #: for each constraint that compares with one (``no_harm``)
@@ -51,7 +55,7 @@ class CompiledModel:
         scenario's units (:mod:`allocator.solving.baselines`).
     """
 
-    scenario: Scenario
+    scenario: Scenario | None  # None for a model that only runs a baseline rule (allocator.solving.baselines)
     problem: Problem
     measures: MeasureSet
     rule: Rule
@@ -140,6 +144,7 @@ def _network_rows(builder: LPBuilder, problem: Problem, cell: np.ndarray) -> Non
     ``budget``: sum of cost x quantity over edges <= the budget.
     """
     edges = problem.network
+    assert edges is not None  # flow mode
     num_res, num_nodes = len(problem.resource_ids), len(problem.site_ids)
     count = len(edges.tail)
     builder.add_columns("edge", count * num_res, lower=0.0, upper=np.inf)  # column e * num_res + r

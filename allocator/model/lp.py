@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
 from allocator.core.sparse import sparse as sp
+
+if TYPE_CHECKING:
+    from allocator.core.sparse import SparseMatrix
 
 INF = np.inf
 
@@ -136,7 +139,7 @@ def _block_names(blocks: Mapping[str, slice], total: int, fallback: str) -> list
 @dataclass
 class _RowBlock:
     name: str
-    parts: list[tuple[str, sp.sparray]]
+    parts: list[tuple[str, sp.csr_array]]
     lower: np.ndarray
     upper: np.ndarray
 
@@ -175,7 +178,7 @@ class LPBuilder:
                            np.broadcast_to(np.asarray(integer, dtype=bool), count)))
         return span
 
-    def add_rows(self, name: str, parts: Mapping[str, sp.sparray], *, lower, upper) -> None:
+    def add_rows(self, name: str, parts: Mapping[str, SparseMatrix], *, lower, upper) -> None:
         """Add a row block: ``lower <= sum(parts[b] @ x[b]) <= upper``.
 
         ``parts`` maps a column block name to the coefficient matrix on that block.
@@ -208,7 +211,7 @@ class LPBuilder:
             col_lower.append(lower)
             col_upper.append(upper)
             integer.append(whole)
-        matrices: list[sp.sparray] = []
+        matrices: list[sp.csr_array | tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         row_lower = [base.row_lower] if base else []
         row_upper = [base.row_upper] if base else []
         row_blocks = dict(base.row_blocks) if base else {}
@@ -247,7 +250,7 @@ def _integer(flags: np.ndarray) -> np.ndarray | None:
     return flags
 
 
-def _canonical(matrix: sp.sparray) -> sp.csr_array:
+def _canonical(matrix: sp.csr_array) -> sp.csr_array:
     """``matrix`` as CSR with sorted, unique column indices in every row."""
     matrix = sp.csr_array(matrix)
     if not matrix.has_canonical_format:
@@ -256,22 +259,22 @@ def _canonical(matrix: sp.sparray) -> sp.csr_array:
     return matrix
 
 
-def _assemble(parts: Sequence[tuple[str, sp.sparray]], blocks: Mapping[str, slice], count: int):
+def _assemble(parts: Sequence[tuple[str, sp.csr_array]], blocks: Mapping[str, slice], count: int):
     """Place each part's columns at its block's offset: ``(data, indices, indptr)`` of one row block.
 
     Parts are merged row by row in the order of their blocks' offsets, so every row's column
     indices come out sorted (each part is canonical, and blocks do not overlap).
     """
-    parts = sorted(((blocks[b].start, _canonical(m)) for b, m in parts), key=lambda part: part[0])
+    placed = sorted(((blocks[b].start, _canonical(m)) for b, m in parts), key=lambda part: part[0])
     sizes = np.zeros(count, dtype=np.int64)
-    for _, mat in parts:
+    for _, mat in placed:
         sizes += np.diff(mat.indptr)
     indptr = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(sizes, out=indptr[1:])
     data = np.empty(indptr[-1])
     indices = np.empty(indptr[-1], dtype=np.int64)
     filled = indptr[:-1].copy()  # next free position of every row
-    for offset, mat in parts:
+    for offset, mat in placed:
         per_row = np.diff(mat.indptr)
         row = np.repeat(np.arange(count), per_row)
         target = filled[row] + (np.arange(mat.nnz) - mat.indptr[:-1][row])

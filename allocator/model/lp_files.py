@@ -145,6 +145,7 @@ def lp_text(model: LPModel, plan: Layout, header: list[str]) -> str:
         if bound:
             lines.append(f" {bound}")
     if model.is_mip:
+        assert model.integer is not None  # is_mip: some columns are integer
         lines += ["General", *_wrapped("", [cols[j] for j in np.flatnonzero(model.integer)])]
     lines.append("End")
     return "\n".join(lines) + "\n"
@@ -168,12 +169,12 @@ def mps_text(model: LPModel, plan: Layout, header: list[str]) -> str:
     lines += ["NAME allocator", "ROWS", " N obj"]
     lines += [f" {sense} {name}" for sense, name in zip(plan.sense, plan.names)]
     lines.append("COLUMNS")
-    written_of = [[] for _ in range(model.num_rows)]  # model row -> the rows written for it
+    written_of: list[list[str]] = [[] for _ in range(model.num_rows)]  # model row -> the rows written for it
     for k, i in enumerate(plan.row):
         written_of[i].append(plan.names[k])
     by_column = model.matrix.tocsc()
     by_column.sort_indices()
-    integer = model.integer if model.is_mip else np.zeros(model.num_cols, dtype=bool)
+    integer = model.integer if model.is_mip and model.integer is not None else np.zeros(model.num_cols, dtype=bool)
     marked = False
     for j in range(model.num_cols):
         if integer[j] != marked:

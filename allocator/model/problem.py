@@ -24,6 +24,7 @@ from allocator.core.sparse import sparse as sp
 
 if TYPE_CHECKING:
     from allocator.scenario.model import Scenario
+    from allocator.scenario.network import EdgeTable
 
 POOL = "(pool)"
 #: a demand smaller than this share of the supply it draws on is below what an LP solver can
@@ -58,7 +59,7 @@ class Problem:
     source: str = "<inline>"
     divisible: tuple[bool, ...] = ()  # per resource; empty means every resource is divisible
     exclusive: tuple[tuple[int, ...], ...] = ()  # resource indices of each exclusive set
-    network: object | None = None  # flow mode: EdgeTable by site index (supply moves along edges)
+    network: EdgeTable | None = None  # flow mode: by site index (supply moves along edges)
     unit_columns: Mapping[str, np.ndarray] = field(default_factory=dict)  # the units table's other columns, as text
 
     @cached_property
@@ -129,6 +130,7 @@ class Problem:
             supply = np.array([[s.supply.get(r, 0.0) for r in resources] for s in scenario.sites],
                               dtype=float).reshape(len(site_ids), num_res)
         else:
+            assert scenario.supply is not None  # a scenario has supply or sites
             site_ids = (POOL,)
             supply = np.array([[scenario.supply.get(r, 0.0) for r in resources]], dtype=float)
         pair_unit, pair_resource = np.nonzero(units.demand > 0)
@@ -172,8 +174,9 @@ def _access(scenario: Scenario, n: int, m: int) -> tuple[np.ndarray, np.ndarray]
     if scenario.links is None:
         return np.arange(n + 1, dtype=np.int64) * m, np.tile(np.arange(m, dtype=np.int64), n)
     links = scenario.links
+    assert scenario.sites is not None  # links are only allowed with sites
     unit_index = pd.Index(scenario.units.ids).get_indexer(links.unit_labels)[links.unit_codes].astype(np.int64)
-    site_index = pd.Index([s.id for s in scenario.sites]).get_indexer(links.site_labels)[links.site_codes]
+    site_index = pd.Index([s.id for s in scenario.sites]).get_indexer(pd.Index(links.site_labels))[links.site_codes]
     key = unit_index * m + site_index
     if len(key) > 1 and np.any(key[1:] < key[:-1]):
         order = np.argsort(key, kind="stable")

@@ -21,7 +21,7 @@ of one group attribute or resource is ``name[qualifier]`` (:func:`metric_name`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -51,8 +51,13 @@ class Analysis:
 
     #: the file ``table`` is saved as
     FILE = "table.csv"
-    table: pd.DataFrame
-    inputs: tuple[str, ...]
+
+    if TYPE_CHECKING:  # a dataclass field or a property of the subclass (a property here would block the field)
+        @property
+        def table(self) -> pd.DataFrame: ...
+
+        @property
+        def inputs(self) -> tuple[str, ...]: ...
 
     @property
     def input_paths(self) -> tuple[str, ...]:

@@ -6,6 +6,8 @@ Every metric is a plain function of the flows; :data:`METRICS` lists them with t
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -78,7 +80,7 @@ def group_table(problem: Problem, measures: MeasureSet, flows: np.ndarray) -> pd
         num_res = len(problem.resource_ids)
         cells, num_cells = problem.group_cells(attribute)
         counts = np.bincount(cells, minlength=num_cells)
-        cell_of_row = (pd.Index(codes.labels).get_indexer(measure.labels["group"]) * num_res + measure.resource)
+        cell_of_row = (pd.Index(codes.labels).get_indexer(pd.Index(measure.labels["group"])) * num_res + measure.resource)
         allocated = measure.matrix @ flows
         frame = measure.labels.copy()
         frame["units"] = counts[cell_of_row]
@@ -97,7 +99,7 @@ def compute_metrics(problem: Problem, measures: MeasureSet, flows: np.ndarray) -
     total_supply = float(problem.supply.sum())
     per_unit = np.bincount(problem.pair_unit, weights=allocated, minlength=len(problem.unit_ids))
     has_demand = np.bincount(problem.pair_unit, minlength=len(problem.unit_ids)) > 0
-    metrics = {
+    metrics: dict[str, Any] = {
         "total_allocated": float(allocated.sum()),
         "total_value": float(problem.pair_value @ allocated),
         "utilization": float(allocated.sum() / total_supply) if total_supply > 0 else 0.0,

@@ -6,7 +6,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -117,7 +117,7 @@ class Result:
     metrics: dict
     solver: dict
     equity: dict = field(default_factory=dict)
-    warnings: tuple[Issue, ...] = field(default=())
+    warnings: tuple[Issue | str, ...] = field(default=())
     audit: dict = field(default_factory=dict)
     trace: SolveTrace | None = field(default=None, repr=False)
     edges: pd.DataFrame | None = None
@@ -144,7 +144,7 @@ class Result:
         """The content of ``summary.json`` (:meth:`summary`), as every analysis has ``to_dict``."""
         return self.summary()
 
-    def summary(self, folder: str | Path | None = None) -> dict:
+    def summary(self, folder: PathLike | None = None) -> dict:
         """The content of ``summary.json``; written into ``folder``, input paths relative to it."""
         from allocator.io.audit import relative_inputs
 
@@ -162,7 +162,7 @@ class Result:
             **({"network": _network_summary(self.edges, self.nodes)} if self.edges is not None else {}),
         })
 
-    def to_json(self, folder: str | Path | None = None) -> str:
+    def to_json(self, folder: PathLike | None = None) -> str:
         return json.dumps(self.summary(folder), indent=2, sort_keys=False) + "\n"
 
     @checked
@@ -191,7 +191,10 @@ class Result:
 
 
 #: an argument that must be a Result (allocator.solve)
-ResultArg = instance(Result, "a Result (allocator.solve)")
+if TYPE_CHECKING:  # the type checker sees the class; at run time the argument is checked
+    ResultArg: TypeAlias = Result
+else:
+    ResultArg = instance(Result, "a Result (allocator.solve)")
 
 
 @checked
@@ -271,7 +274,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
             risky = _formula_like(distinct)
             if risky.any():
                 distinct[risky] = ["'" + v for v in distinct[risky]]
-                out[column] = np.where(codes < 0, None, distinct[codes])
+                out[column] = np.where(codes < 0, None, distinct[codes])  # type: ignore[call-overload]  # numpy's stubs omit None
     return out
 
 

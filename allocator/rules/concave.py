@@ -24,7 +24,7 @@ approximation itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -237,7 +237,7 @@ def maximise(model, runner, welfare: Welfare, tolerance: float, max_rounds: int)
     upper = max(welfare.unscaled(bound, outward=True), objective)  # U(x^) <= U* <= bound: max stays one
     gap = upper - objective if np.isfinite(upper - objective) else max(bound - total, 0.0)
     relative = gap / max(1.0, abs(objective)) if np.isfinite(objective) else max(relative, 0.0)
-    equity = {"welfare": welfare.name, "objective": objective, "upper_bound": upper,
+    equity: dict[str, Any] = {"welfare": welfare.name, "objective": objective, "upper_bound": upper,
               "gap": gap, "relative_gap": relative, "rounds": round_number}
     equity = {key: (value if not isinstance(value, float) or np.isfinite(value) else None)
               for key, value in equity.items()}  # no NaN or infinity reaches a user: unproven is None

@@ -58,6 +58,7 @@ class LeximinAlgorithm(RuleAlgorithm[Leximin]):
             lp = level_lp(held, measure, free)
             solution = runner.run(f"leximin-{round_}", lp)
             level = level_of(solution, lp)
+            assert level is not None  # free rates: the level rows are there
             if level >= 1 - LEVEL_TOLERANCE:
                 saturated = np.ones(len(free), dtype=bool)
             elif solution.row_dual is None:
@@ -84,7 +85,7 @@ class LeximinAlgorithm(RuleAlgorithm[Leximin]):
             final = value_lp(held, model.problem)
             flows = flows_of(runner.run("value", final), final)
         distinct = sorted({float(level) for level in levels})
-        equity = {"level": distinct[0] if distinct else None, "levels": distinct}
+        equity: dict[str, object] = {"level": distinct[0] if distinct else None, "levels": distinct}
         if approximation is not None:
             equity["approximation"] = approximation
         return RuleOutcome(flows, equity)

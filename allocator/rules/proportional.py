@@ -15,7 +15,7 @@ class ProportionalAlgorithm(RuleAlgorithm[Proportional]):
 
     def first_stage(self, model):
         measure = model.measures.pair
-        return level_lp(model.base, measure, range(len(measure)), equal=True)
+        return level_lp(model.base, measure, np.arange(len(measure)), equal=True)
 
     def withholding(self, model, flows: np.ndarray, r: int) -> str:
         """Why supply stays while units still need it (see :mod:`allocator.solving.withheld`)."""

@@ -237,6 +237,7 @@ def saturated_rows(solution: LPSolution, lp: LPModel, measure: FillMeasure, inde
     """
     if not len(index):
         return np.zeros(0, dtype=bool)
+    assert solution.row_dual is not None and solution.x is not None  # a solved stage, with duals
     weight = np.abs(solution.row_dual[lp.rows("level")]) * measure.lp_denominator[index]
     fill = measure.subset(index) @ solution.x[lp.cols("flow")] / measure.lp_denominator[index]
     tight = at_level(fill, level)
@@ -304,9 +305,11 @@ def level_of(solution: LPSolution, lp: LPModel) -> float | None:
     """The level ``t`` found, or ``None`` when there were no rates to rank (``t`` was unconstrained)."""
     if lp.rows("level").stop == lp.rows("level").start:
         return None
+    assert solution.x is not None  # a solved stage
     return float(solution.x[lp.cols("t")][0])
 
 
 def flows_of(solution: LPSolution, lp: LPModel) -> np.ndarray:
     """The flow columns of a solution, in the LP's units."""
+    assert solution.x is not None  # a solved stage, or one stopped at a feasible point
     return solution.x[lp.cols("flow")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,7 @@ def numbers_in(text: np.ndarray) -> np.ndarray:
 
 def check_references(scenario: Scenario, rule: Spec, constraints: Iterable[Spec], *, file: str) -> list[Issue]:
     """Check a rule and constraints against ``scenario`` (used when they are passed as arguments)."""
-    kw = dict(groups=scenario.groups, resources=scenario.resource_ids, file=file, columns=scenario.units.columns)
+    kw: dict[str, Any] = dict(groups=scenario.groups, resources=scenario.resource_ids, file=file, columns=scenario.units.columns)
     issues = check_spec_references(rule, "rule", **kw)
     for k, constraint in enumerate(constraints):
         issues += check_spec_references(constraint, f"constraints[{k}]", **kw)

@@ -192,12 +192,15 @@ class NoHarm(Constraint):
         parsed, issues = RULES.parse(value, file="", where="baseline")
         if issues:
             raise ValueError("; ".join(i.message for i in issues))
+        assert parsed is not None  # parse returns None only with an issue
         if parsed.key == "no_harm":
             raise ValueError("a baseline cannot itself be no_harm")
         return value
 
     def baseline_rule(self) -> Rule:
-        return RULES.parse(self.baseline, file="", where="baseline")[0]
+        rule = RULES.parse(self.baseline, file="", where="baseline")[0]
+        assert rule is not None  # the baseline was checked when the constraint was made
+        return rule
 
     def columns(self):
         return self.baseline_rule().columns()

@@ -50,7 +50,7 @@ def read_document(path: Path) -> tuple[dict | None, list[Issue]]:
                 loader.dispose()
             duplicates = loader.duplicates
         elif kind == "JSON":
-            seen_twice = []
+            seen_twice: list[str] = []
             document = json.loads(text, object_pairs_hook=lambda pairs: _json_object(pairs, seen_twice))
             duplicates = json_duplicates(text) if seen_twice else []
         else:

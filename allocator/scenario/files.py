@@ -205,7 +205,7 @@ def _excel_table(path: Path, label: str, sheet: str | None,
         header = raw.iloc[0].map(lambda v: str(v).strip())
         unused = (header == "") & (raw.iloc[1:] == "").all(axis=0)  # formatted but empty columns past the table
         raw = raw.loc[:, ~unused.to_numpy()]
-        raw.columns = range(raw.shape[1])
+        raw.columns = pd.RangeIndex(raw.shape[1])
     return _framed(raw, label, required)
 
 

@@ -19,7 +19,7 @@ from allocator.core.errors import Issue, ScenarioError, Severity
 from allocator.core.registry import issues_from_validation
 from allocator.core.scalars import written_text
 from allocator.scenario.checks import check_spec_references
-from allocator.scenario.constraints import CONSTRAINTS
+from allocator.scenario.constraints import CONSTRAINTS, Constraint
 from allocator.scenario.documents import read_document
 from allocator.scenario.files import TableFiles, sha256_of
 from allocator.scenario.inline_units import frame_from_inline_units, inline_group_attributes, strict_inline_numbers
@@ -40,8 +40,8 @@ from allocator.scenario.uncertainty import Uncertainty, check_uncertainty
 
 DEFAULT_RULE = "maxmin"
 
-_ITEM_TYPES = {"resources": TypeAdapter(Resource), "sites": TypeAdapter(Site)}
-_SECTION_TYPES = {
+_ITEM_TYPES: dict[str, TypeAdapter[Resource] | TypeAdapter[Site]] = {"resources": TypeAdapter(Resource), "sites": TypeAdapter(Site)}
+_SECTION_TYPES: dict[str, TypeAdapter[Any]] = {
     "name": TypeAdapter(Identifier),
     "description": TypeAdapter(Name),
     "resources": TypeAdapter(list[Resource]),
@@ -185,7 +185,7 @@ def scenario_from_dict(document: Document, *, base_dir: PathLike | None = None,
 
     rule, found = RULES.parse(document.get("rule", DEFAULT_RULE), file=source, where="rule")
     issues += found
-    constraints: list[tuple[int, object]] = []
+    constraints: list[tuple[int, Constraint]] = []
     raw_constraints = document.get("constraints") or []
     if not isinstance(raw_constraints, list):
         issues.append(Issue(source, "constraints", "must be a list", "a list of {type: ..., ...} mappings"))
@@ -195,7 +195,7 @@ def scenario_from_dict(document: Document, *, base_dir: PathLike | None = None,
         issues += found
         if item is not None:
             constraints.append((k, item))
-    refs = dict(groups=groups, resources=resources, file=source, columns=units.columns if units is not None else None)
+    refs: dict[str, Any] = dict(groups=groups, resources=resources, file=source, columns=units.columns if units is not None else None)
     if rule is not None:
         issues += check_spec_references(rule, "rule", **refs)
     for k, item in constraints:
@@ -209,6 +209,7 @@ def scenario_from_dict(document: Document, *, base_dir: PathLike | None = None,
         raise ScenarioError(issues)
     warnings = tuple(i for i in issues if i.severity is Severity.WARNING)
     warnings += _supply_warnings(sections, resources, source)
+    assert units is not None and rule is not None  # else an error was found above
     return Scenario(
         name=sections["name"], description=sections.get("description", ""),
         resources=tuple(sections["resources"]), supply=sections.get("supply"),
@@ -287,7 +288,7 @@ def _check_supply(document: dict, sections: dict, resources: list[str], source: 
         message = "both 'supply' and 'sites' are given" if has_supply else "neither 'supply' nor 'sites' is given"
         return [Issue(source, "supply/sites", message,
                       "exactly one: 'supply' (one pool per resource) or 'sites' (supply held at sites)")]
-    issues = []
+    issues: list[Issue] = []
     if not _section_valid(document, sections, "resources"):
         return issues  # which supply is of an unknown resource cannot be told
     known = ", ".join(resources)
@@ -320,7 +321,7 @@ def _table(spec: Any, files: TableFiles, key: str, source: str):
     from allocator.scenario.tables import REQUIRED_COLUMNS, rows_locate
 
     if isinstance(spec, pd.DataFrame):
-        frame = spec.astype(object).where(spec.notna(), "")  # in a DataFrame, NaN means a missing cell
+        frame: pd.DataFrame | None = spec.astype(object).where(spec.notna(), "")  # in a DataFrame, NaN means a missing cell
         return frame, f"{source} ({key} DataFrame)", frame_locate, "columns", []
     name, sheet, issues = table_reference(spec, key, source)
     if name is None:

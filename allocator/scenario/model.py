@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Annotated, Any, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ from allocator.scenario.constraints import Constraint
 from allocator.scenario.reserves import Reserves
 from allocator.scenario.rules import Rule
 from allocator.scenario.uncertainty import Uncertainty
+
+if TYPE_CHECKING:
+    from allocator.scenario.network import EdgeTable
 
 __all__ = ["Identifier", "MAX_QUANTITY", "LinkTable", "Name", "Quantity", "Resource", "Scenario", "Site", "UnitTable"]
 
@@ -218,7 +221,10 @@ class Scenario(Frozen):
     source: str = "<inline>"
     warnings: tuple[Issue, ...] = ()
     #: flow-mode network edges by site index (``network: {mode: flow}``), see :mod:`allocator.scenario.network`
-    network: object | None = None
+    if TYPE_CHECKING:
+        network: EdgeTable | None = None
+    else:  # held as it is: pydantic would validate and copy a dataclass field
+        network: object | None = None
     #: a reserve system for one resource (``reserves:``, see :mod:`allocator.scenario.reserves`)
     reserves: Reserves | None = None
     #: demand noise and supply shocks for simulations (``uncertainty:``, see :mod:`allocator.scenario.uncertainty`)
@@ -322,6 +328,7 @@ class Scenario(Frozen):
         if self.groups:
             document["groups"] = list(self.groups)
         if self.network is not None:  # flow mode: the edges decide the routes (the links follow from them)
+            assert self.sites is not None  # flow mode holds supply at sites
             document["network"] = self.network.document([site.id for site in self.sites], self.resource_ids)
         elif self.links is not None:
             document["links"] = _object_frame({"unit": self.links.units, "site": self.links.sites})
@@ -351,7 +358,7 @@ class Scenario(Frozen):
         return all(getattr(self, name) == getattr(other, name) for name in type(self).model_fields
                    if name not in provenance)
 
-    __hash__ = None  # type: ignore[assignment]  (holds mappings and large tables)
+    __hash__ = None  # type: ignore[assignment]  # unhashable: holds mappings and large tables (mypy wants a method)
 
     @property
     def input_paths(self) -> tuple[str, ...]:

@@ -186,7 +186,7 @@ def negative_cycle(tails: np.ndarray, heads: np.ndarray, cost: np.ndarray, names
         return None
     import networkx as nx
 
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[int] = nx.DiGraph()
     for tail, head, weight in zip(tails.tolist(), heads.tolist(), cost.tolist()):
         if not graph.has_edge(tail, head) or graph[tail][head]["weight"] > weight:  # the cheapest parallel edge
             graph.add_edge(tail, head, weight=weight)
@@ -207,7 +207,7 @@ def links_within(edges: pd.DataFrame, max_travel: float, unit_ids: np.ndarray, u
     """``(unit, site)`` pairs within ``max_travel``, and issues (units off the network, sites off it)."""
     import networkx as nx
 
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     for start, end, travel in zip(edges["from"], edges["to"], edges["travel"]):
         # parallel edges: the shortest one counts
         if not graph.has_edge(start, end) or graph[start][end]["travel"] > travel:
@@ -224,7 +224,7 @@ def links_within(edges: pd.DataFrame, max_travel: float, unit_ids: np.ndarray, u
     for uid, node in zip(unit_ids, nodes):
         by_node.setdefault(node, []).append(str(uid))
     reverse = graph.reverse(copy=False)
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for site in site_ids:
         if site not in graph:
             issues.append(Issue(source, f"network: site {site}", "is not a node of the network, so no unit can "

@@ -99,8 +99,9 @@ def network_nodes(document: dict, files, source: str) -> tuple[dict, dict[str, f
     listed = {str(site.get("id")) for site in document.get("sites") or [] if isinstance(site, dict)}
     columns = [c for c in nodes.columns if c.startswith("supply:")]
     new_sites = []
+    supplies = {c: nodes[c].to_numpy(dtype=float) for c in columns}  # node_frame's numbers
     for k in range(len(nodes)):
-        stock = {c.split(":", 1)[1]: float(nodes[c].iat[k]) for c in columns if nodes[c].iat[k] > 0}
+        stock = {c.split(":", 1)[1]: float(supplies[c][k]) for c in columns if supplies[c][k] > 0}
         if not stock:
             continue
         if nodes["id"].iat[k] in listed:

@@ -52,7 +52,7 @@ def _rows_issue(label: str, locate: Locate, rows: np.ndarray, column: str, messa
     return issues
 
 
-def factorized_text(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def factorized_text(column: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The cells as stripped text, factorised: ``(codes, labels)`` with ``labels[codes]`` the text.
 
     ``None`` is blank, anything else its ``str()``. Each distinct value is converted once, so a
@@ -92,7 +92,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def stripped_text(column: pd.Series) -> np.ndarray:
+def stripped_text(column: pd.Series | np.ndarray) -> np.ndarray:
     """The cells as stripped text (see :func:`factorized_text`)."""
     codes, labels = factorized_text(column)
     return labels[codes] if len(codes) else np.zeros(0, dtype=object)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -29,8 +30,12 @@ from allocator.solving.compile import compile
 from allocator.solving.diagnose import infeasibility
 from allocator.solving.withheld import withheld_supply, withheld_warnings
 
-CompiledArg = instance(CompiledModel, "a CompiledModel (allocator.compile)")
-OptionsArg = instance(SolverOptions, "a SolverOptions")
+if TYPE_CHECKING:  # the type checker sees the classes; at run time the arguments are checked
+    CompiledArg: TypeAlias = CompiledModel
+    OptionsArg: TypeAlias = SolverOptions
+else:
+    CompiledArg = instance(CompiledModel, "a CompiledModel (allocator.compile)")
+    OptionsArg = instance(SolverOptions, "a SolverOptions")
 
 
 @checked
@@ -124,8 +129,10 @@ def solve_compiled(model: CompiledArg, *, solver: SolverLike = "highs",
                            "but is not the rule's answer"}
     seconds = time.perf_counter() - start
     problem = model.problem
+    assert model.scenario is not None  # compile() keeps the scenario it compiled
     flows = clean_flows(problem, lp_flows * problem.scale)
     check_promised_level(solved, flows / problem.scale, equity.get("level"))  # on the numbers reported
+    stages: list[dict[str, Any]]  # one record per stage: texts and numbers
     stages = [{"stage": r.stage, "status": r.status.value, "objective": r.objective,
                "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
     fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]

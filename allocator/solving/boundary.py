@@ -29,7 +29,7 @@ from allocator.core.tolerance import BOUNDARY_STEPS, loosened
 from allocator.model.compiler import CompiledModel, feasible_set
 from allocator.rules.base import RuleOutcome, algorithm
 from allocator.rules.stages import StageInfeasible, StageRunner, level_lp, level_of
-from allocator.scenario.constraints import Constraint
+from allocator.scenario.constraints import Constraint, Floor, GroupFloor
 
 #: per constraint type: (parameter, True if raising it makes the constraint stricter)
 PARAMETERS: dict[str, tuple[str, bool]] = {
@@ -71,7 +71,7 @@ def best_level(model: CompiledModel, constraint: Constraint, others, backend: Ba
     """The highest share a ``floor`` or ``group_floor`` could take with ``others``: the max-min level of its rates."""
 
     measures = model.measures
-    if constraint.key == "floor":
+    if isinstance(constraint, Floor):  # the class of the key "floor"
         measure = measures.pair
         index = np.arange(len(measure))
         if constraint.resource is not None:
@@ -97,7 +97,7 @@ def boundary_models(model: CompiledModel, backend: Backend, options: SolverOptio
         return []
     effective = list(loose)
     for k, c in enumerate(model.constraints):
-        if c.key not in ("floor", "group_floor"):
+        if not isinstance(c, (Floor, GroupFloor)):  # the classes of "floor" and "group_floor"
             continue
         level = best_level(model, c, effective[:k] + effective[k + 1:], backend, options)
         if level is not None:

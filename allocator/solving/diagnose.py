@@ -39,7 +39,7 @@ from allocator.model.compiler import CompiledModel, feasible_set
 from allocator.model.lp import LPModel
 from allocator.results.analysis import Analysis
 from allocator.rules.base import algorithm
-from allocator.scenario.constraints import Constraint
+from allocator.scenario.constraints import Constraint, Floor
 from allocator.scenario.load import ScenarioLike
 from allocator.solving.boundary import PARAMETERS, best_level, loosen
 
@@ -120,7 +120,7 @@ def infeasibility(model: CompiledModel, backend: Backend, options: SolverOptions
     conflict = oracle.minimal_conflict(constraints)
     if len(conflict) == 1:
         lines = [f"{conflict[0].describe()} cannot hold with this supply and these links, even on its own."]
-        if conflict[0].key == "floor":
+        if isinstance(conflict[0], Floor):  # the class of the key "floor"
             lines += floor_shortage(model.problem, conflict[0].share, conflict[0].resource)
     else:
         lines = ["These constraints cannot hold together, though each can hold without the others: "

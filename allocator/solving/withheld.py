@@ -17,6 +17,7 @@ has something to say.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from allocator.core.errors import Issue, Severity, SolverError, UsageError
 from allocator.core.status import Status
 from allocator.model.compiler import feasible_set
 from allocator.rules.base import algorithm
+
+if TYPE_CHECKING:
+    from allocator.model.lp import LPModel
 
 #: supply and demand left below this share of the resource's supply are round-off
 LEFT = 1e-6
@@ -57,7 +61,7 @@ def withheld_supply(model, flows: np.ndarray, backend, options: SolverOptions | 
         for block in NETWORK_LIMITS:
             if block in opened.row_blocks:
                 opened = opened.with_row_bounds(block, upper=np.inf)
-        steps = [("open", opened), ("bare", open_lp)]
+        steps: list[tuple[str, LPModel | None]] = [("open", opened), ("bare", open_lp)]
     else:
         steps = [("bare", open_lp)]
     if model.constraints:
