@@ -1,7 +1,9 @@
 """The ``allocator`` command line: one thin command per library call.
 
-Exit codes: 0 solved; 2 invalid input or usage; 3 infeasible; 4 solver failure or time limit;
-5 ``verify`` found changed inputs or different tables.
+Exit codes (:mod:`allocator.cli.common`, table in docs/solving.md): 0 solved; 2 invalid input or
+usage; 3 infeasible; 4 solver failure or time limit; 5 ``verify`` found changed inputs or
+different tables; 6 a simulation worker process died (resumable); 7 allocator's own check failed
+(a defect); 130 interrupted; 1 an unexpected error (a defect: please report).
 
 This module builds the typer app and registers the commands of :mod:`allocator.cli.core`,
 :mod:`~allocator.cli.accountability`, :mod:`~allocator.cli.tradeoffs` and :mod:`~allocator.cli.simulation`,
@@ -20,15 +22,27 @@ from typing import Callable
 import typer
 
 from allocator.cli import accountability, core, render, simulation, streams, tradeoffs
-from allocator.cli.common import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_MISMATCH, EXIT_OK, EXIT_SOLVER, CommandGroup  # noqa: F401  (every exit code stays importable from here)
+from allocator.cli.common import (  # noqa: F401  (every exit code stays importable from here)
+    EXIT_INFEASIBLE,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_MISMATCH,
+    EXIT_OK,
+    EXIT_SOLVER,
+    EXIT_WORKER_LOST,
+    CommandGroup,
+)
 from allocator.core.errors import (
     AllocatorError,
     InfeasibleError,
+    InternalError,
     Interrupted,
     OutputExistsError,
     ScenarioError,
     SolverError,
     UsageError,
+    WorkerLost,
 )
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -42,9 +56,6 @@ def _run(action) -> None:
     died (resumable), 7 allocator's own check failed (a defect: please report), 130 interrupted.
     A message naming a library parameter (``force=True``) names its option here (``--force``).
     """
-    from allocator.core.errors import InternalError, WorkerLost  # (already loaded: allocator.core.errors)
-
-    exit_worker_lost, exit_internal = 6, 7
     options = {"force": "--force", "resume": "--resume", "time_limit": "--time-limit", "solver": "--solver",
                "allow_outside": "--allow-outside", "cv": "--cv"}
 
@@ -72,13 +83,13 @@ def _run(action) -> None:
         raise typer.Exit(EXIT_SOLVER) from None
     except WorkerLost as exc:
         render.failure("worker lost", exc.spelled(option))
-        raise typer.Exit(exit_worker_lost) from None
+        raise typer.Exit(EXIT_WORKER_LOST) from None
     except InternalError as exc:
         render.failure("internal error", exc.spelled(option))
-        raise typer.Exit(exit_internal) from None
+        raise typer.Exit(EXIT_INTERNAL) from None
     except Interrupted as exc:
         render.failure("interrupted", exc.spelled(option))
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except AllocatorError as exc:
         render.failure("error", exc.spelled(option))
         raise typer.Exit(EXIT_INPUT) from None
@@ -88,7 +99,7 @@ def _run(action) -> None:
         raise typer.Exit(EXIT_INPUT) from None
     except KeyboardInterrupt:
         render.failure("interrupted", "nothing was written")
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _guarded(command: Callable[..., None]) -> Callable[..., None]:

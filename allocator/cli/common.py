@@ -14,6 +14,7 @@ from allocator.cli import render
 from allocator.io.atomic import check_output_folder
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_MISMATCH = 0, 2, 3, 4, 5
+EXIT_WORKER_LOST, EXIT_INTERNAL, EXIT_INTERRUPTED = 6, 7, 130
 
 
 class CommandGroup:
