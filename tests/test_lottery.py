@@ -151,3 +151,17 @@ def test_a_lottery_without_randomness_says_so():
 
 def yaml_text(doc: dict) -> str:
     return json.dumps({"name": "t", **doc})  # JSON is YAML
+
+
+def test_too_many_outcomes_leave_the_decomposition_out_and_say_so(monkeypatch):
+    # one slot, two claimants: two allocations of probability 1/2; with room for one only, none is listed
+    import allocator.tradeoffs.lottery as module
+
+    monkeypatch.setattr(module, "MAX_OUTCOMES", 1)
+    scenario = allocator.scenario_from_dict({"name": "slot", "resources": [{"id": "slot", "divisible": False}],
+                                             "supply": {"slot": 1},
+                                             "units": [{"id": "a", "demand": 1}, {"id": "b", "demand": 1}]})
+    drawn = module.lottery(scenario, rule="maxmin", draws=4)
+    assert drawn.decomposition is None and drawn.odds is None and drawn.count == 4
+    assert any("more than 1 distinct allocations" in note for note in drawn.notes)
+    assert drawn.to_dict()["allocations_in_decomposition"] is None

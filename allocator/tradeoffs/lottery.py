@@ -22,6 +22,7 @@ generator, so the same seed gives the same draws.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Callable
 
 import numpy as np
@@ -44,6 +45,13 @@ WHOLE = 1e-7
 MAX_OUTCOMES = 2000
 #: draws made between two progress reports
 DRAW_CHUNK = 1000
+
+
+class Unlisted(Enum):
+    """Why the exact decomposition is not listed."""
+
+    TOO_MANY = "more than MAX_OUTCOMES distinct allocations"
+    TIME = "the time limit ran out first"
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,9 +162,9 @@ def lottery(scenario: ScenarioLike, *, rule=None, draws: Whole = 100, seed: Whol
     graph = _graph(flows)
     drawn, count = _drawn(flows, list(_draw_chunks(values, graph, np.random.default_rng(seed), draws, budget,
                                                    progress)))
-    found = "time" if budget.expired() else _decompose(values, graph, budget)
+    found = Unlisted.TIME if budget.expired() else _decompose(values, graph, budget)
     decomposition, odds = _outcome_table(found, flows) if isinstance(found, dict) else (None, None)
-    stopped = budget.stopped(count, draws, "draws") if count < draws or found == "time" else None
+    stopped = budget.stopped(count, draws, "draws") if count < draws or found is Unlisted.TIME else None
     if stopped is not None and count == draws:  # every draw made: what the time cut short is the decomposition
         stopped["note"] = (f"the time limit ({budget.time_limit:g} s) ran out after all {draws:,} draws, before "
                            "the exact decomposition: the draws are complete, the odds table is not listed")
@@ -293,21 +301,21 @@ def _dependent_round(values: np.ndarray, graph, rng: np.random.Generator) -> np.
             x[edges] -= beta * signs
 
 
-def _decompose(values: np.ndarray, graph, budget: Budget) -> dict | str:
+def _decompose(values: np.ndarray, graph, budget: Budget) -> dict | Unlisted:
     """Every outcome of the rounding with its probability (both branches of every step), merged;
-    ``"too many"`` past :data:`MAX_OUTCOMES`, ``"time"`` when ``budget`` runs out."""
+    ``Unlisted.TOO_MANY`` past :data:`MAX_OUTCOMES`, ``Unlisted.TIME`` when ``budget`` runs out."""
     outcomes: dict[tuple, float] = {}
     stack = [(values.astype(float).copy(), 1.0)]
     while stack:
         if budget.expired():
-            return "time"
+            return Unlisted.TIME
         x, probability = stack.pop()
         step = _steps(x, graph)
         if not step:
             key = tuple(np.round(x).astype(int))
             outcomes[key] = outcomes.get(key, 0.0) + probability
             if len(outcomes) > MAX_OUTCOMES:
-                return "too many"
+                return Unlisted.TOO_MANY
             continue
         edges, signs, alpha, beta = step[0]
         up, down = x.copy(), x.copy()
@@ -316,7 +324,7 @@ def _decompose(values: np.ndarray, graph, budget: Budget) -> dict | str:
         stack.append((up, probability * beta / (alpha + beta)))
         stack.append((down, probability * alpha / (alpha + beta)))
         if len(stack) > 50 * MAX_OUTCOMES:
-            return "too many"
+            return Unlisted.TOO_MANY
     return outcomes
 
 
@@ -340,9 +348,9 @@ def _notes(rule: str, values: np.ndarray, found) -> list[str]:
     elif np.all(np.abs(values - np.round(values)) <= WHOLE):
         notes.append(f"no randomness: the {rule} allocation is already in whole units, so every draw is that "
                      "allocation (probability 1)")
-    if found == "too many":
+    if found is Unlisted.TOO_MANY:
         notes.append(f"more than {MAX_OUTCOMES} distinct allocations: no exact decomposition listed (the draws "
                      "still have the exact expectation)")
-    elif found == "time":
+    elif found is Unlisted.TIME:
         notes.append("the time limit ran out before the exact decomposition was listed")
     return notes
