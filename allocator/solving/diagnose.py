@@ -253,6 +253,30 @@ def diagnose(scenario: ScenarioLike, *, rule=None, constraints=None, solver: Sol
     floor, the max-min level of its rates (one LP); otherwise by bisection on the constraint's
     parameter (to ``BISECTION_WIDTH``, about 24 feasibility LPs). It is reported to the reported
     precision towards the loose side (:func:`allocator.core.tolerance.reported_limit`).
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    rule : rule, optional
+        Default: the scenario's rule.
+    constraints : constraint or list, optional
+        Default: the scenario's; ``[]`` for none.
+    solver : str
+
+    Returns
+    -------
+    Diagnosis
+        ``feasible``, the conflict when not, and the ``table`` of limits.
+
+    Examples
+    --------
+    >>> from allocator import scenario_from_dict
+    >>> s = scenario_from_dict({"name": "x", "resources": [{"id": "food"}], "supply": {"food": 6},
+    ...     "constraints": [{"type": "floor", "share": 0.9}],
+    ...     "units": [{"id": "a", "demand": 4}, {"id": "b", "demand": 4}]})
+    >>> found = diagnose(s)
+    >>> found.feasible, found.table.loc[found.table["constraint"] == "floor", "limit"].tolist()
+    (False, [0.75])
     """
     from allocator.backends import get_backend
     from allocator.scenario.constraints import CONSTRAINTS
