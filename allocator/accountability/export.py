@@ -20,7 +20,7 @@ import pandas as pd
 from allocator._version import __version__
 from allocator.constraints.base import group_measure
 from allocator.core.arguments import Flag, PathLike, Text, checked
-from allocator.core.errors import UsageError
+from allocator.core.errors import StageInfeasible, UsageError
 from allocator.io.atomic import atomic_file, check_output_file, named_write_failures
 from allocator.model.compiler import CompiledModel, constraint_blocks, feasible_set
 from allocator.model.lp import LPModel
@@ -29,7 +29,7 @@ from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
 from allocator.results.result import spreadsheet_safe
 from allocator.rules.base import algorithm
-from allocator.rules.stages import StageInfeasible, StageRunner
+from allocator.rules.stages import StageRunner
 from allocator.scenario.load import ScenarioLike
 from allocator.solving.compile import compile
 

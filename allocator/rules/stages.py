@@ -22,7 +22,7 @@ import numpy as np
 
 from allocator.backends.base import Backend, LPSolution, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
-from allocator.core.errors import SolverError
+from allocator.core.errors import SolverError, StageInfeasible, StageTimeLimit  # the signals: raised here, importable from here
 from allocator.core.sparse import sparse as sp
 from allocator.core.status import Status
 from allocator.core.tolerance import HELD_LEVEL
@@ -54,22 +54,6 @@ class StageRecord:
     objective: float
     seconds: float
     note: str = ""
-
-
-class StageInfeasible(Exception):
-    """A stage LP has no solution (the caller turns this into a planner-facing diagnosis)."""
-
-    def __init__(self, stage: str):
-        self.stage = stage
-        super().__init__(stage)
-
-
-class StageTimeLimit(Exception):
-    """The time limit ran out during (or before) a stage; the runner keeps the best allocation so far."""
-
-    def __init__(self, stage: str):
-        self.stage = stage
-        super().__init__(stage)
 
 
 class StageRunner:

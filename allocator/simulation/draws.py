@@ -21,12 +21,12 @@ import pandas as pd
 
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.highs import HighsBackend, ReusingHighs
-from allocator.core.errors import InternalError
+from allocator.core.errors import InternalError, StageInfeasible, StageTimeLimit
 from allocator.model.compiler import CompiledModel, feasible_set
 from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
 from allocator.results.metrics import clean_flows, compute_metrics, group_table
-from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
+from allocator.rules.stages import StageRunner
 from allocator.scenario.uncertainty import draw, pair_intervals
 from allocator.solving.baselines import solve_baselines
 from allocator.solving.boundary import run_rule

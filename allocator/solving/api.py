@@ -13,7 +13,15 @@ from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.base import SolverLike
 from allocator.core.arguments import Flag, Seconds, checked, instance
 from allocator.core.budget import check_time_limit
-from allocator.core.errors import InternalError, Message, Parameter, SolverError, SolverUnavailableError
+from allocator.core.errors import (
+    InternalError,
+    Message,
+    Parameter,
+    SolverError,
+    SolverUnavailableError,
+    StageInfeasible,
+    StageTimeLimit,
+)
 from allocator.core.status import Status
 from allocator.core.tolerance import PARAMETER_TOLERANCE
 from allocator.model.compiler import CompiledModel
@@ -21,7 +29,7 @@ from allocator.model.validation import rule_issues
 from allocator.results.edges import edge_table, node_table
 from allocator.results.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table
 from allocator.results.result import Result, SolveTrace
-from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
+from allocator.rules.stages import StageRunner
 from allocator.scenario.load import ScenarioLike
 from allocator.scenario.model import Scenario
 from allocator.solving.boundary import run_rule
