@@ -136,7 +136,7 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
     check_promised_level(solved, flows / problem.scale, equity.get("level"))  # on the numbers reported
     stages = [{"stage": r.stage, "status": r.status.value, "objective": r.objective,
                "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
-    fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]
+    fallbacks = [f"{r.stage}: {r.note}" for r in runner.records if r.fell_back]  # read off the record, not its note
     # supply left while units it can reach still need it: say how much and what holds it back
     withheld = (withheld_supply(solved, flows, backend, _remaining(options, seconds))
                 if withheld and status is Status.OPTIMAL and _remaining(options, seconds) is not None else [])
@@ -164,7 +164,7 @@ def solve_compiled(model: CompiledArg, solver: SolverLike = "highs",
                   *withheld_warnings(solved, withheld)),
         withheld=tuple(withheld),
         audit=audit_record(model.scenario, options),
-        trace=SolveTrace(solved, runner.last),
+        trace=SolveTrace(solved, runner.last, tuple(runner.records)),
     )
 
 
