@@ -33,6 +33,7 @@ from allocator.model.problem import Problem
 
 if TYPE_CHECKING:
     from allocator.model.compiler import CompiledModel
+    from allocator.rules.base import RuleMemory
 
 LEVEL_TOLERANCE = HELD_LEVEL  # the solver's feasibility tolerance (allocator.core.tolerance)
 #: a level row counts as saturated when its dual weight |y_k| D_k exceeds this share of the largest one ...
@@ -97,13 +98,14 @@ class StageRunner:
     """
 
     def __init__(self, backend: Backend, options: SolverOptions, fallback: Backend | None = None,
-                 memory: dict | None = None, *, unit: float = 1.0):
+                 memory: RuleMemory | None = None, *, unit: float = 1.0):
         self.backend = backend
         self.unit = unit
         self.options = options
         self.fallback = fallback
         #: what a rule may keep from one solve to the next of the same compiled scenario with other
-        #: numbers (the draws of one simulation shard); ``None`` for a single solve
+        #: numbers (the draws of one simulation shard; the rule's own :class:`~allocator.rules.base.RuleMemory`,
+        #: from its ``new_memory()``); ``None`` for a single solve
         self.memory = memory
         self.records: list[StageRecord] = []
         self.best: tuple[str, np.ndarray] | None = None  # (stage, flows in LP units)
