@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from allocator.constraints.base import ConstraintRows, group_measure
+from allocator.constraints.base import ConstraintRows, ParameterPrice, group_measure
 from allocator.model.compiler import CONSTRAINT_ROWS
 from allocator.scenario.constraints import GroupFloor
 
@@ -15,3 +15,8 @@ class GroupFloorRows(ConstraintRows[GroupFloor]):
         measure = group_measure(self.constraint, measures)
         builder.add_rows(name, {"flow": measure.matrix},
                          lower=self.constraint.share * measure.lp_denominator, upper=float("inf"))
+
+    def parameter_price(self, lp, x, duals, measures, name):
+        # the rows (E x)_g >= share D_g: share enters each bound with D_g
+        measure = group_measure(self.constraint, measures)
+        return ParameterPrice("share", float(duals[lp.rows(name)] @ measure.lp_denominator))
