@@ -5,8 +5,9 @@ registered for the spec's class in :data:`allocator.model.compiler.CONSTRAINT_RO
 in the compiled feasible set. It combines with every rule.
 
 The rows also say what a solved LP's duals mean for them (:meth:`ConstraintRows.parameter_price`,
-:meth:`ConstraintRows.binding_caps`): the explainer (:mod:`allocator.accountability.explain`) asks
-them, so only a constraint's own module knows the names of its row blocks.
+:meth:`ConstraintRows.binding_caps`) and how their blocks are laid out (:meth:`ConstraintRows.rows_per_resource`):
+the explainer (:mod:`allocator.accountability.explain`) and the LP legend (:mod:`allocator.accountability.export`)
+ask them, so only a constraint's own module knows the names of its row blocks.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class ConstraintRows(Implementation[C]):
     def binding_caps(self, lp: LPModel, duals: np.ndarray, measures: MeasureSet, name: str,
                      zero: float) -> list[GroupCap]:
         """The groups whose rate this constraint's cap rows in ``lp`` hold down: rows whose dual is larger than
-        ``zero`` in size, in row order. None for a constraint without cap rows (the base)."""
+        ``zero`` in size, in row order; none for a constraint without cap rows (the base)."""
         return []
 
     def rows_per_resource(self, name: str, block: str) -> bool:
@@ -105,7 +106,8 @@ def rows_of(constraint: Constraint) -> ConstraintRows:
 class GroupBoundRows(ConstraintRows[C]):
     """A group constraint built on :func:`group_bounds`: its ``below_hi`` rows cap each group's rate."""
 
-    def binding_caps(self, lp, duals, measures, name, zero):
+    def binding_caps(self, lp: LPModel, duals: np.ndarray, measures: MeasureSet, name: str,
+                     zero: float) -> list[GroupCap]:
         rows = part(name, BELOW_HIGH)
         if rows not in lp.row_blocks:
             return []

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from allocator.constraints.base import ConstraintRows, ParameterPrice
 from allocator.model.compiler import CONSTRAINT_ROWS
 from allocator.scenario.constraints import Floor
+
+if TYPE_CHECKING:
+    from allocator.model.lp import LPModel
+    from allocator.model.measures import MeasureSet
 
 
 @CONSTRAINT_ROWS.implements(Floor)
@@ -21,7 +27,8 @@ class FloorRows(ConstraintRows[Floor]):
             wanted = np.where(mine, wanted, -np.inf)
         builder.tighten_lower("demand", wanted)
 
-    def parameter_price(self, lp, x, duals, measures, name):
+    def parameter_price(self, lp: LPModel, x: np.ndarray, duals: np.ndarray, measures: MeasureSet,
+                        name: str) -> ParameterPrice:
         # the floor raised the lower bounds of the compiler's demand rows (share D_k), so it has no rows of its own
         pair, resource = measures.pair, self.constraint.resource
         mine = np.ones(len(pair), dtype=bool) if resource is None else (

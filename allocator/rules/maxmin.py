@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from allocator.rules.stages import (
     value_lp,
 )
 from allocator.scenario.rules import MaxMin
+
+if TYPE_CHECKING:
+    from allocator.rules.stages import StageRunner
 
 #: a remembered level counts for a draw when an allocation reaches it to within this (relative)
 REMEMBERED_LEVEL_GAP = 1e-9
@@ -164,7 +168,7 @@ class MaxMinAlgorithm(RuleAlgorithm[MaxMin]):
         return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})
 
 
-def _level_memory(runner) -> LevelMemory | None:
+def _level_memory(runner: StageRunner) -> LevelMemory | None:
     """The runner's memory, which for maxmin is a :class:`LevelMemory` (``None`` for a single solve)."""
     memory = runner.memory
     if memory is None or isinstance(memory, LevelMemory):

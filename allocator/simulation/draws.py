@@ -29,6 +29,7 @@ from allocator.model.problem import Problem
 from allocator.results.metrics import clean_flows, compute_metrics, group_table
 from allocator.rules.base import RuleMemory, algorithm
 from allocator.rules.stages import StageRunner
+from allocator.scenario.rules import Rule
 from allocator.scenario.uncertainty import draw, pair_intervals
 from allocator.solving.baselines import solve_baselines
 from allocator.solving.boundary import run_rule
@@ -63,7 +64,7 @@ class DrawCache:
     supply_cells: np.ndarray | None = None
     memory: dict[str, RuleMemory] = field(default_factory=dict)
 
-    def memory_of(self, label: str, rule) -> RuleMemory:
+    def memory_of(self, label: str, rule: Rule) -> RuleMemory:
         """What rule ``rule`` (labelled ``label``) remembers, empty the first time."""
         if label not in self.memory:
             self.memory[label] = algorithm(rule).new_memory()
