@@ -387,3 +387,43 @@ def test_unknown_constraint_type_as_argument_is_a_usage_error():
 def test_share_out_of_range_is_rejected():
     with pytest.raises(allocator.UsageError, match="share"):
         allocator.solve(_grouped(), rule="maxmin", constraints=[{"type": "floor", "share": 1.5}])
+
+
+# --------------------------------------------------------------------------- what the rows tell the explainer
+
+
+def test_the_explainer_asks_each_constraint_s_rows_what_its_duals_mean():
+    # the names of a constraint's row blocks live with its rows (allocator/constraints/): explain asks them
+    import ast
+    from pathlib import Path
+
+    from allocator.accountability import explain
+    from allocator.constraints.base import GroupCap, ParameterPrice, rows_of
+    from allocator.model.compiler import constraint_blocks
+
+    tree = ast.parse(Path(explain.__file__).read_text(encoding="utf-8"))
+    texts = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    assert not [t for t in texts if t in ("group_gap", "group_floor", "group_ratio", "floor", "no_harm")
+                or ":hi" in t or "below_hi" in t]
+    scenario = build(supply={"food": 50}, groups=["g"],
+                     units=[{"id": "a", "demand": 40, "value": 2, "groups": {"g": "x"}},
+                            {"id": "b", "demand": 40, "value": 1, "groups": {"g": "y"}}])
+    constraints = [{"type": "floor", "share": 0.5}, {"type": "group_gap", "attribute": "g", "max_gap": 0.1},
+                   {"type": "group_floor", "attribute": "g", "share": 0.1},
+                   {"type": "group_ratio", "attribute": "g", "min_ratio": 0.5}]
+    result = allocator.solve(scenario, rule="utilitarian", constraints=constraints)
+    model, (_, lp, solution) = result.trace.model, result.trace.last
+    answers = {constraint.key: (rows_of(constraint).parameter_price(lp, solution.x, solution.row_dual, model.measures, block),
+                                rows_of(constraint).binding_caps(lp, solution.row_dual, model.measures, block, 1e-9))
+               for constraint, block in constraint_blocks(model.constraints)}
+    assert {key: price.parameter for key, (price, _) in answers.items()} == {
+        "floor": "share", "group_gap": "max_gap", "group_floor": "share", "group_ratio": "min_ratio"}
+    assert all(isinstance(price, ParameterPrice) for price, _ in answers.values())
+    # a (value 2) gets 27 of 40, b 23: the gap of 0.1 binds, caps group x, and each 0.01 more of it is
+    # worth 0.2 (2 more to a, 2 less to b)
+    assert answers["group_gap"][1] == [GroupCap("g", "x", "food")]
+    assert answers["group_gap"][0].price * result.trace.model.problem.scale == pytest.approx(20.0)
+    assert answers["floor"][1] == answers["group_floor"][1] == []
+    explained = result.explain().constraints.set_index("constraint")["parameter"].to_dict()
+    assert explained == {"floor(share=0.5)": "share", "group_gap(attribute=g, max_gap=0.1)": "max_gap",
+                         "group_floor(attribute=g, share=0.1)": "share", "group_ratio(attribute=g, min_ratio=0.5)": "min_ratio"}

@@ -89,6 +89,18 @@ def test_every_allocator_error_is_defined_in_the_one_exception_module():
     assert {name: where for name, where in found.items() if where != "allocator.core.errors"} == {}
 
 
+def test_the_stage_signals_live_in_the_exception_module_as_internal_errors():
+    from allocator.rules import stages
+
+    for kind in (errors.StageInfeasible, errors.StageTimeLimit):
+        assert kind.__module__ == "allocator.core.errors" and getattr(stages, kind.__name__) is kind
+        # one that escaped would be a defect of allocator (exit 7), never bad input or a solver failure
+        assert issubclass(kind, InternalError) and not issubclass(kind, (UsageError, ScenarioError, SolverError))
+        signal = pickle.loads(pickle.dumps(kind("value")))
+        assert type(signal) is kind and signal.stage == "value"
+        assert str(signal).startswith("allocator's own check failed: the signal that stage 'value' ")
+
+
 def test_names_stay_importable_where_tests_and_callers_found_them():
     from allocator.simulation import api, engines
 

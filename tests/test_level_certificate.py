@@ -19,11 +19,11 @@ from allocator.model.lp import LPBuilder
 from allocator.model.problem import Problem
 from allocator.rules.base import algorithm
 from allocator.rules.level_certificate import level_bound
-from allocator.rules.maxmin import MaxMin
+from allocator.rules.maxmin import LevelMemory, MaxMin
 from allocator.rules.stages import LEVEL_TOLERANCE, StageRunner, equity_lp
 from allocator.scenario.uncertainty import draw
 from allocator.simulation.api import plan_simulation
-from allocator.simulation.draws import draw_backends, solve_draw
+from allocator.simulation.draws import DrawCache, draw_backends, solve_draw
 from helpers import build
 
 
@@ -157,7 +157,7 @@ def test_draws_at_the_remembered_level_give_the_cold_answers(case):
     if constraints:
         plan = replace(plan, constraints=allocator.model.compiler.resolve_constraints(constraints, scenario))
     cold = replace(plan, reuse=False)
-    problem, cache, backends = Problem.from_scenario(scenario), {}, draw_backends(plan)
+    problem, cache, backends = Problem.from_scenario(scenario), DrawCache(), draw_backends(plan)
     for k in range(16):
         demand, supply = draw(problem, plan.uncertainty, 5, k)
         warm = solve_draw(plan, problem, demand, supply, backends, cache)
@@ -168,7 +168,7 @@ def test_draws_at_the_remembered_level_give_the_cold_answers(case):
             assert got["level"] > 0.05  # every unit is reachable: the level is a real one
             for name in got:  # the cold value stage's holds allow LEVEL_TOLERANCE
                 assert got[name] == pytest.approx(expected[name], rel=2 * LEVEL_TOLERANCE), (label, name, k)
-    tries = {label: cache[("memory", label)].get("level tries", (0, 0)) for label in ("maxmin", "maxmin(over=g)")}
+    tries = {label: (cache.memory[label].tries, cache.memory[label].misses) for label in ("maxmin", "maxmin(over=g)")}
     # the remembered level was used: at least one try succeeded for each rule
     assert all(made > missed for made, missed in tries.values()), tries
 
@@ -181,17 +181,17 @@ def _two_pools(supply_0: float, supply_1: float) -> allocator.Scenario:
 
 
 def test_a_bottleneck_that_moved_is_found_by_the_level_lp():
-    backend, memory = ReusingHighs(), {}
+    backend, memory = ReusingHighs(), LevelMemory()
     first = allocator.compile(_two_pools(2, 8), rule="maxmin", constraints=[])
     assert algorithm(MaxMin()).run(first, StageRunner(backend, SolverOptions(), memory=memory)).equity["level"] \
         == pytest.approx(0.2)
     # the duals price s0: on (s0 = 8, s1 = 2) they prove only level <= 0.8, where u1 cannot be held
     moved = allocator.compile(_two_pools(8, 2), rule="maxmin", constraints=[])
-    assert level_bound(equity_lp(moved, None), memory["level duals"]) == pytest.approx(0.8)
+    assert level_bound(equity_lp(moved, None), memory.duals) == pytest.approx(0.8)
     runner = StageRunner(backend, SolverOptions(), memory=memory)
     outcome = algorithm(MaxMin()).run(moved, runner)
     assert outcome.equity["level"] == pytest.approx(0.2)
-    assert memory["level tries"] == (1, 1)
+    assert (memory.tries, memory.misses) == (1, 1)
     assert [(record.stage, record.status) for record in runner.records][:2] == [
         ("value", Status.INFEASIBLE), ("maxmin", Status.OPTIMAL)]
     # the new duals price s1, so the next draw (s0 = 9, s1 = 3) is answered at 0.3 without the level LP
@@ -199,7 +199,7 @@ def test_a_bottleneck_that_moved_is_found_by_the_level_lp():
     reused = backend.reused
     outcome = algorithm(MaxMin()).run(allocator.compile(_two_pools(9, 3), rule="maxmin", constraints=[]), runner)
     assert outcome.equity["level"] == pytest.approx(0.3, rel=LEVEL_TOLERANCE)
-    assert [record.stage for record in runner.records] == ["value"] and memory["level tries"] == (2, 1)
+    assert [record.stage for record in runner.records] == ["value"] and (memory.tries, memory.misses) == (2, 1)
     # the model of the infeasible try was kept loaded and reused
     assert backend.reused == reused + 1
 
@@ -207,22 +207,22 @@ def test_a_bottleneck_that_moved_is_found_by_the_level_lp():
 def test_duals_that_price_nothing_try_level_one_and_tries_stop_after_many_fail():
     model = allocator.compile(_two_pools(2, 8), rule="maxmin", constraints=[])
     rows = equity_lp(model, None).num_rows
-    backend, memory = ReusingHighs(), {}
+    backend, memory = ReusingHighs(), LevelMemory()
     algorithm(MaxMin()).run(model, StageRunner(backend, SolverOptions(), memory=memory))
     # no rate priced (as when everyone was served in full): level 1 is tried, and fails here
-    memory["level duals"] = np.zeros(rows)
+    memory.duals = np.zeros(rows)
     again = algorithm(MaxMin()).run(model, StageRunner(backend, SolverOptions(), memory=memory))
-    assert memory["level tries"] == (1, 1)
+    assert (memory.tries, memory.misses) == (1, 1)
     assert again.equity["level"] == pytest.approx(0.2)
     # where everyone can be served in full, the try succeeds
     served = algorithm(MaxMin()).run(allocator.compile(_two_pools(20, 30), rule="maxmin", constraints=[]),
-                          StageRunner(backend, SolverOptions(), memory={"level duals": np.zeros(rows)}))
+                          StageRunner(backend, SolverOptions(), memory=LevelMemory(duals=np.zeros(rows))))
     assert served.equity["level"] == 1.0
     # once a third of the tries have failed (after a few), no more tries
-    memory["level tries"], memory["level duals"] = (4, 3), np.zeros(rows)
+    memory.tries, memory.misses, memory.duals = 4, 3, np.zeros(rows)
     runner = StageRunner(backend, SolverOptions(), memory=memory)
     algorithm(MaxMin()).run(model, runner)
-    assert memory["level tries"] == (4, 3) and runner.records[0].stage == "maxmin"
+    assert (memory.tries, memory.misses) == (4, 3) and runner.records[0].stage == "maxmin"
 
 
 def test_pulp_draws_at_the_remembered_level_agree_with_highs():
@@ -231,7 +231,7 @@ def test_pulp_draws_at_the_remembered_level_agree_with_highs():
     problem = Problem.from_scenario(scenario)
     plans = {solver: plan_simulation(scenario, rules, draws=8, seed=6, cv=0.3, solver=solver)
              for solver in ("highs", "pulp")}
-    caches = {solver: {} for solver in plans}
+    caches = {solver: DrawCache() for solver in plans}
     backends = {solver: draw_backends(plan) for solver, plan in plans.items()}
     for k in range(8):
         demand, supply = draw(problem, plans["highs"].uncertainty, 6, k)
@@ -243,7 +243,7 @@ def test_pulp_draws_at_the_remembered_level_agree_with_highs():
                 assert got[name] == pytest.approx(expected[name], rel=2 * LEVEL_TOLERANCE), (label, name, k)
     # CBC's duals are accurate to its tolerance (about 1e-8 here), too loose for the 1e-9 the
     # remembered level needs: PuLP's tries fail and stop, and every draw takes the level LP
-    made, missed = caches["pulp"][("memory", "maxmin")]["level tries"]
+    made, missed = caches["pulp"].memory["maxmin"].tries, caches["pulp"].memory["maxmin"].misses
     assert made == missed == 3
 
 
@@ -251,19 +251,19 @@ def test_every_shard_starts_from_the_nominal_scenario_s_level_duals():
     from allocator.simulation.draws import run_shard, warm_bases
 
     plan = warm_bases(plan_simulation(_sites(3), ["maxmin", "utilitarian"], draws=6, seed=2, cv=0.2, shard_size=3))
-    assert set(plan.memory) == {"maxmin"} and "level duals" in plan.memory["maxmin"]
-    kept = dict(plan.memory["maxmin"])
+    assert set(plan.memory) == {"maxmin"} and plan.memory["maxmin"].duals is not None
+    kept = plan.memory["maxmin"].copy()
     run_shard(plan, 0)
     # the shard did not change the plan's memory (it works on a copy)
-    assert plan.memory["maxmin"].keys() == kept.keys()
-    assert all(plan.memory["maxmin"][key] is kept[key] for key in kept)
+    memory = plan.memory["maxmin"]
+    assert (memory.duals is kept.duals) and (memory.tries, memory.misses) == (kept.tries, kept.misses)
     # a shard's first draw already took the remembered level: its value LP is the only maxmin stage
-    cache = {("memory", "maxmin"): dict(plan.memory["maxmin"])}
+    cache = DrawCache(memory={"maxmin": plan.memory["maxmin"].copy()})
     problem = Problem.from_scenario(plan.scenario)
     demand, supply = draw(problem, plan.uncertainty, 2, 0)
     solve_draw(plan, problem, demand, supply, draw_backends(plan), cache)
-    made, missed = cache[("memory", "maxmin")]["level tries"]
-    assert (made, missed) == (kept["level tries"][0] + 1, kept["level tries"][1])
+    made, missed = cache.memory["maxmin"].tries, cache.memory["maxmin"].misses
+    assert (made, missed) == (kept.tries + 1, kept.misses)
 
 
 @pytest.mark.parametrize("solver", ["highs", "pulp"])
@@ -275,10 +275,10 @@ def test_whole_units_never_take_the_remembered_level(solver):
     model = allocator.compile(scenario, rule="maxmin", constraints=[])
     lp = equity_lp(model, None)
     assert lp.is_mip
-    memory = {"level duals": np.ones(lp.num_rows)}
+    memory = LevelMemory(duals=np.ones(lp.num_rows))
     backend = allocator.backends.get_backend(solver)
     outcome = algorithm(MaxMin()).run(model, StageRunner(backend, SolverOptions(), memory=memory))
-    assert "level tries" not in memory
+    assert memory.tries == 0
     flows = outcome.flows * model.problem.scale
     assert np.allclose(flows, np.round(flows)) and flows.sum() <= 7 + 1e-9
 
@@ -298,3 +298,34 @@ def test_amounts_count_as_fixed_only_when_the_floor_uses_up_the_supply():
                     units=[{"id": "a", "demand": 60, "groups": {"g": "x"}}, {"id": "b", "demand": 90, "groups": {"g": "y"}}])
     model = allocator.compile(grouped, rule="maxmin", constraints=[])
     assert not _amounts_fixed(model.problem, model.measures.group("g"), level)
+
+
+def test_each_rule_makes_its_own_typed_memory_and_maxmin_refuses_another():
+    import pickle
+
+    from allocator.rules.base import RuleMemory
+    from allocator.scenario.rules import Utilitarian
+
+    empty = algorithm(Utilitarian()).new_memory()
+    assert type(empty) is RuleMemory and not empty.remembers()
+    memory = algorithm(MaxMin()).new_memory()
+    assert isinstance(memory, LevelMemory) and not memory.remembers()
+    memory.duals = np.ones(3)
+    assert memory.remembers() and LevelMemory(tries=1).remembers()
+    # a shard works on a copy (shallow: the rule replaces its duals, never changes them in place) ...
+    copy = memory.copy()
+    copy.tries += 1
+    assert copy.duals is memory.duals and memory.tries == 0
+    # ... and the plan sends the memory to worker processes
+    sent = pickle.loads(pickle.dumps(memory))
+    assert np.array_equal(sent.duals, memory.duals) and (sent.tries, sent.misses) == (0, 0)
+    model = allocator.compile(_two_pools(2, 8), rule="maxmin", constraints=[])
+    with pytest.raises(TypeError, match="LevelMemory"):
+        algorithm(MaxMin()).run(model, StageRunner(HighsBackend(), SolverOptions(), memory=RuleMemory()))
+
+
+def test_warm_bases_keep_the_memory_only_of_rules_that_remembered_something():
+    from allocator.simulation.draws import warm_bases
+
+    plan = warm_bases(plan_simulation(_sites(3), ["maxmin", "utilitarian"], draws=2, seed=2, cv=0.2))
+    assert set(plan.memory) == {"maxmin"} and isinstance(plan.memory["maxmin"], LevelMemory)

@@ -303,12 +303,12 @@ def test_the_kept_feasible_set_equals_a_rebuilt_one_in_every_draw():
     from allocator.model.compiler import feasible_set
     from allocator.model.measures import MeasureSet
     from allocator.simulation.api import plan_simulation
-    from allocator.simulation.draws import _feasible
+    from allocator.simulation.draws import DrawCache, _feasible
 
     scenario = _sites(7)
     plan = plan_simulation(scenario, ["maxmin"], draws=6, seed=3, cv=0.4,
                            uncertainty={"supply_shocks": [{"probability": 0.5, "loss": 0.5}]})
-    problem, cache = Problem.from_scenario(scenario), {}
+    problem, cache = Problem.from_scenario(scenario), DrawCache()
     from dataclasses import replace
 
     for k in range(6):
@@ -348,7 +348,7 @@ def test_renewed_measures_equal_measures_built_afresh_in_every_draw():
 @pytest.mark.parametrize("constraints", [[], [{"type": "group_gap", "attribute": "g", "max_gap": 0.15}]])
 def test_a_draw_solved_with_the_shard_cache_equals_one_built_afresh(constraints):
     # the cache keeps measures' matrices (and, without constraints, the feasible set) between draws
-    from allocator.simulation.draws import draw_backends, solve_draw
+    from allocator.simulation.draws import DrawCache, draw_backends, solve_draw
 
     document = {"sites": [{"id": f"s{j}", "supply": {"food": 60 + 25 * j}} for j in range(3)],
                 "units": [{"id": f"u{i}", "demand": 8 + (7 * i) % 23, "groups": {"g": "xyz"[i % 3]}} for i in range(18)],
@@ -357,7 +357,7 @@ def test_a_draw_solved_with_the_shard_cache_equals_one_built_afresh(constraints)
     scenario = build(document)
     rules = ["maxmin", {"name": "maxmin", "over": "g"}, "utilitarian"]
     plan = plan_simulation(scenario, rules, draws=4, seed=8, cv=0.4, reuse=False)
-    problem, cache = Problem.from_scenario(scenario), {}
+    problem, cache = Problem.from_scenario(scenario), DrawCache()
     for k in range(4):
         demand, supply = draw(problem, plan.uncertainty, 8, k)
         kept = solve_draw(plan, problem, demand, supply, draw_backends(plan), cache)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +17,7 @@ from allocator.core.status import Status
 from helpers import allocated, assert_feasible, build
 
 runner = CliRunner()
+TUTORIAL = Path(__file__).resolve().parent.parent / "scenarios" / "tutorial" / "scenario.yaml"
 
 # unit a can reach only a small site, so the max-min level (0.5) leaves the value stage something
 # to decide at the other site: b (value 3) gets 8, c gets 2
@@ -112,6 +114,40 @@ def test_a_numerical_failure_falls_back_to_the_other_backend_and_says_so():
     assert len(result.solver["fallbacks"]) == 2
     assert "highs failed (scripted error); solved again with pulp" in result.solver["fallbacks"][0]
     assert allocated(result) == pytest.approx(allocated(exact), abs=1e-5)
+
+
+def test_a_fallback_is_read_off_the_stage_record_not_its_note(monkeypatch):
+    from allocator.rules.stages import Solved, StageRecord
+
+    scenario = build(DOCUMENT)
+    result = allocator.solve(scenario, solver=Scripted({2: Status.ERROR}))
+    assert [record.how for record in result.trace.stages] == [Solved.BACKEND, Solved.FALLBACK]
+    real = allocator.solving.api.run_rule
+
+    def reworded(model, runner, fresh):  # the same solve, with notes in other words
+        solved, runner, outcome = real(model, runner, fresh)
+        runner.records[:] = [StageRecord("maxmin", Status.OPTIMAL, 0.5, 0.0, "the other backend took over", Solved.FALLBACK),
+                             StageRecord("value", Status.OPTIMAL, 20.0, 0.0, "solved again with pulp (words only)")]
+        return solved, runner, outcome
+
+    monkeypatch.setattr(allocator.solving.api, "run_rule", reworded)
+    assert allocator.solve(scenario).solver["fallbacks"] == ["maxmin: the other backend took over"]
+
+
+def test_a_skipped_stage_is_told_apart_by_its_record_on_the_terminal(monkeypatch):
+    from allocator.rules.stages import StageRunner
+
+    real = StageRunner.skip
+
+    def skip_in_other_words(self, stage, reason):
+        real(self, stage, reason)
+        self.records[-1] = replace(self.records[-1], note="left out: not needed")
+
+    monkeypatch.setattr(StageRunner, "skip", skip_in_other_words)
+    # the tutorial's value stage is skipped (every pantry is held at its level)
+    result = runner.invoke(app, ["solve", str(TUTORIAL)])
+    assert result.exit_code == 0, result.output
+    assert "1 LP(s) (maxmin, value skipped)" in result.output and "  value left out: not needed" in result.output
 
 
 def test_without_fallback_a_numerical_failure_is_a_solver_error():

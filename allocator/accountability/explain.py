@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from allocator.constraints.base import group_measure
+from allocator.constraints.base import GroupCap, rows_of
 from allocator.core.arguments import checked
 from allocator.core.errors import UsageError
 from allocator.core.status import Status
@@ -200,18 +200,12 @@ def _site_table(problem, lp, flows, duals, objective_scale, largest) -> pd.DataF
     })
 
 
-def _group_caps(model, lp, duals, largest) -> dict[tuple[str, str, str], str]:
-    """``{(attribute, group, resource): constraint}`` for every group whose cap row binds."""
+def _group_caps(model, lp, duals, largest) -> dict[GroupCap, str]:
+    """``{group cap: constraint}`` for every group whose cap row binds (the constraints' rows name them)."""
     caps = {}
     for constraint, block in constraint_blocks(model.constraints):
-        attribute = constraint.params().get("attribute")
-        if not attribute or f"{block}:below_hi" not in lp.row_blocks:
-            continue
-        measure = group_measure(constraint, model.measures)
-        rows = duals[lp.rows(f"{block}:below_hi")]
-        for k in np.flatnonzero(np.abs(rows) > DUAL_ZERO * largest):
-            resource = str(measure.labels["resource"].iloc[k])
-            caps[(attribute, str(measure.labels["group"].iloc[k]), resource)] = constraint.describe()
+        for cap in rows_of(constraint).binding_caps(lp, duals, model.measures, block, DUAL_ZERO * largest):
+            caps[cap] = constraint.describe()
     return caps
 
 
@@ -233,11 +227,11 @@ def _unit_table(result: Result, model, flows, sites: pd.DataFrame, caps) -> pd.D
     for v in reversed(levels):  # the first matching level wins
         level[np.abs(rate - v) <= TIGHT * max(v, 1e-9) + 1e-9] = v
     cap = np.full(num_pairs, "", dtype=object)  # the words of the first group cap that matches
-    for (attribute, group, cap_resource), constraint in reversed(list(caps.items())):
-        codes = problem.groups[attribute]
-        in_group = np.asarray(codes.labels, dtype=object)[codes.codes[problem.pair_unit]] == group
-        matches = in_group & ((resource == cap_resource) | (cap_resource == "(benefit)"))
-        cap[matches] = WORDS["group_capped"].format(group=f"{attribute}={group}", constraint=constraint)
+    for capped, constraint in reversed(list(caps.items())):
+        codes = problem.groups[capped.attribute]
+        in_group = np.asarray(codes.labels, dtype=object)[codes.codes[problem.pair_unit]] == capped.group
+        matches = in_group & ((resource == capped.resource) | (capped.resource == "(benefit)"))
+        cap[matches] = WORDS["group_capped"].format(group=f"{capped.attribute}={capped.group}", constraint=constraint)
     code = np.select([~reachable, rate >= 1 - TIGHT, cap != "", ~np.isnan(level) & all_used, all_used],
                      ["unreachable", "demand_met", "group_capped", "held_at_level", "sites_used_up"], "rule")
     words = np.full(num_pairs, WORDS["rule"].format(rule=model.rule.label()), dtype=object)
@@ -259,30 +253,10 @@ def _unit_table(result: Result, model, flows, sites: pd.DataFrame, caps) -> pd.D
 
 def _constraint_table(model, lp, solution, duals, objective_scale, largest) -> pd.DataFrame:
     rows = []
-    problem, measures = model.problem, model.measures
     for constraint, block in constraint_blocks(model.constraints):
-        params = constraint.params()
-        price, parameter = None, None
-        if constraint.key == "group_gap":
-            parameter, price = "max_gap", float(duals[lp.rows(block)].sum())
-        elif constraint.key == "group_floor":
-            measure = group_measure(constraint, measures)
-            parameter, price = "share", float(duals[lp.rows(block)] @ measure.lp_denominator)
-        elif constraint.key == "group_ratio":
-            measure = group_measure(constraint, measures)
-            high = solution.x[lp.cols(f"{block}:hi")]
-            resources = np.unique(measure.resource)
-            hi_of_row = high[np.searchsorted(resources, measure.resource)]
-            parameter, price = "min_ratio", float(duals[lp.rows(block)] @ (measure.lp_denominator * hi_of_row))
-        elif constraint.key == "floor":
-            pair = measures.pair
-            mine = np.ones(len(pair), dtype=bool) if params.get("resource") is None else (
-                pair.resource == problem.resource_ids.index(params["resource"]))
-            # only rows whose lower bound is the floor itself (later stages may hold a higher level there)
-            floor_rows = np.isclose(lp.row_lower[lp.rows("demand")], params["share"] * pair.lp_denominator,
-                                    rtol=1e-9, atol=0.0)
-            demand_duals = np.where(floor_rows & mine, np.minimum(duals[lp.rows("demand")], 0.0), 0.0)
-            parameter, price = "share", float(demand_duals @ pair.lp_denominator)
+        # what the duals say the constraint's parameter is worth, as its rows read them
+        priced = rows_of(constraint).parameter_price(lp, solution.x, duals, model.measures, block)
+        parameter, price = (None, None) if priced is None else (priced.parameter, priced.price)
         if price is not None:
             price *= objective_scale
             # per unit of the parameter (a whole 0 -> 1 of a share): below 1e-6 of the objective is round-off

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from allocator._version import __version__
-from allocator.constraints.base import group_measure
+from allocator.constraints.base import group_measure, rows_of
 from allocator.core.arguments import Flag, PathLike, Text, checked
-from allocator.core.errors import UsageError
+from allocator.core.errors import StageInfeasible, UsageError
 from allocator.io.atomic import atomic_file, check_output_file, named_write_failures
 from allocator.model.compiler import CompiledModel, constraint_blocks, feasible_set
 from allocator.model.lp import LPModel
@@ -29,7 +29,7 @@ from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
 from allocator.results.result import spreadsheet_safe
 from allocator.rules.base import algorithm
-from allocator.rules.stages import StageInfeasible, StageRunner
+from allocator.rules.stages import StageRunner
 from allocator.scenario.load import ScenarioLike
 from allocator.solving.compile import compile
 
@@ -293,7 +293,7 @@ def _constraint_labels(model: CompiledModel, kind: str, block: str, count: int) 
         if not (block == name or block.startswith(name + ":")) or not constraint.params().get("attribute"):
             continue
         measure = group_measure(constraint, model.measures)
-        per_resource = (kind == "column") or (block == name and constraint.key == "group_gap")
+        per_resource = (kind == "column") or rows_of(constraint).rows_per_resource(name, block)
         if per_resource:
             resources = np.unique(measure.resource)
             labels = measure.labels

@@ -13,6 +13,7 @@ from allocator.core.errors import InfeasibleError, ScenarioError, inert
 from allocator.results.analysis import metric_name
 from allocator.results.metrics import METRICS
 from allocator.results.result import Result
+from allocator.rules.stages import Solved
 
 
 class InertConsole(Console):
@@ -99,14 +100,14 @@ def result(res: Result) -> None:
         out.print("constraints: " + "; ".join(
             f"{c['type']}(" + ", ".join(f"{k}={v}" for k, v in c.items() if k != "type" and v is not None) + ")"
             for c in res.constraints))
-    stages = res.solver["stages"]
-    solved = [s for s in stages if not s.get("note", "").startswith("skipped")]
-    names = ", ".join(s["stage"] + (" skipped" if s not in solved else "") for s in stages)
-    out.print(f"solver: {res.solver['name']} {res.solver['version']}, {len(solved)} LP(s) "
+    stages = res.trace.stages if res.trace is not None else ()  # the records solver["stages"] was written from
+    skipped = [stage.how is Solved.SKIPPED for stage in stages]
+    names = ", ".join(stage.stage + (" skipped" if skip else "") for stage, skip in zip(stages, skipped))
+    out.print(f"solver: {res.solver['name']} {res.solver['version']}, {skipped.count(False)} LP(s) "
               f"({names}) in {res.solver['seconds']:.3f} s")
-    for stage in stages:
-        if stage not in solved:
-            out.print(f"  {stage['stage']} {stage['note']}")
+    for stage, skip in zip(stages, skipped):
+        if skip:
+            out.print(f"  {stage.stage} {stage.note}")
     warnings(res.warnings)
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from allocator.constraints.base import ConstraintRows, group_measure
+from typing import TYPE_CHECKING
+
+from allocator.constraints.base import ConstraintRows, ParameterPrice, group_measure
 from allocator.model.compiler import CONSTRAINT_ROWS
 from allocator.scenario.constraints import GroupFloor
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from allocator.model.lp import LPModel
+    from allocator.model.measures import MeasureSet
 
 
 @CONSTRAINT_ROWS.implements(GroupFloor)
@@ -15,3 +23,9 @@ class GroupFloorRows(ConstraintRows[GroupFloor]):
         measure = group_measure(self.constraint, measures)
         builder.add_rows(name, {"flow": measure.matrix},
                          lower=self.constraint.share * measure.lp_denominator, upper=float("inf"))
+
+    def parameter_price(self, lp: LPModel, x: np.ndarray, duals: np.ndarray, measures: MeasureSet,
+                        name: str) -> ParameterPrice:
+        # the rows (E x)_g >= share D_g: share enters each bound with D_g
+        measure = group_measure(self.constraint, measures)
+        return ParameterPrice("share", float(duals[lp.rows(name)] @ measure.lp_denominator))

@@ -6,6 +6,9 @@ The library never prints; the CLI maps each exception class to an exit code (doc
 ``OutputWriteError`` -> 2 (bad input or usage), ``InfeasibleError`` -> 3, ``SolverError`` -> 4,
 ``WorkerLost`` -> 6, ``InternalError`` -> 7, ``Interrupted`` -> 130.
 
+``StageInfeasible`` and ``StageTimeLimit`` are internal control flow between a rule's stages and the
+solving layer: always caught inside allocator, they never reach users (see :class:`_StageSignal`).
+
 A message that suggests a setting names the library parameter (``force=True``, ``time_limit``),
 never a CLI option: it is a :class:`Message` whose :class:`Parameter` parts the CLI writes as its
 options instead (``--force``, ``--time-limit``), see :meth:`AllocatorError.spelled`.
@@ -254,6 +257,40 @@ class InternalError(AllocatorError):
     The message asks for a report. Not a :class:`SolverError`: code that retries or skips a
     failed solve must not pass over it.
     """
+
+
+class _StageSignal(InternalError):
+    """Base of the signals a stage runner raises to its rule and callers (:mod:`allocator.rules.stages`).
+
+    Internal control flow, not an error a user sees: every one is caught inside allocator (the solving
+    layer turns it into an :class:`InfeasibleError` or a time-limited result, a simulation draw into its
+    status). Under :class:`InternalError` so that one that ever escaped would be reported as a defect of
+    allocator (exit code 7), not as bad input. ``stage`` is the stage it was raised in.
+    """
+
+    #: what happened in the stage, for the message of one that escaped
+    happened = ""
+
+    def __init__(self, stage: str):
+        self.stage = stage
+        super().__init__(f"allocator's own check failed: the signal that stage '{stage}' {self.happened} "
+                         "was not handled (please report this with the scenario)")
+
+    def __reduce__(self):  # pickled with its stage, not its message
+        return type(self), (self.stage,)
+
+
+class StageInfeasible(_StageSignal):
+    """A stage LP has no solution (the caller turns this into a planner-facing diagnosis). Internal: see :class:`_StageSignal`."""
+
+    happened = "has no solution"
+
+
+class StageTimeLimit(_StageSignal):
+    """The time limit ran out during (or before) a stage; the runner keeps the best allocation so far.
+    Internal: see :class:`_StageSignal`."""
+
+    happened = "ran out of time"
 
 
 class WorkerLost(AllocatorError):

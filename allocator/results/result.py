@@ -17,6 +17,9 @@ from allocator.core.precision import REPORT_PRECISION, round_document, round_fra
 from allocator.core.status import Status
 from allocator.io.atomic import atomic_folder
 
+if TYPE_CHECKING:
+    from allocator.rules.stages import StageRecord
+
 
 def _network_summary(edges: pd.DataFrame, nodes: pd.DataFrame | None) -> dict:
     from allocator.results.edges import bottlenecks, node_bottlenecks
@@ -69,10 +72,13 @@ class SolveTrace:
     """What :meth:`Result.explain` needs from the solve: the compiled model and the last stage solved.
 
     ``last`` is ``(stage, lp, solution)``, or ``None`` when no LP was solved (max-flow paths).
+    ``stages`` are the records ``solver["stages"]`` was written from, with what code reads of them
+    (:class:`~allocator.rules.stages.StageRecord`: how each stage was solved, skipped...).
     """
 
     model: object
     last: tuple | None
+    stages: tuple[StageRecord, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

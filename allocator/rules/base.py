@@ -7,6 +7,7 @@ LPs (see :mod:`allocator.rules.stages`).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from allocator.rules.stages import StageRunner
 
 R = TypeVar("R", bound=Rule)
+M = TypeVar("M", bound="RuleMemory")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +41,25 @@ class RuleOutcome:
     warnings: tuple[str, ...] = ()
 
 
+class RuleMemory:
+    """What one rule keeps from one solve to the next of the same compiled scenario with other numbers
+    (the draws of one simulation shard): one object per rule, made by :meth:`RuleAlgorithm.new_memory`
+    and handed to every solve through :attr:`StageRunner.memory <allocator.rules.stages.StageRunner>`.
+
+    This base remembers nothing. A rule that remembers defines its own subclass next to its algorithm,
+    with named fields (maxmin: :class:`allocator.rules.maxmin.LevelMemory`). A memory is picklable: a
+    simulation plan sends what the rules remembered of the nominal scenario to every shard.
+    """
+
+    def remembers(self) -> bool:
+        """Whether anything was kept (a rule that kept something may solve its next draw another way)."""
+        return False
+
+    def copy(self: M) -> M:
+        """A shallow copy: a rule replaces what it keeps (it never changes a kept array in place)."""
+        return copy.copy(self)
+
+
 class RuleAlgorithm(Implementation[R]):
     """How one rule spec is computed: its first stage's LP, and the whole run."""
 
@@ -52,6 +73,11 @@ class RuleAlgorithm(Implementation[R]):
 
     def run(self, model: CompiledModel, runner: StageRunner) -> RuleOutcome:
         raise TypeError(f"{type(self).__name__} must define run()")
+
+    def new_memory(self) -> RuleMemory:
+        """An empty memory of what this rule keeps between solves (see :class:`RuleMemory`); the base's
+        remembers nothing."""
+        return RuleMemory()
 
     def withholding(self, model: CompiledModel, flows: np.ndarray, r: int) -> str | None:
         """Why the rule leaves supply of resource ``r`` while units still need it, if it can say (see

@@ -28,11 +28,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from allocator.core.errors import StageInfeasible
 from allocator.core.sparse import sparse as sp
 from allocator.model.lp import LPBuilder, LPModel
 from allocator.model.lp_bound import dual_bound
 from allocator.rules.base import RuleOutcome
-from allocator.rules.stages import StageInfeasible, flows_of
+from allocator.rules.stages import flows_of
 
 #: the lowest tangent point of the first round is ``MIN_POINT ** (1 / max(alpha, 1))`` times the
 #: reference level (module docstring), so that its slope is at most 1000 times the slope there

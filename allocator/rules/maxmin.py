@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import allocator.rules.bottleneck as bottleneck
 from allocator.core.errors import UsageError
 from allocator.core.tolerance import BINARY_ROUNDOFF, FLOAT_ROUNDOFF
-from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleOutcome
+from allocator.rules.base import RULE_ALGORITHMS, RuleAlgorithm, RuleMemory, RuleOutcome
 from allocator.rules.level_certificate import level_bound
 from allocator.rules.stages import (
     VALUE_STAGE_SKIPPED,
@@ -23,11 +25,35 @@ from allocator.rules.stages import (
 )
 from allocator.scenario.rules import MaxMin
 
+if TYPE_CHECKING:
+    from allocator.rules.stages import StageRunner
+
 #: a remembered level counts for a draw when an allocation reaches it to within this (relative)
 REMEMBERED_LEVEL_GAP = 1e-9
 #: below this many links ``method: auto`` keeps the two LP stages: they take a few hundredths of a
 #: second there, less than importing igraph (about 0.4 s)
 FLOW_MIN_LINKS = 50_000
+
+
+@dataclass(eq=False)
+class LevelMemory(RuleMemory):
+    """What maxmin keeps from one draw to the next (see :meth:`MaxMinAlgorithm._at_remembered_level`).
+
+    Attributes
+    ----------
+    duals : ndarray or None
+        The row duals of the last level LP solved: they bound the next draw's level from above
+        (:mod:`~allocator.rules.level_certificate`); ``None`` until a level LP gave duals.
+    tries, misses : int
+        How many draws tried the level those duals prove, and how many of those tries failed.
+    """
+
+    duals: np.ndarray | None = None
+    tries: int = 0
+    misses: int = 0
+
+    def remembers(self) -> bool:
+        return self.duals is not None or self.tries > 0
 
 
 @RULE_ALGORITHMS.implements(MaxMin)
@@ -36,6 +62,9 @@ class MaxMinAlgorithm(RuleAlgorithm[MaxMin]):
 
     def first_stage(self, model):
         return equity_lp(model, self.rule.over)
+
+    def new_memory(self) -> LevelMemory:
+        return LevelMemory()
 
     def run(self, model, runner):
         values = model.problem.pair_value
@@ -57,13 +86,14 @@ class MaxMinAlgorithm(RuleAlgorithm[MaxMin]):
         measure = model.measures.over(self.rule.over)
         everyone = np.arange(len(measure))
         lp = self.first_stage(model)
-        if runner.memory is not None:
-            found = self._at_remembered_level(model, runner, lp, measure)
+        memory = _level_memory(runner)
+        if memory is not None:
+            found = self._at_remembered_level(model, runner, memory, lp, measure)
             if found is not None:
                 return found
         solution = runner.run("maxmin", lp)
-        if runner.memory is not None and solution.row_dual is not None:
-            runner.memory["level duals"] = solution.row_dual
+        if memory is not None and solution.row_dual is not None:
+            memory.duals = solution.row_dual
         level = level_of(solution, lp)
         if level is None:  # no rate to rank (nothing reachable): only the value stage is left
             final = value_lp(model.base, model.problem)
@@ -79,10 +109,10 @@ class MaxMinAlgorithm(RuleAlgorithm[MaxMin]):
                              saturated=saturated), model.problem)
         return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})
 
-    def _at_remembered_level(self, model, runner, level_problem, measure) -> RuleOutcome | None:
+    def _at_remembered_level(self, model, runner, memory: LevelMemory, level_problem, measure) -> RuleOutcome | None:
         """Both stages as one value LP, at the level that the last solve's duals prove, or ``None``.
 
-        For simulation draws (``runner.memory``): the duals of the last level LP solved bound this
+        For simulation draws (``memory``, the runner's): the duals of the last level LP solved bound this
         draw's level from above (:mod:`~allocator.rules.level_certificate`). The value LP then
         holds every rate at or above ``bound (1 - REMEMBERED_LEVEL_GAP)``; if it is feasible and
         its solution passes a check tighter than the solver's tolerance (1e-7), the bound is the
@@ -93,15 +123,13 @@ class MaxMinAlgorithm(RuleAlgorithm[MaxMin]):
         bounds change, so the loaded HiGHS model is never refactorised. After three tries, not
         tried once more than a third have failed: a failed try costs a solve.
         """
-        memory = runner.memory
-        duals = memory.get("level duals")
-        tries, misses = memory.get("level tries", (0, 0))
+        duals, tries, misses = memory.duals, memory.tries, memory.misses
         if (duals is None or len(duals) != level_problem.num_rows or not len(measure) or level_problem.is_mip
                 or (tries >= 3 and 3 * misses > tries)):  # (a MIP's level is not the LP bound's)
             return None
         level = level_bound(level_problem, duals)
         outcome = self._at_proven_level(model, runner, measure, level) if np.isfinite(level) else None
-        memory["level tries"] = (tries + 1, misses + (outcome is None))
+        memory.tries, memory.misses = tries + 1, misses + (outcome is None)
         return outcome
 
     def _at_proven_level(self, model, runner, measure, level: float) -> RuleOutcome | None:
@@ -138,6 +166,14 @@ class MaxMinAlgorithm(RuleAlgorithm[MaxMin]):
         held = value_lp(hold(model.base, measure, everyone, np.full(len(measure), level), "maxmin",
                              saturated=tight), problem)
         return RuleOutcome(flows_of(runner.run("value", held), held), {"level": level})
+
+
+def _level_memory(runner: StageRunner) -> LevelMemory | None:
+    """The runner's memory, which for maxmin is a :class:`LevelMemory` (``None`` for a single solve)."""
+    memory = runner.memory
+    if memory is None or isinstance(memory, LevelMemory):
+        return memory
+    raise TypeError(f"maxmin keeps a LevelMemory (MaxMinAlgorithm.new_memory()), not a {type(memory).__name__}")
 
 
 def _amounts_fixed(problem, measure, floor: float) -> bool:

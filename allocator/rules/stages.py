@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from allocator.backends.base import Backend, LPSolution, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
-from allocator.core.errors import SolverError
+from allocator.core.errors import SolverError, StageInfeasible, StageTimeLimit  # the signals: raised here, importable from here
 from allocator.core.sparse import sparse as sp
 from allocator.core.status import Status
 from allocator.core.tolerance import HELD_LEVEL
@@ -32,6 +33,7 @@ from allocator.model.problem import Problem
 
 if TYPE_CHECKING:
     from allocator.model.compiler import CompiledModel
+    from allocator.rules.base import RuleMemory
 
 LEVEL_TOLERANCE = HELD_LEVEL  # the solver's feasibility tolerance (allocator.core.tolerance)
 #: a level row counts as saturated when its dual weight |y_k| D_k exceeds this share of the largest one ...
@@ -45,31 +47,40 @@ SATURATION_SLACK = 1e-6
 QUANTITY_BLOCKS = ("flow", "edge")
 
 
+class Solved(Enum):
+    """How a stage's record came about: what code reads, where the note is what a planner reads."""
+
+    #: solved by the runner's backend (:meth:`StageRunner.run` or :meth:`StageRunner.attempt`)
+    BACKEND = "backend"
+    #: the runner's backend failed on it, so it was solved again with the fallback backend (whatever its status)
+    FALLBACK = "fallback"
+    #: found without the LP backend (max-flow, or a step of the rule), recorded by :meth:`StageRunner.record`
+    WITHOUT_LP = "without LP"
+    #: not needed (:meth:`StageRunner.skip`): the note says why
+    SKIPPED = "skipped"
+    #: not started, or the fallback not started, because the time limit ran out
+    NOT_STARTED = "not started"
+
+
 @dataclass(frozen=True)
 class StageRecord:
-    """One LP solve of a rule: its name, status, objective (in the scenario's units) and time."""
+    """One LP solve of a rule: its name, status, objective (in the scenario's units) and time.
+
+    ``how`` says how the record came about (:class:`Solved`); ``note`` is for people and may say it in
+    any words.
+    """
 
     stage: str
     status: Status
     objective: float
     seconds: float
     note: str = ""
+    how: Solved = Solved.BACKEND
 
-
-class StageInfeasible(Exception):
-    """A stage LP has no solution (the caller turns this into a planner-facing diagnosis)."""
-
-    def __init__(self, stage: str):
-        self.stage = stage
-        super().__init__(stage)
-
-
-class StageTimeLimit(Exception):
-    """The time limit ran out during (or before) a stage; the runner keeps the best allocation so far."""
-
-    def __init__(self, stage: str):
-        self.stage = stage
-        super().__init__(stage)
+    @property
+    def fell_back(self) -> bool:
+        """Whether the stage was solved again with the fallback backend."""
+        return self.how is Solved.FALLBACK
 
 
 class StageRunner:
@@ -87,13 +98,14 @@ class StageRunner:
     """
 
     def __init__(self, backend: Backend, options: SolverOptions, fallback: Backend | None = None,
-                 memory: dict | None = None, *, unit: float = 1.0):
+                 memory: RuleMemory | None = None, *, unit: float = 1.0):
         self.backend = backend
         self.unit = unit
         self.options = options
         self.fallback = fallback
         #: what a rule may keep from one solve to the next of the same compiled scenario with other
-        #: numbers (the draws of one simulation shard); ``None`` for a single solve
+        #: numbers (the draws of one simulation shard; the rule's own :class:`~allocator.rules.base.RuleMemory`,
+        #: from its ``new_memory()``); ``None`` for a single solve
         self.memory = memory
         self.records: list[StageRecord] = []
         self.best: tuple[str, np.ndarray] | None = None  # (stage, flows in LP units)
@@ -102,11 +114,11 @@ class StageRunner:
 
     def record(self, stage: str, objective: float, seconds: float, note: str) -> None:
         """Record a stage solved without the LP backend (e.g. by max-flow); ``objective`` in the scenario's units."""
-        self.records.append(StageRecord(stage, Status.OPTIMAL, objective, seconds, note))
+        self.records.append(StageRecord(stage, Status.OPTIMAL, objective, seconds, note, Solved.WITHOUT_LP))
 
     def skip(self, stage: str, reason: str) -> None:
         """Record a stage that was not needed, and why."""
-        self.records.append(StageRecord(stage, Status.OPTIMAL, float("nan"), 0.0, f"skipped: {reason}"))
+        self.records.append(StageRecord(stage, Status.OPTIMAL, float("nan"), 0.0, f"skipped: {reason}", Solved.SKIPPED))
 
     def _budget(self, stage: str, seconds: float = 0.0, why: str = "not started: no time left") -> SolverOptions:
         """The options for the next solve, with what is left of the time limit (none left: recorded, raised)."""
@@ -114,7 +126,7 @@ class StageRunner:
             return self.options
         remaining = self.deadline - time.perf_counter()
         if remaining <= 0:
-            self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), seconds, why))
+            self.records.append(StageRecord(stage, Status.TIME_LIMIT, float("nan"), seconds, why, Solved.NOT_STARTED))
             raise StageTimeLimit(stage)
         return replace(self.options, time_limit=remaining)
 
@@ -147,6 +159,7 @@ class StageRunner:
         # a later stage only adds holds that an earlier solution met: if it is infeasible, that is
         # round-off, so it counts as a numerical failure too
         numerical = solution.status is Status.ERROR or (solution.status is Status.INFEASIBLE and self.best is not None)
+        how = Solved.BACKEND
         if numerical and self.fallback is not None:
             first = f"{self.backend.name} failed ({solution.message or solution.status.value})"
             # what the first backend left of the budget
@@ -154,8 +167,9 @@ class StageRunner:
             solution = solve_equilibrated(self.fallback, lp, options)
             solution = replace(solution, message=f"{first}; solved again with {self.fallback.name}"
                                + (f": {solution.message}" if solution.message else ""))
+            how = Solved.FALLBACK
         self.records.append(StageRecord(stage, solution.status, planner_objective(lp, solution, self.unit),
-                                        solution.seconds, solution.message))
+                                        solution.seconds, solution.message, how))
         if solution.status is Status.INFEASIBLE:
             raise StageInfeasible(stage)
         if solution.status is Status.TIME_LIMIT:

@@ -12,7 +12,7 @@ the shard number, so every engine (:mod:`allocator.simulation.engines`) gives th
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Sequence
 
@@ -21,13 +21,17 @@ import pandas as pd
 
 from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.highs import HighsBackend, ReusingHighs
-from allocator.core.errors import InternalError
+from allocator.core.errors import InternalError, StageInfeasible, StageTimeLimit
+from allocator.core.status import Status
 from allocator.model.compiler import CompiledModel, feasible_set
+from allocator.model.lp import LPModel
 from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
 from allocator.results.analysis import metric_name
 from allocator.results.metrics import clean_flows, compute_metrics, group_table
-from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
+from allocator.rules.base import RuleMemory, algorithm
+from allocator.rules.stages import StageRunner
+from allocator.scenario.rules import Rule
 from allocator.scenario.uncertainty import draw, pair_intervals
 from allocator.solving.baselines import solve_baselines
 from allocator.solving.boundary import run_rule
@@ -37,6 +41,40 @@ if TYPE_CHECKING:  # a type only: allocator.simulation.plan imports this module
 
 #: rules whose stages read interior-point duals (saturation tests): no warm-started simplex
 COLD_RULES = frozenset({"leximin"})
+
+
+@dataclass(eq=False)
+class DrawCache:
+    """What one shard keeps from draw to draw (:func:`solve_draw`): what does not change between draws,
+    and what each rule remembers.
+
+    Attributes
+    ----------
+    measures : MeasureSet or None
+        The first draw's measures; later draws renew only their denominators
+        (:meth:`~allocator.model.measures.MeasureSet.renewed`).
+    feasible : LPModel or None
+        The first draw's feasible set, kept where its matrix is the same in every draw (:func:`_feasible`).
+    supply_cells : ndarray or None
+        The (site, resource) cell of each ``supply`` row of ``feasible``: where a draw's supply goes.
+    memory : dict
+        Rule label -> what the rule remembers between draws (its :class:`~allocator.rules.base.RuleMemory`).
+    """
+
+    measures: MeasureSet | None = None
+    feasible: LPModel | None = None
+    supply_cells: np.ndarray | None = None
+    memory: dict[str, RuleMemory] = field(default_factory=dict)
+
+    def memory_of(self, label: str, rule: Rule) -> RuleMemory:
+        """What rule ``rule`` (labelled ``label``) remembers, empty the first time."""
+        if label not in self.memory:
+            self.memory[label] = algorithm(rule).new_memory()
+        return self.memory[label]
+
+    def remembering(self, label: str) -> bool:
+        """Whether the rule labelled ``label`` has kept something."""
+        return label in self.memory and self.memory[label].remembers()
 
 
 def rule_label(rule) -> str:
@@ -67,7 +105,7 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
     backends = draw_backends(plan)
     rows, numbers, labels = [], [], None
     # every shard starts from the same memory (a copy: a rule replaces what it keeps as it goes)
-    cache = {("memory", label): dict(kept) for label, kept in (plan.memory or {}).items()}
+    cache = DrawCache(memory={label: kept.copy() for label, kept in (plan.memory or {}).items()})
     intervals = pair_intervals(problem, with_mask=True)
     for index in plan.shard_draws(shard):
         demand, supply = draw(problem, plan.uncertainty, plan.seed, index, intervals=intervals)
@@ -95,19 +133,21 @@ def run_shard(plan: SimulationPlan, shard: int) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends: dict,
-               cache: dict | None = None) -> list[tuple]:
+               cache: DrawCache | None = None) -> list[tuple]:
     """Every rule of ``plan`` on ``problem`` with ``demand`` (per pair) and ``supply`` (per site):
     ``(rule label, status, flat metrics, group numbers or None)`` per rule (see :func:`_group_numbers`).
 
-    ``cache`` (one dict per shard) keeps what does not change between draws: the measures' matrices
-    (:meth:`~allocator.model.measures.MeasureSet.renewed`) and, where it can, the feasible set (:func:`_feasible`).
+    ``cache`` (one per shard) keeps what does not change between draws: the measures' matrices
+    (:meth:`~allocator.model.measures.MeasureSet.renewed`) and, where it can, the feasible set (:func:`_feasible`),
+    and what each rule remembers (see :class:`DrawCache`).
     """
     drawn = replace(problem, pair_demand=demand, supply=supply)
     if cache is None:
         measures = MeasureSet(drawn)
     else:  # the measures' matrices are the same in every draw: only the denominators are computed again
-        measures = cache["measures"].renewed(drawn) if "measures" in cache else MeasureSet(drawn)
-        cache.setdefault("measures", measures)
+        measures = cache.measures.renewed(drawn) if cache.measures is not None else MeasureSet(drawn)
+        if cache.measures is None:
+            cache.measures = measures
     # a baseline (no_harm) depends on the draw's demand and supply: solved again in each draw
     baselines = solve_baselines(drawn, measures, plan.constraints)
     feasible = _feasible(plan, drawn, measures, cache, baselines)
@@ -119,33 +159,35 @@ def solve_draw(plan: SimulationPlan, problem: Problem, demand, supply, backends:
         # a reused model that fails is solved again cold; a cold HiGHS solve that fails, on PuLP/CBC
         fallback = HighsBackend() if isinstance(backend, ReusingHighs) else fallback_for(backend)
         # what a rule carries from draw to draw is reuse too: not with reuse=False
-        memory = cache.setdefault(("memory", label), {}) if cache is not None and plan.reuse else None
+        memory = cache.memory_of(label, rule) if cache is not None and plan.reuse else None
         runner = StageRunner(backend, SolverOptions(), fallback, memory)
         try:  # at the constraints' boundary, the tolerance policy (allocator.solving.boundary)
             outcome = run_rule(model, runner, partial(StageRunner, backend, SolverOptions(), fallback, memory))[2]
         except (StageInfeasible, StageTimeLimit) as exc:
-            out.append((label, "infeasible" if isinstance(exc, StageInfeasible) else "time_limit", {}, None))
+            status = Status.INFEASIBLE if isinstance(exc, StageInfeasible) else Status.TIME_LIMIT
+            out.append((label, status.value, {}, None))
             continue
         flows = clean_flows(drawn, outcome.flows * drawn.scale)
-        out.append((label, "optimal", flat_metrics(compute_metrics(drawn, measures, flows), drawn.resource_ids),
+        out.append((label, Status.OPTIMAL.value, flat_metrics(compute_metrics(drawn, measures, flows), drawn.resource_ids),
                     _group_numbers(drawn, measures, flows)))
     return out
 
 
-def _feasible(plan: SimulationPlan, drawn: Problem, measures: MeasureSet, cache: dict | None, baselines=None):
+def _feasible(plan: SimulationPlan, drawn: Problem, measures: MeasureSet, cache: DrawCache | None,
+              baselines=None) -> LPModel:
     """The draw's feasible set. Without constraints, exclusive sets or a network its matrix is the
     same in every draw (pair sums and site sums of flows): the first draw's LP is kept and only the
     bounds of its demand and supply rows are renewed, which is what :func:`feasible_set` would build."""
     if cache is None or plan.constraints or drawn.exclusive or drawn.network is not None:
         return feasible_set(drawn, measures, plan.constraints, baselines)
-    if "feasible" not in cache:
+    if cache.feasible is None or cache.supply_cells is None:
         cell = drawn.flow_site * len(drawn.resource_ids) + drawn.pair_resource[drawn.flow_pair]
-        cache["feasible"], cache["supply_cells"] = feasible_set(drawn, measures, ()), np.unique(cell)
-        return cache["feasible"]
-    first = cache["feasible"]
+        cache.feasible, cache.supply_cells = feasible_set(drawn, measures, ()), np.unique(cell)
+        return cache.feasible
+    first = cache.feasible
     upper = first.row_upper.copy()
     upper[first.rows("demand")] = measures.pair.lp_denominator
-    upper[first.rows("supply")] = drawn.supply.ravel()[cache["supply_cells"]] / drawn.scale
+    upper[first.rows("supply")] = drawn.supply.ravel()[cache.supply_cells] / drawn.scale
     upper.flags.writeable = False
     return replace(first, row_upper=upper)
 
@@ -188,13 +230,13 @@ def warm_bases(plan: SimulationPlan) -> SimulationPlan:
     if plan.solver != "highs" or not plan.reuse:
         return plan
     problem = Problem.from_scenario(plan.scenario)
-    backends, cache = draw_backends(plan), {}
+    backends, cache = draw_backends(plan), DrawCache()
     solve_draw(plan, problem, problem.pair_demand, problem.supply, backends, cache)
     # a rule that remembered something solves its later draws another way (maxmin: one value LP at
     # the level its duals prove): solved once more, so that LP's basis is ready too
-    remembering = tuple(rule for rule in plan.rules if cache.get(("memory", rule_label(rule))))
+    remembering = tuple(rule for rule in plan.rules if cache.remembering(rule_label(rule)))
     if remembering:
         solve_draw(replace(plan, rules=remembering), problem, problem.pair_demand, problem.supply, backends, cache)
     bases = {label: backend.export_bases() for label, backend in backends.items() if isinstance(backend, ReusingHighs)}
-    memory = {rule_label(rule): cache[("memory", rule_label(rule))] for rule in remembering}
+    memory = {rule_label(rule): cache.memory[rule_label(rule)] for rule in remembering}
     return replace(plan, bases=bases, memory=memory or None)

@@ -21,6 +21,7 @@ from allocator.core.registry import issues_from_validation
 from allocator.model.compiler import resolve_constraints
 from allocator.model.measures import MeasureSet
 from allocator.model.problem import Problem
+from allocator.rules.base import RuleMemory
 from allocator.scenario.checks import check_references
 from allocator.scenario.model import Scenario
 from allocator.scenario.rules import RULES
@@ -44,7 +45,8 @@ class SimulationPlan:
     solver: str = "highs"
     reuse: bool = True  # HiGHS: keep loaded models between draws (False: every draw cold, for comparison)
     bases: dict | None = None  # rule label -> starting bases per LP shape (see warm_bases)
-    memory: dict | None = None  # rule label -> what the rule remembered of the nominal scenario (see warm_bases)
+    #: rule label -> what the rule remembered of the nominal scenario (its RuleMemory, see warm_bases)
+    memory: dict[str, RuleMemory] | None = None
 
     @property
     def num_shards(self) -> int:

@@ -14,7 +14,15 @@ from allocator.backends import SolverOptions, fallback_for, get_backend
 from allocator.backends.base import SolverLike
 from allocator.core.arguments import Flag, Seconds, checked, instance
 from allocator.core.budget import check_time_limit
-from allocator.core.errors import InternalError, Message, Parameter, SolverError, SolverUnavailableError
+from allocator.core.errors import (
+    InternalError,
+    Message,
+    Parameter,
+    SolverError,
+    SolverUnavailableError,
+    StageInfeasible,
+    StageTimeLimit,
+)
 from allocator.core.status import Status
 from allocator.core.tolerance import PARAMETER_TOLERANCE
 from allocator.model.compiler import CompiledModel
@@ -22,7 +30,7 @@ from allocator.model.validation import rule_issues
 from allocator.results.edges import edge_table, node_table
 from allocator.results.metrics import allocation_table, clean_flows, compute_metrics, flow_table, group_table
 from allocator.results.result import Result, SolveTrace
-from allocator.rules.stages import StageInfeasible, StageRunner, StageTimeLimit
+from allocator.rules.stages import StageRunner
 from allocator.scenario.load import ScenarioLike
 from allocator.scenario.model import Scenario
 from allocator.solving.boundary import run_rule
@@ -135,7 +143,7 @@ def solve_compiled(model: CompiledArg, *, solver: SolverLike = "highs",
     stages: list[dict[str, Any]]  # one record per stage: texts and numbers
     stages = [{"stage": r.stage, "status": r.status.value, "objective": r.objective,
                "seconds": r.seconds, **({"note": r.note} if r.note else {})} for r in runner.records]
-    fallbacks = [f"{r['stage']}: {r['note']}" for r in stages if "solved again with" in r.get("note", "")]
+    fallbacks = [f"{r.stage}: {r.note}" for r in runner.records if r.fell_back]  # read off the record, not its note
     # supply left while units it can reach still need it: say how much and what holds it back
     withheld = (withheld_supply(solved, flows, backend, _remaining(options, seconds))
                 if withheld and status is Status.OPTIMAL and _remaining(options, seconds) is not None else [])
@@ -163,7 +171,7 @@ def solve_compiled(model: CompiledArg, *, solver: SolverLike = "highs",
                   *withheld_warnings(solved, withheld)),
         withheld=tuple(withheld),
         audit=audit_record(model.scenario, options),
-        trace=SolveTrace(solved, runner.last),
+        trace=SolveTrace(solved, runner.last, tuple(runner.records)),
     )
 
 

@@ -24,11 +24,12 @@ import numpy as np
 from allocator.backends.base import Backend, SolverOptions
 from allocator.backends.scaling import solve_equilibrated
 from allocator.constraints.base import group_measure
+from allocator.core.errors import StageInfeasible
 from allocator.core.status import Status
 from allocator.core.tolerance import BOUNDARY_STEPS, loosened
 from allocator.model.compiler import CompiledModel, feasible_set
 from allocator.rules.base import RuleOutcome, algorithm
-from allocator.rules.stages import StageInfeasible, StageRunner, level_lp, level_of
+from allocator.rules.stages import StageRunner, level_lp, level_of
 from allocator.scenario.constraints import Constraint, Floor, GroupFloor
 
 #: per constraint type: (parameter, True if raising it makes the constraint stricter)
