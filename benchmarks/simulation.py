@@ -6,7 +6,7 @@
 
 On the benchmark instance (../shared/bench/make_instance.py), for maxmin and utilitarian:
 
-* **reused**: ``run_simulation(..., shard_size=draws)``: one shard, so one HiGHS model per stage is
+* **reused**: ``simulate(..., shard_size=draws)``: one shard, so one HiGHS model per stage is
   loaded once and each later draw pushes only what changed. Two figures: *run*, the whole run of
   ``--draws`` draws divided by them (setup included: the nominal solve for the starting bases and
   the shard's first draw); *steady*, what one more draw adds, ``(T(draws) - T(draws/2)) / (draws/2)``
@@ -38,7 +38,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import allocator  # noqa: E402
-from allocator.simulation.api import run_simulation  # noqa: E402
 from benchmarks.suite import instance  # noqa: E402
 
 
@@ -51,12 +50,12 @@ def timed(call, *args, **kwargs) -> float:
 def measure(scenario, rule: str, draws: int, cv: float) -> tuple[float, float, float, float]:
     """One round: reused s/draw over the whole run, steady s/draw, cold loop s/draw, cold solve s."""
     half = draws // 2
-    whole, first_half = (timed(run_simulation, scenario, [rule], draws=n, seed=1, cv=cv, shard_size=n)
+    whole, first_half = (timed(allocator.simulate, scenario, rules=[rule], draws=n, seed=1, cv=cv, shard_size=n)
                          for n in (draws, half))
     cold_draws = max(draws // 4, 1)
-    cold_loop = timed(run_simulation, scenario, [rule], draws=cold_draws, seed=1, cv=cv, shard_size=cold_draws,
+    cold_loop = timed(allocator.simulate, scenario, rules=[rule], draws=cold_draws, seed=1, cv=cv, shard_size=cold_draws,
                       reuse=False) / cold_draws
-    cold_solve = statistics.median(timed(allocator.solve, scenario, rule) for _ in range(3))
+    cold_solve = statistics.median(timed(allocator.solve, scenario, rule=rule) for _ in range(3))
     return whole / draws, (whole - first_half) / (draws - half), cold_loop, cold_solve
 
 
@@ -88,8 +87,8 @@ def main() -> None:
             print_row(f"  round {k}", *numbers)
         print_row(rule, *(statistics.median(column) for column in zip(*rounds)))
     options = dict(draws=args.draws, seed=1, cv=args.cv, shard_size=10)
-    serial = timed(run_simulation, scenario, ["maxmin", "utilitarian"], **options)
-    processes = timed(run_simulation, scenario, ["maxmin", "utilitarian"], engine="processes", **options)
+    serial = timed(allocator.simulate, scenario, rules=["maxmin", "utilitarian"], **options)
+    processes = timed(allocator.simulate, scenario, rules=["maxmin", "utilitarian"], engine="processes", **options)
     print(f"engines, maxmin + utilitarian, shards of 10: serial {serial:.2f} s, processes ({os.cpu_count()} workers) "
           f"{processes:.2f} s: {serial / processes:.2f}x")
 

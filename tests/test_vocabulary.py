@@ -120,3 +120,13 @@ def test_the_old_names_still_work_with_a_deprecation_warning(old, new):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert function is getattr(allocator, new)
+
+
+def test_a_verification_is_never_saved_over_the_record_it_verified(scenario, tmp_path):
+    # review: its inputs were the scenario's only, so save(record, force=True) replaced the record
+    record = tmp_path / "record"
+    allocator.solve(scenario).save(record)
+    before = sorted(p.name for p in record.iterdir())
+    with pytest.raises(OutputExistsError):
+        allocator.verify(record).save(record, force=True)
+    assert sorted(p.name for p in record.iterdir()) == before

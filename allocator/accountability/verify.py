@@ -78,7 +78,10 @@ class Verification(Analysis):
 
     @property
     def input_paths(self) -> tuple[str, ...]:
-        return tuple(path for _, path, _ in self.inputs)
+        """The scenario's inputs and the verified record itself: saving never replaces what it checked."""
+        record = Path(self.folder)
+        return (*(path for _, path, _ in self.inputs), str(record / "summary.json"),
+                *(str(record / name) for name, _ in self.files))
 
     @property
     def table(self) -> pd.DataFrame:
