@@ -49,6 +49,17 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="Fair allocation of scarce resources: scenario files in, fair allocations out.")
 
 
+#: each typed failure's label on the terminal and exit code, most specific class first
+FAILURES: tuple[tuple[type | tuple[type, ...], tuple[str, int]], ...] = (
+    ((UsageError, OutputExistsError), ("error", EXIT_INPUT)),
+    (SolverError, ("solver failure", EXIT_SOLVER)),
+    (WorkerLost, ("worker lost", EXIT_WORKER_LOST)),
+    (InternalError, ("internal error", EXIT_INTERNAL)),
+    (Interrupted, ("interrupted", EXIT_INTERRUPTED)),
+    (AllocatorError, ("error", EXIT_INPUT)),
+)
+
+
 def _run(action) -> None:
     """Call ``action`` and turn allocator's typed errors into messages and exit codes.
 
@@ -72,27 +83,13 @@ def _run(action) -> None:
     except ScenarioError as exc:
         render.scenario_error(exc.respelled(option))
         raise typer.Exit(EXIT_INPUT) from None
-    except (UsageError, OutputExistsError) as exc:
-        render.failure("error", exc.spelled(option))
-        raise typer.Exit(EXIT_INPUT) from None
     except InfeasibleError as exc:
         render.infeasible(exc.respelled(option))
         raise typer.Exit(EXIT_INFEASIBLE) from None
-    except SolverError as exc:
-        render.failure("solver failure", exc.spelled(option))
-        raise typer.Exit(EXIT_SOLVER) from None
-    except WorkerLost as exc:
-        render.failure("worker lost", exc.spelled(option))
-        raise typer.Exit(EXIT_WORKER_LOST) from None
-    except InternalError as exc:
-        render.failure("internal error", exc.spelled(option))
-        raise typer.Exit(EXIT_INTERNAL) from None
-    except Interrupted as exc:
-        render.failure("interrupted", exc.spelled(option))
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except AllocatorError as exc:
-        render.failure("error", exc.spelled(option))
-        raise typer.Exit(EXIT_INPUT) from None
+    except AllocatorError as exc:  # the first matching class of FAILURES (most specific first) says how
+        label, code = next(how for cls, how in FAILURES if isinstance(exc, cls))
+        render.failure(label, exc.spelled(option))
+        raise typer.Exit(code) from None
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         render.failure("error", f"cannot read or write a file{where}: {exc.strerror or exc}")

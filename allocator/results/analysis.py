@@ -20,6 +20,7 @@ of one group attribute or resource is ``name[qualifier]`` (:func:`metric_name`).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,7 @@ def metric_name(name: str, qualifier: str | None = None) -> str:
     return f"{name}[{qualifier}]" if qualifier else name
 
 
-class Analysis:
+class Analysis(ABC):
     """Base of the frozen dataclass each analysis returns (see the module docstring).
 
     A subclass has ``table`` (a field or a property) and ``inputs`` (the paths of the files the
@@ -64,9 +65,9 @@ class Analysis:
         """The files the analysis read (as :attr:`allocator.Result.input_paths`)."""
         return tuple(self.inputs)
 
+    @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """The outcome as plain data (the content of ``summary.json``)."""
-        raise NotImplementedError
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The CSV files :meth:`save` writes, by file name."""
